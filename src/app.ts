@@ -1,0 +1,194 @@
+/**
+ * HTTP routing: validates requests, checks auth and CORS, and hands each
+ * channel's work to its Durable Object. No channel state lives here, so any
+ * Worker instance on any hostname (s1.sse.example.com, s2…) serves any
+ * channel identically.
+ */
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { AFTER_HEADER, type ChannelObject } from "./channel/channel-object";
+import { ConfigError, configFromEnv, type RelayConfig } from "./config";
+import type { Env } from "./env";
+import { publisherAuth } from "./http/auth";
+import { corsMiddleware } from "./http/cors";
+import { ApiError, errorResponse } from "./http/errors";
+import {
+  parseBatch,
+  parseChannelName,
+  parseEventName,
+  parseEventData,
+  parseEventObject,
+  parseLastEventId,
+  type ChannelEventInput,
+  type EventInput,
+} from "./http/validation";
+
+type AppEnv = { Bindings: Env; Variables: { config: RelayConfig } };
+type AppContext = Context<AppEnv>;
+
+const CHANNEL_EVENTS = "/v1/channels/:channel/events";
+const CHANNEL = "/v1/channels/:channel";
+const BATCH = "/v1/events";
+
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.onError((error) => {
+    if (error instanceof ApiError) return error.toResponse();
+    if (error instanceof HTTPException) return error.getResponse();
+    if (error instanceof ConfigError) {
+      console.error(JSON.stringify({ msg: "invalid configuration", error: error.message }));
+      return errorResponse(500, "config_invalid", `Relay misconfigured: ${error.message}.`);
+    }
+    // Never leak a stack trace or internals to the caller; the log has them.
+    console.error(JSON.stringify({ msg: "unhandled error", error: String(error), stack: (error as Error)?.stack }));
+    return errorResponse(500, "internal_error", "The relay hit an unexpected error; the request may be retried.");
+  });
+
+  app.notFound(() => errorResponse(404, "not_found", "No such endpoint. See README.md for the API."));
+
+  app.get("/healthz", (c) => {
+    configFromEnv(c.env); // a bad configuration makes the relay unhealthy (500 with the variable named)
+    return c.json({ ok: true });
+  });
+
+  // Configuration is validated once per env and shared by every handler below.
+  app.use("/v1/*", async (c, next) => {
+    c.set("config", configFromEnv(c.env));
+    await next();
+  });
+  app.use("/v1/*", (c, next) => corsFor(c.var.config)(c, next));
+
+  app.get(CHANNEL_EVENTS, subscribe);
+  app.post(CHANNEL_EVENTS, requirePublisher, limitBody, publishOne);
+  app.get(CHANNEL, requirePublisher, channelStats);
+  app.post(BATCH, requirePublisher, limitBody, publishBatch);
+
+  for (const [path, allow] of [
+    [CHANNEL_EVENTS, "GET, POST, OPTIONS"],
+    [CHANNEL, "GET, OPTIONS"],
+    [BATCH, "POST, OPTIONS"],
+    ["/healthz", "GET"],
+  ] as const) {
+    app.all(path, (c) =>
+      errorResponse(405, "method_not_allowed", `${c.req.method} is not allowed here; use ${allow}.`, { Allow: allow }),
+    );
+  }
+
+  return app;
+}
+
+async function subscribe(c: AppContext): Promise<Response> {
+  const channel = parseChannelName(c.req.param("channel"));
+  // The header wins: on reconnect EventSource sends it while the URL still holds the first query value.
+  const header = c.req.header("Last-Event-ID");
+  const after = parseLastEventId(header && header.trim() !== "" ? header : c.req.query("lastEventId"));
+
+  const headers = new Headers();
+  if (after !== undefined) headers.set(AFTER_HEADER, String(after));
+  const response = await channelStub(c.env, channel).fetch("https://channel/subscribe", {
+    headers,
+    signal: c.req.raw.signal,
+  });
+  // Re-wrap so middleware (CORS) can add headers to what the object returned.
+  return new Response(response.body, response);
+}
+
+async function publishOne(c: AppContext): Promise<Response> {
+  const channel = parseChannelName(c.req.param("channel"));
+  const input = await readEventInput(c);
+  const [published] = await channelStub(c.env, channel).publish([input]);
+  return c.json({ channel, id: published!.id }, 201);
+}
+
+async function publishBatch(c: AppContext): Promise<Response> {
+  const events = parseBatch(await readJson(c), c.var.config);
+  // One call per channel keeps each channel's order; channels proceed in parallel.
+  const byChannel = new Map<string, { inputs: EventInput[]; positions: number[] }>();
+  events.forEach((event: ChannelEventInput, position) => {
+    let group = byChannel.get(event.channel);
+    if (!group) byChannel.set(event.channel, (group = { inputs: [], positions: [] }));
+    group.inputs.push(event.event === undefined ? { data: event.data } : { data: event.data, event: event.event });
+    group.positions.push(position);
+  });
+  const ids = new Array<string>(events.length);
+  await Promise.all(
+    [...byChannel].map(async ([channel, group]) => {
+      const published = await channelStub(c.env, channel).publish(group.inputs);
+      published.forEach((event, index) => (ids[group.positions[index]!] = event.id));
+    }),
+  );
+  return c.json({ ids }, 201);
+}
+
+async function channelStats(c: AppContext): Promise<Response> {
+  const channel = parseChannelName(c.req.param("channel"));
+  const stats = await channelStub(c.env, channel).stats();
+  return c.json({ channel, ...stats });
+}
+
+function channelStub(env: Env, channel: string): DurableObjectStub<ChannelObject> {
+  return env.CHANNELS.get(env.CHANNELS.idFromName(channel));
+}
+
+/** A publish body: JSON `{"data", "event"?}`, or text/plain whose body is the data (event from `?event=`). */
+async function readEventInput(c: AppContext): Promise<EventInput> {
+  const limits = c.var.config;
+  const type = mediaType(c);
+  if (type === "text/plain") {
+    const event = parseEventName(c.req.query("event"));
+    const data = parseEventData(await c.req.text(), limits);
+    return event === undefined ? { data } : { data, event };
+  }
+  return parseEventObject(await readJson(c), limits);
+}
+
+async function readJson(c: AppContext): Promise<unknown> {
+  const type = mediaType(c);
+  if (type !== "application/json") {
+    throw new ApiError(
+      415,
+      "unsupported_media_type",
+      `Send Content-Type: application/json${c.req.path === BATCH ? "" : " or text/plain"}; got ${type ? `"${type}"` : "none"}.`,
+    );
+  }
+  try {
+    return JSON.parse(await c.req.text());
+  } catch {
+    throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
+  }
+}
+
+function mediaType(c: AppContext): string {
+  return (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+function requirePublisher(c: AppContext, next: () => Promise<void>) {
+  return authFor(c.var.config)(c, next);
+}
+
+function limitBody(c: AppContext, next: () => Promise<void>) {
+  const maxSize = c.var.config.maxBodyBytes;
+  return bodyLimit({
+    maxSize,
+    onError: () =>
+      errorResponse(413, "body_too_large", `The request body is larger than ${maxSize} bytes (MAX_BODY_BYTES).`),
+  })(c, next);
+}
+
+// Middleware built once per configuration, not per request.
+const corsByConfig = new WeakMap<RelayConfig, ReturnType<typeof corsMiddleware>>();
+const authByConfig = new WeakMap<RelayConfig, ReturnType<typeof publisherAuth>>();
+
+function corsFor(config: RelayConfig) {
+  let middleware = corsByConfig.get(config);
+  if (!middleware) corsByConfig.set(config, (middleware = corsMiddleware(config)));
+  return middleware;
+}
+
+function authFor(config: RelayConfig) {
+  let middleware = authByConfig.get(config);
+  if (!middleware) authByConfig.set(config, (middleware = publisherAuth(config.publishTokens)));
+  return middleware;
+}

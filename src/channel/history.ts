@@ -1,0 +1,111 @@
+/**
+ * A channel's durable event log in its Durable Object's SQLite storage.
+ *
+ * Ids come from a stored sequence (never reused, even after pruning), so a
+ * Last-Event-ID from a browser always means the same event. All calls are
+ * synchronous: SQLite in a Durable Object runs in-process, which is what
+ * lets the channel read history and register a subscriber with no event
+ * slipping in between.
+ */
+
+export interface StoredEvent {
+  readonly id: number;
+  readonly event: string | null;
+  readonly data: string;
+}
+
+export interface HistoryStats {
+  readonly lastEventId: number;
+  readonly oldestEventId: number | null;
+  readonly eventsRetained: number;
+}
+
+export class ChannelHistory {
+  private lastId: number;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly limit: number,
+  ) {
+    storage.sql.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        id INTEGER PRIMARY KEY,
+        event TEXT,
+        data TEXT NOT NULL,
+        published_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS sequence (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      );
+    `);
+    const row = storage.sql
+      .exec<{ value: number }>("SELECT value FROM sequence WHERE name = 'last_event_id'")
+      .toArray()[0];
+    this.lastId = row?.value ?? 0;
+  }
+
+  /** Highest id ever assigned (0 before the first event). */
+  get lastEventId(): number {
+    return this.lastId;
+  }
+
+  /**
+   * Stores events in one transaction, assigning consecutive ids, and prunes
+   * what falls out of the retention window. Either all are stored or none.
+   */
+  append(events: readonly { data: string; event?: string | undefined }[], now = Date.now()): StoredEvent[] {
+    return this.storage.transactionSync(() => {
+      let id = this.lastId;
+      const stored: StoredEvent[] = [];
+      for (const input of events) {
+        id += 1;
+        const event = input.event ?? null;
+        this.storage.sql.exec(
+          "INSERT INTO events (id, event, data, published_at) VALUES (?, ?, ?, ?)",
+          id,
+          event,
+          input.data,
+          now,
+        );
+        stored.push({ id, event, data: input.data });
+      }
+      this.storage.sql.exec(
+        "INSERT INTO sequence (name, value) VALUES ('last_event_id', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        id,
+      );
+      this.storage.sql.exec("DELETE FROM events WHERE id <= ?", id - this.limit);
+      this.lastId = id;
+      return stored;
+    });
+  }
+
+  /** Events with afterId < id <= upToId, oldest first, at most `limit` of them. */
+  readRange(afterId: number, upToId: number, limit: number): StoredEvent[] {
+    return this.storage.sql
+      .exec<{ id: number; event: string | null; data: string }>(
+        "SELECT id, event, data FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+        afterId,
+        upToId,
+        limit,
+      )
+      .toArray()
+      .map((row) => ({ id: row.id, event: row.event, data: row.data }));
+  }
+
+  oldestEventId(): number | null {
+    const row = this.storage.sql.exec<{ id: number | null }>("SELECT MIN(id) AS id FROM events").toArray()[0];
+    return row?.id ?? null;
+  }
+
+  stats(): HistoryStats {
+    const row = this.storage.sql
+      .exec<{ oldest: number | null; count: number }>("SELECT MIN(id) AS oldest, COUNT(*) AS count FROM events")
+      .toArray()[0];
+    return {
+      lastEventId: this.lastId,
+      oldestEventId: row?.oldest ?? null,
+      eventsRetained: row?.count ?? 0,
+    };
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Relay configuration: wrangler `[vars]` and secrets, validated once into a
+ * typed object. A bad value throws a ConfigError that names the variable, so
+ * a misconfigured deployment says exactly what to fix.
+ */
+
+/** The raw strings the platform hands us (all optional: absent means default). */
+export interface RawConfig {
+  PUBLISH_TOKENS?: string;
+  ALLOWED_ORIGINS?: string;
+  ALLOW_CREDENTIALS?: string;
+  HEARTBEAT_MS?: string;
+  RETRY_MS?: string;
+  HISTORY_LIMIT?: string;
+  MAX_EVENT_BYTES?: string;
+  MAX_BODY_BYTES?: string;
+  MAX_BATCH_EVENTS?: string;
+  MAX_BUFFERED_BYTES?: string;
+}
+
+export interface RelayConfig {
+  /** Accepted publish bearer tokens. Empty: publishing is refused (503), never open. */
+  readonly publishTokens: readonly string[];
+  /** Origins allowed to read streams cross-origin: exact origins, `*`, or `https://*.example.com` patterns. */
+  readonly allowedOrigins: readonly string[];
+  /** Send `Access-Control-Allow-Credentials: true` (then `*` is never answered). */
+  readonly allowCredentials: boolean;
+  readonly heartbeatMs: number;
+  readonly retryMs: number;
+  /** Events kept per channel for Last-Event-ID replay. */
+  readonly historyLimit: number;
+  /** Largest `data` of one event, in UTF-8 bytes. */
+  readonly maxEventBytes: number;
+  /** Largest publish request body, in bytes. */
+  readonly maxBodyBytes: number;
+  readonly maxBatchEvents: number;
+  /** Unsent bytes one subscriber may hold before its stream is closed. */
+  readonly maxBufferedBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: keyof RawConfig,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Publish tokens travel in `Authorization: Bearer`, so they must fit RFC 6750's token68 syntax. */
+const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+const ORIGIN_PATTERN = /^(\*|https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?)$/;
+
+export function parseConfig(raw: RawConfig): RelayConfig {
+  const config: RelayConfig = {
+    publishTokens: parsePublishTokens(raw.PUBLISH_TOKENS),
+    allowedOrigins: parseOrigins(raw.ALLOWED_ORIGINS),
+    allowCredentials: parseBoolean("ALLOW_CREDENTIALS", raw.ALLOW_CREDENTIALS, false),
+    heartbeatMs: parseInteger("HEARTBEAT_MS", raw.HEARTBEAT_MS, 15_000, 50, 90_000),
+    retryMs: parseInteger("RETRY_MS", raw.RETRY_MS, 2_000, 0, 600_000),
+    historyLimit: parseInteger("HISTORY_LIMIT", raw.HISTORY_LIMIT, 1_000, 1, 1_000_000),
+    maxEventBytes: parseInteger("MAX_EVENT_BYTES", raw.MAX_EVENT_BYTES, 65_536, 1, 1_048_576),
+    maxBodyBytes: parseInteger("MAX_BODY_BYTES", raw.MAX_BODY_BYTES, 1_048_576, 1_024, 100 * 1_048_576),
+    maxBatchEvents: parseInteger("MAX_BATCH_EVENTS", raw.MAX_BATCH_EVENTS, 500, 1, 10_000),
+    maxBufferedBytes: parseInteger("MAX_BUFFERED_BYTES", raw.MAX_BUFFERED_BYTES, 262_144, 1_024, 64 * 1_048_576),
+  };
+  // A subscriber must at least be able to hold one full event, or every large event would drop it.
+  if (config.maxBufferedBytes < 2 * config.maxEventBytes) {
+    throw new ConfigError(
+      "MAX_BUFFERED_BYTES",
+      `must be at least twice MAX_EVENT_BYTES (${2 * config.maxEventBytes}), got ${config.maxBufferedBytes}`,
+    );
+  }
+  return config;
+}
+
+const parsed = new WeakMap<object, RelayConfig>();
+
+/** parseConfig, memoized per env object: the platform reuses env across requests. */
+export function configFromEnv(env: RawConfig): RelayConfig {
+  let config = parsed.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    parsed.set(env, config);
+  }
+  return config;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+function parsePublishTokens(value: string | undefined): string[] {
+  const tokens = list(value);
+  for (const [index, token] of tokens.entries()) {
+    if (!BEARER_TOKEN.test(token)) {
+      throw new ConfigError(
+        "PUBLISH_TOKENS",
+        `entry ${index + 1} has characters a bearer token cannot carry (allowed: A-Z a-z 0-9 . _ ~ + / - and trailing =)`,
+      );
+    }
+  }
+  return tokens;
+}
+
+function parseOrigins(value: string | undefined): string[] {
+  const origins = list(value).map((origin) => origin.replace(/\/+$/, ""));
+  for (const origin of origins) {
+    if (!ORIGIN_PATTERN.test(origin)) {
+      throw new ConfigError(
+        "ALLOWED_ORIGINS",
+        `entry "${origin}" is not an origin (scheme://host[:port]), "*", or a pattern like https://*.example.com`,
+      );
+    }
+  }
+  return origins;
+}
+
+function parseBoolean(name: keyof RawConfig, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value.trim() === "") return fallback;
+  const normalized = value.trim().toLowerCase();
+  if (normalized === "true" || normalized === "1") return true;
+  if (normalized === "false" || normalized === "0") return false;
+  throw new ConfigError(name, `must be "true" or "false", got "${value}"`);
+}
+
+function parseInteger(
+  name: keyof RawConfig,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const trimmed = value.trim();
+  const number = Number(trimmed);
+  if (!/^\d+$/.test(trimmed) || !Number.isSafeInteger(number) || number < min || number > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${value}"`);
+  }
+  return number;
+}

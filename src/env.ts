@@ -1,0 +1,7 @@
+import type { RawConfig } from "./config";
+import type { ChannelObject } from "./channel/channel-object";
+
+/** Bindings and variables the Worker and the channel objects receive (see wrangler.toml). */
+export interface Env extends RawConfig {
+  CHANNELS: DurableObjectNamespace<ChannelObject>;
+}

@@ -1,0 +1,55 @@
+/**
+ * CORS policy from ALLOWED_ORIGINS, on top of hono's cors middleware.
+ *
+ * Entries are exact origins, `*`, or wildcard-subdomain patterns such as
+ * `https://*.example.com` (matches `https://a.example.com`, not
+ * `https://example.com`). With credentials on, `*` is never answered: the
+ * request's origin is echoed only when it is allowed.
+ */
+import type { MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
+
+export interface CorsPolicy {
+  readonly allowedOrigins: readonly string[];
+  readonly allowCredentials: boolean;
+}
+
+/** Returns the Access-Control-Allow-Origin value for `origin`, or null to refuse it. */
+export function createOriginMatcher(policy: CorsPolicy): (origin: string) => string | null {
+  const anyOrigin = policy.allowedOrigins.includes("*");
+  const exact = new Set(policy.allowedOrigins.filter((entry) => !entry.includes("*")));
+  const patterns = policy.allowedOrigins
+    .filter((entry) => entry !== "*" && entry.includes("*."))
+    .map(wildcardToRegExp);
+
+  return (origin) => {
+    if (anyOrigin) {
+      // "*" with credentials would be rejected by browsers and would leak cookies if it weren't.
+      if (!policy.allowCredentials) return "*";
+      return origin && origin !== "null" ? origin : null;
+    }
+    if (!origin) return null;
+    if (exact.has(origin) || patterns.some((pattern) => pattern.test(origin))) return origin;
+    return null;
+  };
+}
+
+export function corsMiddleware(policy: CorsPolicy): MiddlewareHandler {
+  const matchOrigin = createOriginMatcher(policy);
+  return cors({
+    origin: (origin) => matchOrigin(origin),
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    // Last-Event-ID: a fetch-based client resuming a stream sets it itself.
+    allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
+    exposeHeaders: ["Content-Type"],
+    credentials: policy.allowCredentials,
+    maxAge: 86_400,
+  });
+}
+
+/** `https://*.example.com` → /^https:\/\/[^.\/]+(\.[^.\/]+)*\.example\.com$/ (one or more labels). */
+function wildcardToRegExp(pattern: string): RegExp {
+  const [scheme, rest] = pattern.split("://*.") as [string, string];
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  return new RegExp(`^${escape(scheme)}://[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.${escape(rest)}$`, "i");
+}

@@ -1,0 +1,147 @@
+/**
+ * Validation of everything a client controls: channel names, event names,
+ * event data, Last-Event-ID and publish bodies. Each function either
+ * returns a clean typed value or throws an ApiError; nothing here has side
+ * effects, so a refused request changes nothing.
+ */
+import { isSafeFieldValue } from "../sse/codec";
+import { ApiError } from "./errors";
+
+/** What a publisher asks the relay to send on one channel. */
+export interface EventInput {
+  readonly data: string;
+  readonly event?: string;
+}
+
+export interface ChannelEventInput extends EventInput {
+  readonly channel: string;
+}
+
+export interface PublishLimits {
+  readonly maxEventBytes: number;
+  readonly maxBatchEvents: number;
+}
+
+/** URL-safe, no percent-encoding needed: letters, digits, `.`, `_`, `:`, `-`. */
+export const CHANNEL_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
+export const MAX_EVENT_NAME_LENGTH = 128;
+/** Event names the relay itself sends (relay.lost); publishers may not forge them. */
+export const RESERVED_EVENT_PREFIX = "relay.";
+/** Event ids are decimal integers below 2^53. */
+const EVENT_ID = /^\d{1,15}$/;
+
+const utf8 = new TextEncoder();
+
+export function parseChannelName(value: unknown): string {
+  if (typeof value !== "string" || !CHANNEL_NAME.test(value) || /^\.+$/.test(value)) {
+    throw new ApiError(
+      400,
+      "invalid_channel",
+      `Channel names are 1 to 128 characters from A-Z a-z 0-9 . _ : - (and not only dots); got ${describe(value)}.`,
+    );
+  }
+  return value;
+}
+
+/** An absent or empty Last-Event-ID means "no replay" (undefined). */
+export function parseLastEventId(value: string | null | undefined): number | undefined {
+  if (value === null || value === undefined || value.trim() === "") return undefined;
+  const trimmed = value.trim();
+  if (!EVENT_ID.test(trimmed)) {
+    throw new ApiError(
+      400,
+      "invalid_last_event_id",
+      `Last-Event-ID must be an event id this relay sent (a whole number); got ${describe(value)}.`,
+    );
+  }
+  return Number(trimmed);
+}
+
+export function parseEventName(value: unknown, where = "event"): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_EVENT_NAME_LENGTH) {
+    throw new ApiError(
+      400,
+      "invalid_event_name",
+      `"${where}" must be a non-empty string of at most ${MAX_EVENT_NAME_LENGTH} characters.`,
+    );
+  }
+  if (!isSafeFieldValue(value)) {
+    throw new ApiError(400, "invalid_event_name", `"${where}" must not contain CR, LF or NUL characters.`);
+  }
+  if (value.startsWith(RESERVED_EVENT_PREFIX)) {
+    throw new ApiError(
+      400,
+      "reserved_event_name",
+      `Event names starting with "${RESERVED_EVENT_PREFIX}" are reserved for the relay's own signals.`,
+    );
+  }
+  return value;
+}
+
+/** Strings are sent as they are; any other JSON value is sent as its JSON text. */
+export function parseEventData(value: unknown, limits: PublishLimits, where = "data"): string {
+  if (value === undefined) {
+    throw new ApiError(400, "missing_data", `"${where}" is required: the event's payload (a string or any JSON value).`);
+  }
+  const data = typeof value === "string" ? value : JSON.stringify(value);
+  assertDataSize(data, limits);
+  return data;
+}
+
+export function assertDataSize(data: string, limits: PublishLimits): void {
+  // Cheap upper bound first: a UTF-16 unit is at most 3 UTF-8 bytes.
+  if (data.length * 3 <= limits.maxEventBytes) return;
+  const size = utf8.encode(data).byteLength;
+  if (size > limits.maxEventBytes) {
+    throw new ApiError(
+      413,
+      "event_too_large",
+      `Event data is ${size} bytes; the limit is ${limits.maxEventBytes} (MAX_EVENT_BYTES).`,
+    );
+  }
+}
+
+/** The JSON body of a single publish: `{"data": ..., "event"?: "..."}`. */
+export function parseEventObject(body: unknown, limits: PublishLimits, where = "body"): EventInput {
+  if (!isPlainObject(body)) {
+    throw new ApiError(400, "invalid_body", `${where} must be a JSON object like {"data": "...", "event": "name"}.`);
+  }
+  const event = parseEventName(body.event, where === "body" ? "event" : `${where}.event`);
+  const data = parseEventData(body.data, limits, where === "body" ? "data" : `${where}.data`);
+  return event === undefined ? { data } : { data, event };
+}
+
+/** The JSON body of a batch publish: `{"events": [{"channel", "data", "event"?}, ...]}`. */
+export function parseBatch(body: unknown, limits: PublishLimits): ChannelEventInput[] {
+  if (!isPlainObject(body) || !Array.isArray(body.events)) {
+    throw new ApiError(400, "invalid_body", 'Body must be a JSON object like {"events": [{"channel": "...", "data": "..."}]}.');
+  }
+  const events: unknown[] = body.events;
+  if (events.length === 0) {
+    throw new ApiError(400, "invalid_body", '"events" must hold at least one event.');
+  }
+  if (events.length > limits.maxBatchEvents) {
+    throw new ApiError(
+      413,
+      "batch_too_large",
+      `A batch holds at most ${limits.maxBatchEvents} events (MAX_BATCH_EVENTS); got ${events.length}.`,
+    );
+  }
+  return events.map((item, index) => {
+    const where = `events[${index}]`;
+    const parsed = parseEventObject(item, limits, where);
+    const channel = parseChannelName(isPlainObject(item) ? item.channel : undefined);
+    return { channel, ...parsed };
+  });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (typeof value !== "string") return value === undefined ? "nothing" : typeof value;
+  const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+  return JSON.stringify(shown);
+}

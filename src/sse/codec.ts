@@ -1,0 +1,86 @@
+/**
+ * Server-sent events wire codec (WHATWG HTML, "Server-sent events" §9.2).
+ *
+ * Pure functions, no I/O: they turn one event into the exact text a
+ * conforming EventSource parses back into the same event. Every frame is
+ * encoded once and the same bytes are written to every subscriber.
+ */
+
+export interface SseEvent {
+  /** Sent as the `id:` field; becomes `lastEventId` in the browser. */
+  readonly id?: string;
+  /** Sent as the `event:` field; absent means the default `message` type. */
+  readonly event?: string;
+  /** Any text. Line breaks (LF, CR, CRLF) become one `data:` line each. */
+  readonly data: string;
+}
+
+/** LF, CR and CRLF all end a line in an event stream. */
+const LINE_BREAK = /\r\n|\r|\n/;
+/** Characters that would end a field early and let a value inject frames. */
+const FORBIDDEN_IN_FIELD = /[\r\n\0]/;
+
+const utf8 = new TextEncoder();
+
+/** True if `value` can be sent as an `event:` or `id:` field without breaking framing. */
+export function isSafeFieldValue(value: string): boolean {
+  return !FORBIDDEN_IN_FIELD.test(value);
+}
+
+/**
+ * One event as stream text. Always writes `data: ` with the space so a line
+ * that itself starts with a space keeps it (parsers strip exactly one).
+ */
+export function formatEvent(event: SseEvent): string {
+  let frame = "";
+  if (event.id !== undefined) frame += `id: ${assertSafe("id", event.id)}\n`;
+  if (event.event !== undefined) frame += `event: ${assertSafe("event", event.event)}\n`;
+  for (const line of event.data.split(LINE_BREAK)) frame += `data: ${line}\n`;
+  return frame + "\n";
+}
+
+export function encodeEvent(event: SseEvent): Uint8Array {
+  return utf8.encode(formatEvent(event));
+}
+
+/** A comment line: ignored by clients, keeps proxies and idle timers from closing the stream. */
+export function formatComment(text: string): string {
+  return text.split(LINE_BREAK).map((line) => `: ${line}\n`).join("") + "\n";
+}
+
+export function encodeComment(text: string): Uint8Array {
+  return utf8.encode(formatComment(text));
+}
+
+/** Tells EventSource how long to wait before reconnecting. */
+export function formatRetry(milliseconds: number): string {
+  if (!Number.isInteger(milliseconds) || milliseconds < 0) {
+    throw new RangeError(`retry must be a non-negative integer, got ${milliseconds}`);
+  }
+  return `retry: ${milliseconds}\n\n`;
+}
+
+export function encodeText(text: string): Uint8Array {
+  return utf8.encode(text);
+}
+
+/** Joins frames into one buffer so a burst of events is a single write. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  let length = 0;
+  for (const chunk of chunks) length += chunk.byteLength;
+  const joined = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return joined;
+}
+
+function assertSafe(field: string, value: string): string {
+  if (!isSafeFieldValue(value)) {
+    throw new TypeError(`SSE ${field} must not contain CR, LF or NUL`);
+  }
+  return value;
+}
