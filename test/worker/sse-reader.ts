@@ -1,0 +1,94 @@
+/**
+ * Test helper: reads an SSE response body with eventsource-parser, an
+ * independent spec-following parser, and lets a test wait for what arrives.
+ */
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+
+export interface StreamReader {
+  readonly events: EventSourceMessage[];
+  readonly comments: string[];
+  retry: number | undefined;
+  /** Resolves once `count` events have arrived (rejects after timeoutMs). */
+  waitForEvents(count: number, timeoutMs?: number): Promise<EventSourceMessage[]>;
+  waitForComment(predicate: (comment: string) => boolean, timeoutMs?: number): Promise<void>;
+  /** Stops reading and cancels the stream, as a closing browser tab would. */
+  cancel(): Promise<void>;
+  /** Resolves when the server ends the stream (or it errors). */
+  readonly ended: Promise<void>;
+}
+
+export function readStream(response: Response): StreamReader {
+  if (!response.body) throw new Error("response has no body");
+  const events: EventSourceMessage[] = [];
+  const comments: string[] = [];
+  const waiters = new Set<() => void>();
+  const notify = () => waiters.forEach((check) => check());
+  const reader: StreamReader = {
+    events,
+    comments,
+    retry: undefined,
+    waitForEvents: (count, timeoutMs = 5_000) =>
+      waitUntil(() => events.length >= count, timeoutMs, () => `${events.length} of ${count} events arrived`).then(
+        () => events.slice(0, count),
+      ),
+    waitForComment: (predicate, timeoutMs = 5_000) =>
+      waitUntil(() => comments.some(predicate), timeoutMs, () => `comments so far: ${JSON.stringify(comments)}`),
+    cancel: async () => {
+      await body.cancel().catch(() => {});
+    },
+    ended: Promise.resolve(),
+  };
+  const parser = createParser({
+    onEvent: (event) => {
+      events.push(event);
+      notify();
+    },
+    onComment: (comment) => {
+      comments.push(comment);
+      notify();
+    },
+    onRetry: (retry) => {
+      reader.retry = retry;
+    },
+  });
+  const body = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  (reader as { ended: Promise<void> }).ended = (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await body.read();
+        if (done) return;
+        parser.feed(value);
+      }
+    } catch {
+      // An errored stream ends the reader just like a closed one.
+    }
+  })();
+
+  function waitUntil(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!condition()) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`timed out after ${timeoutMs} ms: ${describe()}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  }
+  return reader;
+}
+
+/** Polls `probe` until it returns true, for state that has no event to wait on. */
+export async function eventually(probe: () => Promise<boolean>, timeoutMs = 5_000, stepMs = 25): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
