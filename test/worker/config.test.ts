@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../src/config";
+
+describe("parseConfig", () => {
+  it("gives documented defaults for an empty environment (publishing off, no origins)", () => {
+    expect(parseConfig({})).toEqual({
+      publishTokens: [],
+      allowedOrigins: [],
+      allowCredentials: false,
+      heartbeatMs: 15_000,
+      retryMs: 2_000,
+      historyLimit: 1_000,
+      maxEventBytes: 65_536,
+      maxBodyBytes: 1_048_576,
+      maxBatchEvents: 500,
+      maxBufferedBytes: 262_144,
+    });
+  });
+
+  it("splits and trims lists", () => {
+    const config = parseConfig({
+      PUBLISH_TOKENS: " one , two,, ",
+      ALLOWED_ORIGINS: "https://a.example.com, https://*.example.org/ ,http://localhost:3000",
+      ALLOW_CREDENTIALS: "true",
+    });
+    expect(config.publishTokens).toEqual(["one", "two"]);
+    expect(config.allowedOrigins).toEqual(["https://a.example.com", "https://*.example.org", "http://localhost:3000"]);
+    expect(config.allowCredentials).toBe(true);
+  });
+
+  const bad: [string, Record<string, string>, string][] = [
+    ["non-number", { HEARTBEAT_MS: "soon" }, "HEARTBEAT_MS"],
+    ["below minimum", { HISTORY_LIMIT: "0" }, "HISTORY_LIMIT"],
+    ["fraction", { RETRY_MS: "1.5" }, "RETRY_MS"],
+    ["negative", { MAX_EVENT_BYTES: "-5" }, "MAX_EVENT_BYTES"],
+    ["above maximum", { MAX_BATCH_EVENTS: "100000" }, "MAX_BATCH_EVENTS"],
+    ["bad boolean", { ALLOW_CREDENTIALS: "yes please" }, "ALLOW_CREDENTIALS"],
+    ["origin without scheme", { ALLOWED_ORIGINS: "example.com" }, "ALLOWED_ORIGINS"],
+    ["origin with path", { ALLOWED_ORIGINS: "https://example.com/app" }, "ALLOWED_ORIGINS"],
+    ["token with a space", { PUBLISH_TOKENS: "good,bad token" }, "PUBLISH_TOKENS"],
+    ["buffer smaller than two events", { MAX_EVENT_BYTES: "65536", MAX_BUFFERED_BYTES: "65536" }, "MAX_BUFFERED_BYTES"],
+  ];
+  it.each(bad)("refuses %s, naming the variable", (_name, raw, variable) => {
+    let error: unknown;
+    try {
+      parseConfig(raw);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(variable);
+    expect((error as ConfigError).message).toMatch(new RegExp(`^${variable} `));
+  });
+
+  it("never puts a token's value in an error message", () => {
+    expect(() => parseConfig({ PUBLISH_TOKENS: "secret value" })).toThrow(/entry 1/);
+    expect(() => parseConfig({ PUBLISH_TOKENS: "secret value" })).not.toThrow(/secret/);
+  });
+});

@@ -1,0 +1,87 @@
+import { SELF, env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { createOriginMatcher } from "../../src/http/cors";
+import { BASE, freshChannel } from "./relay-client";
+
+function preflight(origin: string, requestHeaders = "last-event-id"): Promise<Response> {
+  return SELF.fetch(`${BASE}/v1/channels/${freshChannel()}/events`, {
+    method: "OPTIONS",
+    headers: { Origin: origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": requestHeaders },
+  });
+}
+
+function withEnv(overrides: Record<string, string>, request: Request): Promise<Response> {
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  return Promise.resolve(worker.fetch(request, { ...env, ...overrides }, ctx));
+}
+
+describe("CORS", () => {
+  it("answers a preflight from an allowed origin, allowing Last-Event-ID", async () => {
+    const response = await preflight("https://app.example.com");
+    expect(response.status).toBe(204);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
+    expect(response.headers.get("Access-Control-Allow-Headers")?.toLowerCase()).toContain("last-event-id");
+    expect(response.headers.get("Access-Control-Allow-Methods")).toContain("GET");
+    expect(response.headers.get("Vary")).toContain("Origin");
+  });
+
+  it("matches wildcard-subdomain patterns, but not the bare domain or look-alikes", async () => {
+    for (const allowed of ["https://shop.example.org", "https://a.b.example.org"]) {
+      expect((await preflight(allowed)).headers.get("Access-Control-Allow-Origin")).toBe(allowed);
+    }
+    for (const refused of ["https://example.org", "https://evilexample.org", "http://shop.example.org", "https://shop.example.org.evil.com", "null"]) {
+      expect((await preflight(refused)).headers.get("Access-Control-Allow-Origin")).toBeNull();
+    }
+  });
+
+  it("adds the allowed origin to a real stream response, and nothing for another origin", async () => {
+    const allowed = await SELF.fetch(`${BASE}/v1/channels/${freshChannel()}/events`, { headers: { Origin: "https://app.example.com" } });
+    expect(allowed.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
+    expect(allowed.headers.get("Content-Type")).toBe("text/event-stream; charset=utf-8");
+    await allowed.body?.cancel();
+    const other = await SELF.fetch(`${BASE}/v1/channels/${freshChannel()}/events`, { headers: { Origin: "https://evil.example.net" } });
+    expect(other.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    await other.body?.cancel();
+  });
+
+  it("adds CORS headers to errors too, so pages can read the message", async () => {
+    const response = await SELF.fetch(`${BASE}/v1/channels/bad%20name/events`, { headers: { Origin: "https://app.example.com" } });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
+  });
+
+  it("with ALLOWED_ORIGINS=* answers * when credentials are off", async () => {
+    const request = new Request(`${BASE}/v1/channels/x/events`, {
+      method: "OPTIONS",
+      headers: { Origin: "https://anywhere.test", "Access-Control-Request-Method": "GET" },
+    });
+    const response = await withEnv({ ALLOWED_ORIGINS: "*" }, request);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBe("*");
+  });
+
+  it("with credentials never answers *, and never reflects an origin that is not allowed", async () => {
+    const ask = (origin: string, origins: string) =>
+      withEnv(
+        { ALLOWED_ORIGINS: origins, ALLOW_CREDENTIALS: "true" },
+        new Request(`${BASE}/v1/channels/x/events`, {
+          method: "OPTIONS",
+          headers: { Origin: origin, "Access-Control-Request-Method": "GET" },
+        }),
+      );
+    const any = await ask("https://anywhere.test", "*");
+    expect(any.headers.get("Access-Control-Allow-Origin")).toBe("https://anywhere.test");
+    expect(any.headers.get("Access-Control-Allow-Credentials")).toBe("true");
+    const listed = await ask("https://app.example.com", "https://app.example.com");
+    expect(listed.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
+    const unlisted = await ask("https://evil.test", "https://app.example.com");
+    expect(unlisted.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    expect((await ask("null", "*")).headers.get("Access-Control-Allow-Origin")).toBeNull();
+  });
+
+  it("with no ALLOWED_ORIGINS, allows no cross-origin reads", () => {
+    const match = createOriginMatcher({ allowedOrigins: [], allowCredentials: false });
+    expect(match("https://app.example.com")).toBeNull();
+    expect(match("")).toBeNull();
+  });
+});
