@@ -50,6 +50,17 @@ describe("subscriber lifecycle", () => {
     await healthy.cancel();
   });
 
+  it("a stream that drains nothing for a heartbeat interval is treated as gone (stalled)", async () => {
+    const channel = freshChannel();
+    const stuck = await SELF.fetch(`${BASE}/v1/channels/${channel}/events`);
+    await eventually(async () => (await stats(channel)).subscribers === 1);
+    // Well under the 32 KiB budget, so only the stall check can remove it.
+    for (let index = 0; index < 6; index++) await publishData(channel, "y".repeat(4_000));
+    expect((await stats(channel)).subscribers).toBe(1);
+    await eventually(async () => (await stats(channel)).subscribers === 0, 2_000);
+    await stuck.body?.cancel().catch(() => {});
+  });
+
   it("a cut subscriber resumes from its last id without losing anything", async () => {
     const channel = freshChannel();
     await publishData(channel, "one");
