@@ -7,7 +7,7 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { AFTER_HEADER, type ChannelObject } from "./channel/channel-object";
+import { AFTER_HEADER, CHANNEL_HEADER, type ChannelObject } from "./channel/channel-object";
 import { ConfigError, configFromEnv, type RelayConfig } from "./config";
 import type { Env } from "./env";
 import { publisherAuth } from "./http/auth";
@@ -85,7 +85,7 @@ async function subscribe(c: AppContext): Promise<Response> {
   const header = c.req.header("Last-Event-ID");
   const after = parseLastEventId(header && header.trim() !== "" ? header : c.req.query("lastEventId"));
 
-  const headers = new Headers();
+  const headers = new Headers({ [CHANNEL_HEADER]: channel });
   if (after !== undefined) headers.set(AFTER_HEADER, String(after));
   const response = await channelStub(c.env, channel).fetch("https://channel/subscribe", {
     headers,

@@ -16,6 +16,25 @@ export interface RawConfig {
   MAX_BODY_BYTES?: string;
   MAX_BATCH_EVENTS?: string;
   MAX_BUFFERED_BYTES?: string;
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  REDIS_STREAM_PREFIX?: string;
+  REDIS_POLL_MS?: string;
+  REDIS_BATCH_SIZE?: string;
+  REDIS_START?: string;
+}
+
+/** Redis Stream ingestion over Upstash's REST API; null when not configured. */
+export interface RedisConfig {
+  readonly url: string;
+  readonly token: string;
+  /** Stream key of a channel: prefix + channel name. */
+  readonly streamPrefix: string;
+  readonly pollMs: number;
+  /** Entries read per XRANGE call. */
+  readonly batchSize: number;
+  /** Where a channel's first poll starts: the stream's current end, or its beginning. */
+  readonly startFrom: "end" | "beginning";
 }
 
 export interface RelayConfig {
@@ -36,6 +55,7 @@ export interface RelayConfig {
   readonly maxBatchEvents: number;
   /** Unsent bytes one subscriber may hold before its stream is closed. */
   readonly maxBufferedBytes: number;
+  readonly redis: RedisConfig | null;
 }
 
 export class ConfigError extends Error {
@@ -64,6 +84,7 @@ export function parseConfig(raw: RawConfig): RelayConfig {
     maxBodyBytes: parseInteger("MAX_BODY_BYTES", raw.MAX_BODY_BYTES, 1_048_576, 1_024, 100 * 1_048_576),
     maxBatchEvents: parseInteger("MAX_BATCH_EVENTS", raw.MAX_BATCH_EVENTS, 500, 1, 10_000),
     maxBufferedBytes: parseInteger("MAX_BUFFERED_BYTES", raw.MAX_BUFFERED_BYTES, 262_144, 1_024, 64 * 1_048_576),
+    redis: parseRedis(raw),
   };
   // A subscriber must at least be able to hold one full event, or every large event would drop it.
   if (config.maxBufferedBytes < 2 * config.maxEventBytes) {
@@ -118,6 +139,33 @@ function parseOrigins(value: string | undefined): string[] {
     }
   }
   return origins;
+}
+
+function parseRedis(raw: RawConfig): RedisConfig | null {
+  const url = raw.UPSTASH_REDIS_REST_URL?.trim() ?? "";
+  const token = raw.UPSTASH_REDIS_REST_TOKEN?.trim() ?? "";
+  if (url === "" && token === "") return null;
+  if (url === "") throw new ConfigError("UPSTASH_REDIS_REST_URL", "is required when UPSTASH_REDIS_REST_TOKEN is set");
+  if (token === "") throw new ConfigError("UPSTASH_REDIS_REST_TOKEN", "is required when UPSTASH_REDIS_REST_URL is set");
+  if (!/^https?:\/\/[^\s/?#]+(\/\S*)?$/.test(url)) {
+    throw new ConfigError("UPSTASH_REDIS_REST_URL", `must be an http(s) URL like https://example.upstash.io, got "${url}"`);
+  }
+  const prefix = raw.REDIS_STREAM_PREFIX ?? "sse:";
+  if (/[\s]/.test(prefix) || prefix.length > 64) {
+    throw new ConfigError("REDIS_STREAM_PREFIX", "must be at most 64 characters without spaces");
+  }
+  const start = (raw.REDIS_START ?? "end").trim().toLowerCase() || "end";
+  if (start !== "end" && start !== "beginning") {
+    throw new ConfigError("REDIS_START", `must be "end" or "beginning", got "${raw.REDIS_START}"`);
+  }
+  return {
+    url: url.replace(/\/+$/, ""),
+    token,
+    streamPrefix: prefix,
+    pollMs: parseInteger("REDIS_POLL_MS", raw.REDIS_POLL_MS, 1_000, 50, 60_000),
+    batchSize: parseInteger("REDIS_BATCH_SIZE", raw.REDIS_BATCH_SIZE, 100, 1, 1_000),
+    startFrom: start,
+  };
 }
 
 function parseBoolean(name: keyof RawConfig, value: string | undefined, fallback: boolean): boolean {

@@ -5,7 +5,8 @@
  * Public surface (used by the Worker only):
  * - `fetch(GET /subscribe)`: an SSE stream, replaying after `X-Relay-After` if given;
  * - `publish(events)`: stores events durably, then broadcasts them; returns their ids;
- * - `stats()`: subscriber count and history figures.
+ * - `stats()`: subscriber count, history figures and Redis ingestion status;
+ * - `alarm()`: while it has subscribers, polls the channel's Redis Stream (if configured).
  *
  * Delivery invariant: an event reaches streams only after its write is
  * durable (`storage.sync()`), and `deliveredId` is the highest such id.
@@ -24,6 +25,8 @@ import { SSE_HEADERS } from "../sse/headers";
 import { lostEventsFrame } from "./lost-events";
 import { ChannelHistory, type StoredEvent } from "./history";
 import { Subscriber, type CloseReason } from "./subscriber";
+import { RedisIngestState, entryToEvent, type RedisStatus } from "../redis/ingest";
+import { RedisStreamReader } from "../redis/stream-reader";
 
 export interface PublishedEvent {
   readonly id: string;
@@ -35,10 +38,13 @@ export interface ChannelStats {
   readonly oldestEventId: string | null;
   readonly eventsRetained: number;
   readonly historyLimit: number;
+  readonly redis: RedisStatus | { readonly enabled: false };
 }
 
 /** Header the Worker sets on the internal subscribe request: replay after this id. */
 export const AFTER_HEADER = "X-Relay-After";
+/** Header carrying the channel's name, which the object needs to find its Redis Stream. */
+export const CHANNEL_HEADER = "X-Relay-Channel";
 
 /** Rows read from SQLite per replay step. */
 const REPLAY_PAGE_ROWS = 64;
@@ -53,6 +59,7 @@ export class ChannelObject extends DurableObject<Env> {
   /** Highest event id that is durable and has been handed to live subscribers. */
   private deliveredId: number;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly redis: { readonly state: RedisIngestState; readonly reader: RedisStreamReader } | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -60,6 +67,8 @@ export class ChannelObject extends DurableObject<Env> {
     this.history = new ChannelHistory(ctx.storage, this.config.historyLimit);
     // Whatever is in storage when the object starts is durable by definition.
     this.deliveredId = this.history.lastEventId;
+    const redis = this.config.redis;
+    this.redis = redis && { state: new RedisIngestState(ctx.storage.sql, redis), reader: new RedisStreamReader(redis) };
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -71,17 +80,34 @@ export class ChannelObject extends DurableObject<Env> {
     const after = afterHeader === null ? undefined : Number(afterHeader);
     const subscriber = this.subscribe(after);
     request.signal?.addEventListener("abort", () => subscriber.close("disconnected"));
+    const channel = request.headers.get(CHANNEL_HEADER);
+    if (channel !== null) this.startRedisPolling(channel);
     return new Response(subscriber.stream, { status: 200, headers: SSE_HEADERS });
   }
 
   /** Stores events (all or none), waits until they are durable, then broadcasts them. */
   async publish(events: readonly EventInput[]): Promise<PublishedEvent[]> {
     if (events.length === 0) return [];
-    const stored = this.history.append(events);
-    for (const event of stored) this.pendingFrames.set(event.id, encodeStored(event));
-    await this.ctx.storage.sync();
-    this.deliverUpTo(stored[stored.length - 1]!.id);
+    const stored = await this.commit(events);
     return stored.map((event) => ({ id: String(event.id) }));
+  }
+
+  /** One Redis poll per alarm while the channel has subscribers; none (and no Redis commands) when idle. */
+  override async alarm(): Promise<void> {
+    const redis = this.redis;
+    if (!redis) return;
+    if (this.subscribers.size === 0) {
+      redis.state.polling = false;
+      return;
+    }
+    let full = false;
+    try {
+      full = await this.ingestFromRedis(redis.state, redis.reader);
+    } catch (error) {
+      redis.state.recordFailure(error);
+      console.error(JSON.stringify({ msg: "redis poll failed", stream: redis.state.streamKey, error: redis.state.status().lastPoll?.error }));
+    }
+    await this.ctx.storage.setAlarm(Date.now() + redis.state.nextDelayMs(full));
   }
 
   async stats(): Promise<ChannelStats> {
@@ -92,7 +118,56 @@ export class ChannelObject extends DurableObject<Env> {
       oldestEventId: history.oldestEventId === null ? null : String(history.oldestEventId),
       eventsRetained: history.eventsRetained,
       historyLimit: this.config.historyLimit,
+      redis: this.redis ? this.redis.state.status() : { enabled: false },
     };
+  }
+
+  /**
+   * Stores events and runs `alsoInTransaction` in one transaction, waits for
+   * durability, then broadcasts. Both HTTP publishes and Redis entries come
+   * through here, so they share one id sequence and interleave in arrival order.
+   */
+  private async commit(events: readonly EventInput[], alsoInTransaction?: () => void): Promise<StoredEvent[]> {
+    const stored = this.history.append(events, alsoInTransaction);
+    for (const event of stored) this.pendingFrames.set(event.id, encodeStored(event));
+    await this.ctx.storage.sync();
+    if (stored.length > 0) this.deliverUpTo(stored[stored.length - 1]!.id);
+    return stored;
+  }
+
+  /** Reads the next batch after the stored cursor; returns true if the batch was full (more may wait). */
+  private async ingestFromRedis(state: RedisIngestState, reader: RedisStreamReader): Promise<boolean> {
+    const key = state.streamKey;
+    if (key === null) return false;
+    let cursor = state.cursor;
+    if (cursor === null) {
+      // First poll ever: start at the stream's current end (or its beginning, by REDIS_START).
+      cursor = state.startsAtBeginning ? state.initialCursor : await reader.lastEntryId(key);
+      const startAt = cursor;
+      await this.commit([], () => state.setCursor(startAt));
+    }
+    const entries = await reader.readAfter(key, cursor, this.config.redis!.batchSize);
+    if (entries.length > 0) {
+      const events: EventInput[] = [];
+      for (const entry of entries) {
+        const result = entryToEvent(entry, this.config);
+        if ("event" in result) events.push(result.event);
+        else console.warn(JSON.stringify({ msg: "redis entry skipped", stream: key, entry: entry.id, reason: result.skipped }));
+      }
+      const newCursor = entries[entries.length - 1]!.id;
+      await this.commit(events, () => state.setCursor(newCursor));
+    }
+    state.recordSuccess(entries.length);
+    return entries.length >= this.config.redis!.batchSize;
+  }
+
+  private startRedisPolling(channel: string): void {
+    const redis = this.redis;
+    if (!redis) return;
+    redis.state.bindChannel(channel);
+    if (redis.state.polling) return;
+    redis.state.polling = true;
+    void this.ctx.storage.setAlarm(Date.now());
   }
 
   private subscribe(after: number | undefined): Subscriber {

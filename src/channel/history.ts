@@ -53,9 +53,17 @@ export class ChannelHistory {
   /**
    * Stores events in one transaction, assigning consecutive ids, and prunes
    * what falls out of the retention window. Either all are stored or none.
+   * `alsoInTransaction` runs inside the same transaction (e.g. to move a
+   * Redis cursor together with the events it produced).
    */
-  append(events: readonly { data: string; event?: string | undefined }[], now = Date.now()): StoredEvent[] {
+  append(
+    events: readonly { data: string; event?: string | undefined }[],
+    alsoInTransaction?: () => void,
+    now = Date.now(),
+  ): StoredEvent[] {
     return this.storage.transactionSync(() => {
+      alsoInTransaction?.();
+      if (events.length === 0) return [];
       let id = this.lastId;
       const stored: StoredEvent[] = [];
       for (const input of events) {

@@ -1,0 +1,147 @@
+/**
+ * Redis Stream ingestion state of one channel: its stream key, its cursor
+ * (id of the last entry turned into events), the outcome of the last poll,
+ * and the back-off after failures.
+ *
+ * The cursor lives in the channel object's SQLite storage and is written in
+ * the same transaction as the events an entry produced (see
+ * ChannelObject.ingestFromRedis), so after a restart, eviction or redeploy
+ * no entry is lost or repeated.
+ */
+import type { RedisConfig } from "../config";
+import { ApiError } from "../http/errors";
+import { parseEventData, parseEventName, type EventInput, type PublishLimits } from "../http/validation";
+import { STREAM_START, type StreamEntry } from "./stream-reader";
+
+export interface PollOutcome {
+  /** ISO time the poll finished. */
+  readonly at: string;
+  readonly ok: boolean;
+  /** Entries read (including skipped ones) on success. */
+  readonly entries?: number;
+  readonly error?: string;
+}
+
+export interface RedisStatus {
+  readonly enabled: true;
+  readonly stream: string | null;
+  readonly cursor: string | null;
+  readonly polling: boolean;
+  readonly consecutiveFailures: number;
+  readonly lastPoll: PollOutcome | null;
+}
+
+/** An entry turned into an event, or the reason it was skipped. */
+export type EntryResult = { readonly event: EventInput } | { readonly skipped: string };
+
+const MAX_BACKOFF_MS = 30_000;
+
+export class RedisIngestState {
+  private failures = 0;
+  private last: PollOutcome | null = null;
+  /** True while an alarm is scheduled or running. */
+  polling = false;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly config: RedisConfig,
+  ) {
+    sql.exec("CREATE TABLE IF NOT EXISTS redis_source (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  }
+
+  /** Remembers which channel this object is, so alarms know which stream to read. */
+  bindChannel(channel: string): void {
+    if (this.read("channel") !== channel) this.write("channel", channel);
+  }
+
+  get streamKey(): string | null {
+    const channel = this.read("channel");
+    return channel === null ? null : this.config.streamPrefix + channel;
+  }
+
+  /** Last entry id consumed; null before the first poll. */
+  get cursor(): string | null {
+    return this.read("cursor");
+  }
+
+  /** Call inside the transaction that stores the events read up to `id`. */
+  setCursor(id: string): void {
+    this.write("cursor", id);
+  }
+
+  /** Where a first poll starts when REDIS_START=beginning. */
+  get startsAtBeginning(): boolean {
+    return this.config.startFrom === "beginning";
+  }
+
+  get initialCursor(): string {
+    return STREAM_START;
+  }
+
+  recordSuccess(entries: number): void {
+    this.failures = 0;
+    this.last = { at: new Date().toISOString(), ok: true, entries };
+  }
+
+  recordFailure(error: unknown): void {
+    this.failures += 1;
+    this.last = { at: new Date().toISOString(), ok: false, error: describeError(error) };
+  }
+
+  /** Delay before the next poll: at once while a backlog drains, back-off with jitter after failures. */
+  nextDelayMs(lastBatchWasFull: boolean): number {
+    if (this.failures > 0) {
+      const base = Math.min(this.config.pollMs * 2 ** Math.min(this.failures, 10), MAX_BACKOFF_MS);
+      return Math.round(base * (0.5 + Math.random() * 0.5));
+    }
+    return lastBatchWasFull ? 0 : this.config.pollMs;
+  }
+
+  status(): RedisStatus {
+    return {
+      enabled: true,
+      stream: this.streamKey,
+      cursor: this.cursor,
+      polling: this.polling,
+      consecutiveFailures: this.failures,
+      lastPoll: this.last,
+    };
+  }
+
+  private read(key: string): string | null {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM redis_source WHERE key = ?", key).toArray()[0];
+    return row?.value ?? null;
+  }
+
+  private write(key: string, value: string): void {
+    this.sql.exec(
+      "INSERT INTO redis_source (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      key,
+      value,
+    );
+  }
+}
+
+/**
+ * A stream entry becomes an event exactly like an HTTP publish: field
+ * `data` is the data, optional field `event` the name, same validation and
+ * size limit. What a publish would refuse is skipped here (nobody to answer).
+ */
+export function entryToEvent(entry: StreamEntry, limits: PublishLimits): EntryResult {
+  const data = entry.fields.get("data");
+  if (data === undefined) return { skipped: 'no "data" field' };
+  try {
+    const event = parseEventName(entry.fields.get("event"));
+    const checked = parseEventData(data, limits);
+    return { event: event === undefined ? { data: checked } : { data: checked, event } };
+  } catch (error) {
+    if (error instanceof ApiError) return { skipped: error.message };
+    throw error;
+  }
+}
+
+function describeError(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  // Upstash errors echo the command; keep the log line short and free of payloads.
+  return text.split(", command was:")[0]!.slice(0, 300);
+}
