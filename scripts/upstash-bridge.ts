@@ -31,6 +31,8 @@ export interface BridgeOptions {
 export interface Bridge {
   readonly url: string;
   readonly port: number;
+  /** Requests answered so far (tests use it to see that idle channels cost nothing). */
+  readonly requests: number;
   close(): Promise<void>;
 }
 
@@ -50,7 +52,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   redis.on("error", () => {}); // reported per request instead
   await redis.connect().catch(() => {});
 
+  let requests = 0;
   const server: Server = createServer((request, response) => {
+    requests += 1;
     handle(redis, options.token, request, response).catch((error: unknown) => {
       send(response, 500, { error: `bridge failure: ${String(error)}` });
     });
@@ -60,6 +64,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   return {
     url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     port,
+    get requests() {
+      return requests;
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

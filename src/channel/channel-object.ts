@@ -254,11 +254,17 @@ export class ChannelObject extends DurableObject<Env> {
     if (this.subscribers.size === 0) this.stopHeartbeat();
   }
 
+  /**
+   * Heartbeats go out every half HEARTBEAT_MS. A write into a connection
+   * whose close was never reported is often absorbed by buffers and only the
+   * next one fails; two writes per interval keep the subscriber count right
+   * within one HEARTBEAT_MS.
+   */
   private startHeartbeat(): void {
     if (this.heartbeatTimer !== undefined) return;
     this.heartbeatTimer = setInterval(() => {
       for (const subscriber of this.subscribers) subscriber.heartbeat(HEARTBEAT);
-    }, this.config.heartbeatMs);
+    }, Math.max(25, Math.floor(this.config.heartbeatMs / 2)));
   }
 
   private stopHeartbeat(): void {

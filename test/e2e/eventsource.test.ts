@@ -2,11 +2,10 @@
  * End to end: the relay under `wrangler dev` (local workerd), read by the
  * `eventsource` npm package, a WHATWG-compliant EventSource for Node.
  */
-import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { channelStats, listen as listenTo, publishTo, until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
-const TOKEN = "e2e-token";
 let relay: RelayProcess;
 
 beforeAll(async () => {
@@ -17,45 +16,8 @@ afterAll(async () => {
   await relay?.dispose();
 });
 
-interface Received {
-  readonly type: string;
-  readonly id: string;
-  readonly data: string;
-}
-
-/** An EventSource that records every event of the given types. */
-function listen(channel: string, types: string[] = ["message"], init?: ConstructorParameters<typeof EventSource>[1]) {
-  const source = new EventSource(`${relay.url}/v1/channels/${channel}/events`, init);
-  const received: Received[] = [];
-  let opens = 0;
-  source.addEventListener("open", () => (opens += 1));
-  for (const type of types) {
-    source.addEventListener(type, (event) => received.push({ type, id: event.lastEventId, data: event.data }));
-  }
-  const opened = new Promise<void>((resolve, reject) => {
-    source.addEventListener("open", () => resolve(), { once: true });
-    setTimeout(() => reject(new Error("EventSource did not open")), 10_000);
-  });
-  return { source, received, opened, opens: () => opens };
-}
-
-async function publish(channel: string, body: unknown): Promise<string> {
-  const response = await fetch(`${relay.url}/v1/channels/${channel}/events`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (response.status !== 201) throw new Error(`publish failed: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { id: string }).id;
-}
-
-async function until(condition: () => boolean, what: () => string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const listen = (channel: string, types?: string[], init?: Parameters<typeof listenTo>[3]) => listenTo(relay.url, channel, types, init);
+const publish = (channel: string, body: unknown) => publishTo(relay.url, channel, body);
 
 /** Payloads chosen to break naive framing. */
 const ADVERSARIAL: string[] = [
@@ -131,6 +93,21 @@ describe("wrangler dev + eventsource client", () => {
       ["6", "missed 6"],
       ["7", "live 7"],
     ]);
+  });
+
+  it("counts a closed EventSource out within a heartbeat interval", async () => {
+    const channel = "count";
+    const listeners = [listen(channel), listen(channel), listen(channel)];
+    await Promise.all(listeners.map((listener) => listener.opened));
+    const subscribers = async () => (await channelStats(relay.url, channel)).subscribers as number;
+    expect(await subscribers()).toBe(3);
+    listeners[0]!.close();
+    // HEARTBEAT_MS is 1000 here: a dead stream is found at the latest when a heartbeat cannot be written.
+    const closedAt = Date.now();
+    await until(async () => (await subscribers()) === 2, () => "still 3 subscribers", 1_500);
+    console.log(`closed EventSource counted out after ${Date.now() - closedAt} ms`);
+    listeners.slice(1).forEach((listener) => listener.close());
+    await until(async () => (await subscribers()) === 0, () => "subscribers left", 2_500);
   });
 
   it("survives a relay restart: EventSource reconnects on its own and ends with every event once", async () => {

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { E2E_TOKEN } from "./sse-client";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
@@ -47,7 +48,7 @@ export async function startRelay(vars: Record<string, string> = {}): Promise<Rel
   const start = async () => {
     const inspectorPort = await freePort();
     const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistDir];
-    for (const [key, value] of Object.entries({ PUBLISH_TOKENS: "e2e-token", ALLOWED_ORIGINS: "*", ...vars })) {
+    for (const [key, value] of Object.entries({ PUBLISH_TOKENS: E2E_TOKEN, ALLOWED_ORIGINS: "*", ...vars })) {
       args.push("--var", `${key}:${value}`);
     }
     child = spawn(process.execPath, args, {

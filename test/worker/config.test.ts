@@ -14,6 +14,7 @@ describe("parseConfig", () => {
       maxBodyBytes: 1_048_576,
       maxBatchEvents: 500,
       maxBufferedBytes: 262_144,
+      redis: null,
     });
   });
 

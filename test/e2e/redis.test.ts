@@ -1,0 +1,214 @@
+/**
+ * Redis Stream ingestion end to end: a real redis-server, the Upstash REST
+ * bridge, the relay under `wrangler dev`, entries written with a plain
+ * Redis client (ioredis, not through the relay), streams read with the
+ * `eventsource` client.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRedisStack, type RedisStack } from "../support/redis-stack";
+import { channelStats, listen as listenTo, publishTo, sleep, until, type Listener } from "../support/sse-client";
+import { startRelay, type RelayProcess } from "../support/wrangler-dev";
+
+const POLL_MS = 100;
+let stack: RedisStack;
+let relay: RelayProcess;
+
+beforeAll(async () => {
+  stack = await startRedisStack();
+  relay = await startRelay({ ...stack.relayVars, REDIS_POLL_MS: String(POLL_MS), RETRY_MS: "300", HEARTBEAT_MS: "500", MAX_EVENT_BYTES: "4096" });
+});
+
+afterAll(async () => {
+  await relay?.dispose();
+  await stack?.dispose();
+});
+
+const listen = (channel: string, types?: string[]) => listenTo(relay.url, channel, types);
+
+/** Subscribes and waits until the channel's first poll has fixed its cursor, so later XADDs are "new". */
+async function subscribed(channel: string, types?: string[]): Promise<Listener> {
+  const listener = listen(channel, types);
+  await listener.opened;
+  await waitForCursor(channel);
+  return listener;
+}
+
+async function waitForCursor(channel: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const redis = (await channelStats(relay.url, channel)).redis as { cursor: string | null };
+    if (redis.cursor !== null) return;
+    if (Date.now() > deadline) throw new Error(`no Redis cursor for ${channel}`);
+    await sleep(POLL_MS);
+  }
+}
+
+const xadd = (channel: string, ...fields: string[]) => stack.client.xadd(`sse:${channel}`, "*", ...fields);
+
+describe("Redis Stream ingestion", () => {
+  it("delivers entries within a few poll intervals, in order, with names and multi-line data", async () => {
+    const channel = "redis-basic";
+    const listener = await subscribed(channel, ["message", "page-updated"]);
+    const sentAt = Date.now();
+    await xadd(channel, "data", "first");
+    await until(() => listener.received.length === 1, () => "first entry never arrived");
+    const latency = listener.received[0]!.at - sentAt;
+    console.log(`redis → browser latency: ${latency} ms (poll interval ${POLL_MS} ms)`);
+    // Functional bound, not a benchmark: polling runs at its interval, not in a back-off.
+    expect(latency).toBeLessThan(20 * POLL_MS);
+
+    const entries: [string, string | undefined][] = [
+      ["line one\nline two\r\nline three", undefined],
+      ['{"page":7,"title":"Edited"}', "page-updated"],
+      ["123", undefined],
+      ["", undefined],
+      ["  spaced  ", "page-updated"],
+    ];
+    for (const [data, event] of entries) await xadd(channel, ...(event ? ["event", event, "data", data] : ["data", data]));
+    await until(() => listener.received.length === 1 + entries.length, () => JSON.stringify(listener.received));
+    listener.close();
+    expect(listener.received.slice(1).map((event) => [event.type, event.data])).toEqual(
+      entries.map(([data, event]) => [event ?? "message", data.replace(/\r\n|\r/g, "\n")]),
+    );
+    expect(listener.received.map((event) => event.id)).toEqual(["1", "2", "3", "4", "5", "6"]);
+  });
+
+  it("interleaves Redis entries and HTTP publishes in one id sequence, in arrival order", async () => {
+    const channel = "redis-mixed";
+    const listener = await subscribed(channel);
+    const expected: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      await xadd(channel, "data", `redis ${round}`);
+      expected.push(`redis ${round}`);
+      await until(() => listener.received.length === expected.length, () => `${listener.received.length}/${expected.length}`);
+      await publishTo(relay.url, channel, { data: `http ${round}` });
+      expected.push(`http ${round}`);
+      await until(() => listener.received.length === expected.length, () => `${listener.received.length}/${expected.length}`);
+    }
+    // Now both at once: every event once, ids consecutive.
+    await Promise.all([
+      (async () => {
+        for (let index = 0; index < 10; index++) await xadd(channel, "data", `burst redis ${index}`);
+      })(),
+      (async () => {
+        for (let index = 0; index < 10; index++) await publishTo(relay.url, channel, { data: `burst http ${index}` });
+      })(),
+    ]);
+    await until(() => listener.received.length === expected.length + 20, () => `${listener.received.length}`);
+    listener.close();
+    expect(listener.received.slice(0, expected.length).map((event) => event.data)).toEqual(expected);
+    expect(listener.received.map((event) => Number(event.id))).toEqual(listener.received.map((_, index) => index + 1));
+    const burst = listener.received.slice(expected.length).map((event) => event.data);
+    expect(burst.filter((data) => data.startsWith("burst redis"))).toEqual(Array.from({ length: 10 }, (_, i) => `burst redis ${i}`));
+    expect(burst.filter((data) => data.startsWith("burst http"))).toEqual(Array.from({ length: 10 }, (_, i) => `burst http ${i}`));
+  });
+
+  it("replays Redis-sourced events to a client resuming with Last-Event-ID", async () => {
+    const channel = "redis-replay";
+    const first = await subscribed(channel);
+    for (const n of [1, 2, 3, 4]) await xadd(channel, "data", `entry ${n}`);
+    await until(() => first.received.length === 4, () => `${first.received.length}/4`);
+    first.close();
+    const resumed = listenTo(relay.url, channel, ["message"], {
+      fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, "Last-Event-ID": "2" } }),
+    });
+    await until(() => resumed.received.length === 2, () => `${resumed.received.length}/2`);
+    resumed.close();
+    expect(resumed.received.map((event) => [event.id, event.data])).toEqual([
+      ["3", "entry 3"],
+      ["4", "entry 4"],
+    ]);
+  });
+
+  it("skips malformed entries with a log line and goes on", async () => {
+    const channel = "redis-malformed";
+    const listener = await subscribed(channel);
+    await xadd(channel, "payload", "no data field");
+    await xadd(channel, "data", "bad name", "event", "evil\ndata: injected");
+    await xadd(channel, "data", "reserved", "event", "relay.lost");
+    await xadd(channel, "data", "x".repeat(5_000)); // over MAX_EVENT_BYTES=4096
+    const lastId = await xadd(channel, "data", "good");
+    await until(() => listener.received.length >= 1, () => "good entry never arrived");
+    await sleep(3 * POLL_MS);
+    listener.close();
+    expect(listener.received.map((event) => event.data)).toEqual(["good"]);
+    const redis = (await channelStats(relay.url, channel)).redis as { cursor: string };
+    expect(redis.cursor).toBe(lastId);
+    expect(relay.output()).toContain('"msg":"redis entry skipped"');
+  });
+
+  it("keeps serving while Upstash is unreachable or Redis is down, then delivers the backlog once, in order", async () => {
+    const channel = "redis-outage";
+    const listener = await subscribed(channel);
+    await xadd(channel, "data", "before");
+    await until(() => listener.received.length === 1, () => "before");
+
+    // Upstash unreachable: the bridge is gone.
+    await stack.stopBridge();
+    for (const n of [1, 2, 3]) await xadd(channel, "data", `queued ${n}`);
+    await publishTo(relay.url, channel, { data: "http during outage" });
+    await until(() => listener.received.length === 2, () => "HTTP publish during outage");
+    await sleep(4 * POLL_MS);
+    const during = (await channelStats(relay.url, channel)).redis as { lastPoll: { ok: boolean; error?: string }; consecutiveFailures: number };
+    expect(during.lastPoll.ok).toBe(false);
+    expect(during.consecutiveFailures).toBeGreaterThan(0);
+    await stack.startBridge();
+    await until(() => listener.received.length === 5, () => JSON.stringify(listener.received.map((e) => e.data)), 40_000);
+
+    // Redis itself down: the REST endpoint answers errors.
+    await stack.stopRedis();
+    await sleep(4 * POLL_MS);
+    const failing = (await channelStats(relay.url, channel)).redis as { lastPoll: { ok: boolean } };
+    expect(failing.lastPoll.ok).toBe(false);
+    await publishTo(relay.url, channel, { data: "http while redis down" });
+    await stack.startRedis();
+    // A fresh, empty Redis (no persistence in tests): new entries still arrive.
+    await xadd(channel, "data", "after restart");
+    await until(() => listener.received.length === 7, () => JSON.stringify(listener.received.map((e) => e.data)), 40_000);
+    await sleep(3 * POLL_MS);
+    listener.close();
+    expect(listener.received.map((event) => event.data)).toEqual([
+      "before",
+      "http during outage",
+      "queued 1",
+      "queued 2",
+      "queued 3",
+      "http while redis down",
+      "after restart",
+    ]);
+    expect(listener.received.map((event) => event.id)).toEqual(["1", "2", "3", "4", "5", "6", "7"]);
+  });
+
+  it("stops polling when a channel has no subscribers (idle channels cost no Redis commands)", async () => {
+    const channel = "redis-idle";
+    const listener = await subscribed(channel);
+    listener.close();
+    // The subscriber is counted out within a heartbeat (HEARTBEAT_MS=500 here), then the next alarm stops.
+    await until(async () => ((await channelStats(relay.url, channel)).subscribers as number) === 0, () => "subscriber still counted", 3_000);
+    await sleep(3 * POLL_MS);
+    const before = stack.bridge.requests;
+    await sleep(10 * POLL_MS);
+    expect(stack.bridge.requests).toBe(before);
+    expect(((await channelStats(relay.url, channel)).redis as { polling: boolean }).polling).toBe(false);
+  });
+
+  it("neither loses nor repeats entries across a relay restart", async () => {
+    const channel = "redis-restart";
+    const listener = await subscribed(channel);
+    for (const n of [1, 2, 3]) await xadd(channel, "data", `entry ${n}`);
+    await until(() => listener.received.length === 3, () => `${listener.received.length}/3`);
+
+    await relay.stop();
+    // Written while the relay is down.
+    for (const n of [4, 5, 6]) await xadd(channel, "data", `entry ${n}`);
+    await relay.restart();
+    // The EventSource reconnects by itself with Last-Event-ID; polling resumes from the stored cursor.
+    await until(() => listener.received.length >= 6, () => JSON.stringify(listener.received.map((e) => e.data)), 30_000);
+    await xadd(channel, "data", "entry 7");
+    await until(() => listener.received.length >= 7, () => "entry 7");
+    await sleep(3 * POLL_MS);
+    listener.close();
+    expect(listener.received.map((event) => event.data)).toEqual([1, 2, 3, 4, 5, 6, 7].map((n) => `entry ${n}`));
+    expect(listener.received.map((event) => event.id)).toEqual(["1", "2", "3", "4", "5", "6", "7"]);
+  });
+});
