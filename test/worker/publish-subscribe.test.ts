@@ -142,6 +142,7 @@ describe("publish → subscribe", () => {
       oldestEventId: null,
       eventsRetained: 0,
       historyLimit: 20,
+      redis: { enabled: false },
     });
     const stream = await subscribe(channel);
     await publishData(channel, "one");
