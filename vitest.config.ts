@@ -6,8 +6,10 @@ import { defineConfig } from "vitest/config";
  * - worker: unit and integration tests inside workerd (the Worker, its
  *   Durable Objects and SQLite storage, exactly as wrangler.toml declares
  *   them), with small limits so pruning, buffering and heartbeats show fast;
- * - e2e: Node tests that start `wrangler dev` on a free port and read
- *   streams with the `eventsource` client, as a browser would.
+ * - e2e: Node tests that start `wrangler dev` on a free port (with a real
+ *   redis-server and the Upstash bridge where needed) and read streams with
+ *   the `eventsource` client;
+ * - browser: Debian's Chromium driven by playwright-core against the same.
  */
 export default defineConfig({
   test: {
@@ -36,6 +38,15 @@ export default defineConfig({
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
           testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
         },
       },
       {

@@ -23,7 +23,7 @@ const wrangler = spawn(
   "wrangler",
   [
     "dev",
-    ...["--var", "PUBLISH_TOKENS:dev-token", "--var", "ALLOWED_ORIGINS:*"],
+    ...["--var", "PUBLISH_TOKENS:dev-token", "--var", "ALLOWED_ORIGINS:*", "--var", "DEMO_ENABLED:true"],
     ...["--var", `UPSTASH_REDIS_REST_URL:${bridge.url}`, "--var", `UPSTASH_REDIS_REST_TOKEN:${BRIDGE_TOKEN}`],
     ...process.argv.slice(2),
   ],

@@ -9,6 +9,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { AFTER_HEADER, CHANNEL_HEADER, type ChannelObject } from "./channel/channel-object";
 import { ConfigError, configFromEnv, type RelayConfig } from "./config";
+import { demoRoutes } from "./demo/routes";
 import type { Env } from "./env";
 import { publisherAuth } from "./http/auth";
 import { corsMiddleware } from "./http/cors";
@@ -52,6 +53,18 @@ export function createApp(): Hono<AppEnv> {
     configFromEnv(c.env); // a bad configuration makes the relay unhealthy (500 with the variable named)
     return c.json({ ok: true });
   });
+
+  // The browser client: any origin may import it (a module script is fetched with CORS).
+  app.get("/client.js", async (c) => {
+    const asset = await c.env.ASSETS.fetch(new URL("/client.js", c.req.url));
+    const response = new Response(asset.body, asset);
+    response.headers.set("Content-Type", "text/javascript; charset=utf-8");
+    response.headers.set("Access-Control-Allow-Origin", "*");
+    response.headers.set("Cache-Control", "public, max-age=300");
+    return response;
+  });
+
+  app.route("/demo", demoRoutes());
 
   // Configuration is validated once per env and shared by every handler below.
   app.use("/v1/*", async (c, next) => {

@@ -22,6 +22,7 @@ export interface RawConfig {
   REDIS_POLL_MS?: string;
   REDIS_BATCH_SIZE?: string;
   REDIS_START?: string;
+  DEMO_ENABLED?: string;
 }
 
 /** Redis Stream ingestion over Upstash's REST API; null when not configured. */
@@ -56,6 +57,8 @@ export interface RelayConfig {
   /** Unsent bytes one subscriber may hold before its stream is closed. */
   readonly maxBufferedBytes: number;
   readonly redis: RedisConfig | null;
+  /** Serve the /demo page and its token-less edit endpoint (development only). */
+  readonly demoEnabled: boolean;
 }
 
 export class ConfigError extends Error {
@@ -85,6 +88,7 @@ export function parseConfig(raw: RawConfig): RelayConfig {
     maxBatchEvents: parseInteger("MAX_BATCH_EVENTS", raw.MAX_BATCH_EVENTS, 500, 1, 10_000),
     maxBufferedBytes: parseInteger("MAX_BUFFERED_BYTES", raw.MAX_BUFFERED_BYTES, 262_144, 1_024, 64 * 1_048_576),
     redis: parseRedis(raw),
+    demoEnabled: parseBoolean("DEMO_ENABLED", raw.DEMO_ENABLED, false),
   };
   // A subscriber must at least be able to hold one full event, or every large event would drop it.
   if (config.maxBufferedBytes < 2 * config.maxEventBytes) {

@@ -15,6 +15,7 @@ describe("parseConfig", () => {
       maxBatchEvents: 500,
       maxBufferedBytes: 262_144,
       redis: null,
+      demoEnabled: false,
     });
   });
 

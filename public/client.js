@@ -1,0 +1,227 @@
+// @ts-check
+/**
+ * sse-relay browser client: a tiny, dependency-free ES module.
+ *
+ *   import { subscribe } from "https://sse.example.com/client.js";
+ *   const sub = subscribe({
+ *     relay: "https://sse.example.com",
+ *     channel: "orders-42",
+ *     shards: 8,                      // spread streams over s0…s7.sse.example.com
+ *     on: { "order-shipped": (data, event) => console.log(data) },
+ *     onLost: (info) => location.reload(),
+ *   });
+ *   sub.close();
+ *
+ * It leans on EventSource for reconnection and Last-Event-ID; it only builds
+ * the URL, picks the shard host, routes named events to handlers and
+ * surfaces the relay's `relay.lost` signal. With `shareAcrossTabs: true`,
+ * tabs of one origin share one connection per channel (Web Locks elect the
+ * tab that holds it; BroadcastChannel hands events to the others).
+ */
+
+/** Name of the relay's "you missed events" signal. */
+export const LOST_EVENT = "relay.lost";
+
+/**
+ * @typedef {object} LostEvents
+ * @property {"history-pruned" | "unknown-id"} reason
+ * @property {string} lastEventId        the id the stream resumed from
+ * @property {string | null} firstAvailableId  oldest event still retained
+ */
+
+/**
+ * @typedef {object} RelayEvent
+ * @property {string} channel
+ * @property {string} type        event name ("message" when unnamed)
+ * @property {string} id          the event id (EventSource lastEventId)
+ * @property {string} data        raw data text
+ */
+
+/**
+ * @callback EventHandler
+ * @param {unknown} data          JSON-parsed data when it parses, else the raw text
+ * @param {RelayEvent} event
+ * @returns {void}
+ */
+
+/**
+ * @typedef {object} SubscribeOptions
+ * @property {string} relay                 base URL of the relay, e.g. "https://sse.example.com"
+ * @property {string} [channel]             one channel…
+ * @property {string[]} [channels]          …or several (one stream each, spread over shards)
+ * @property {number} [shards]              number of shard subdomains s0…s{N-1} of the relay's host (0: none)
+ * @property {Record<string, EventHandler>} [on]  handlers by event name; "message" for unnamed events
+ * @property {(info: LostEvents, channel: string) => void} [onLost]  events were lost: reload state from your app
+ * @property {(channel: string) => void} [onOpen]
+ * @property {(channel: string, event: Event) => void} [onError]  connection trouble (EventSource retries on its own)
+ * @property {string} [lastEventId]         resume after this id on the first connect ("0": everything retained)
+ * @property {boolean} [withCredentials]    send cookies (the relay must allow credentials for your origin)
+ * @property {boolean} [shareAcrossTabs]    one connection per channel for all tabs of this origin
+ * @property {typeof EventSource} [EventSource]  an EventSource implementation (default: the browser's)
+ */
+
+/**
+ * @typedef {object} Subscription
+ * @property {() => void} close             stops every stream of this subscription
+ * @property {Record<string, string>} urls  stream URL per channel
+ * @property {(channel: string) => string | undefined} lastEventId  last id seen on a channel
+ */
+
+/**
+ * Shard index of a channel: FNV-1a hash of its name modulo `shards`, so a
+ * channel always lands on the same host (and the browser's per-host
+ * connection cap applies per shard).
+ * @param {string} channel
+ * @param {number} shards
+ * @returns {number}
+ */
+export function shardIndex(channel, shards) {
+  if (!shards || shards < 1) return -1;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < channel.length; i++) {
+    hash ^= channel.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
+}
+
+/**
+ * The stream URL of a channel: `https://s3.sse.example.com/v1/channels/orders/events`.
+ * @param {string} relay
+ * @param {string} channel
+ * @param {{ shards?: number, lastEventId?: string }} [options]
+ * @returns {string}
+ */
+export function streamUrl(relay, channel, options = {}) {
+  const url = new URL(relay);
+  const shard = shardIndex(channel, options.shards ?? 0);
+  if (shard >= 0) url.hostname = `s${shard}.${url.hostname}`;
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/channels/${encodeURIComponent(channel)}/events`;
+  if (options.lastEventId !== undefined) url.searchParams.set("lastEventId", options.lastEventId);
+  return url.toString();
+}
+
+/**
+ * Subscribes to one or several channels.
+ * @param {SubscribeOptions} options
+ * @returns {Subscription}
+ */
+export function subscribe(options) {
+  const channels = options.channels ?? (options.channel !== undefined ? [options.channel] : []);
+  if (channels.length === 0) throw new TypeError("subscribe: give a channel or channels");
+  /** @type {Map<string, () => void>} */
+  const closers = new Map();
+  /** @type {Record<string, string>} */
+  const urls = {};
+  /** @type {Map<string, string>} */
+  const lastIds = new Map();
+
+  for (const channel of channels) {
+    urls[channel] = streamUrl(options.relay, channel, { shards: options.shards ?? 0 });
+    const deliver = (/** @type {RelayEvent} */ event) => {
+      if (event.id) lastIds.set(channel, event.id);
+      dispatch(options, event);
+    };
+    const open = (/** @type {(event: RelayEvent) => void} */ sink) =>
+      openStream(options, channel, lastIds.get(channel) ?? options.lastEventId, sink);
+    closers.set(channel, options.shareAcrossTabs && canShare() ? shareStream(options, channel, open, deliver) : open(deliver));
+  }
+
+  return {
+    urls,
+    lastEventId: (channel) => lastIds.get(channel),
+    close() {
+      for (const close of closers.values()) close();
+      closers.clear();
+    },
+  };
+}
+
+/**
+ * One EventSource for one channel; returns its closer.
+ * @param {SubscribeOptions} options
+ * @param {string} channel
+ * @param {string | undefined} lastEventId
+ * @param {(event: RelayEvent) => void} deliver
+ * @returns {() => void}
+ */
+function openStream(options, channel, lastEventId, deliver) {
+  const Source = options.EventSource ?? globalThis.EventSource;
+  const url = streamUrl(options.relay, channel, { shards: options.shards ?? 0, lastEventId });
+  const source = new Source(url, { withCredentials: Boolean(options.withCredentials) });
+  const types = new Set(["message", ...Object.keys(options.on ?? {})]);
+  for (const type of types) {
+    source.addEventListener(type, (event) => {
+      const message = /** @type {MessageEvent<string>} */ (event);
+      deliver({ channel, type, id: message.lastEventId, data: message.data });
+    });
+  }
+  source.addEventListener(LOST_EVENT, (event) => {
+    const message = /** @type {MessageEvent<string>} */ (event);
+    deliver({ channel, type: LOST_EVENT, id: "", data: message.data });
+  });
+  source.addEventListener("open", () => options.onOpen?.(channel));
+  source.addEventListener("error", (event) => options.onError?.(channel, event));
+  return () => source.close();
+}
+
+/**
+ * @param {SubscribeOptions} options
+ * @param {RelayEvent} event
+ */
+function dispatch(options, event) {
+  if (event.type === LOST_EVENT) {
+    options.onLost?.(/** @type {LostEvents} */ (parse(event.data)), event.channel);
+    return;
+  }
+  options.on?.[event.type]?.(parse(event.data), event);
+}
+
+/** @param {string} text */
+function parse(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function canShare() {
+  return typeof BroadcastChannel === "function" && typeof navigator !== "undefined" && Boolean(navigator.locks);
+}
+
+/**
+ * Tab sharing: the tab holding the Web Lock for this relay+channel opens the
+ * stream and posts each event on a BroadcastChannel; the others listen.
+ * When the holder closes, the lock passes to another tab, which resumes from
+ * the last id it saw, so nothing is lost in the hand-over.
+ * @param {SubscribeOptions} options
+ * @param {string} channel
+ * @param {(sink: (event: RelayEvent) => void) => () => void} open
+ * @param {(event: RelayEvent) => void} deliver
+ * @returns {() => void}
+ */
+function shareStream(options, channel, open, deliver) {
+  const key = `sse-relay:${new URL(options.relay).host}:${channel}`;
+  const bus = new BroadcastChannel(key);
+  const abort = new AbortController();
+  let leading = false;
+  bus.onmessage = (message) => {
+    if (!leading) deliver(/** @type {RelayEvent} */ (message.data));
+  };
+  navigator.locks
+    .request(key, { signal: abort.signal }, async () => {
+      leading = true;
+      const close = open((event) => {
+        deliver(event);
+        bus.postMessage(event);
+      });
+      await new Promise((resolve) => abort.signal.addEventListener("abort", resolve, { once: true }));
+      close();
+    })
+    .catch(() => {}); // aborted while waiting for the lock
+  return () => {
+    abort.abort();
+    bus.close();
+  };
+}

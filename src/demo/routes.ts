@@ -1,0 +1,48 @@
+/**
+ * The live demo (a shared note), served only when DEMO_ENABLED=true, which
+ * `npm run dev` sets and a deployment does not. Its edit endpoint publishes
+ * without a token, which is why it must never be on in production.
+ */
+import { Hono } from "hono";
+import type { ChannelObject } from "../channel/channel-object";
+import { configFromEnv } from "../config";
+import type { Env } from "../env";
+import { ApiError } from "../http/errors";
+import { parseEventData } from "../http/validation";
+
+export const DEMO_CHANNEL = "demo-note";
+export const DEMO_EVENT = "note-updated";
+const MAX_NOTE_LENGTH = 4_000;
+
+export function demoRoutes(): Hono<{ Bindings: Env }> {
+  const demo = new Hono<{ Bindings: Env }>();
+
+  demo.use("*", async (c, next) => {
+    if (!configFromEnv(c.env).demoEnabled) throw new ApiError(404, "not_found", "No such endpoint. See README.md for the API.");
+    await next();
+  });
+
+  demo.get("/", (c) => c.env.ASSETS.fetch(new URL("/demo/", c.req.url)));
+
+  demo.get("/state", async (c) => {
+    const stats = await channel(c.env).stats();
+    return c.json({ channel: DEMO_CHANNEL, lastEventId: stats.lastEventId });
+  });
+
+  demo.post("/note", async (c) => {
+    const body: unknown = await c.req.json().catch(() => null);
+    const text = typeof body === "object" && body !== null ? (body as { text?: unknown }).text : undefined;
+    if (typeof text !== "string" || text.length > MAX_NOTE_LENGTH) {
+      throw new ApiError(400, "invalid_body", `Send {"text": "..."} with at most ${MAX_NOTE_LENGTH} characters.`);
+    }
+    const data = parseEventData({ text, at: Date.now() }, configFromEnv(c.env));
+    const [published] = await channel(c.env).publish([{ data, event: DEMO_EVENT }]);
+    return c.json({ channel: DEMO_CHANNEL, id: published!.id }, 201);
+  });
+
+  return demo;
+}
+
+function channel(env: Env): DurableObjectStub<ChannelObject> {
+  return env.CHANNELS.get(env.CHANNELS.idFromName(DEMO_CHANNEL));
+}

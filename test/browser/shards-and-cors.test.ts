@@ -1,0 +1,135 @@
+/**
+ * In headless Chromium: the per-host connection cap is real, shard
+ * subdomains beat it, and CORS lets allowed origins in and keeps others out.
+ * Pages live on their own origin (app.localhost:<port>, a real loopback
+ * server); the relay is `wrangler dev` reached as s0.localhost… (Chromium
+ * resolves *.localhost to loopback).
+ */
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, startPageServer, type PageServer } from "../support/browser";
+import { channelStats, publishTo, sleep } from "../support/sse-client";
+import { startRelay, type RelayProcess } from "../support/wrangler-dev";
+
+let browser: Browser;
+let pages: PageServer;
+let relay: RelayProcess;
+
+beforeAll(async () => {
+  pages = await startPageServer();
+  relay = await startRelay({ ALLOWED_ORIGINS: pages.origin("app") });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await relay?.dispose();
+  await pages?.close();
+});
+
+const relayOn = (host: string) => `http://${host}.localhost:${relay.port}`;
+
+/** Opens EventSources in the page and records, per source, whether it opened and what it got. */
+async function openSources(page: Page, urls: string[]): Promise<void> {
+  await page.evaluate((list) => {
+    const state = (globalThis as unknown as { sources: { source: EventSource; opened: boolean; errors: number; messages: string[] }[] });
+    state.sources = list.map((url) => {
+      const entry = { source: new EventSource(url), opened: false, errors: 0, messages: [] as string[] };
+      entry.source.onopen = () => (entry.opened = true);
+      entry.source.onerror = () => (entry.errors += 1);
+      entry.source.onmessage = (event) => entry.messages.push(event.data);
+      return entry;
+    });
+  }, urls);
+}
+
+interface SourceState {
+  opened: boolean;
+  readyState: number;
+  errors: number;
+  messages: string[];
+}
+
+function sourceStates(page: Page): Promise<SourceState[]> {
+  return page.evaluate(() =>
+    (globalThis as unknown as { sources: { source: EventSource; opened: boolean; errors: number; messages: string[] }[] }).sources.map(
+      (entry) => ({ opened: entry.opened, readyState: entry.source.readyState, errors: entry.errors, messages: entry.messages }),
+    ),
+  );
+}
+
+async function waitFor(page: Page, predicate: (states: SourceState[]) => boolean, timeoutMs: number): Promise<SourceState[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = await sourceStates(page);
+    if (predicate(states) || Date.now() > deadline) return states;
+    await sleep(100);
+  }
+}
+
+describe("wildcard shard subdomains in Chromium", () => {
+  it("12 streams over 12 shard hosts all open and receive a broadcast", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${pages.origin("app")}/`);
+    await openSources(page, Array.from({ length: 12 }, (_, i) => `${relayOn(`s${i}`)}/v1/channels/sharded/events`));
+    const opened = await waitFor(page, (states) => states.every((state) => state.opened), 15_000);
+    expect(opened.filter((state) => state.opened)).toHaveLength(12);
+    expect((await channelStats(relay.url, "sharded")).subscribers).toBe(12);
+
+    await publishTo(relay.url, "sharded", { data: "to every shard" });
+    const received = await waitFor(page, (states) => states.every((state) => state.messages.length === 1), 5_000);
+    expect(received.map((state) => state.messages)).toEqual(Array.from({ length: 12 }, () => ["to every shard"]));
+    await page.close();
+  });
+
+  it("the same 12 streams on one host stall at the browser's HTTP/1.1 per-host cap", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${pages.origin("app")}/`);
+    await openSources(page, Array.from({ length: 12 }, () => `${relayOn("single")}/v1/channels/one-host/events`));
+    // Give the browser ample time: the cap, not slowness, must be what holds the rest back.
+    await waitFor(page, (states) => states.filter((state) => state.opened).length >= 6, 15_000);
+    await sleep(3_000);
+    const states = await sourceStates(page);
+    expect(states.filter((state) => state.opened)).toHaveLength(6);
+    expect(states.filter((state) => state.readyState === 0)).toHaveLength(6); // CONNECTING, waiting for a socket
+    expect((await channelStats(relay.url, "one-host")).subscribers).toBe(6);
+
+    await publishTo(relay.url, "one-host", { data: "only six hear this" });
+    const after = await waitFor(page, (list) => list.filter((state) => state.messages.length > 0).length >= 6, 5_000);
+    await sleep(500);
+    expect((await sourceStates(page)).filter((state) => state.messages.length > 0)).toHaveLength(6);
+    expect(after.filter((state) => state.messages.length > 0).every((state) => state.messages[0] === "only six hear this")).toBe(true);
+    await page.close();
+  });
+});
+
+describe("CORS in Chromium", () => {
+  it("an allowed origin subscribes and receives", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${pages.origin("app")}/`);
+    await openSources(page, [`${relayOn("s1")}/v1/channels/cors/events`]);
+    expect((await waitFor(page, (states) => states[0]!.opened, 10_000))[0]!.opened).toBe(true);
+    await publishTo(relay.url, "cors", { data: "allowed" });
+    expect((await waitFor(page, (states) => states[0]!.messages.length === 1, 5_000))[0]!.messages).toEqual(["allowed"]);
+    await page.close();
+  });
+
+  it("an origin not on ALLOWED_ORIGINS is blocked by the browser", async () => {
+    const page = await browser.newPage();
+    const consoleErrors: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(message.text());
+    });
+    await page.goto(`${pages.origin("evil")}/`);
+    await openSources(page, [`${relayOn("s1")}/v1/channels/cors-blocked/events`]);
+    const [state] = await waitFor(page, (states) => states[0]!.readyState === 2, 10_000);
+    await publishTo(relay.url, "cors-blocked", { data: "must not be read" });
+    await sleep(500);
+    const [after] = await sourceStates(page);
+    expect(state!.opened).toBe(false);
+    expect(after!.readyState).toBe(2); // CLOSED: a CORS failure is fatal for EventSource
+    expect(after!.messages).toEqual([]);
+    expect(consoleErrors.join("\n")).toMatch(/CORS|Access-Control-Allow-Origin/);
+    await page.close();
+  });
+});
