@@ -47,8 +47,8 @@ export const LOST_EVENT = "relay.lost";
 /**
  * @typedef {object} SubscribeOptions
  * @property {string} relay                 base URL of the relay, e.g. "https://sse.example.com"
- * @property {string} [channel]             one channel…
- * @property {string[]} [channels]          …or several (one stream each, spread over shards)
+ * @property {string} [channel]             one channel, or
+ * @property {string[]} [channels]          or several (one stream each, spread over shards)
  * @property {number} [shards]              number of shard subdomains s0…s{N-1} of the relay's host (0: none)
  * @property {Record<string, EventHandler>} [on]  handlers by event name; "message" for unnamed events
  * @property {(info: LostEvents, channel: string) => void} [onLost]  events were lost: reload state from your app
@@ -89,7 +89,7 @@ export function shardIndex(channel, shards) {
  * The stream URL of a channel: `https://s3.sse.example.com/v1/channels/orders/events`.
  * @param {string} relay
  * @param {string} channel
- * @param {{ shards?: number, lastEventId?: string }} [options]
+ * @param {{ shards?: number, lastEventId?: string | undefined }} [options]
  * @returns {string}
  */
 export function streamUrl(relay, channel, options = {}) {

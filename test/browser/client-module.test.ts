@@ -1,0 +1,139 @@
+/**
+ * public/client.js in Chromium, imported cross-origin from the relay by a
+ * page on its own origin: shard spreading, named events, the lost-events
+ * callback, and sharing one connection between tabs.
+ */
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOST_EVENT, shardIndex, streamUrl } from "../../public/client.js";
+import { launchChromium, startPageServer, type PageServer } from "../support/browser";
+import { channelStats, publishTo, sleep, until } from "../support/sse-client";
+import { startRelay, type RelayProcess } from "../support/wrangler-dev";
+
+let browser: Browser;
+let context: BrowserContext;
+let pages: PageServer;
+let relay: RelayProcess;
+
+beforeAll(async () => {
+  pages = await startPageServer();
+  relay = await startRelay({ ALLOWED_ORIGINS: pages.origin("app"), HISTORY_LIMIT: "5", RETRY_MS: "300", HEARTBEAT_MS: "1000" });
+  browser = await launchChromium();
+  context = await browser.newContext();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await relay?.dispose();
+  await pages?.close();
+});
+
+const relayBase = () => `http://localhost:${relay.port}`;
+
+interface Recorded {
+  channel: string;
+  type: string;
+  id: string;
+  data: unknown;
+}
+
+/** A page on app.localhost that imports the client from the relay and subscribes with `options`. */
+async function subscribeInPage(options: Record<string, unknown>): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${pages.origin("app")}/`);
+  // A string, not a function: the test runner would rewrite a dynamic import() inside a function.
+  await page.evaluate(`(async () => {
+    const client = await import(${JSON.stringify(`${relayBase()}/client.js`)});
+    globalThis.got = [];
+    globalThis.lost = [];
+    globalThis.opened = [];
+    const record = (type) => (data, event) => globalThis.got.push({ channel: event.channel, type, id: event.id, data });
+    globalThis.sub = client.subscribe({
+      ...${JSON.stringify(options)},
+      on: { message: record("message"), "order-shipped": record("order-shipped") },
+      onLost: (info, channel) => globalThis.lost.push({ channel, info }),
+      onOpen: (channel) => globalThis.opened.push(channel),
+    });
+  })()`);
+  return page;
+}
+
+const read = <T>(page: Page, key: "got" | "lost" | "opened" | "sub") =>
+  page.evaluate((name) => (globalThis as unknown as Record<string, unknown>)[name], key) as Promise<T>;
+
+describe("client module (unit)", () => {
+  it("maps a channel to the same shard every time, spreading channels over all shards", () => {
+    const channels = Array.from({ length: 400 }, (_, i) => `channel-${i}`);
+    const counts = new Array(8).fill(0);
+    for (const channel of channels) {
+      const index = shardIndex(channel, 8);
+      expect(index).toBe(shardIndex(channel, 8));
+      counts[index] += 1;
+    }
+    expect(counts.every((count) => count > 25)).toBe(true);
+    expect(shardIndex("x", 0)).toBe(-1);
+    expect(streamUrl("https://sse.example.com", "orders", { shards: 8 })).toBe(
+      `https://s${shardIndex("orders", 8)}.sse.example.com/v1/channels/orders/events`,
+    );
+    expect(streamUrl("http://localhost:8787/", "a:b", { lastEventId: "7" })).toBe("http://localhost:8787/v1/channels/a%3Ab/events?lastEventId=7");
+    expect(LOST_EVENT).toBe("relay.lost");
+  });
+});
+
+describe("client module in Chromium", () => {
+  it("spreads channels over shard hosts and routes unnamed and named events", async () => {
+    const channels = ["orders-1", "orders-2", "orders-3", "orders-4", "orders-5"];
+    const page = await subscribeInPage({ relay: relayBase(), channels, shards: 4 });
+    await until(async () => (await read<string[]>(page, "opened")).length === channels.length, () => "not all open");
+    const { urls } = await read<{ urls: Record<string, string> }>(page, "sub");
+    for (const channel of channels) {
+      expect(new URL(urls[channel]!).hostname).toBe(`s${shardIndex(channel, 4)}.localhost`);
+    }
+    expect(new Set(Object.values(urls).map((url) => new URL(url).hostname)).size).toBeGreaterThan(1);
+
+    await publishTo(relay.url, "orders-2", { data: { carrier: "UPS" }, event: "order-shipped" });
+    await publishTo(relay.url, "orders-5", { data: "plain text" });
+    await until(async () => (await read<Recorded[]>(page, "got")).length === 2, () => "events missing");
+    expect(await read<Recorded[]>(page, "got")).toEqual([
+      { channel: "orders-2", type: "order-shipped", id: "1", data: { carrier: "UPS" } },
+      { channel: "orders-5", type: "message", id: "1", data: "plain text" },
+    ]);
+    await page.close();
+  });
+
+  it("calls onLost when history no longer holds what the client missed, then delivers what is kept", async () => {
+    for (let n = 1; n <= 9; n++) await publishTo(relay.url, "pruned", { data: `e${n}` });
+    const page = await subscribeInPage({ relay: relayBase(), channel: "pruned", lastEventId: "1" });
+    await until(async () => (await read<Recorded[]>(page, "got")).length === 5, () => "retained events missing");
+    expect(await read(page, "lost")).toEqual([
+      { channel: "pruned", info: { reason: "history-pruned", lastEventId: "1", firstAvailableId: "5" } },
+    ]);
+    expect((await read<Recorded[]>(page, "got")).map((event) => event.data)).toEqual(["e5", "e6", "e7", "e8", "e9"]);
+    await page.close();
+  });
+
+  it("shares one connection between tabs and hands it over without losing events", async () => {
+    const channel = "tabs";
+    const tabA = await subscribeInPage({ relay: relayBase(), channel, shareAcrossTabs: true });
+    await until(async () => (await read<string[]>(tabA, "opened")).length === 1, () => "leader did not open");
+    const tabB = await subscribeInPage({ relay: relayBase(), channel, shareAcrossTabs: true });
+    await sleep(500);
+    expect((await channelStats(relay.url, channel)).subscribers).toBe(1);
+
+    await publishTo(relay.url, channel, { data: "one" });
+    for (const tab of [tabA, tabB]) await until(async () => (await read<Recorded[]>(tab, "got")).length === 1, () => "tab missed one");
+
+    // The leader tab goes away; tab B takes the lock and resumes from the last id it saw.
+    await tabA.close();
+    await publishTo(relay.url, channel, { data: "two" });
+    await publishTo(relay.url, channel, { data: "three" });
+    await until(async () => (await read<Recorded[]>(tabB, "got")).length === 3, () => "tab B missed events", 10_000);
+    expect((await read<Recorded[]>(tabB, "got")).map((event) => [event.id, event.data])).toEqual([
+      ["1", "one"],
+      ["2", "two"],
+      ["3", "three"],
+    ]);
+    await until(async () => (await channelStats(relay.url, channel)).subscribers === 1, () => "not exactly one connection", 5_000);
+    await tabB.close();
+  });
+});
