@@ -7,13 +7,16 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { AFTER_HEADER, CHANNEL_HEADER, type ChannelObject } from "./channel/channel-object";
+import { AFTER_HEADER, CHANNEL_HEADER, EXPIRES_HEADER, type ChannelObject, type PublishOutcome } from "./channel/channel-object";
 import { ConfigError, configFromEnv, type RelayConfig } from "./config";
 import { demoRoutes } from "./demo/routes";
 import type { Env } from "./env";
-import { publisherAuth } from "./http/auth";
+import { PUBLISHER_VARIABLE, assertMayPublish, publisherAuth, type PublisherGrant } from "./http/auth";
 import { corsMiddleware } from "./http/cors";
 import { ApiError, errorResponse } from "./http/errors";
+import { hostGuard } from "./http/hosts";
+import { IDEMPOTENCY_HEADER, idempotencyFor, parseIdempotencyKey } from "./http/idempotency";
+import { authorizeSubscriber } from "./http/subscriber-auth";
 import {
   parseBatch,
   parseChannelName,
@@ -25,7 +28,7 @@ import {
   type EventInput,
 } from "./http/validation";
 
-type AppEnv = { Bindings: Env; Variables: { config: RelayConfig } };
+type AppEnv = { Bindings: Env; Variables: { config: RelayConfig; [PUBLISHER_VARIABLE]: PublisherGrant } };
 type AppContext = Context<AppEnv>;
 
 const CHANNEL_EVENTS = "/v1/channels/:channel/events";
@@ -48,6 +51,9 @@ export function createApp(): Hono<AppEnv> {
   });
 
   app.notFound(() => errorResponse(404, "not_found", "No such endpoint. See README.md for the API."));
+
+  // Hosts other than the deployment's (and its shard subdomains) are refused before anything runs.
+  app.use("*", hostGuard((c) => configFromEnv(c.env).relayHosts));
 
   app.get("/healthz", (c) => {
     configFromEnv(c.env); // a bad configuration makes the relay unhealthy (500 with the variable named)
@@ -93,13 +99,16 @@ export function createApp(): Hono<AppEnv> {
 }
 
 async function subscribe(c: AppContext): Promise<Response> {
-  const channel = parseChannelName(c.req.param("channel"));
+  const config = c.var.config;
+  const channel = parseChannelName(c.req.param("channel"), config);
   // The header wins: on reconnect EventSource sends it while the URL still holds the first query value.
   const header = c.req.header("Last-Event-ID");
   const after = parseLastEventId(header && header.trim() !== "" ? header : c.req.query("lastEventId"));
+  const tokenExpiresAt = await authorizeSubscriber(c, channel, config);
 
   const headers = new Headers({ [CHANNEL_HEADER]: channel });
   if (after !== undefined) headers.set(AFTER_HEADER, String(after));
+  if (tokenExpiresAt !== undefined) headers.set(EXPIRES_HEADER, String(tokenExpiresAt));
   const response = await channelStub(c.env, channel).fetch("https://channel/subscribe", {
     headers,
     signal: c.req.raw.signal,
@@ -109,13 +118,17 @@ async function subscribe(c: AppContext): Promise<Response> {
 }
 
 async function publishOne(c: AppContext): Promise<Response> {
-  const channel = parseChannelName(c.req.param("channel"));
+  const channel = parseChannelName(c.req.param("channel"), c.var.config);
+  assertMayPublish(c.get(PUBLISHER_VARIABLE), [channel]);
+  const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_HEADER));
   const input = await readEventInput(c);
-  const [published] = await channelStub(c.env, channel).publish([input]);
-  return c.json({ channel, id: published!.id }, 201);
+  const outcome = await channelStub(c.env, channel).publish([input], await idempotencyFor(key, channel, [input]));
+  const ids = publishedIds(outcome);
+  return c.json({ channel, id: ids[0]! }, 201, replayHeader(outcome));
 }
 
 async function publishBatch(c: AppContext): Promise<Response> {
+  const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_HEADER));
   const events = parseBatch(await readJson(c), c.var.config);
   // One call per channel keeps each channel's order; channels proceed in parallel.
   const byChannel = new Map<string, { inputs: EventInput[]; positions: number[] }>();
@@ -125,18 +138,37 @@ async function publishBatch(c: AppContext): Promise<Response> {
     group.inputs.push(event.event === undefined ? { data: event.data } : { data: event.data, event: event.event });
     group.positions.push(position);
   });
+  assertMayPublish(c.get(PUBLISHER_VARIABLE), byChannel.keys());
   const ids = new Array<string>(events.length);
+  let replayed = false;
   await Promise.all(
     [...byChannel].map(async ([channel, group]) => {
-      const published = await channelStub(c.env, channel).publish(group.inputs);
-      published.forEach((event, index) => (ids[group.positions[index]!] = event.id));
+      const outcome = await channelStub(c.env, channel).publish(group.inputs, await idempotencyFor(key, channel, group.inputs));
+      publishedIds(outcome).forEach((id, index) => (ids[group.positions[index]!] = id));
+      if (outcome.status === "replayed") replayed = true;
     }),
   );
-  return c.json({ ids }, 201);
+  return c.json({ ids }, 201, replayed ? { "Idempotent-Replayed": "true" } : {});
+}
+
+function publishedIds(outcome: PublishOutcome): readonly string[] {
+  if (outcome.status === "key-conflict") {
+    throw new ApiError(
+      422,
+      "idempotency_key_reused",
+      "This Idempotency-Key was already used for a different request; use a new key for new events.",
+    );
+  }
+  return outcome.ids;
+}
+
+function replayHeader(outcome: PublishOutcome): Record<string, string> {
+  return outcome.status === "replayed" ? { "Idempotent-Replayed": "true" } : {};
 }
 
 async function channelStats(c: AppContext): Promise<Response> {
-  const channel = parseChannelName(c.req.param("channel"));
+  const channel = parseChannelName(c.req.param("channel"), c.var.config);
+  assertMayPublish(c.get(PUBLISHER_VARIABLE), [channel]);
   const stats = await channelStub(c.env, channel).stats();
   return c.json({ channel, ...stats });
 }
@@ -202,6 +234,6 @@ function corsFor(config: RelayConfig) {
 
 function authFor(config: RelayConfig) {
   let middleware = authByConfig.get(config);
-  if (!middleware) authByConfig.set(config, (middleware = publisherAuth(config.publishTokens)));
+  if (!middleware) authByConfig.set(config, (middleware = publisherAuth(config)));
   return middleware;
 }

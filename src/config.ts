@@ -23,6 +23,15 @@ export interface RawConfig {
   REDIS_BATCH_SIZE?: string;
   REDIS_START?: string;
   DEMO_ENABLED?: string;
+  PRIVATE_CHANNEL_PREFIXES?: string;
+  SUBSCRIBE_JWT_SECRET?: string;
+  SUBSCRIBE_TOKEN_COOKIE?: string;
+  PUBLISH_JWT_SECRET?: string;
+  MAX_SUBSCRIBERS_PER_CHANNEL?: string;
+  MAX_STREAM_SECONDS?: string;
+  MAX_CHANNEL_NAME_LENGTH?: string;
+  RELAY_HOSTS?: string;
+  IDEMPOTENCY_TTL_SECONDS?: string;
 }
 
 /** Redis Stream ingestion over Upstash's REST API; null when not configured. */
@@ -59,6 +68,22 @@ export interface RelayConfig {
   readonly redis: RedisConfig | null;
   /** Serve the /demo page and its token-less edit endpoint (development only). */
   readonly demoEnabled: boolean;
+  /** Channels whose name starts with one of these need a subscriber token. */
+  readonly privateChannelPrefixes: readonly string[];
+  /** HS256 secret of subscriber JWTs; null: private channels answer 503. */
+  readonly subscribeJwtSecret: string | null;
+  /** Cookie that may carry the subscriber JWT (EventSource cannot set headers). */
+  readonly subscribeTokenCookie: string;
+  /** HS256 secret of scoped publisher JWTs; null: only PUBLISH_TOKENS publish. */
+  readonly publishJwtSecret: string | null;
+  readonly maxSubscribersPerChannel: number;
+  /** A stream is closed cleanly after this long; the browser resumes with Last-Event-ID. */
+  readonly maxStreamSeconds: number;
+  readonly maxChannelNameLength: number;
+  /** Hostnames served (each with all its subdomains); empty: any host. */
+  readonly relayHosts: readonly string[];
+  /** How long an Idempotency-Key is remembered. */
+  readonly idempotencyTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +114,15 @@ export function parseConfig(raw: RawConfig): RelayConfig {
     maxBufferedBytes: parseInteger("MAX_BUFFERED_BYTES", raw.MAX_BUFFERED_BYTES, 262_144, 1_024, 64 * 1_048_576),
     redis: parseRedis(raw),
     demoEnabled: parseBoolean("DEMO_ENABLED", raw.DEMO_ENABLED, false),
+    privateChannelPrefixes: parsePrefixes(raw.PRIVATE_CHANNEL_PREFIXES),
+    subscribeJwtSecret: parseSecret("SUBSCRIBE_JWT_SECRET", raw.SUBSCRIBE_JWT_SECRET),
+    subscribeTokenCookie: parseCookieName(raw.SUBSCRIBE_TOKEN_COOKIE),
+    publishJwtSecret: parseSecret("PUBLISH_JWT_SECRET", raw.PUBLISH_JWT_SECRET),
+    maxSubscribersPerChannel: parseInteger("MAX_SUBSCRIBERS_PER_CHANNEL", raw.MAX_SUBSCRIBERS_PER_CHANNEL, 10_000, 1, 1_000_000),
+    maxStreamSeconds: parseInteger("MAX_STREAM_SECONDS", raw.MAX_STREAM_SECONDS, 3_600, 1, 7 * 86_400),
+    maxChannelNameLength: parseInteger("MAX_CHANNEL_NAME_LENGTH", raw.MAX_CHANNEL_NAME_LENGTH, 128, 1, 256),
+    relayHosts: parseHosts(raw.RELAY_HOSTS),
+    idempotencyTtlSeconds: parseInteger("IDEMPOTENCY_TTL_SECONDS", raw.IDEMPOTENCY_TTL_SECONDS, 86_400, 60, 30 * 86_400),
   };
   // A subscriber must at least be able to hold one full event, or every large event would drop it.
   if (config.maxBufferedBytes < 2 * config.maxEventBytes) {
@@ -170,6 +204,41 @@ function parseRedis(raw: RawConfig): RedisConfig | null {
     batchSize: parseInteger("REDIS_BATCH_SIZE", raw.REDIS_BATCH_SIZE, 100, 1, 1_000),
     startFrom: start,
   };
+}
+
+function parsePrefixes(value: string | undefined): string[] {
+  // Unset means the documented default; an empty string turns private channels off.
+  const prefixes = value === undefined ? ["private-"] : list(value);
+  for (const prefix of prefixes) {
+    if (!/^[A-Za-z0-9._:-]+$/.test(prefix)) {
+      throw new ConfigError("PRIVATE_CHANNEL_PREFIXES", `entry "${prefix}" has characters a channel name cannot have`);
+    }
+  }
+  return prefixes;
+}
+
+/** HS256 keys shorter than the hash are brute-forceable; refuse them. */
+function parseSecret(name: keyof RawConfig, value: string | undefined): string | null {
+  const secret = value?.trim() ?? "";
+  if (secret === "") return null;
+  if (secret.length < 32) throw new ConfigError(name, "must be at least 32 characters (e.g. openssl rand -base64 32)");
+  return secret;
+}
+
+function parseCookieName(value: string | undefined): string {
+  const name = value?.trim() || "sse_token";
+  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) throw new ConfigError("SUBSCRIBE_TOKEN_COOKIE", `"${name}" is not a valid cookie name`);
+  return name;
+}
+
+function parseHosts(value: string | undefined): string[] {
+  const hosts = list(value).map((host) => host.toLowerCase().replace(/\.$/, ""));
+  for (const host of hosts) {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(host)) {
+      throw new ConfigError("RELAY_HOSTS", `entry "${host}" is not a hostname (no scheme, port or path)`);
+    }
+  }
+  return hosts;
 }
 
 function parseBoolean(name: keyof RawConfig, value: string | undefined, fallback: boolean): boolean {

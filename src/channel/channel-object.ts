@@ -26,11 +26,15 @@ import { lostEventsFrame } from "./lost-events";
 import { ChannelHistory, type StoredEvent } from "./history";
 import { Subscriber, type CloseReason } from "./subscriber";
 import { RedisIngestState, entryToEvent, type RedisStatus } from "../redis/ingest";
+import type { IdempotencyRequest } from "../http/idempotency";
+import { errorResponse } from "../http/errors";
+import { IdempotencyStore } from "./idempotency-store";
 import { RedisStreamReader } from "../redis/stream-reader";
 
-export interface PublishedEvent {
-  readonly id: string;
-}
+/** What a publish did: stored new events, returned a retried request's ids, or refused a reused key. */
+export type PublishOutcome =
+  | { readonly status: "published" | "replayed"; readonly ids: readonly string[] }
+  | { readonly status: "key-conflict" };
 
 export interface ChannelStats {
   readonly subscribers: number;
@@ -45,6 +49,8 @@ export interface ChannelStats {
 export const AFTER_HEADER = "X-Relay-After";
 /** Header carrying the channel's name, which the object needs to find its Redis Stream. */
 export const CHANNEL_HEADER = "X-Relay-Channel";
+/** Header carrying when the subscriber's token expires (ms since epoch): the stream ends then. */
+export const EXPIRES_HEADER = "X-Relay-Expires";
 
 /** Rows read from SQLite per replay step. */
 const REPLAY_PAGE_ROWS = 64;
@@ -60,6 +66,7 @@ export class ChannelObject extends DurableObject<Env> {
   private deliveredId: number;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private readonly redis: { readonly state: RedisIngestState; readonly reader: RedisStreamReader } | null;
+  private readonly idempotency: IdempotencyStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -67,6 +74,7 @@ export class ChannelObject extends DurableObject<Env> {
     this.history = new ChannelHistory(ctx.storage, this.config.historyLimit);
     // Whatever is in storage when the object starts is durable by definition.
     this.deliveredId = this.history.lastEventId;
+    this.idempotency = new IdempotencyStore(ctx.storage.sql, this.config.idempotencyTtlSeconds * 1000);
     const redis = this.config.redis;
     this.redis = redis && { state: new RedisIngestState(ctx.storage.sql, redis), reader: new RedisStreamReader(redis) };
   }
@@ -76,20 +84,42 @@ export class ChannelObject extends DurableObject<Env> {
     if (request.method !== "GET" || url.pathname !== "/subscribe") {
       return new Response("not found", { status: 404 });
     }
+    if (this.subscribers.size >= this.config.maxSubscribersPerChannel) {
+      return errorResponse(
+        503,
+        "channel_full",
+        `This channel has its maximum of ${this.config.maxSubscribersPerChannel} subscribers (MAX_SUBSCRIBERS_PER_CHANNEL); retry later.`,
+        { "Retry-After": "5" },
+      );
+    }
     const afterHeader = request.headers.get(AFTER_HEADER);
     const after = afterHeader === null ? undefined : Number(afterHeader);
-    const subscriber = this.subscribe(after);
+    const expiresHeader = request.headers.get(EXPIRES_HEADER);
+    const lifetimeEnd = Date.now() + this.config.maxStreamSeconds * 1000;
+    const closeAt = expiresHeader === null ? lifetimeEnd : Math.min(lifetimeEnd, Number(expiresHeader));
+    const subscriber = this.subscribe(after, closeAt);
     request.signal?.addEventListener("abort", () => subscriber.close("disconnected"));
     const channel = request.headers.get(CHANNEL_HEADER);
     if (channel !== null) this.startRedisPolling(channel);
     return new Response(subscriber.stream, { status: 200, headers: SSE_HEADERS });
   }
 
-  /** Stores events (all or none), waits until they are durable, then broadcasts them. */
-  async publish(events: readonly EventInput[]): Promise<PublishedEvent[]> {
-    if (events.length === 0) return [];
-    const stored = await this.commit(events);
-    return stored.map((event) => ({ id: String(event.id) }));
+  /**
+   * Stores events (all or none), waits until they are durable, then
+   * broadcasts them. With an idempotency key seen before, stores nothing and
+   * returns the first request's ids (or a conflict if the events differ).
+   */
+  async publish(events: readonly EventInput[], idempotency?: IdempotencyRequest): Promise<PublishOutcome> {
+    if (idempotency) {
+      const seen = this.idempotency.lookup(idempotency.key);
+      if (seen) {
+        return seen.fingerprint === idempotency.fingerprint ? { status: "replayed", ids: seen.ids } : { status: "key-conflict" };
+      }
+    }
+    const firstId = this.history.lastEventId + 1;
+    const ids = events.map((_, index) => String(firstId + index));
+    const stored = await this.commit(events, idempotency && (() => this.idempotency.remember(idempotency.key, idempotency.fingerprint, ids)));
+    return { status: "published", ids: stored.map((event) => String(event.id)) };
   }
 
   /** One Redis poll per alarm while the channel has subscribers; none (and no Redis commands) when idle. */
@@ -170,7 +200,7 @@ export class ChannelObject extends DurableObject<Env> {
     void this.ctx.storage.setAlarm(Date.now());
   }
 
-  private subscribe(after: number | undefined): Subscriber {
+  private subscribe(after: number | undefined, closeAt: number): Subscriber {
     let cursor = after ?? this.deliveredId;
     const greeting: string[] = [formatComment("connected"), formatRetry(this.config.retryMs)];
     if (after !== undefined && after > this.history.lastEventId) {
@@ -184,6 +214,7 @@ export class ChannelObject extends DurableObject<Env> {
       cursor,
       live: cursor === this.deliveredId,
       maxBufferedBytes: this.config.maxBufferedBytes,
+      closeAt,
       onDemand: (s) => this.replay(s),
       onClose: (s, reason) => this.remove(s, reason),
     });
@@ -248,7 +279,7 @@ export class ChannelObject extends DurableObject<Env> {
 
   private remove(subscriber: Subscriber, reason: CloseReason): void {
     this.subscribers.delete(subscriber);
-    if (reason !== "disconnected" && reason !== "shutdown") {
+    if (reason === "overflow" || reason === "stalled") {
       console.log(JSON.stringify({ msg: "subscriber dropped", reason, subscribers: this.subscribers.size }));
     }
     if (this.subscribers.size === 0) this.stopHeartbeat();

@@ -15,6 +15,8 @@ export type CloseReason =
   | "overflow"
   /** Nothing was read for a whole heartbeat interval while data waited. */
   | "stalled"
+  /** The stream reached MAX_STREAM_SECONDS or its token expired: a clean end the browser resumes from. */
+  | "expired"
   /** The channel object is shutting the stream down. */
   | "shutdown";
 
@@ -24,6 +26,8 @@ export interface SubscriberOptions {
   /** Whether the subscriber starts caught up (live) or must replay history first. */
   readonly live: boolean;
   readonly maxBufferedBytes: number;
+  /** When the stream ends cleanly (ms since epoch): lifetime limit or token expiry. */
+  readonly closeAt: number;
   /** Called when the stream has room for more: the channel pumps history into it. */
   readonly onDemand: (subscriber: Subscriber) => void;
   /** Called once, whatever ended the stream. */
@@ -107,8 +111,12 @@ export class Subscriber {
    * whose disconnect the platform never reported). Otherwise writes the
    * heartbeat comment.
    */
-  heartbeat(comment: Uint8Array): void {
+  heartbeat(comment: Uint8Array, now = Date.now()): void {
     if (this.closed) return;
+    if (now >= this.options.closeAt) {
+      this.close("expired");
+      return;
+    }
     const buffered = this.bufferedBytes;
     const drained = this.bytesWritten - buffered;
     if (buffered > 0 && drained === this.drainedAtLastCheck) {
@@ -119,11 +127,11 @@ export class Subscriber {
     this.write(comment);
   }
 
-  /** Ends the stream. Overflow and stalls drop the unsent backlog at once; shutdown flushes it. */
+  /** Ends the stream. Overflow and stalls drop the unsent backlog at once; a clean end flushes it. */
   close(reason: CloseReason): void {
     if (this.closed) return;
     try {
-      if (reason === "shutdown") this.controller.close();
+      if (reason === "shutdown" || reason === "expired") this.controller.close();
       else this.controller.error(new Error(`subscriber closed: ${reason}`));
     } catch {
       // Already closed or errored by the runtime: nothing left to release.

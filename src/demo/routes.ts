@@ -36,8 +36,8 @@ export function demoRoutes(): Hono<{ Bindings: Env }> {
       throw new ApiError(400, "invalid_body", `Send {"text": "..."} with at most ${MAX_NOTE_LENGTH} characters.`);
     }
     const data = parseEventData({ text, at: Date.now() }, configFromEnv(c.env));
-    const [published] = await channel(c.env).publish([{ data, event: DEMO_EVENT }]);
-    return c.json({ channel: DEMO_CHANNEL, id: published!.id }, 201);
+    const outcome = await channel(c.env).publish([{ data, event: DEMO_EVENT }]);
+    return c.json({ channel: DEMO_CHANNEL, id: outcome.status === "key-conflict" ? null : outcome.ids[0] }, 201);
   });
 
   return demo;

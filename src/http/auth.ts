@@ -1,15 +1,29 @@
 /**
- * Publisher authentication: a bearer token from PUBLISH_TOKENS (several so a
- * token can be rotated without downtime), compared in constant time by
- * hono's bearer-auth. With no token configured every publish answers 503:
- * a relay that forgot its secret fails closed, never open.
+ * Publisher authentication, on hono's bearer-auth: a static token from
+ * PUBLISH_TOKENS (several, so a token can be rotated without downtime,
+ * compared in constant time), or a publisher JWT signed with
+ * PUBLISH_JWT_SECRET whose `channels` claim limits where it may publish.
+ * With neither configured every publish answers 503: a relay that forgot
+ * its secret fails closed, never open.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import { errorResponse } from "./errors";
+import { timingSafeEqual } from "hono/utils/buffer";
+import { ApiError, errorResponse } from "./errors";
+import { grantCovers, looksLikeJwt, verifyChannelToken, type ChannelGrant } from "./tokens";
 
-export function publisherAuth(publishTokens: readonly string[]): MiddlewareHandler {
-  if (publishTokens.length === 0) {
+/** What an authenticated publisher may do: everything (static token) or the channels of its JWT. */
+export type PublisherGrant = { readonly kind: "static" } | { readonly kind: "scoped"; readonly grant: ChannelGrant };
+
+export interface PublisherAuthConfig {
+  readonly publishTokens: readonly string[];
+  readonly publishJwtSecret: string | null;
+}
+
+export const PUBLISHER_VARIABLE = "publisher";
+
+export function publisherAuth(config: PublisherAuthConfig): MiddlewareHandler {
+  if (config.publishTokens.length === 0 && config.publishJwtSecret === null) {
     return async () =>
       errorResponse(
         503,
@@ -20,8 +34,12 @@ export function publisherAuth(publishTokens: readonly string[]): MiddlewareHandl
   const unauthorized = (message: string) => () =>
     errorResponse(401, "unauthorized", message, { "WWW-Authenticate": 'Bearer realm="sse-relay"' });
   return bearerAuth({
-    token: [...publishTokens],
     realm: "sse-relay",
+    verifyToken: async (token: string, c: Context) => {
+      const grant = await identify(token, config);
+      if (grant) c.set(PUBLISHER_VARIABLE as never, grant as never);
+      return grant !== null;
+    },
     noAuthenticationHeader: {
       message: unauthorized("Missing Authorization header: send Authorization: Bearer <publish token>."),
     },
@@ -30,7 +48,35 @@ export function publisherAuth(publishTokens: readonly string[]): MiddlewareHandl
       message: unauthorized("Malformed Authorization header: expected Authorization: Bearer <publish token>."),
     },
     invalidToken: {
-      message: unauthorized("The publish token is not valid."),
+      message: unauthorized("The publish token is not valid (or has expired)."),
     },
   });
+}
+
+/** Refuses (403) a publisher whose scoped token does not cover every channel it writes to. */
+export function assertMayPublish(publisher: PublisherGrant | undefined, channels: Iterable<string>): void {
+  if (!publisher) throw new ApiError(401, "unauthorized", "Publishing needs a publish token.");
+  if (publisher.kind === "static") return;
+  for (const channel of channels) {
+    if (!grantCovers(publisher.grant, channel)) {
+      throw new ApiError(403, "forbidden", `This publish token may not publish to channel "${channel}".`);
+    }
+  }
+}
+
+async function identify(token: string, config: PublisherAuthConfig): Promise<PublisherGrant | null> {
+  // Compare against every static token, so timing does not tell which one (or whether any) matched.
+  let matched = false;
+  for (const known of config.publishTokens) {
+    if (await timingSafeEqual(known, token)) matched = true;
+  }
+  if (matched) return { kind: "static" };
+  if (config.publishJwtSecret !== null && looksLikeJwt(token)) {
+    try {
+      return { kind: "scoped", grant: await verifyChannelToken(token, config.publishJwtSecret, "publish") };
+    } catch {
+      return null;
+    }
+  }
+  return null;
 }

@@ -20,10 +20,12 @@ export interface ChannelEventInput extends EventInput {
 export interface PublishLimits {
   readonly maxEventBytes: number;
   readonly maxBatchEvents: number;
+  readonly maxChannelNameLength?: number;
 }
 
 /** URL-safe, no percent-encoding needed: letters, digits, `.`, `_`, `:`, `-`. */
-export const CHANNEL_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
+export const CHANNEL_NAME_CHARACTERS = /^[A-Za-z0-9._:-]+$/;
+export const DEFAULT_MAX_CHANNEL_NAME_LENGTH = 128;
 export const MAX_EVENT_NAME_LENGTH = 128;
 /** Event names the relay itself sends (relay.lost); publishers may not forge them. */
 export const RESERVED_EVENT_PREFIX = "relay.";
@@ -32,12 +34,16 @@ const EVENT_ID = /^\d{1,15}$/;
 
 const utf8 = new TextEncoder();
 
-export function parseChannelName(value: unknown): string {
-  if (typeof value !== "string" || !CHANNEL_NAME.test(value) || /^\.+$/.test(value)) {
+export function parseChannelName(
+  value: unknown,
+  limits: { readonly maxChannelNameLength: number } = { maxChannelNameLength: DEFAULT_MAX_CHANNEL_NAME_LENGTH },
+): string {
+  const max = limits.maxChannelNameLength;
+  if (typeof value !== "string" || value.length > max || !CHANNEL_NAME_CHARACTERS.test(value) || /^\.+$/.test(value)) {
     throw new ApiError(
       400,
       "invalid_channel",
-      `Channel names are 1 to 128 characters from A-Z a-z 0-9 . _ : - (and not only dots); got ${describe(value)}.`,
+      `Channel names are 1 to ${max} characters from A-Z a-z 0-9 . _ : - (and not only dots); got ${describe(value)}.`,
     );
   }
   return value;
@@ -131,7 +137,9 @@ export function parseBatch(body: unknown, limits: PublishLimits): ChannelEventIn
   return events.map((item, index) => {
     const where = `events[${index}]`;
     const parsed = parseEventObject(item, limits, where);
-    const channel = parseChannelName(isPlainObject(item) ? item.channel : undefined);
+    const channel = parseChannelName(isPlainObject(item) ? item.channel : undefined, {
+      maxChannelNameLength: limits.maxChannelNameLength ?? DEFAULT_MAX_CHANNEL_NAME_LENGTH,
+    });
     return { channel, ...parsed };
   });
 }

@@ -16,6 +16,15 @@ describe("parseConfig", () => {
       maxBufferedBytes: 262_144,
       redis: null,
       demoEnabled: false,
+      privateChannelPrefixes: ["private-"],
+      subscribeJwtSecret: null,
+      subscribeTokenCookie: "sse_token",
+      publishJwtSecret: null,
+      maxSubscribersPerChannel: 10_000,
+      maxStreamSeconds: 3_600,
+      maxChannelNameLength: 128,
+      relayHosts: [],
+      idempotencyTtlSeconds: 86_400,
     });
   });
 
@@ -41,6 +50,12 @@ describe("parseConfig", () => {
     ["origin with path", { ALLOWED_ORIGINS: "https://example.com/app" }, "ALLOWED_ORIGINS"],
     ["token with a space", { PUBLISH_TOKENS: "good,bad token" }, "PUBLISH_TOKENS"],
     ["buffer smaller than two events", { MAX_EVENT_BYTES: "65536", MAX_BUFFERED_BYTES: "65536" }, "MAX_BUFFERED_BYTES"],
+    ["short JWT secret", { SUBSCRIBE_JWT_SECRET: "too-short" }, "SUBSCRIBE_JWT_SECRET"],
+    ["short publisher JWT secret", { PUBLISH_JWT_SECRET: "x".repeat(31) }, "PUBLISH_JWT_SECRET"],
+    ["host with scheme", { RELAY_HOSTS: "https://sse.example.com" }, "RELAY_HOSTS"],
+    ["private prefix with a bad character", { PRIVATE_CHANNEL_PREFIXES: "private$" }, "PRIVATE_CHANNEL_PREFIXES"],
+    ["bad cookie name", { SUBSCRIBE_TOKEN_COOKIE: "a b" }, "SUBSCRIBE_TOKEN_COOKIE"],
+    ["channel length above 256", { MAX_CHANNEL_NAME_LENGTH: "300" }, "MAX_CHANNEL_NAME_LENGTH"],
   ];
   it.each(bad)("refuses %s, naming the variable", (_name, raw, variable) => {
     let error: unknown;
@@ -52,6 +67,11 @@ describe("parseConfig", () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variable).toBe(variable);
     expect((error as ConfigError).message).toMatch(new RegExp(`^${variable} `));
+  });
+
+  it("turns private channels off with an empty PRIVATE_CHANNEL_PREFIXES", () => {
+    expect(parseConfig({ PRIVATE_CHANNEL_PREFIXES: "" }).privateChannelPrefixes).toEqual([]);
+    expect(parseConfig({ PRIVATE_CHANNEL_PREFIXES: "private-,team:" }).privateChannelPrefixes).toEqual(["private-", "team:"]);
   });
 
   it("never puts a token's value in an error message", () => {

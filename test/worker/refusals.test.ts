@@ -69,7 +69,7 @@ describe("publish auth", () => {
       headers: { "Content-Type": "application/json", Authorization: "Bearer test-token" },
       body: JSON.stringify({ data: "x" }),
     });
-    const body = await expectError(await fetchWith({ PUBLISH_TOKENS: "" }, request), 503, "publishing_disabled");
+    const body = await expectError(await fetchWith({ PUBLISH_TOKENS: "", PUBLISH_JWT_SECRET: "" }, request), 503, "publishing_disabled");
     expect(body.message).toContain("PUBLISH_TOKENS");
   });
 

@@ -1,0 +1,39 @@
+/**
+ * Idempotent publishing: a publish carrying `Idempotency-Key` that is
+ * retried (same key, same events) gets the same ids back and is delivered
+ * once. The channel object remembers keys for IDEMPOTENCY_TTL_SECONDS; the
+ * fingerprint (SHA-256 of the channel and its events) tells a true retry
+ * from a different request that reuses a key (refused with 422).
+ */
+import { ApiError } from "./errors";
+import type { EventInput } from "./validation";
+
+export const IDEMPOTENCY_HEADER = "Idempotency-Key";
+
+export interface IdempotencyRequest {
+  readonly key: string;
+  readonly fingerprint: string;
+}
+
+/** Printable ASCII without spaces, as in the IETF Idempotency-Key draft's common practice. */
+const KEY = /^[\x21-\x7E]{1,255}$/;
+
+export function parseIdempotencyKey(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!KEY.test(value)) {
+    throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.");
+  }
+  return value;
+}
+
+export async function idempotencyFor(
+  key: string | undefined,
+  channel: string,
+  events: readonly EventInput[],
+): Promise<IdempotencyRequest | undefined> {
+  if (key === undefined) return undefined;
+  const canonical = JSON.stringify([channel, events.map((event) => [event.event ?? null, event.data])]);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
+  const fingerprint = [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return { key, fingerprint };
+}

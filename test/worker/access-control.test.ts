@@ -1,0 +1,237 @@
+import { SELF, env } from "cloudflare:test";
+import { sign } from "hono/jwt";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { BASE, TOKEN, freshChannel, publish, publishData, stats, subscribe } from "./relay-client";
+import { eventually, readStream } from "./sse-reader";
+
+const SUBSCRIBE_SECRET = "test-subscribe-secret-0123456789abcdef";
+const PUBLISH_SECRET = "test-publish-secret-0123456789abcdef";
+const inSeconds = (seconds: number) => Math.floor(Date.now() / 1000) + seconds;
+
+function subscriberToken(channels: string[], exp = inSeconds(300), secret = SUBSCRIBE_SECRET, extra: Record<string, unknown> = {}) {
+  return sign({ scope: "subscribe", channels, exp, ...extra }, secret, "HS256");
+}
+function publisherToken(channels: string[], exp = inSeconds(300), secret = PUBLISH_SECRET) {
+  return sign({ scope: "publish", channels, exp }, secret, "HS256");
+}
+
+async function errorOf(response: Response): Promise<{ status: number; error: string; message: string }> {
+  const body = (await response.json()) as { error: string; message: string };
+  return { status: response.status, ...body };
+}
+
+function withEnv(overrides: Record<string, string>, request: Request): Promise<Response> {
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  return Promise.resolve(worker.fetch(request, { ...env, ...overrides }, ctx));
+}
+
+describe("private channels", () => {
+  const url = (channel: string, query = "") => `${BASE}/v1/channels/${channel}/events${query}`;
+
+  it("401 without a token, with a message that says how to send one", async () => {
+    const result = await errorOf(await SELF.fetch(url(freshChannel("private"))));
+    expect(result).toMatchObject({ status: 401, error: "unauthorized" });
+    expect(result.message).toContain("sse_token");
+  });
+
+  it("accepts a token from Authorization, from the cookie, and from ?token=", async () => {
+    const channel = freshChannel("private");
+    const token = await subscriberToken([channel]);
+    const ways: RequestInit[] = [{ headers: { Authorization: `Bearer ${token}` } }, { headers: { Cookie: `other=1; sse_token=${token}` } }, {}];
+    for (const [index, init] of ways.entries()) {
+      const response = await SELF.fetch(url(channel, index === 2 ? `?token=${token}` : ""), init);
+      expect(response.status).toBe(200);
+      await response.body?.cancel();
+    }
+  });
+
+  it("a granted private stream receives events; patterns with * cover prefixes", async () => {
+    const channel = freshChannel("private-team-7");
+    const token = await subscriberToken(["private-team-7*"]);
+    const stream = await subscribe(channel, { headers: { Authorization: `Bearer ${token}` } });
+    await publishData(channel, "for the team");
+    expect((await stream.waitForEvents(1))[0]?.data).toBe("for the team");
+    await stream.cancel();
+  });
+
+  it("403 for a channel the token does not grant", async () => {
+    const token = await subscriberToken(["private-alice"]);
+    const result = await errorOf(await SELF.fetch(url("private-bob"), { headers: { Authorization: `Bearer ${token}` } }));
+    expect(result).toMatchObject({ status: 403, error: "forbidden" });
+  });
+
+  it("401 for expired, forged, alg:none, wrong-scope and expiry-less tokens, never echoing the token", async () => {
+    const channel = freshChannel("private");
+    const header = (object: object) => btoa(JSON.stringify(object)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    const payload = { scope: "subscribe", channels: [channel], exp: inSeconds(300) };
+    const cases: [string, string, string][] = [
+      ["expired", await subscriberToken([channel], inSeconds(-10)), "token_expired"],
+      ["wrong secret", await subscriberToken([channel], inSeconds(300), "another-secret-that-is-long-enough-0000"), "invalid_token"],
+      ["alg none", `${header({ alg: "none", typ: "JWT" })}.${header(payload)}.`, "invalid_token"],
+      ["HS512 instead of HS256", await sign(payload, SUBSCRIBE_SECRET, "HS512"), "invalid_token"],
+      ["publisher token", await publisherToken([channel], inSeconds(300), SUBSCRIBE_SECRET), "invalid_token"],
+      ["no exp", await sign({ scope: "subscribe", channels: [channel] }, SUBSCRIBE_SECRET, "HS256"), "invalid_token"],
+      ["channels not a list", await sign({ scope: "subscribe", channels: channel, exp: inSeconds(60) }, SUBSCRIBE_SECRET, "HS256"), "invalid_token"],
+      ["garbage", "not.a.jwt", "invalid_token"],
+      ["tampered payload", (await subscriberToken(["private-other"])).replace(/^([^.]+)\.[^.]+/, `$1.${header(payload)}`), "invalid_token"],
+    ];
+    for (const [name, token, code] of cases) {
+      const result = await errorOf(await SELF.fetch(url(channel), { headers: { Authorization: `Bearer ${token}` } }));
+      expect({ name, status: result.status, error: result.error }).toEqual({ name, status: 401, error: code });
+      expect(result.message).not.toContain(token);
+      const payloadPart = token.split(".")[1] ?? "";
+      if (payloadPart.length > 8) expect(result.message).not.toContain(payloadPart);
+    }
+  });
+
+  it("closes the stream when the token expires", async () => {
+    const channel = freshChannel("private");
+    const token = await subscriberToken([channel], inSeconds(2));
+    const response = await SELF.fetch(url(channel), { headers: { Authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    const reader = readStream(response);
+    const started = Date.now();
+    await reader.ended;
+    const lasted = Date.now() - started;
+    expect(lasted).toBeGreaterThan(500);
+    expect(lasted).toBeLessThan(4_000);
+    await eventually(async () => (await stats(channel)).subscribers === 0);
+  });
+
+  it("answers 503 for private channels when no SUBSCRIBE_JWT_SECRET is configured (fails closed)", async () => {
+    const result = await errorOf(await withEnv({ SUBSCRIBE_JWT_SECRET: "" }, new Request(url("private-x"))));
+    expect(result).toMatchObject({ status: 503, error: "private_channels_disabled" });
+  });
+
+  it("public channels ignore tokens entirely", async () => {
+    const response = await SELF.fetch(url(freshChannel("public")), { headers: { Authorization: "Bearer garbage" } });
+    expect(response.status).toBe(200);
+    await response.body?.cancel();
+  });
+});
+
+describe("scoped publisher tokens", () => {
+  it("publish to granted channels, 403 elsewhere, nothing stored on refusal", async () => {
+    const token = await publisherToken(["orders-*"]);
+    const allowed = freshChannel("orders");
+    expect((await publish(allowed, { data: "ok" }, { token })).status).toBe(201);
+    const other = freshChannel("billing");
+    const refused = await errorOf(await publish(other, { data: "no" }, { token }));
+    expect(refused).toMatchObject({ status: 403, error: "forbidden" });
+    expect((await stats(other)).lastEventId).toBeNull();
+  });
+
+  it("a batch must be covered whole: one foreign channel refuses all of it", async () => {
+    const token = await publisherToken(["orders-*"]);
+    const mine = freshChannel("orders");
+    const response = await SELF.fetch(`${BASE}/v1/events`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ events: [{ channel: mine, data: "a" }, { channel: "billing-1", data: "b" }] }),
+    });
+    expect((await errorOf(response)).status).toBe(403);
+    expect((await stats(mine)).lastEventId).toBeNull();
+  });
+
+  it("401 for an expired publisher token, a subscriber token, or one signed with the wrong secret", async () => {
+    const channel = freshChannel("orders");
+    for (const token of [
+      await publisherToken([channel], inSeconds(-5)),
+      await subscriberToken([channel], inSeconds(300), PUBLISH_SECRET),
+      await publisherToken([channel], inSeconds(300), SUBSCRIBE_SECRET),
+    ]) {
+      expect((await errorOf(await publish(channel, { data: "x" }, { token }))).status).toBe(401);
+    }
+    expect((await stats(channel)).lastEventId).toBeNull();
+  });
+
+  it("may read stats of its own channels only", async () => {
+    const token = await publisherToken(["orders-*"]);
+    const mine = await SELF.fetch(`${BASE}/v1/channels/orders-1`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(mine.status).toBe(200);
+    const other = await SELF.fetch(`${BASE}/v1/channels/billing-1`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(other.status).toBe(403);
+  });
+});
+
+describe("idempotent publishing", () => {
+  it("a retried publish with the same Idempotency-Key gets the same id and is delivered once", async () => {
+    const channel = freshChannel();
+    const stream = await subscribe(channel);
+    const send = () => publish(channel, { data: "charge #1" }, { headers: { "Idempotency-Key": "order-1-charge" } });
+    const first = await send();
+    const retry = await send();
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await retry.json()).toEqual(await first.json());
+    await publishData(channel, "next");
+    const events = await stream.waitForEvents(2);
+    expect(events.map((event) => event.data)).toEqual(["charge #1", "next"]);
+    expect((await stats(channel)).lastEventId).toBe("2");
+    await stream.cancel();
+  });
+
+  it("422 when a key is reused for different events; 400 for a malformed key", async () => {
+    const channel = freshChannel();
+    await publish(channel, { data: "a" }, { headers: { "Idempotency-Key": "k1" } });
+    expect(await errorOf(await publish(channel, { data: "b" }, { headers: { "Idempotency-Key": "k1" } }))).toMatchObject({
+      status: 422,
+      error: "idempotency_key_reused",
+    });
+    expect(await errorOf(await publish(channel, { data: "c" }, { headers: { "Idempotency-Key": "has space" } }))).toMatchObject({
+      status: 400,
+      error: "invalid_idempotency_key",
+    });
+    expect((await stats(channel)).lastEventId).toBe("1");
+  });
+
+  it("a retried batch returns the same ids and stores nothing new", async () => {
+    const a = freshChannel("a");
+    const b = freshChannel("b");
+    const send = () =>
+      SELF.fetch(`${BASE}/v1/events`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json", "Idempotency-Key": "batch-7" },
+        body: JSON.stringify({ events: [{ channel: a, data: "1" }, { channel: b, data: "2" }, { channel: a, data: "3" }] }),
+      });
+    const first = (await (await send()).json()) as { ids: string[] };
+    const again = await send();
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await again.json()).toEqual(first);
+    expect((await stats(a)).lastEventId).toBe("2");
+    expect((await stats(b)).lastEventId).toBe("1");
+  });
+});
+
+describe("limits", () => {
+  it("503 with Retry-After past MAX_SUBSCRIBERS_PER_CHANNEL (8 in tests)", async () => {
+    const channel = freshChannel();
+    const streams = await Promise.all(Array.from({ length: 8 }, () => subscribe(channel)));
+    const refused = await SELF.fetch(`${BASE}/v1/channels/${channel}/events`);
+    expect(refused.headers.get("Retry-After")).toBe("5");
+    expect(await errorOf(refused)).toMatchObject({ status: 503, error: "channel_full" });
+    await streams[0]!.cancel();
+    await eventually(async () => (await stats(channel)).subscribers === 7, 1_000);
+    const admitted = await SELF.fetch(`${BASE}/v1/channels/${channel}/events`);
+    expect(admitted.status).toBe(200);
+    await admitted.body?.cancel();
+    await Promise.all(streams.slice(1).map((stream) => stream.cancel()));
+  });
+
+  it("refuses channel names over MAX_CHANNEL_NAME_LENGTH", async () => {
+    const response = await withEnv({ MAX_CHANNEL_NAME_LENGTH: "10" }, new Request(`${BASE}/v1/channels/${"c".repeat(11)}/events`));
+    expect(await errorOf(response)).toMatchObject({ status: 400, error: "invalid_channel" });
+  });
+
+  it("with RELAY_HOSTS, serves those hosts and their shard subdomains only (421 otherwise)", async () => {
+    const on = { RELAY_HOSTS: "sse.example.com" };
+    for (const host of ["sse.example.com", "s3.sse.example.com", "SSE.EXAMPLE.COM"]) {
+      expect((await withEnv(on, new Request(`https://${host}/healthz`))).status).toBe(200);
+    }
+    for (const host of ["evil.com", "sse.example.com.evil.com", "example.com", "xsse.example.com"]) {
+      expect(await errorOf(await withEnv(on, new Request(`https://${host}/healthz`)))).toMatchObject({ status: 421, error: "misdirected_request" });
+    }
+  });
+});
