@@ -103,7 +103,7 @@ async function subscribe(c: AppContext): Promise<Response> {
   const channel = parseChannelName(c.req.param("channel"), config);
   // The header wins: on reconnect EventSource sends it while the URL still holds the first query value.
   const header = c.req.header("Last-Event-ID");
-  const after = parseLastEventId(header && header.trim() !== "" ? header : c.req.query("lastEventId"));
+  const after = parseLastEventId(header ? header : c.req.query("lastEventId"));
   const tokenExpiresAt = await authorizeSubscriber(c, channel, config);
 
   const headers = new Headers({ [CHANNEL_HEADER]: channel });

@@ -51,8 +51,9 @@ export function parseChannelName(
 
 /** An absent or empty Last-Event-ID means "no replay" (undefined). */
 export function parseLastEventId(value: string | null | undefined): number | undefined {
-  if (value === null || value === undefined || value.trim() === "") return undefined;
-  const trimmed = value.trim();
+  if (value === null || value === undefined || value === "") return undefined;
+  // Exactly what this relay sends: no trimming, so a stray CR or space is refused, not ignored.
+  const trimmed = value;
   if (!EVENT_ID.test(trimmed)) {
     throw new ApiError(
       400,
