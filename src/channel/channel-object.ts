@@ -38,6 +38,8 @@ export type PublishOutcome =
 
 export interface ChannelStats {
   readonly subscribers: number;
+  /** Unsent bytes queued for all subscribers together (each is bounded by MAX_BUFFERED_BYTES). */
+  readonly bufferedBytes: number;
   readonly lastEventId: string | null;
   readonly oldestEventId: string | null;
   readonly eventsRetained: number;
@@ -142,8 +144,11 @@ export class ChannelObject extends DurableObject<Env> {
 
   async stats(): Promise<ChannelStats> {
     const history = this.history.stats();
+    let bufferedBytes = 0;
+    for (const subscriber of this.subscribers) bufferedBytes += subscriber.bufferedBytes;
     return {
       subscribers: this.subscribers.size,
+      bufferedBytes,
       lastEventId: history.lastEventId > 0 ? String(history.lastEventId) : null,
       oldestEventId: history.oldestEventId === null ? null : String(history.oldestEventId),
       eventsRetained: history.eventsRetained,

@@ -138,6 +138,7 @@ describe("publish → subscribe", () => {
     expect(await stats(channel)).toEqual({
       channel,
       subscribers: 0,
+      bufferedBytes: 0,
       lastEventId: null,
       oldestEventId: null,
       eventsRetained: 0,

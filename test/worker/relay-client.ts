@@ -53,6 +53,7 @@ export async function subscribe(
 export interface ChannelStatsBody {
   channel: string;
   subscribers: number;
+  bufferedBytes: number;
   lastEventId: string | null;
   oldestEventId: string | null;
   eventsRetained: number;

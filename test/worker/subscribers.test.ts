@@ -25,7 +25,14 @@ describe("subscriber lifecycle", () => {
 
     const payload = "x".repeat(4_000); // MAX_BUFFERED_BYTES is 32768 in tests
     const count = 40;
-    for (let index = 0; index < count; index++) await publishData(channel, `${index}:${payload}`);
+    let peakBuffered = 0;
+    for (let index = 0; index < count; index++) {
+      await publishData(channel, `${index}:${payload}`);
+      peakBuffered = Math.max(peakBuffered, (await stats(channel)).bufferedBytes);
+    }
+    // Bounded: at most the budget plus one frame for the stuck stream (the healthy one drains).
+    expect(peakBuffered).toBeGreaterThan(0);
+    expect(peakBuffered).toBeLessThanOrEqual(32_768 + 2 * 4_100);
 
     const events = await healthy.waitForEvents(count);
     expect(events.map((event) => event.data.split(":")[0])).toEqual(Array.from({ length: count }, (_, index) => String(index)));
