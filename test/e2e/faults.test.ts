@@ -1,0 +1,61 @@
+/**
+ * Faults end to end (wrangler dev + the eventsource client): streams cut by
+ * MAX_STREAM_SECONDS, and hundreds of subscribers reconnecting at once
+ * with Last-Event-ID after a relay restart. Each ends with a check that
+ * every subscriber got every accepted event exactly once, in order.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { listen, publishTo, sleep, until, type Listener } from "../support/sse-client";
+import { startRelay, type RelayProcess } from "../support/wrangler-dev";
+
+let relay: RelayProcess;
+
+beforeAll(async () => {
+  relay = await startRelay({ MAX_STREAM_SECONDS: "2", RETRY_MS: "300", HEARTBEAT_MS: "1000", MAX_SUBSCRIBERS_PER_CHANNEL: "1000" });
+});
+
+afterAll(async () => {
+  await relay?.dispose();
+});
+
+const expectExactly = (listener: Listener, count: number, prefix: string) => {
+  expect(listener.received.map((event) => event.data)).toEqual(Array.from({ length: count }, (_, i) => `${prefix}${i + 1}`));
+  expect(listener.received.map((event) => event.id)).toEqual(Array.from({ length: count }, (_, i) => String(i + 1)));
+};
+
+it("a stream ended by MAX_STREAM_SECONDS resumes on its own with Last-Event-ID, losing nothing", async () => {
+  const listener = listen(relay.url, "lifetime");
+  await listener.opened;
+  const total = 30;
+  for (let n = 1; n <= total; n++) {
+    await publishTo(relay.url, "lifetime", { data: `tick ${n}` });
+    await sleep(180);
+  }
+  await until(() => listener.received.length >= total, () => `${listener.received.length} of ${total}`);
+  await sleep(300);
+  listener.close();
+  expectExactly(listener, total, "tick ");
+  expect(listener.opens()).toBeGreaterThanOrEqual(3); // ~5.4 s of streams that last 2 s each
+});
+
+it("300 subscribers reconnecting at once after a relay restart each get every event exactly once", async () => {
+  const channel = "storm";
+  const listeners = Array.from({ length: 300 }, () => listen(relay.url, channel));
+  await Promise.all(listeners.map((listener) => listener.opened));
+  for (let n = 1; n <= 5; n++) await publishTo(relay.url, channel, { data: `e${n}` });
+  await until(() => listeners.every((listener) => listener.received.length === 5), () => "first five not everywhere", 20_000);
+
+  await relay.stop();
+  await relay.restart();
+  // All 300 come back at about the same moment, each with its Last-Event-ID.
+  for (let n = 6; n <= 10; n++) await publishTo(relay.url, channel, { data: `e${n}` });
+  await until(
+    () => listeners.every((listener) => listener.received.length >= 10),
+    () => `${listeners.filter((listener) => listener.received.length >= 10).length} of 300 complete`,
+    40_000,
+  );
+  await sleep(500);
+  listeners.forEach((listener) => listener.close());
+  for (const listener of listeners) expectExactly(listener, 10, "e");
+  expect(listeners.every((listener) => listener.opens() >= 2)).toBe(true);
+});
