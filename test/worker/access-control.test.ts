@@ -1,8 +1,7 @@
-import { SELF, env } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import { BASE, TOKEN, freshChannel, publish, publishData, stats, subscribe } from "./relay-client";
+import { BASE, TOKEN, freshChannel, publish, publishData, stats, subscribe, fetchWithEnv } from "./relay-client";
 import { eventually, readStream } from "./sse-reader";
 
 const SUBSCRIBE_SECRET = "test-subscribe-secret-0123456789abcdef";
@@ -21,10 +20,6 @@ async function errorOf(response: Response): Promise<{ status: number; error: str
   return { status: response.status, ...body };
 }
 
-function withEnv(overrides: Record<string, string>, request: Request): Promise<Response> {
-  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-  return Promise.resolve(worker.fetch(request, { ...env, ...overrides }, ctx));
-}
 
 describe("private channels", () => {
   const url = (channel: string, query = "") => `${BASE}/v1/channels/${channel}/events${query}`;
@@ -100,7 +95,7 @@ describe("private channels", () => {
   });
 
   it("answers 503 for private channels when no SUBSCRIBE_JWT_SECRET is configured (fails closed)", async () => {
-    const result = await errorOf(await withEnv({ SUBSCRIBE_JWT_SECRET: "" }, new Request(url("private-x"))));
+    const result = await errorOf(await fetchWithEnv({ SUBSCRIBE_JWT_SECRET: "" }, new Request(url("private-x"))));
     expect(result).toMatchObject({ status: 503, error: "private_channels_disabled" });
   });
 
@@ -221,17 +216,17 @@ describe("limits", () => {
   });
 
   it("refuses channel names over MAX_CHANNEL_NAME_LENGTH", async () => {
-    const response = await withEnv({ MAX_CHANNEL_NAME_LENGTH: "10" }, new Request(`${BASE}/v1/channels/${"c".repeat(11)}/events`));
+    const response = await fetchWithEnv({ MAX_CHANNEL_NAME_LENGTH: "10" }, new Request(`${BASE}/v1/channels/${"c".repeat(11)}/events`));
     expect(await errorOf(response)).toMatchObject({ status: 400, error: "invalid_channel" });
   });
 
   it("with RELAY_HOSTS, serves those hosts and their shard subdomains only (421 otherwise)", async () => {
     const on = { RELAY_HOSTS: "sse.example.com" };
     for (const host of ["sse.example.com", "s3.sse.example.com", "SSE.EXAMPLE.COM"]) {
-      expect((await withEnv(on, new Request(`https://${host}/healthz`))).status).toBe(200);
+      expect((await fetchWithEnv(on, new Request(`https://${host}/healthz`))).status).toBe(200);
     }
     for (const host of ["evil.com", "sse.example.com.evil.com", "example.com", "xsse.example.com"]) {
-      expect(await errorOf(await withEnv(on, new Request(`https://${host}/healthz`)))).toMatchObject({ status: 421, error: "misdirected_request" });
+      expect(await errorOf(await fetchWithEnv(on, new Request(`https://${host}/healthz`)))).toMatchObject({ status: 421, error: "misdirected_request" });
     }
   });
 });

@@ -1,12 +1,7 @@
-import { SELF, env } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import { BASE } from "./relay-client";
+import { BASE, fetchWithEnv } from "./relay-client";
 
-function withEnv(overrides: Record<string, string>, request: Request): Promise<Response> {
-  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-  return Promise.resolve(worker.fetch(request, { ...env, ...overrides }, ctx));
-}
 
 describe("/client.js", () => {
   it("is served as a cacheable JavaScript module any origin may import", async () => {
@@ -32,18 +27,18 @@ describe("the demo", () => {
 
   it("with DEMO_ENABLED serves the page, publishes edits to demo-note, and refuses bad ones", async () => {
     const on = { DEMO_ENABLED: "true" };
-    const page = await withEnv(on, new Request(`${BASE}/demo`));
+    const page = await fetchWithEnv(on, new Request(`${BASE}/demo`));
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('import { subscribe } from "/client.js"');
 
-    const edit = await withEnv(on, new Request(`${BASE}/demo/note`, { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"text":"hello"}' }));
+    const edit = await fetchWithEnv(on, new Request(`${BASE}/demo/note`, { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"text":"hello"}' }));
     expect(edit.status).toBe(201);
     const { id } = (await edit.json()) as { id: string };
-    const state = (await (await withEnv(on, new Request(`${BASE}/demo/state`))).json()) as { lastEventId: string };
+    const state = (await (await fetchWithEnv(on, new Request(`${BASE}/demo/state`))).json()) as { lastEventId: string };
     expect(state.lastEventId).toBe(id);
 
     for (const body of ['{"text": 5}', "not json", JSON.stringify({ text: "x".repeat(4001) })]) {
-      const refused = await withEnv(on, new Request(`${BASE}/demo/note`, { method: "POST", headers: { "Content-Type": "application/json" }, body }));
+      const refused = await fetchWithEnv(on, new Request(`${BASE}/demo/note`, { method: "POST", headers: { "Content-Type": "application/json" }, body }));
       expect(refused.status).toBe(400);
     }
   });

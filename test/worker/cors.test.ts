@@ -1,8 +1,7 @@
-import { SELF, env } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { createOriginMatcher } from "../../src/http/cors";
-import { BASE, freshChannel } from "./relay-client";
+import { BASE, freshChannel, fetchWithEnv } from "./relay-client";
 
 function preflight(origin: string, requestHeaders = "last-event-id"): Promise<Response> {
   return SELF.fetch(`${BASE}/v1/channels/${freshChannel()}/events`, {
@@ -11,10 +10,6 @@ function preflight(origin: string, requestHeaders = "last-event-id"): Promise<Re
   });
 }
 
-function withEnv(overrides: Record<string, string>, request: Request): Promise<Response> {
-  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-  return Promise.resolve(worker.fetch(request, { ...env, ...overrides }, ctx));
-}
 
 describe("CORS", () => {
   it("answers a preflight from an allowed origin, allowing Last-Event-ID", async () => {
@@ -56,13 +51,13 @@ describe("CORS", () => {
       method: "OPTIONS",
       headers: { Origin: "https://anywhere.test", "Access-Control-Request-Method": "GET" },
     });
-    const response = await withEnv({ ALLOWED_ORIGINS: "*" }, request);
+    const response = await fetchWithEnv({ ALLOWED_ORIGINS: "*" }, request);
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe("*");
   });
 
   it("with credentials never answers *, and never reflects an origin that is not allowed", async () => {
     const ask = (origin: string, origins: string) =>
-      withEnv(
+      fetchWithEnv(
         { ALLOWED_ORIGINS: origins, ALLOW_CREDENTIALS: "true" },
         new Request(`${BASE}/v1/channels/x/events`, {
           method: "OPTIONS",

@@ -1,7 +1,6 @@
-import { SELF, env } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import { BASE, TOKEN, freshChannel, publish, publishData, stats } from "./relay-client";
+import { BASE, TOKEN, freshChannel, publish, publishData, stats, fetchWithEnv } from "./relay-client";
 
 interface ErrorBody {
   error: string;
@@ -20,11 +19,6 @@ async function expectError(response: Response, status: number, code: string): Pr
   return body;
 }
 
-/** Calls the Worker with a modified environment (same bindings, other settings). */
-function fetchWith(overrides: Record<string, string>, request: Request): Promise<Response> {
-  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-  return Promise.resolve(worker.fetch(request, { ...env, ...overrides }, ctx));
-}
 
 describe("publish auth", () => {
   it("401 without a token", async () => {
@@ -69,7 +63,7 @@ describe("publish auth", () => {
       headers: { "Content-Type": "application/json", Authorization: "Bearer test-token" },
       body: JSON.stringify({ data: "x" }),
     });
-    const body = await expectError(await fetchWith({ PUBLISH_TOKENS: "", PUBLISH_JWT_SECRET: "" }, request), 503, "publishing_disabled");
+    const body = await expectError(await fetchWithEnv({ PUBLISH_TOKENS: "", PUBLISH_JWT_SECRET: "" }, request), 503, "publishing_disabled");
     expect(body.message).toContain("PUBLISH_TOKENS");
   });
 
@@ -151,10 +145,10 @@ describe("bad input is refused with a clear error and changes nothing", () => {
   });
 
   it("a misconfigured relay names the variable", async () => {
-    const response = await fetchWith({ HEARTBEAT_MS: "soon" }, new Request(`${BASE}/healthz`));
+    const response = await fetchWithEnv({ HEARTBEAT_MS: "soon" }, new Request(`${BASE}/healthz`));
     const body = await expectError(response, 500, "config_invalid");
     expect(body.message).toContain("HEARTBEAT_MS");
-    const origins = await fetchWith({ ALLOWED_ORIGINS: "example.com" }, new Request(`${BASE}/v1/channels/a/events`));
+    const origins = await fetchWithEnv({ ALLOWED_ORIGINS: "example.com" }, new Request(`${BASE}/v1/channels/a/events`));
     expect((await expectError(origins, 500, "config_invalid")).message).toContain("ALLOWED_ORIGINS");
   });
 

@@ -1,5 +1,6 @@
 /** Test helpers that talk to the Worker exactly as HTTP clients do (via SELF). */
-import { SELF } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
+import worker from "../../src/index";
 import { readStream, type StreamReader } from "./sse-reader";
 
 export const TOKEN = "test-token";
@@ -66,4 +67,14 @@ export async function stats(channel: string): Promise<ChannelStatsBody> {
   });
   if (response.status !== 200) throw new Error(`stats failed: ${response.status} ${await response.text()}`);
   return (await response.json()) as ChannelStatsBody;
+}
+
+/**
+ * Calls the Worker with the same bindings but other settings, e.g. with
+ * publishing unconfigured. (Channel objects keep the test configuration:
+ * the runtime hands them their own env.)
+ */
+export function fetchWithEnv(overrides: Record<string, string>, request: Request): Promise<Response> {
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  return Promise.resolve(worker.fetch(request, { ...env, ...overrides }, ctx));
 }
