@@ -56,6 +56,8 @@ export const LOST_EVENT = "relay.lost";
  * @property {(channel: string, event: Event) => void} [onError]  connection trouble (EventSource retries on its own)
  * @property {string} [lastEventId]         resume after this id on the first connect ("0": everything retained)
  * @property {boolean} [withCredentials]    send cookies (the relay must allow credentials for your origin)
+ * @property {string} [token]               subscriber token for private channels, sent as ?token=
+ *                                          (prefer a cookie: URLs reach logs; see README "Security")
  * @property {boolean} [shareAcrossTabs]    one connection per channel for all tabs of this origin
  * @property {typeof EventSource} [EventSource]  an EventSource implementation (default: the browser's)
  */
@@ -89,7 +91,7 @@ export function shardIndex(channel, shards) {
  * The stream URL of a channel: `https://s3.sse.example.com/v1/channels/orders/events`.
  * @param {string} relay
  * @param {string} channel
- * @param {{ shards?: number, lastEventId?: string | undefined }} [options]
+ * @param {{ shards?: number, lastEventId?: string | undefined, token?: string | undefined }} [options]
  * @returns {string}
  */
 export function streamUrl(relay, channel, options = {}) {
@@ -98,6 +100,7 @@ export function streamUrl(relay, channel, options = {}) {
   if (shard >= 0) url.hostname = `s${shard}.${url.hostname}`;
   url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/channels/${encodeURIComponent(channel)}/events`;
   if (options.lastEventId !== undefined) url.searchParams.set("lastEventId", options.lastEventId);
+  if (options.token !== undefined) url.searchParams.set("token", options.token);
   return url.toString();
 }
 
@@ -147,7 +150,7 @@ export function subscribe(options) {
  */
 function openStream(options, channel, lastEventId, deliver) {
   const Source = options.EventSource ?? globalThis.EventSource;
-  const url = streamUrl(options.relay, channel, { shards: options.shards ?? 0, lastEventId });
+  const url = streamUrl(options.relay, channel, { shards: options.shards ?? 0, lastEventId, token: options.token });
   const source = new Source(url, { withCredentials: Boolean(options.withCredentials) });
   const types = new Set(["message", ...Object.keys(options.on ?? {})]);
   for (const type of types) {

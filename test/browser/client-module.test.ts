@@ -76,6 +76,7 @@ describe("client module (unit)", () => {
       `https://s${shardIndex("orders", 8)}.sse.example.com/v1/channels/orders/events`,
     );
     expect(streamUrl("http://localhost:8787/", "a:b", { lastEventId: "7" })).toBe("http://localhost:8787/v1/channels/a%3Ab/events?lastEventId=7");
+    expect(streamUrl("https://sse.example.com", "private-me", { token: "a.b.c" })).toBe("https://sse.example.com/v1/channels/private-me/events?token=a.b.c");
     expect(LOST_EVENT).toBe("relay.lost");
   });
 });
