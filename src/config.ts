@@ -124,6 +124,13 @@ export function parseConfig(raw: RawConfig): RelayConfig {
     relayHosts: parseHosts(raw.RELAY_HOSTS),
     idempotencyTtlSeconds: parseInteger("IDEMPOTENCY_TTL_SECONDS", raw.IDEMPOTENCY_TTL_SECONDS, 86_400, 60, 30 * 86_400),
   };
+  // Credentials with every origin allowed would let any website read a visitor's private channels.
+  if (config.allowCredentials && config.allowedOrigins.includes("*")) {
+    throw new ConfigError(
+      "ALLOW_CREDENTIALS",
+      'cannot be true while ALLOWED_ORIGINS contains "*": list the origins that may send cookies',
+    );
+  }
   // A subscriber must at least be able to hold one full event, or every large event would drop it.
   if (config.maxBufferedBytes < 2 * config.maxEventBytes) {
     throw new ConfigError(

@@ -40,6 +40,8 @@ export interface ChannelStats {
   readonly subscribers: number;
   /** Unsent bytes queued for all subscribers together (each is bounded by MAX_BUFFERED_BYTES). */
   readonly bufferedBytes: number;
+  /** Streams the relay ended since this object started, by reason. */
+  readonly closedStreams: Readonly<Record<"overflow" | "stalled" | "expired", number>>;
   readonly lastEventId: string | null;
   readonly oldestEventId: string | null;
   readonly eventsRetained: number;
@@ -67,6 +69,7 @@ export class ChannelObject extends DurableObject<Env> {
   /** Highest event id that is durable and has been handed to live subscribers. */
   private deliveredId: number;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly closedStreams = { overflow: 0, stalled: 0, expired: 0 };
   private readonly redis: { readonly state: RedisIngestState; readonly reader: RedisStreamReader } | null;
   private readonly idempotency: IdempotencyStore;
 
@@ -101,6 +104,11 @@ export class ChannelObject extends DurableObject<Env> {
     const closeAt = expiresHeader === null ? lifetimeEnd : Math.min(lifetimeEnd, Number(expiresHeader));
     const subscriber = this.subscribe(after, closeAt);
     request.signal?.addEventListener("abort", () => subscriber.close("disconnected"));
+    if (expiresHeader !== null) {
+      // A token's expiry is enforced to the moment; plain lifetimes are checked on heartbeat ticks.
+      const timer = setTimeout(() => subscriber.close("expired"), Math.max(0, closeAt - Date.now()));
+      subscriber.onClosed(() => clearTimeout(timer));
+    }
     const channel = request.headers.get(CHANNEL_HEADER);
     if (channel !== null) this.startRedisPolling(channel);
     return new Response(subscriber.stream, { status: 200, headers: SSE_HEADERS });
@@ -149,6 +157,7 @@ export class ChannelObject extends DurableObject<Env> {
     return {
       subscribers: this.subscribers.size,
       bufferedBytes,
+      closedStreams: { ...this.closedStreams },
       lastEventId: history.lastEventId > 0 ? String(history.lastEventId) : null,
       oldestEventId: history.oldestEventId === null ? null : String(history.oldestEventId),
       eventsRetained: history.eventsRetained,
@@ -242,18 +251,31 @@ export class ChannelObject extends DurableObject<Env> {
     this.deliveredId = id;
     // One buffer for the whole burst, shared by every subscriber.
     const bytes = concatBytes(frames);
+    const complete = frames.length === id - from;
     for (const subscriber of this.subscribers) {
-      if (subscriber.live && subscriber.cursor === from && frames.length === id - from) {
-        subscriber.cursor = id;
-        subscriber.write(bytes);
-      } else {
-        subscriber.live = false;
-        this.replay(subscriber);
+      if (subscriber.live && subscriber.cursor === from && complete) {
+        if (subscriber.fits(bytes.byteLength)) {
+          subscriber.cursor = id;
+          subscriber.push(bytes);
+          continue;
+        }
+        // Half its budget behind already: a slow reader; cut it, its browser resumes from history.
+        if (subscriber.isBacklogged) {
+          subscriber.close("overflow");
+          continue;
+        }
+        // Healthy, but the burst is bigger than its budget: stream it from history as it drains.
       }
+      subscriber.live = false;
+      this.replay(subscriber);
     }
   }
 
-  /** Feeds a catching-up subscriber from history while its stream has room. */
+  /**
+   * Feeds a catching-up subscriber from history while its stream has room,
+   * in pages bounded by rows and by the subscriber's byte budget, so replay
+   * never overflows a stream (it waits for the next pull instead).
+   */
   private replay(subscriber: Subscriber): void {
     while (!subscriber.live && subscriber.hasRoomForReplay) {
       if (subscriber.cursor >= this.deliveredId) {
@@ -262,28 +284,34 @@ export class ChannelObject extends DurableObject<Env> {
         return;
       }
       const page = this.history.readRange(subscriber.cursor, this.deliveredId, REPLAY_PAGE_ROWS);
-      const firstId = page[0]?.id ?? this.deliveredId + 1;
       const chunks: Uint8Array[] = [];
-      if (firstId > subscriber.cursor + 1) {
+      let size = 0;
+      let cursor = subscriber.cursor;
+      const firstId = page[0]?.id ?? this.deliveredId + 1;
+      if (firstId > cursor + 1) {
         // Pruned before this subscriber got them: tell the client, then go on with what is kept.
-        chunks.push(
-          encodeText(
-            lostEventsFrame({
-              reason: "history-pruned",
-              lastEventId: subscriber.cursor,
-              firstAvailableId: page[0]?.id ?? null,
-            }),
-          ),
+        const lost = encodeText(
+          lostEventsFrame({ reason: "history-pruned", lastEventId: cursor, firstAvailableId: page[0]?.id ?? null }),
         );
+        chunks.push(lost);
+        size += lost.byteLength;
+        if (page.length === 0) cursor = this.deliveredId;
       }
-      for (const event of page) chunks.push(encodeStored(event));
-      subscriber.cursor = page.length > 0 ? page[page.length - 1]!.id : this.deliveredId;
-      if (!subscriber.write(concatBytes(chunks))) return;
+      for (const event of page) {
+        const frame = encodeStored(event);
+        if (cursor > subscriber.cursor && !subscriber.fits(size + frame.byteLength)) break;
+        chunks.push(frame);
+        size += frame.byteLength;
+        cursor = event.id;
+      }
+      subscriber.cursor = cursor;
+      if (!subscriber.push(concatBytes(chunks))) return;
     }
   }
 
   private remove(subscriber: Subscriber, reason: CloseReason): void {
     this.subscribers.delete(subscriber);
+    if (reason === "overflow" || reason === "stalled" || reason === "expired") this.closedStreams[reason] += 1;
     if (reason === "overflow" || reason === "stalled") {
       console.log(JSON.stringify({ msg: "subscriber dropped", reason, subscribers: this.subscribers.size }));
     }

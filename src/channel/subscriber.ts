@@ -5,7 +5,9 @@
  * per write). The queue is measured in bytes: a subscriber that stops
  * reading fills it, and past `maxBufferedBytes` its stream is cut so it can
  * never slow the others or grow memory; its browser reconnects with
- * Last-Event-ID and catches up from history.
+ * Last-Event-ID and catches up from history. A healthy subscriber that is
+ * handed a burst bigger than its budget is not cut: the channel switches it
+ * to reading history at its own pace (see ChannelObject.deliverUpTo).
  */
 
 export type CloseReason =
@@ -13,7 +15,7 @@ export type CloseReason =
   | "disconnected"
   /** More than maxBufferedBytes waited unsent. */
   | "overflow"
-  /** Nothing was read for a whole heartbeat interval while data waited. */
+  /** Nothing was read between two heartbeat ticks while data waited. */
   | "stalled"
   /** The stream reached MAX_STREAM_SECONDS or its token expired: a clean end the browser resumes from. */
   | "expired"
@@ -42,6 +44,7 @@ export class Subscriber {
   live: boolean;
 
   private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private readonly closeListeners: (() => void)[] = [];
   private closed = false;
   private bytesWritten = 0;
   private drainedAtLastCheck = 0;
@@ -83,18 +86,24 @@ export class Subscriber {
     return !this.closed && this.bufferedBytes < this.maxBufferedBytes / 2;
   }
 
+  /** Already half its budget behind: a slow reader, not just a big burst. */
+  get isBacklogged(): boolean {
+    return this.bufferedBytes >= this.maxBufferedBytes / 2;
+  }
+
   /**
-   * Queues bytes for the client. An empty queue always accepts one write, so
-   * a single large event never cuts a healthy stream; a backlog that would
-   * pass the budget closes the stream instead. Returns false if not written.
+   * Whether `size` more bytes stay within the budget. An empty queue always
+   * takes one write, so a single large event never cuts a healthy stream:
+   * unsent bytes stay below the budget plus one frame.
    */
-  write(bytes: Uint8Array): boolean {
-    if (this.closed) return false;
+  fits(size: number): boolean {
     const buffered = this.bufferedBytes;
-    if (buffered > 0 && buffered + bytes.byteLength > this.maxBufferedBytes) {
-      this.close("overflow");
-      return false;
-    }
+    return buffered === 0 || buffered + size <= this.maxBufferedBytes;
+  }
+
+  /** Queues bytes the caller has checked with fits(). Returns false if the stream is gone. */
+  push(bytes: Uint8Array): boolean {
+    if (this.closed) return false;
     try {
       this.controller.enqueue(bytes);
     } catch {
@@ -105,11 +114,21 @@ export class Subscriber {
     return true;
   }
 
+  /** Queues bytes, or closes the stream if they would pass the budget (a reader that fell behind). */
+  write(bytes: Uint8Array): boolean {
+    if (this.closed) return false;
+    if (!this.fits(bytes.byteLength)) {
+      this.close("overflow");
+      return false;
+    }
+    return this.push(bytes);
+  }
+
   /**
-   * Called once per heartbeat interval: a stream that has had unsent data
-   * and drained nothing since the previous check is stalled (a dead peer
-   * whose disconnect the platform never reported). Otherwise writes the
-   * heartbeat comment.
+   * Called on every heartbeat tick (twice per HEARTBEAT_MS): a stream that
+   * has had unsent data and drained nothing since the previous tick is
+   * stalled (a dead peer whose disconnect the platform never reported).
+   * Otherwise writes the heartbeat comment.
    */
   heartbeat(comment: Uint8Array, now = Date.now()): void {
     if (this.closed) return;
@@ -139,9 +158,16 @@ export class Subscriber {
     this.finish(reason);
   }
 
+  /** Runs `listener` once when the stream ends, for whatever reason. */
+  onClosed(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
+  }
+
   private finish(reason: CloseReason): void {
     if (this.closed) return;
     this.closed = true;
+    for (const listener of this.closeListeners.splice(0)) listener();
     this.options.onClose(this, reason);
   }
 }

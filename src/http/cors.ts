@@ -3,8 +3,9 @@
  *
  * Entries are exact origins, `*`, or wildcard-subdomain patterns such as
  * `https://*.example.com` (matches `https://a.example.com`, not
- * `https://example.com`). With credentials on, `*` is never answered: the
- * request's origin is echoed only when it is allowed.
+ * `https://example.com`). With credentials on, `*` is never answered and
+ * never allowed (config validation refuses it): the request's origin is
+ * echoed only when it is listed or matches a pattern.
  */
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
@@ -23,11 +24,8 @@ export function createOriginMatcher(policy: CorsPolicy): (origin: string) => str
     .map(wildcardToRegExp);
 
   return (origin) => {
-    if (anyOrigin) {
-      // "*" with credentials would be rejected by browsers and would leak cookies if it weren't.
-      if (!policy.allowCredentials) return "*";
-      return origin && origin !== "null" ? origin : null;
-    }
+    // Config validation refuses "*" with credentials; never answer "*" with them all the same.
+    if (anyOrigin && !policy.allowCredentials) return "*";
     if (!origin) return null;
     if (exact.has(origin) || patterns.some((pattern) => pattern.test(origin))) return origin;
     return null;
@@ -41,7 +39,7 @@ export function corsMiddleware(policy: CorsPolicy): MiddlewareHandler {
     allowMethods: ["GET", "POST", "OPTIONS"],
     // Last-Event-ID: a fetch-based client resuming a stream sets it itself.
     allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
-    exposeHeaders: ["Content-Type"],
+    exposeHeaders: ["Content-Type", "Idempotent-Replayed", "Retry-After"],
     credentials: policy.allowCredentials,
     maxAge: 86_400,
   });

@@ -64,14 +64,28 @@ describe("CORS", () => {
           headers: { Origin: origin, "Access-Control-Request-Method": "GET" },
         }),
       );
-    const any = await ask("https://anywhere.test", "*");
-    expect(any.headers.get("Access-Control-Allow-Origin")).toBe("https://anywhere.test");
-    expect(any.headers.get("Access-Control-Allow-Credentials")).toBe("true");
-    const listed = await ask("https://app.example.com", "https://app.example.com");
+    const listed = await ask("https://app.example.com", "https://app.example.com,https://*.example.org");
     expect(listed.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
-    const unlisted = await ask("https://evil.test", "https://app.example.com");
-    expect(unlisted.headers.get("Access-Control-Allow-Origin")).toBeNull();
-    expect((await ask("null", "*")).headers.get("Access-Control-Allow-Origin")).toBeNull();
+    expect(listed.headers.get("Access-Control-Allow-Credentials")).toBe("true");
+    const pattern = await ask("https://shop.example.org", "https://app.example.com,https://*.example.org");
+    expect(pattern.headers.get("Access-Control-Allow-Origin")).toBe("https://shop.example.org");
+    for (const origin of ["https://evil.test", "null", "https://example.org"]) {
+      const refused = await ask(origin, "https://app.example.com,https://*.example.org");
+      expect(refused.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    }
+  });
+
+  it("refuses the configuration credentials + * (any website could read a visitor's private channels)", async () => {
+    const response = await fetchWithEnv(
+      { ALLOWED_ORIGINS: "*", ALLOW_CREDENTIALS: "true" },
+      new Request(`${BASE}/v1/channels/x/events`, { headers: { Origin: "https://evil.test" } }),
+    );
+    expect(response.status).toBe(500);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    expect(((await response.json()) as { message: string }).message).toContain("ALLOW_CREDENTIALS");
+    // And the matcher itself never answers "*" or an arbitrary origin with credentials.
+    const match = createOriginMatcher({ allowedOrigins: ["*"], allowCredentials: true });
+    expect(match("https://evil.test")).toBeNull();
   });
 
   it("with no ALLOWED_ORIGINS, allows no cross-origin reads", () => {

@@ -139,6 +139,7 @@ describe("publish → subscribe", () => {
       channel,
       subscribers: 0,
       bufferedBytes: 0,
+      closedStreams: { overflow: 0, stalled: 0, expired: 0 },
       lastEventId: null,
       oldestEventId: null,
       eventsRetained: 0,

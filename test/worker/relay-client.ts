@@ -55,6 +55,7 @@ export interface ChannelStatsBody {
   channel: string;
   subscribers: number;
   bufferedBytes: number;
+  closedStreams: { overflow: number; stalled: number; expired: number };
   lastEventId: string | null;
   oldestEventId: string | null;
   eventsRetained: number;

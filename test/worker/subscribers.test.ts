@@ -37,6 +37,8 @@ describe("subscriber lifecycle", () => {
     const events = await healthy.waitForEvents(count);
     expect(events.map((event) => event.data.split(":")[0])).toEqual(Array.from({ length: count }, (_, index) => String(index)));
     await eventually(async () => (await stats(channel)).subscribers === 1, 2_000);
+    const closed = (await stats(channel)).closedStreams;
+    expect(closed.overflow + closed.stalled).toBe(1);
 
     // The cut stream ends (with an error) instead of hanging; its browser would reconnect and replay.
     const reader = stuck.body!.getReader();
@@ -64,7 +66,37 @@ describe("subscriber lifecycle", () => {
     // 24 KB in all, under the 32 KiB budget: overflow cannot be what removes it, only the stall check.
     for (let index = 0; index < 6; index++) await publishData(channel, "y".repeat(4_000));
     await eventually(async () => (await stats(channel)).subscribers === 0, 2_000);
+    expect((await stats(channel)).closedStreams).toEqual({ overflow: 0, stalled: 1, expired: 0 });
     await stuck.body?.cancel().catch(() => {});
+  });
+
+  it("a burst bigger than a healthy subscriber's budget is streamed to it from history, not cut", async () => {
+    const channel = freshChannel();
+    const streams = await Promise.all([subscribe(channel), subscribe(channel)]);
+    // 15 × 4 KB = 60 KB in one batch, nearly twice the 32 KiB budget.
+    const events = Array.from({ length: 15 }, (_, index) => ({ channel, data: `${index}:${"z".repeat(4_000)}` }));
+    const response = await SELF.fetch(`${BASE}/v1/events`, {
+      method: "POST",
+      headers: { Authorization: "Bearer test-token", "Content-Type": "application/json" },
+      body: JSON.stringify({ events }),
+    });
+    expect(response.status).toBe(201);
+    for (const stream of streams) {
+      const received = await stream.waitForEvents(15);
+      expect(received.map((event) => event.data.split(":")[0])).toEqual(events.map((_, index) => String(index)));
+    }
+    expect(await stats(channel)).toMatchObject({ subscribers: 2, closedStreams: { overflow: 0, stalled: 0, expired: 0 } });
+    await Promise.all(streams.map((stream) => stream.cancel()));
+  });
+
+  it("resuming across more history than the budget holds replays it all, page by page", async () => {
+    const channel = freshChannel();
+    for (let index = 1; index <= 18; index++) await publishData(channel, `${index}:${"r".repeat(4_000)}`); // 72 KB, HISTORY_LIMIT 20
+    const stream = await subscribe(channel, { headers: { "Last-Event-ID": "0" } });
+    const received = await stream.waitForEvents(18);
+    expect(received.map((event) => event.id)).toEqual(Array.from({ length: 18 }, (_, index) => String(index + 1)));
+    expect((await stats(channel)).closedStreams.overflow).toBe(0);
+    await stream.cancel();
   });
 
   it("a cut subscriber resumes from its last id without losing anything", async () => {
