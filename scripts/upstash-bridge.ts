@@ -33,6 +33,8 @@ export interface Bridge {
   readonly port: number;
   /** Requests answered so far (tests use it to see that idle channels cost nothing). */
   readonly requests: number;
+  /** Delays every answer by `ms` from now on, to play a slow Upstash (0: none). */
+  setLatency(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -53,8 +55,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   await redis.connect().catch(() => {});
 
   let requests = 0;
-  const server: Server = createServer((request, response) => {
+  let latencyMs = 0;
+  const server: Server = createServer(async (request, response) => {
     requests += 1;
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     handle(redis, options.token, request, response).catch((error: unknown) => {
       send(response, 500, { error: `bridge failure: ${String(error)}` });
     });
@@ -66,6 +70,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     port,
     get requests() {
       return requests;
+    },
+    setLatency: (ms) => {
+      latencyMs = ms;
     },
     close: async () => {
       server.closeAllConnections();

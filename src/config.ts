@@ -22,6 +22,8 @@ export interface RawConfig {
   REDIS_POLL_MS?: string;
   REDIS_BATCH_SIZE?: string;
   REDIS_START?: string;
+  REDIS_TIMEOUT_MS?: string;
+  REDIS_CHANNEL_PREFIXES?: string;
   DEMO_ENABLED?: string;
   PRIVATE_CHANNEL_PREFIXES?: string;
   SUBSCRIBE_JWT_SECRET?: string;
@@ -45,6 +47,10 @@ export interface RedisConfig {
   readonly batchSize: number;
   /** Where a channel's first poll starts: the stream's current end, or its beginning. */
   readonly startFrom: "end" | "beginning";
+  /** A poll that takes longer fails (and backs off) instead of holding the alarm. */
+  readonly timeoutMs: number;
+  /** Only channels starting with one of these are polled (empty: all), to bound Redis commands. */
+  readonly channelPrefixes: readonly string[];
 }
 
 export interface RelayConfig {
@@ -210,6 +216,8 @@ function parseRedis(raw: RawConfig): RedisConfig | null {
     pollMs: parseInteger("REDIS_POLL_MS", raw.REDIS_POLL_MS, 1_000, 50, 60_000),
     batchSize: parseInteger("REDIS_BATCH_SIZE", raw.REDIS_BATCH_SIZE, 100, 1, 1_000),
     startFrom: start,
+    timeoutMs: parseInteger("REDIS_TIMEOUT_MS", raw.REDIS_TIMEOUT_MS, 5_000, 100, 60_000),
+    channelPrefixes: list(raw.REDIS_CHANNEL_PREFIXES),
   };
 }
 

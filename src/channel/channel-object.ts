@@ -207,7 +207,7 @@ export class ChannelObject extends DurableObject<Env> {
 
   private startRedisPolling(channel: string): void {
     const redis = this.redis;
-    if (!redis) return;
+    if (!redis || !redis.state.isPolled(channel)) return;
     redis.state.bindChannel(channel);
     if (redis.state.polling) return;
     redis.state.polling = true;

@@ -59,14 +59,26 @@ export class RedisIngestState {
     return channel === null ? null : this.config.streamPrefix + channel;
   }
 
-  /** Last entry id consumed; null before the first poll. */
+  /** Whether this channel is one that REDIS_CHANNEL_PREFIXES lets poll. */
+  isPolled(channel: string): boolean {
+    const prefixes = this.config.channelPrefixes;
+    return prefixes.length === 0 || prefixes.some((prefix) => channel.startsWith(prefix));
+  }
+
+  /**
+   * Last entry id consumed from the current stream key; null before the
+   * first poll, and after REDIS_STREAM_PREFIX changed (a cursor of another
+   * stream means nothing for this one).
+   */
   get cursor(): string | null {
-    return this.read("cursor");
+    return this.read("cursor_stream") === this.streamKey ? this.read("cursor") : null;
   }
 
   /** Call inside the transaction that stores the events read up to `id`. */
   setCursor(id: string): void {
     this.write("cursor", id);
+    const key = this.streamKey;
+    if (key !== null) this.write("cursor_stream", key);
   }
 
   /** Where a first poll starts when REDIS_START=beginning. */

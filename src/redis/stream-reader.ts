@@ -20,7 +20,7 @@ export const STREAM_START = "0-0";
 export class RedisStreamReader {
   private readonly redis: Redis;
 
-  constructor(config: Pick<RedisConfig, "url" | "token">) {
+  constructor(config: Pick<RedisConfig, "url" | "token" | "timeoutMs">) {
     this.redis = new Redis({
       url: config.url,
       token: config.token,
@@ -30,6 +30,8 @@ export class RedisStreamReader {
       readYourWrites: false,
       // The channel object retries on its own schedule, with backoff; don't stall an alarm here.
       retry: { retries: 0 },
+      // A slow Upstash counts as a failed poll: a fresh deadline per request.
+      signal: () => AbortSignal.timeout(config.timeoutMs),
     });
   }
 

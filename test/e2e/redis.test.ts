@@ -15,7 +15,7 @@ let relay: RelayProcess;
 
 beforeAll(async () => {
   stack = await startRedisStack();
-  relay = await startRelay({ ...stack.relayVars, REDIS_POLL_MS: String(POLL_MS), RETRY_MS: "300", HEARTBEAT_MS: "500", MAX_EVENT_BYTES: "4096" });
+  relay = await startRelay({ ...stack.relayVars, REDIS_POLL_MS: String(POLL_MS), RETRY_MS: "300", HEARTBEAT_MS: "500", MAX_EVENT_BYTES: "4096", REDIS_TIMEOUT_MS: "500" });
 });
 
 afterAll(async () => {
@@ -55,7 +55,7 @@ describe("Redis Stream ingestion", () => {
     const latency = listener.received[0]!.at - sentAt;
     console.log(`redis → browser latency: ${latency} ms (poll interval ${POLL_MS} ms)`);
     // Functional bound, not a benchmark: polling runs at its interval, not in a back-off.
-    expect(latency).toBeLessThan(20 * POLL_MS);
+    expect(latency).toBeLessThan(10 * POLL_MS);
 
     const entries: [string, string | undefined][] = [
       ["line one\nline two\r\nline three", undefined],
@@ -177,6 +177,31 @@ describe("Redis Stream ingestion", () => {
       "after restart",
     ]);
     expect(listener.received.map((event) => event.id)).toEqual(["1", "2", "3", "4", "5", "6", "7"]);
+  });
+
+  it("treats a slow Upstash as a failed poll: backs off, keeps HTTP live, then delivers the backlog once", async () => {
+    const channel = "redis-slow";
+    const listener = await subscribed(channel);
+    stack.bridge.setLatency(3_000); // every answer now takes longer than REDIS_TIMEOUT_MS=500
+    try {
+      for (const n of [1, 2]) await xadd(channel, "data", `slow ${n}`);
+      await publishTo(relay.url, channel, { data: "http while slow" });
+      await until(() => listener.received.length === 1, () => "HTTP publish held up by a slow Redis");
+      await until(
+        async () => ((await channelStats(relay.url, channel)).redis as { lastPoll: { ok: boolean } | null }).lastPoll?.ok === false,
+        () => "no failed poll recorded",
+        10_000,
+      );
+      const status = (await channelStats(relay.url, channel)).redis as { lastPoll: { error: string } };
+      expect(status.lastPoll.error).toMatch(/abort|timeout|time/i);
+    } finally {
+      stack.bridge.setLatency(0);
+    }
+    await until(() => listener.received.length === 3, () => JSON.stringify(listener.received.map((e) => e.data)), 40_000);
+    await sleep(3 * POLL_MS);
+    listener.close();
+    expect(listener.received.map((event) => event.data)).toEqual(["http while slow", "slow 1", "slow 2"]);
+    expect(listener.received.map((event) => event.id)).toEqual(["1", "2", "3"]);
   });
 
   it("stops polling when a channel has no subscribers (idle channels cost no Redis commands)", async () => {

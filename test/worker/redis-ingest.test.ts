@@ -17,6 +17,8 @@ describe("Redis configuration", () => {
       pollMs: 1000,
       batchSize: 100,
       startFrom: "end",
+      timeoutMs: 5000,
+      channelPrefixes: [],
     });
   });
 
@@ -59,7 +61,16 @@ describe("stream entries", () => {
 });
 
 describe("ingest state", () => {
-  const config: RedisConfig = { url: "https://x", token: "t", streamPrefix: "sse:", pollMs: 1000, batchSize: 10, startFrom: "end" };
+  const config: RedisConfig = {
+    url: "https://x",
+    token: "t",
+    streamPrefix: "sse:",
+    pollMs: 1000,
+    batchSize: 10,
+    startFrom: "end",
+    timeoutMs: 5000,
+    channelPrefixes: [],
+  };
 
   it("stores the channel and cursor durably, and backs off with jitter after failures", async () => {
     const stub = env.CHANNELS.get(env.CHANNELS.idFromName("ingest-state"));
@@ -82,6 +93,21 @@ describe("ingest state", () => {
       expect(ingest.status()).toMatchObject({ consecutiveFailures: 21, lastPoll: { ok: false, error: "down" } });
       ingest.recordSuccess(3);
       expect(ingest.status()).toMatchObject({ consecutiveFailures: 0, lastPoll: { ok: true, entries: 3 } });
+
+      // A cursor belongs to a stream key: another prefix starts afresh instead of skipping entries.
+      const otherPrefix = new RedisIngestState(state.storage.sql, { ...config, streamPrefix: "events:" });
+      expect(otherPrefix.streamKey).toBe("events:orders");
+      expect(otherPrefix.cursor).toBeNull();
+    });
+  });
+
+  it("polls only channels matching REDIS_CHANNEL_PREFIXES when set", async () => {
+    const stub = env.CHANNELS.get(env.CHANNELS.idFromName("ingest-prefixes"));
+    await runInDurableObject(stub, (_instance, state) => {
+      const all = new RedisIngestState(state.storage.sql, config);
+      expect(all.isPolled("anything")).toBe(true);
+      const some = new RedisIngestState(state.storage.sql, { ...config, channelPrefixes: ["page-", "order-"] });
+      expect([some.isPolled("page-1"), some.isPolled("order-9"), some.isPolled("random-x")]).toEqual([true, true, false]);
     });
   });
 });
