@@ -14,7 +14,10 @@
  *
  * It leans on EventSource for reconnection and Last-Event-ID; it only builds
  * the URL, picks the shard host, routes named events to handlers and
- * surfaces the relay's `relay.lost` signal. With `shareAcrossTabs: true`,
+ * surfaces the relay's `relay.lost` signal. Where EventSource gives up for
+ * good (the relay refused the connection: a full channel, an expired token,
+ * a CORS error), the client opens a new one after a growing, jittered delay,
+ * resuming from the last id it saw. With `shareAcrossTabs: true`,
  * tabs of one origin share one connection per channel (Web Locks elect the
  * tab that holds it; BroadcastChannel hands events to the others).
  */
@@ -56,8 +59,9 @@ export const LOST_EVENT = "relay.lost";
  * @property {(channel: string, event: Event) => void} [onError]  connection trouble (EventSource retries on its own)
  * @property {string} [lastEventId]         resume after this id on the first connect ("0": everything retained)
  * @property {boolean} [withCredentials]    send cookies (the relay must allow credentials for your origin)
- * @property {string} [token]               subscriber token for private channels, sent as ?token=
- *                                          (prefer a cookie: URLs reach logs; see README "Security")
+ * @property {string | (() => string)} [token]  subscriber token for private channels, sent as ?token=
+ *                                          (prefer a cookie: URLs reach logs; see README "Security");
+ *                                          a function is asked again on every reconnect the client makes
  * @property {boolean} [shareAcrossTabs]    one connection per channel for all tabs of this origin
  * @property {typeof EventSource} [EventSource]  an EventSource implementation (default: the browser's)
  */
@@ -126,7 +130,7 @@ export function subscribe(options) {
       dispatch(options, event);
     };
     const open = (/** @type {(event: RelayEvent) => void} */ sink) =>
-      openStream(options, channel, lastIds.get(channel) ?? options.lastEventId, sink);
+      openStream(options, channel, () => lastIds.get(channel) ?? options.lastEventId, sink);
     closers.set(channel, options.shareAcrossTabs && canShare() ? shareStream(options, channel, open, deliver) : open(deliver));
   }
 
@@ -141,31 +145,60 @@ export function subscribe(options) {
 }
 
 /**
- * One EventSource for one channel; returns its closer.
+ * One EventSource for one channel, reopened if the browser gives up on it;
+ * returns its closer.
  * @param {SubscribeOptions} options
  * @param {string} channel
- * @param {string | undefined} lastEventId
+ * @param {() => string | undefined} resumeFrom  the id to resume after when (re)opening
  * @param {(event: RelayEvent) => void} deliver
  * @returns {() => void}
  */
-function openStream(options, channel, lastEventId, deliver) {
+function openStream(options, channel, resumeFrom, deliver) {
   const Source = options.EventSource ?? globalThis.EventSource;
-  const url = streamUrl(options.relay, channel, { shards: options.shards ?? 0, lastEventId, token: options.token });
-  const source = new Source(url, { withCredentials: Boolean(options.withCredentials) });
   const types = new Set(["message", ...Object.keys(options.on ?? {})]);
-  for (const type of types) {
-    source.addEventListener(type, (event) => {
+  /** @type {EventSource | undefined} */
+  let source;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let retryTimer;
+  let failures = 0;
+  let stopped = false;
+
+  const connect = () => {
+    const token = typeof options.token === "function" ? options.token() : options.token;
+    const url = streamUrl(options.relay, channel, { shards: options.shards ?? 0, lastEventId: resumeFrom(), token });
+    const current = new Source(url, { withCredentials: Boolean(options.withCredentials) });
+    source = current;
+    for (const type of types) {
+      current.addEventListener(type, (event) => {
+        const message = /** @type {MessageEvent<string>} */ (event);
+        deliver({ channel, type, id: message.lastEventId, data: message.data });
+      });
+    }
+    current.addEventListener(LOST_EVENT, (event) => {
       const message = /** @type {MessageEvent<string>} */ (event);
-      deliver({ channel, type, id: message.lastEventId, data: message.data });
+      deliver({ channel, type: LOST_EVENT, id: "", data: message.data });
     });
-  }
-  source.addEventListener(LOST_EVENT, (event) => {
-    const message = /** @type {MessageEvent<string>} */ (event);
-    deliver({ channel, type: LOST_EVENT, id: "", data: message.data });
-  });
-  source.addEventListener("open", () => options.onOpen?.(channel));
-  source.addEventListener("error", (event) => options.onError?.(channel, event));
-  return () => source.close();
+    current.addEventListener("open", () => {
+      failures = 0;
+      options.onOpen?.(channel);
+    });
+    current.addEventListener("error", (event) => {
+      options.onError?.(channel, event);
+      // CLOSED means the browser will not retry (a refusal, not a dropped connection): we do.
+      if (current.readyState === 2 && !stopped) {
+        failures += 1;
+        const delay = Math.min(30_000, 1_000 * 2 ** Math.min(failures - 1, 5)) * (0.5 + Math.random() / 2);
+        retryTimer = setTimeout(connect, delay);
+      }
+    });
+  };
+
+  connect();
+  return () => {
+    stopped = true;
+    clearTimeout(retryTimer);
+    source?.close();
+  };
 }
 
 /**

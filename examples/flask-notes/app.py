@@ -14,6 +14,7 @@ with `npm run dev:redis` running the relay, Redis and the Upstash bridge.
 
 import json
 import os
+import re
 import sqlite3
 import time
 
@@ -26,6 +27,8 @@ STREAM_PREFIX = os.environ.get("REDIS_STREAM_PREFIX", "sse:")
 DATABASE = os.environ.get("NOTES_DB", os.path.join(os.path.dirname(__file__), "notes.sqlite3"))
 # Keep each channel's stream from growing forever; the relay keeps its own history.
 STREAM_MAXLEN = 10_000
+
+NOTE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # becomes part of a relay channel name
 
 app = Flask(__name__)
 queue = redis.Redis.from_url(REDIS_URL)
@@ -65,7 +68,13 @@ PAGE = """<!doctype html>
   const channel = {{ channel | tojson }};
   const source = new EventSource(`${relay}/v1/channels/${channel}/events`);
   const status = document.getElementById("status");
-  source.onopen = () => (status.textContent = "live");
+  // The page was rendered before the stream opened: fetch the note once the stream is live,
+  // so an edit made in between is not missed.
+  source.onopen = async () => {
+    status.textContent = "live";
+    const current = await (await fetch(`/notes/{{ note.id }}.json`)).json();
+    document.getElementById("note").textContent = current.text;
+  };
   source.onerror = () => (status.textContent = "reconnecting…");
   source.addEventListener("note-updated", (event) => {
     const note = JSON.parse(event.data);
@@ -87,14 +96,28 @@ PAGE = """<!doctype html>
 """
 
 
+def check(note_id):
+    if not NOTE_ID.match(note_id):
+        return jsonify(error="invalid_note_id", message="note ids are 1-64 characters from A-Z a-z 0-9 _ -"), 400
+    return None
+
+
 @app.get("/")
 @app.get("/notes/<note_id>")
 def page(note_id="welcome"):
-    return render_template_string(PAGE, note=load(note_id), relay_url=RELAY_URL, channel=f"note-{note_id}")
+    return check(note_id) or render_template_string(PAGE, note=load(note_id), relay_url=RELAY_URL, channel=f"note-{note_id}")
+
+
+@app.get("/notes/<note_id>.json")
+def note_json(note_id):
+    return check(note_id) or jsonify(load(note_id))
 
 
 @app.post("/notes/<note_id>")
 def edit(note_id):
+    refused = check(note_id)
+    if refused:
+        return refused
     if request.is_json:
         body = request.get_json(silent=True)
         text = body.get("text") if isinstance(body, dict) else None

@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOST_EVENT, shardIndex, streamUrl } from "../../public/client.js";
 import { launchChromium, startPageServer, type PageServer } from "../support/browser";
-import { channelStats, publishTo, sleep, until } from "../support/sse-client";
+import { channelStats, listen, publishTo, sleep, until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
 let browser: Browser;
@@ -17,7 +17,13 @@ let relay: RelayProcess;
 
 beforeAll(async () => {
   pages = await startPageServer();
-  relay = await startRelay({ ALLOWED_ORIGINS: pages.origin("app"), HISTORY_LIMIT: "5", RETRY_MS: "300", HEARTBEAT_MS: "1000" });
+  relay = await startRelay({
+    ALLOWED_ORIGINS: pages.origin("app"),
+    HISTORY_LIMIT: "5",
+    RETRY_MS: "300",
+    HEARTBEAT_MS: "1000",
+    MAX_SUBSCRIBERS_PER_CHANNEL: "2",
+  });
   browser = await launchChromium();
   context = await browser.newContext();
 });
@@ -110,6 +116,23 @@ describe("client module in Chromium", () => {
       { channel: "pruned", info: { reason: "history-pruned", lastEventId: "1", firstAvailableId: "5" } },
     ]);
     expect((await read<Recorded[]>(page, "got")).map((event) => event.data)).toEqual(["e5", "e6", "e7", "e8", "e9"]);
+    await page.close();
+  });
+
+  it("opens a new stream when the relay refused one (EventSource itself gives up)", async () => {
+    const channel = "full";
+    const occupants = [listen(relay.url, channel), listen(relay.url, channel)]; // MAX_SUBSCRIBERS_PER_CHANNEL is 2
+    await Promise.all(occupants.map((occupant) => occupant.opened));
+    const page = await subscribeInPage({ relay: relayBase(), channel });
+    await sleep(1_500);
+    expect(await read<string[]>(page, "opened")).toEqual([]); // refused with 503 channel_full
+    await publishTo(relay.url, channel, { data: "while refused" });
+    occupants[0]!.close();
+    await until(async () => (await read<string[]>(page, "opened")).length === 1, () => "client never reopened", 15_000);
+    await publishTo(relay.url, channel, { data: "after reopening" });
+    await until(async () => (await read<Recorded[]>(page, "got")).length === 1, () => "nothing received");
+    expect((await read<Recorded[]>(page, "got")).map((event) => event.data)).toEqual(["after reopening"]);
+    occupants[1]!.close();
     await page.close();
   });
 

@@ -25,19 +25,25 @@ afterAll(async () => {
   await pages?.close();
 });
 
-/** Publishes until the relay accepts (it may be restarting); returns the id. */
+/**
+ * Publishes until the relay accepts (it may be restarting); returns the id.
+ * The Idempotency-Key makes a retry of a publish whose answer was lost
+ * return the first id instead of storing the event twice.
+ */
 async function publishWithRetry(data: string): Promise<string> {
   for (;;) {
     try {
       const response = await fetch(`${relay.url}/v1/channels/resilience/events`, {
         method: "POST",
-        headers: { Authorization: `Bearer ${E2E_TOKEN}`, "Content-Type": "application/json" },
+        headers: { Authorization: `Bearer ${E2E_TOKEN}`, "Content-Type": "application/json", "Idempotency-Key": `resilience:${data.replaceAll(" ", "-")}` },
         body: JSON.stringify({ data }),
         signal: AbortSignal.timeout(2_000),
       });
       if (response.status === 201) return ((await response.json()) as { id: string }).id;
-    } catch {
-      // relay down: try again
+      if (response.status < 500) throw new Error(`publish refused: ${response.status} ${await response.text()}`);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith("publish refused")) throw error;
+      // relay down or restarting: try again
     }
     await sleep(50);
   }

@@ -78,6 +78,9 @@ it("an edit POSTed to the Flask app reaches a relay subscriber through Redis", a
   const change = JSON.parse(listener.received[0]!.data) as { id: string; text: string };
   expect(change).toMatchObject({ id: "story", text: "Edited by user A\nsecond line" });
 
-  // The edit was stored, too: a fresh page load shows it.
+  // The edit was stored, too: a fresh page load and the JSON view show it.
   expect(await (await fetch(`${flaskUrl}/notes/story`)).text()).toContain("Edited by user A");
+  expect(await (await fetch(`${flaskUrl}/notes/story.json`)).json()).toMatchObject({ id: "story", text: "Edited by user A\nsecond line" });
+  // Ids that could not be part of a channel name are refused.
+  expect((await fetch(`${flaskUrl}/notes/bad%20id`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })).status).toBe(400);
 });

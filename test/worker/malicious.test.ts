@@ -88,14 +88,7 @@ const attacks: Attack[] = [
 describe("malicious and malformed requests", () => {
   it.each(attacks.map((attack) => [attack.name, attack] as const))("%s", async (_name, attack) => {
     const before = await stats(CANARY);
-    let request: Request;
-    try {
-      request = await attack.request();
-    } catch {
-      // The client side refused to even build it (e.g. a forbidden header value): nothing reached the relay.
-      return;
-    }
-    const response = await SELF.fetch(request);
+    const response = await SELF.fetch(await attack.request());
     expect(attack.status).toContain(response.status);
     const text = await response.text();
     if (response.status < 500 && response.headers.get("Content-Type")?.startsWith("application/json")) {

@@ -62,9 +62,12 @@ describe("replay with Last-Event-ID", () => {
     await publishMany(channel, 10, "before");
     const total = 60;
     // Publishers and resuming subscribers race each other.
-    const publishing = (async () => {
-      for (let index = 0; index < total; index++) await publishData(channel, `during${index}`);
-    })();
+    // Three concurrent publishers, so durability waits overlap and finish in any order.
+    const publishing = Promise.all(
+      [0, 1, 2].map(async (lane) => {
+        for (let index = lane; index < total; index += 3) await publishData(channel, `during${index}`);
+      }),
+    );
     const resumeFrom = [0, 3, 7, 10];
     const streams = [];
     for (const after of resumeFrom) {
