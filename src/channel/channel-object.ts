@@ -68,6 +68,9 @@ export class ChannelObject extends DurableObject<Env> {
   private readonly pendingFrames = new Map<number, Uint8Array>();
   /** Highest event id that is durable and has been handed to live subscribers. */
   private deliveredId: number;
+  /** Highest event id known durable (delivery follows in a microtask). */
+  private durableId: number;
+  private deliveryScheduled = false;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private readonly closedStreams = { overflow: 0, stalled: 0, expired: 0 };
   private readonly redis: { readonly state: RedisIngestState; readonly reader: RedisStreamReader } | null;
@@ -79,6 +82,7 @@ export class ChannelObject extends DurableObject<Env> {
     this.history = new ChannelHistory(ctx.storage, this.config.historyLimit);
     // Whatever is in storage when the object starts is durable by definition.
     this.deliveredId = this.history.lastEventId;
+    this.durableId = this.deliveredId;
     this.idempotency = new IdempotencyStore(ctx.storage.sql, this.config.idempotencyTtlSeconds * 1000);
     const redis = this.config.redis;
     this.redis = redis && { state: new RedisIngestState(ctx.storage.sql, redis), reader: new RedisStreamReader(redis) };
@@ -175,8 +179,23 @@ export class ChannelObject extends DurableObject<Env> {
     const stored = this.history.append(events, alsoInTransaction);
     for (const event of stored) this.pendingFrames.set(event.id, encodeStored(event));
     await this.ctx.storage.sync();
-    if (stored.length > 0) this.deliverUpTo(stored[stored.length - 1]!.id);
+    if (stored.length > 0) this.markDurable(stored[stored.length - 1]!.id);
     return stored;
+  }
+
+  /**
+   * Records that events up to `id` are durable and delivers them in a
+   * microtask: publishes whose durability waits end together are then
+   * written to every subscriber as one buffer, in one pass.
+   */
+  private markDurable(id: number): void {
+    this.durableId = Math.max(this.durableId, id);
+    if (this.deliveryScheduled) return;
+    this.deliveryScheduled = true;
+    queueMicrotask(() => {
+      this.deliveryScheduled = false;
+      this.deliverUpTo(this.durableId);
+    });
   }
 
   /** Reads the next batch after the stored cursor; returns true if the batch was full (more may wait). */

@@ -66,8 +66,9 @@ export class Subscriber {
           this.finish("disconnected");
         },
       },
-      // The queue's high-water mark is the byte budget: desiredSize tells how much is unsent.
-      { highWaterMark: options.maxBufferedBytes, size: (chunk) => chunk.byteLength },
+      // High-water mark 0: pull() runs only when the runtime is waiting for data (so live
+      // writes cost no pull call per event), and -desiredSize is exactly the unsent bytes.
+      { highWaterMark: 0, size: (chunk) => chunk.byteLength },
     );
   }
 
@@ -78,7 +79,7 @@ export class Subscriber {
   /** Bytes written but not yet taken by the runtime towards the client. */
   get bufferedBytes(): number {
     const desired = this.controller.desiredSize;
-    return desired === null ? 0 : this.maxBufferedBytes - desired;
+    return desired === null ? 0 : Math.max(0, -desired);
   }
 
   /** Room for history replay: keeps replay pages from filling the whole budget. */
