@@ -60,15 +60,9 @@ export function createApp(): Hono<AppEnv> {
     return c.json({ ok: true });
   });
 
-  // The browser client: any origin may import it (a module script is fetched with CORS).
-  app.get("/client.js", async (c) => {
-    const asset = await c.env.ASSETS.fetch(new URL("/client.js", c.req.url));
-    const response = new Response(asset.body, asset);
-    response.headers.set("Content-Type", "text/javascript; charset=utf-8");
-    response.headers.set("Access-Control-Allow-Origin", "*");
-    response.headers.set("Cache-Control", "public, max-age=300");
-    return response;
-  });
+  // The browser client and its types: any origin may import them (module scripts are fetched with CORS).
+  app.get("/client.js", (c) => clientFile(c, "/client.js", "text/javascript; charset=utf-8"));
+  app.get("/client.d.ts", (c) => clientFile(c, "/client.d.ts", "application/typescript; charset=utf-8"));
 
   app.route("/demo", demoRoutes());
 
@@ -171,6 +165,17 @@ async function channelStats(c: AppContext): Promise<Response> {
   assertMayPublish(c.get(PUBLISHER_VARIABLE), [channel]);
   const stats = await channelStub(c.env, channel).stats();
   return c.json({ channel, ...stats });
+}
+
+async function clientFile(c: Context<AppEnv>, path: string, contentType: string): Promise<Response> {
+  const asset = await c.env.ASSETS.fetch(new URL(path, c.req.url));
+  const response = new Response(asset.body, asset);
+  response.headers.set("Content-Type", contentType);
+  response.headers.set("Access-Control-Allow-Origin", "*");
+  response.headers.set("Cache-Control", "public, max-age=300");
+  // Deno and some bundlers read the module's types from here.
+  if (path === "/client.js") response.headers.set("X-TypeScript-Types", "/client.d.ts");
+  return response;
 }
 
 function channelStub(env: Env, channel: string): DurableObjectStub<ChannelObject> {

@@ -13,6 +13,14 @@ describe("/client.js", () => {
     const source = await response.text();
     expect(source).toContain("export function subscribe(");
     expect(source).toContain('export const LOST_EVENT = "relay.lost"');
+    expect(response.headers.get("X-TypeScript-Types")).toBe("/client.d.ts");
+  });
+
+  it("serves its TypeScript declarations at /client.d.ts", async () => {
+    const response = await SELF.fetch(`${BASE}/client.d.ts`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    expect(await response.text()).toContain("export function subscribe(options: SubscribeOptions): Subscription;");
   });
 });
 

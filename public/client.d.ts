@@ -1,0 +1,194 @@
+/**
+ * @typedef {object} LostEvents
+ * @property {"history-pruned" | "unknown-id"} reason
+ * @property {string} lastEventId        the id the stream resumed from
+ * @property {string | null} firstAvailableId  oldest event still retained
+ */
+/**
+ * @typedef {object} RelayEvent
+ * @property {string} channel
+ * @property {string} type        event name ("message" when unnamed)
+ * @property {string} id          the event id (EventSource lastEventId)
+ * @property {string} data        raw data text
+ */
+/**
+ * @callback EventHandler
+ * @param {unknown} data          JSON-parsed data when it parses, else the raw text
+ * @param {RelayEvent} event
+ * @returns {void}
+ */
+/**
+ * @typedef {object} SubscribeOptions
+ * @property {string} relay                 base URL of the relay, e.g. "https://sse.example.com"
+ * @property {string} [channel]             one channel, or
+ * @property {string[]} [channels]          or several (one stream each, spread over shards)
+ * @property {number} [shards]              number of shard subdomains s0…s{N-1} of the relay's host (0: none)
+ * @property {Record<string, EventHandler>} [on]  handlers by event name; "message" for unnamed events
+ * @property {(info: LostEvents, channel: string) => void} [onLost]  events were lost: reload state from your app
+ * @property {(channel: string) => void} [onOpen]
+ * @property {(channel: string, event: Event) => void} [onError]  connection trouble (EventSource retries on its own)
+ * @property {string} [lastEventId]         resume after this id on the first connect ("0": everything retained)
+ * @property {boolean} [withCredentials]    send cookies (the relay must allow credentials for your origin)
+ * @property {string | (() => string)} [token]  subscriber token for private channels, sent as ?token=
+ *                                          (prefer a cookie: URLs reach logs; see README "Security");
+ *                                          a function is asked again on every reconnect the client makes
+ * @property {boolean} [shareAcrossTabs]    one connection per channel for all tabs of this origin
+ * @property {typeof EventSource} [EventSource]  an EventSource implementation (default: the browser's)
+ */
+/**
+ * @typedef {object} Subscription
+ * @property {() => void} close             stops every stream of this subscription
+ * @property {Record<string, string>} urls  stream URL per channel
+ * @property {(channel: string) => string | undefined} lastEventId  last id seen on a channel
+ */
+/**
+ * Shard index of a channel: FNV-1a hash of its name modulo `shards`, so a
+ * channel always lands on the same host (and the browser's per-host
+ * connection cap applies per shard).
+ * @param {string} channel
+ * @param {number} shards
+ * @returns {number}
+ */
+export function shardIndex(channel: string, shards: number): number;
+/**
+ * The stream URL of a channel: `https://s3.sse.example.com/v1/channels/orders/events`.
+ * @param {string} relay
+ * @param {string} channel
+ * @param {{ shards?: number, lastEventId?: string | undefined, token?: string | undefined }} [options]
+ * @returns {string}
+ */
+export function streamUrl(relay: string, channel: string, options?: {
+    shards?: number;
+    lastEventId?: string | undefined;
+    token?: string | undefined;
+}): string;
+/**
+ * Subscribes to one or several channels.
+ * @param {SubscribeOptions} options
+ * @returns {Subscription}
+ */
+export function subscribe(options: SubscribeOptions): Subscription;
+/**
+ * sse-relay browser client: a tiny, dependency-free ES module.
+ *
+ *   import { subscribe } from "https://sse.example.com/client.js";
+ *   const sub = subscribe({
+ *     relay: "https://sse.example.com",
+ *     channel: "orders-42",
+ *     shards: 8,                      // spread streams over s0…s7.sse.example.com
+ *     on: { "order-shipped": (data, event) => console.log(data) },
+ *     onLost: (info) => location.reload(),
+ *   });
+ *   sub.close();
+ *
+ * It leans on EventSource for reconnection and Last-Event-ID; it only builds
+ * the URL, picks the shard host, routes named events to handlers and
+ * surfaces the relay's `relay.lost` signal. Where EventSource gives up for
+ * good (the relay refused the connection: a full channel, an expired token,
+ * a CORS error), the client opens a new one after a growing, jittered delay,
+ * resuming from the last id it saw. With `shareAcrossTabs: true`,
+ * tabs of one origin share one connection per channel (Web Locks elect the
+ * tab that holds it; BroadcastChannel hands events to the others).
+ */
+/** Name of the relay's "you missed events" signal. */
+export const LOST_EVENT: "relay.lost";
+export type LostEvents = {
+    reason: "history-pruned" | "unknown-id";
+    /**
+     * the id the stream resumed from
+     */
+    lastEventId: string;
+    /**
+     * oldest event still retained
+     */
+    firstAvailableId: string | null;
+};
+export type RelayEvent = {
+    channel: string;
+    /**
+     * event name ("message" when unnamed)
+     */
+    type: string;
+    /**
+     * the event id (EventSource lastEventId)
+     */
+    id: string;
+    /**
+     * raw data text
+     */
+    data: string;
+};
+export type EventHandler = (data: unknown, event: RelayEvent) => void;
+export type SubscribeOptions = {
+    /**
+     * base URL of the relay, e.g. "https://sse.example.com"
+     */
+    relay: string;
+    /**
+     * one channel, or
+     */
+    channel?: string | undefined;
+    /**
+     * or several (one stream each, spread over shards)
+     */
+    channels?: string[] | undefined;
+    /**
+     * number of shard subdomains s0…s{N-1} of the relay's host (0: none)
+     */
+    shards?: number | undefined;
+    /**
+     * handlers by event name; "message" for unnamed events
+     */
+    on?: Record<string, EventHandler> | undefined;
+    /**
+     * events were lost: reload state from your app
+     */
+    onLost?: ((info: LostEvents, channel: string) => void) | undefined;
+    onOpen?: ((channel: string) => void) | undefined;
+    /**
+     * connection trouble (EventSource retries on its own)
+     */
+    onError?: ((channel: string, event: Event) => void) | undefined;
+    /**
+     * resume after this id on the first connect ("0": everything retained)
+     */
+    lastEventId?: string | undefined;
+    /**
+     * send cookies (the relay must allow credentials for your origin)
+     */
+    withCredentials?: boolean | undefined;
+    /**
+     * subscriber token for private channels, sent as ?token=
+     * (prefer a cookie: URLs reach logs; see README "Security");
+     * a function is asked again on every reconnect the client makes
+     */
+    token?: string | (() => string) | undefined;
+    /**
+     * one connection per channel for all tabs of this origin
+     */
+    shareAcrossTabs?: boolean | undefined;
+    /**
+     * an EventSource implementation (default: the browser's)
+     */
+    EventSource?: {
+        new (url: string | URL, eventSourceInitDict?: EventSourceInit): EventSource;
+        prototype: EventSource;
+        readonly CONNECTING: 0;
+        readonly OPEN: 1;
+        readonly CLOSED: 2;
+    } | undefined;
+};
+export type Subscription = {
+    /**
+     * stops every stream of this subscription
+     */
+    close: () => void;
+    /**
+     * stream URL per channel
+     */
+    urls: Record<string, string>;
+    /**
+     * last id seen on a channel
+     */
+    lastEventId: (channel: string) => string | undefined;
+};
