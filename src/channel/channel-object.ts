@@ -296,6 +296,11 @@ export class ChannelObject extends DurableObject<Env> {
    * never overflows a stream (it waits for the next pull instead).
    */
   private replay(subscriber: Subscriber): void {
+    this.replayPages(subscriber);
+    if (!subscriber.live) subscriber.waitForRoom();
+  }
+
+  private replayPages(subscriber: Subscriber): void {
     while (!subscriber.live && subscriber.hasRoomForReplay) {
       if (subscriber.cursor >= this.deliveredId) {
         // Caught up (or waiting for an id that is not yet durable).
@@ -346,7 +351,11 @@ export class ChannelObject extends DurableObject<Env> {
   private startHeartbeat(): void {
     if (this.heartbeatTimer !== undefined) return;
     this.heartbeatTimer = setInterval(() => {
-      for (const subscriber of this.subscribers) subscriber.heartbeat(HEARTBEAT);
+      const stalled: Subscriber[] = [];
+      for (const subscriber of this.subscribers) if (subscriber.heartbeat(HEARTBEAT) === "stalled") stalled.push(subscriber);
+      // Many streams stalled at once means this object is behind on its own work, not that their
+      // peers died: closing them would add a reconnect storm to the overload.
+      if (stalled.length <= Math.max(1, this.subscribers.size / 10)) for (const subscriber of stalled) subscriber.close("stalled");
     }, Math.max(25, Math.floor(this.config.heartbeatMs / 2)));
   }
 

@@ -36,6 +36,9 @@ export interface SubscriberOptions {
   readonly onClose: (subscriber: Subscriber, reason: CloseReason) => void;
 }
 
+/** How often a live-started subscriber that fell behind is offered more history. */
+const ROOM_POLL_MS = 20;
+
 export class Subscriber {
   readonly stream: ReadableStream<Uint8Array>;
   /** Id of the last event written to this stream. */
@@ -48,28 +51,46 @@ export class Subscriber {
   private closed = false;
   private bytesWritten = 0;
   private drainedAtLastCheck = 0;
+  private writtenAtLastTick = 0;
   private readonly maxBufferedBytes: number;
+  private hasPull = false;
+  private roomTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: SubscriberOptions) {
     this.cursor = options.cursor;
     this.live = options.live;
     this.maxBufferedBytes = options.maxBufferedBytes;
-    this.stream = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.controller = controller;
-        },
-        pull: () => {
-          if (!this.live && !this.closed) options.onDemand(this);
-        },
-        cancel: () => {
-          this.finish("disconnected");
-        },
+    const source: UnderlyingSource<Uint8Array> = {
+      start: (controller) => {
+        this.controller = controller;
       },
-      // High-water mark 0: pull() runs only when the runtime is waiting for data (so live
-      // writes cost no pull call per event), and -desiredSize is exactly the unsent bytes.
+      cancel: () => {
+        this.finish("disconnected");
+      },
+    };
+    // The runtime calls pull() each time it waits for data, i.e. after every chunk of a live
+    // stream: a JavaScript call and a promise per delivery. Only a subscriber that starts behind
+    // gets one; a live one that falls behind later is paced by a timer instead (waitForRoom).
+    if (!options.live) {
+      this.hasPull = true;
+      source.pull = () => {
+        if (!this.live && !this.closed) options.onDemand(this);
+      };
+    }
+    this.stream = new ReadableStream<Uint8Array>(
+      source,
+      // High-water mark 0: -desiredSize is exactly the unsent bytes.
       { highWaterMark: 0, size: (chunk) => chunk.byteLength },
     );
+  }
+
+  /** Replay stopped for lack of room: ask to be fed again once some has drained. */
+  waitForRoom(): void {
+    if (this.hasPull || this.roomTimer !== undefined || this.closed) return;
+    this.roomTimer = setTimeout(() => {
+      this.roomTimer = undefined;
+      if (!this.live && !this.closed) this.options.onDemand(this);
+    }, ROOM_POLL_MS);
   }
 
   get isOpen(): boolean {
@@ -131,20 +152,20 @@ export class Subscriber {
    * stalled (a dead peer whose disconnect the platform never reported).
    * Otherwise writes the heartbeat comment.
    */
-  heartbeat(comment: Uint8Array, now = Date.now()): void {
-    if (this.closed) return;
+  heartbeat(comment: Uint8Array, now = Date.now()): "ok" | "stalled" {
+    if (this.closed) return "ok";
     if (now >= this.options.closeAt) {
       this.close("expired");
-      return;
+      return "ok";
     }
     const buffered = this.bufferedBytes;
     const drained = this.bytesWritten - buffered;
-    if (buffered > 0 && drained === this.drainedAtLastCheck) {
-      this.close("stalled");
-      return;
-    }
+    if (buffered > 0 && drained === this.drainedAtLastCheck) return "stalled";
     this.drainedAtLastCheck = drained;
-    this.write(comment);
+    // A stream that carried data since the last tick needs no keep-alive comment.
+    if (this.bytesWritten === this.writtenAtLastTick) this.write(comment);
+    this.writtenAtLastTick = this.bytesWritten;
+    return "ok";
   }
 
   /** Ends the stream. Overflow and stalls drop the unsent backlog at once; a clean end flushes it. */
@@ -168,6 +189,7 @@ export class Subscriber {
   private finish(reason: CloseReason): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.roomTimer !== undefined) clearTimeout(this.roomTimer);
     for (const listener of this.closeListeners.splice(0)) listener();
     this.options.onClose(this, reason);
   }
