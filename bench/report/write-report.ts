@@ -1,0 +1,100 @@
+/**
+ * Renders docs/BENCHMARKS.md from bench/report/BENCHMARKS.template.md and a
+ * results file: every figure in the generated parts comes from the run;
+ * the template holds the method and the analysis.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { BenchResults } from "../scenario/results.ts";
+import { latencyChart, sweepChart, throughputChart } from "./charts.ts";
+import { devProxyLatencyTable, devProxyProcessTable, fdsPerSubscriber } from "./dev-proxy.ts";
+import { checkTargets, targetsTable } from "./targets.ts";
+import { fmt, label, resultsTable, sustainableText, sweepDetailTable, sweepSummaryTable, table, unique } from "./tables.ts";
+
+const TEMPLATE = join(import.meta.dirname, "BENCHMARKS.template.md");
+
+/** A few lines with the figures people look for first. */
+function headline(results: BenchResults): string {
+  const lines: string[] = [];
+  const at = (system: string, n: number) => results.sizes.find((r) => r.system === system && r.subscribers === n);
+  const sizes = unique(results.sizes.map((r) => r.subscribers)).sort((a, b) => a - b);
+  for (const n of sizes) {
+    const parts = ["relay", "nchan", "node"].map((system) => {
+      const r = at(system, n);
+      if (!r) return undefined;
+      if (!r.step) return `${label(system)} did not run (${(r.failure ?? "failed").slice(0, 90)})`;
+      const lost = r.step.lost > 0 ? `, **${fmt.int(r.step.lost)} lost**` : "";
+      return `${label(system)} ${fmt.ms(r.step.latency.p50Ms)} / ${fmt.ms(r.step.latency.p99Ms)} ms${lost}`;
+    });
+    const rate = at("nchan", n)?.step ?? at("node", n)?.step ?? at("relay", n)?.step;
+    const what = rate ? ` (${rate.events} events at ${rate.ratePerSecond}/s)` : "";
+    lines.push(`- **N = ${fmt.int(n)}**${what}, p50 / p99: ${parts.filter((p) => p !== undefined).join("; ")}.`);
+  }
+  const sweepSizes = unique(results.sweeps.map((s) => s.subscribers)).sort((a, b) => a - b);
+  for (const n of sweepSizes) {
+    const parts = results.sweeps
+      .filter((s) => s.subscribers === n)
+      .map((s) => `${label(s.system)} ${s.points.length === 0 ? "could not open N" : sustainableText(s).replaceAll("**", "")}`);
+    lines.push(`- **Sustainable deliveries per second at N = ${fmt.int(n)}**: ${parts.join("; ")}.`);
+  }
+  const memory = ["relay", "nchan", "node"]
+    .map((system) => {
+      const runs = results.sizes.filter((r) => r.system === system && r.memory && r.subscribers >= 1_000);
+      return runs.length === 0 ? undefined : `${label(system)} ${runs.map((r) => fmt.one(r.memory!.perSubscriberKB)).join(" / ")} KB`;
+    })
+    .filter((p) => p !== undefined);
+  if (memory.length > 0) lines.push(`- **Memory per idle subscriber** (at each N in turn): ${memory.join("; ")}.`);
+  return lines.join("\n");
+}
+
+/** Writes BENCHMARKS.md and the bench-*.svg charts into `dir`; returns the Markdown file's path. */
+export function writeReport(results: BenchResults, dir: string): string {
+  const sweepSizes = unique(results.sweeps.map((s) => s.subscribers)).sort((a, b) => a - b);
+  const charts: string[] = [];
+  const chart = (name: string, svg: string, alt: string) => {
+    writeFileSync(join(dir, name), svg);
+    charts.push(`![${alt}](${name})`);
+  };
+  chart("bench-latency.svg", latencyChart(results), "p50 and p99 latency against N");
+  if (results.sweeps.length > 0) chart("bench-throughput.svg", throughputChart(results), "sustainable deliveries per second against N");
+  const sweepChartSize = sweepSizes[0];
+  if (sweepChartSize !== undefined) chart("bench-sweep.svg", sweepChart(results, sweepChartSize), "p99 latency against offered load");
+
+  const values: Record<string, string> = {
+    startedAt: results.startedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC"),
+    durationMinutes: (results.durationSeconds / 60).toFixed(0),
+    mode: results.mode,
+    machine: table(["What", "Value"], Object.entries(results.machine).map(([k, v]) => [k, `\`${v}\``])),
+    versions: table(["What", "Version"], Object.entries(results.versions).map(([k, v]) => [k, `\`${v}\``])),
+    settings: table(["What", "Value"], Object.entries(results.settings).map(([k, v]) => [k, `\`${String(v)}\``])),
+    events: String(results.settings.events),
+    rate: String(results.settings.ratePerSecond),
+    payloadBytes: String(results.settings.payloadBytes),
+    resultsTable: resultsTable(results),
+    charts: charts.join("\n\n"),
+    sweepSummary: results.sweeps.length > 0 ? sweepSummaryTable(results) : "_No sweep in this run._",
+    sweepDetails: sweepSizes
+      .flatMap((n) =>
+        results.sweeps
+          .filter((s) => s.subscribers === n)
+          .map((s) => `<details><summary>${label(s.system)}, N = ${fmt.int(n)}${s.failure ? ` (${s.failure.slice(0, 100)})` : ""}</summary>\n\n${sweepDetailTable(s)}\n\n</details>`),
+      )
+      .join("\n\n"),
+    devProxyLatency: results.devProxy.length > 0 ? devProxyLatencyTable(results) : "_No wrangler dev run in this run._",
+    devProxyProcesses: results.devProxy.length > 0 ? devProxyProcessTable(results) : "",
+    fdsPerSubscriber: Object.entries(fdsPerSubscriber(results))
+      .map(([k, v]) => `${k}: ${v.toFixed(2)}`)
+      .join("; "),
+    targets: targetsTable(checkTargets(results)),
+    headline: headline(results),
+    relayCommit: results.versions.relayCommit ?? "unknown",
+  };
+  const text = readFileSync(TEMPLATE, "utf8").replace(/\{\{(\w+)\}\}/g, (whole, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`BENCHMARKS template: unknown placeholder ${whole}`);
+    return value;
+  });
+  const file = join(dir, "BENCHMARKS.md");
+  writeFileSync(file, text);
+  return file;
+}

@@ -1,0 +1,211 @@
+/**
+ * The benchmark: the relay on workerd, Nchan and a minimal Node
+ * broadcaster, driven by the same load generator in one run.
+ *
+ *   node_modules/.bin/node bench/run.ts           full run: bench/results/full.json, docs/BENCHMARKS.md, docs/bench-*.svg
+ *   node_modules/.bin/node bench/run.ts --smoke   every system at tiny sizes; exits 1 on any failure
+ *   node_modules/.bin/node bench/run.ts --help    all options
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describeMachine } from "./lib/machine.ts";
+import { waitForQuiet } from "./lib/machine-load.ts";
+import { planFromArgs, type Plan } from "./plan.ts";
+import { writeReport } from "./report/write-report.ts";
+import type { BenchResults, SizeResult, SweepResult } from "./scenario/results.ts";
+import type { SessionSettings } from "./scenario/session.ts";
+import { runSize } from "./scenario/size-run.ts";
+import { runSweep } from "./scenario/sweep.ts";
+import { nchan } from "./systems/nchan.ts";
+import { nodeBroadcaster } from "./systems/node-broadcaster.ts";
+import { REPO_ROOT, RELAY_SOURCE, relayWorkerd } from "./systems/relay-workerd.ts";
+import { relayWranglerDev } from "./systems/relay-wrangler-dev.ts";
+import type { SystemDefinition } from "./systems/types.ts";
+import { run as exec, tryRun } from "./lib/exec.ts";
+
+function settingsFor(plan: Plan, subscribers: number): SessionSettings {
+  return {
+    subscribers,
+    workers: Math.min(plan.maxWorkers, Math.ceil(subscribers / plan.subscribersPerWorker)),
+    openConcurrency: plan.openConcurrency,
+    payloadBytes: plan.payloadBytes,
+    publishConnections: plan.publishConnections,
+    settleMs: plan.settleMs,
+    stallMs: plan.stallMs,
+    serverCpus: plan.serverCpus,
+    clientCpus: plan.clientCpus,
+  };
+}
+
+async function measure(plan: Plan, resultsDir: string): Promise<BenchResults> {
+  const started = Date.now();
+  // Outside the repository: tsc (tsconfig.node.json checks bench/ with checkJs) must never see the bundle.
+  const bundleDir = mkdtempSync(join(tmpdir(), "sse-bench-bundle-"));
+  const all: SystemDefinition[] = [relayWorkerd(bundleDir), nchan, nodeBroadcaster];
+  const systems = plan.systems.map((id) => {
+    const found = all.find((s) => s.id === id);
+    if (!found) throw new Error(`unknown system "${id}" (known: ${all.map((s) => s.id).join(", ")})`);
+    return found;
+  });
+  log(`checking ${systems.map((s) => s.label).join(", ")} (the relay is bundled with wrangler deploy --dry-run)`);
+  for (const system of systems) await system.check();
+  const versions: Record<string, string> = { node: process.version, relayCommit: await relayCommit() };
+  for (const system of systems) Object.assign(versions, await system.versions());
+  const machine = await describeMachine();
+
+  if (plan.quietWaitMs > 0) {
+    log("waiting for the machine to be quiet (other jobs skew every figure)...");
+    const busy = await waitForQuiet(15, plan.quietWaitMs);
+    log(`  machine busy ${busy} % of one core before the run`);
+  }
+
+  const sizes: SizeResult[] = [];
+  for (const n of plan.sizes) {
+    for (const system of systems) {
+      log(`${system.label}: N=${n}, ${plan.events} events at ${plan.ratePerSecond}/s`);
+      const result = await runSize(system, settingsFor(plan, n), plan);
+      log(summarizeSize(result));
+      sizes.push(result);
+    }
+  }
+  const relay = systems.find((s) => s.id === "relay");
+  const relayFailedToOpen = sizes.some((r) => r.system === "relay" && !r.ok && r.open !== undefined && r.open.failed > 0);
+  if (relay && plan.relayCeiling !== undefined && relayFailedToOpen) {
+    log(`${relay.label}: N=${plan.relayCeiling} (the most one workerd process holds under the open-file limit), ${plan.ceilingEvents} events at ${plan.ceilingRate}/s`);
+    const result = await runSize(relay, settingsFor(plan, plan.relayCeiling), { events: plan.ceilingEvents, ratePerSecond: plan.ceilingRate });
+    log(summarizeSize(result));
+    sizes.push(result);
+  }
+
+  const sweeps: SweepResult[] = [];
+  const sweep = async (system: SystemDefinition, n: number): Promise<SweepResult> => {
+    log(`${system.label}: rate sweep at N=${n}`);
+    const result = await runSweep(system, settingsFor(plan, n), {
+      startDeliveriesPerSecond: plan.sweepStartDeliveries,
+      maxSteps: plan.sweepMaxSteps,
+      maxStepsDown: plan.mode === "smoke" ? 0 : 3,
+      stepSeconds: plan.sweepStepSeconds,
+      minEventsPerStep: plan.sweepMinEventsPerStep,
+      maxP99Ms: plan.sweepMaxP99Ms,
+      maxPublisherLagMs: 250,
+      clientCpuBudgetPercent: 100 * (plan.clientCpus?.split(",").length ?? 2),
+    });
+    for (const point of result.points) {
+      log(`  offered ${point.offeredDeliveriesPerSecond}/s: got ${point.deliveriesPerSecond}/s, p99 ${point.latency.p99Ms} ms, server cpu ${point.serverCpuPercent}%, client cpu ${point.clientCpuPercent}% -> ${point.reason}`);
+    }
+    log(`  sustainable: ${result.sustainableDeliveriesPerSecond} deliveries/s${result.failure ? ` (${result.failure})` : ""}`);
+    sweeps.push(result);
+    return result;
+  };
+  for (const n of plan.sweepSizes) {
+    for (const system of systems) {
+      const result = await sweep(system, n);
+      // Past the open-file ceiling, sweep the relay at the largest N it can hold instead.
+      if (system.id === "relay" && result.points.length === 0 && plan.relayCeiling !== undefined && n > plan.relayCeiling) {
+        await sweep(system, plan.relayCeiling);
+      }
+    }
+  }
+
+  const devProxy: SizeResult[] = [];
+  if (systems.some((s) => s.id === "relay")) {
+    for (const n of plan.devProxySizes) {
+      log(`${relayWranglerDev.label}: N=${n}, ${plan.events} events at ${plan.ratePerSecond}/s`);
+      const result = await runSize(relayWranglerDev, settingsFor(plan, n), plan);
+      log(summarizeSize(result));
+      devProxy.push(result);
+    }
+  }
+  rmSync(bundleDir, { recursive: true, force: true });
+
+  return {
+    mode: plan.mode,
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    machine,
+    versions,
+    settings: {
+      events: plan.events,
+      ratePerSecond: plan.ratePerSecond,
+      payloadBytes: plan.payloadBytes,
+      subscribersPerWorker: plan.subscribersPerWorker,
+      maxWorkers: plan.maxWorkers,
+      openConcurrency: plan.openConcurrency,
+      publishConnections: plan.publishConnections,
+      serverCpus: plan.serverCpus ?? "any",
+      clientCpus: plan.clientCpus ?? "any",
+      sweepStartDeliveries: plan.sweepStartDeliveries,
+      sweepStepSeconds: plan.sweepStepSeconds,
+      sweepMaxP99Ms: plan.sweepMaxP99Ms,
+    },
+    sizes,
+    sweeps,
+    devProxy,
+  };
+}
+
+async function relayCommit(): Promise<string> {
+  // A snapshot without git metadata (e.g. `git archive` of a commit) names its commit here.
+  if (process.env.BENCH_RELAY_COMMIT) return process.env.BENCH_RELAY_COMMIT;
+  const commit = (await tryRun("git", ["-C", RELAY_SOURCE, "rev-parse", "--short", "HEAD"]))?.trim() ?? "unknown";
+  const dirty = (await tryRun("git", ["-C", RELAY_SOURCE, "status", "--porcelain", "--", "src", "wrangler.toml"]))?.trim();
+  return dirty ? `${commit} with uncommitted changes in src/ or wrangler.toml` : commit;
+}
+
+/** Everything that makes a smoke run fail: any size run not clean, any sweep that errored or lost events. */
+function problems(results: BenchResults): string[] {
+  const found: string[] = [];
+  for (const r of [...results.sizes, ...results.devProxy]) {
+    if (!r.ok) found.push(`${r.system} N=${r.subscribers}: ${r.failure ?? "failed"}`);
+  }
+  for (const s of results.sweeps) {
+    if (s.failure) found.push(`${s.system} sweep N=${s.subscribers}: ${s.failure}`);
+    for (const p of s.points) if (p.lost > 0 || p.droppedStreams > 0) found.push(`${s.system} sweep N=${s.subscribers}: ${p.reason}`);
+  }
+  return found;
+}
+
+function summarizeSize(r: SizeResult): string {
+  if (!r.step || !r.open || !r.memory) return `  FAILED: ${r.failure}${r.serverOutput ? `\n    server said: ${r.serverOutput.split("\n").slice(-3).join("\n    ")}` : ""}`;
+  const s = r.step;
+  return `  ${r.ok ? "ok" : "FAILED"}: open ${r.open.allOpenMs} ms, p50 ${s.latency.p50Ms} p99 ${s.latency.p99Ms} max ${s.latency.maxMs} ms, ${s.delivered}/${s.expectedDeliveries} delivered, ${s.deliveriesPerSecond}/s, server cpu ${s.serverCpuPercent}%, client cpu ${s.clientCpuPercent}%, other ${s.otherCpuPercent}%, ${r.memory.perSubscriberKB} KB/sub${r.failure ? `, ${r.failure}` : ""}`;
+}
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const plan = planFromArgs(process.argv.slice(2));
+  const resultsDir = resolve(REPO_ROOT, plan.resultsDir);
+  mkdirSync(resultsDir, { recursive: true });
+  // This process publishes: it belongs on the load generator's CPU, not the server's.
+  if (plan.clientCpus !== undefined && plan.reportOnly === undefined) {
+    await exec("taskset", ["-a", "-p", "-c", plan.clientCpus, String(process.pid)]);
+  }
+
+  let results: BenchResults;
+  if (plan.reportOnly !== undefined) {
+    results = JSON.parse(readFileSync(resolve(plan.reportOnly), "utf8")) as BenchResults;
+  } else {
+    results = await measure(plan, resultsDir);
+    const file = join(resultsDir, `${plan.mode}.json`);
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    log(`results: ${file}`);
+  }
+  // The smoke run renders the write-up too (into its results directory) so the renderer cannot rot.
+  const docsDir = plan.writeDocs || plan.reportOnly !== undefined ? join(REPO_ROOT, "docs") : plan.mode === "smoke" ? resultsDir : undefined;
+  if (docsDir) log(`write-up: ${writeReport(results, docsDir)}`);
+
+  const found = problems(results);
+  if (plan.mode === "smoke") {
+    log(found.length === 0 ? "smoke: every system delivered every event" : `smoke FAILED:\n  ${found.join("\n  ")}`);
+    if (found.length > 0) process.exitCode = 1;
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

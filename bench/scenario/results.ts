@@ -1,0 +1,105 @@
+/** Shapes of what the bench records in bench/results/*.json. */
+import type { LatencySummary } from "../lib/histogram.ts";
+
+export interface ProcessFigures {
+  readonly role: string;
+  readonly name: string;
+  readonly pid: number;
+  readonly rssMB: number;
+  readonly fds: number;
+  readonly sockets: number;
+  readonly threads: number;
+  /** Highest descriptor count seen while the subscribers were being opened. */
+  readonly peakFdsWhileOpening?: number;
+}
+
+export interface OpenFigures {
+  readonly subscribers: number;
+  readonly opened: number;
+  readonly failed: number;
+  readonly allOpenMs: number;
+  readonly each: LatencySummary;
+  /** Server CPU spent opening them, seconds, per process role. */
+  readonly serverCpuSeconds: Record<string, number>;
+  readonly errors: string[];
+}
+
+export interface MemoryFigures {
+  /** Server tree RSS before any subscriber, MB. */
+  readonly baselineMB: number;
+  /** With every subscriber open and idle, MB. */
+  readonly idleMB: number;
+  readonly perSubscriberKB: number;
+  /** Each server process with every subscriber open and idle. */
+  readonly processes: ProcessFigures[];
+  /** The same processes before the first subscriber (for per-subscriber descriptor counts). */
+  readonly baselineProcesses: ProcessFigures[];
+}
+
+export interface StepFigures {
+  readonly events: number;
+  readonly ratePerSecond: number;
+  readonly offeredDeliveriesPerSecond: number;
+  readonly expectedDeliveries: number;
+  readonly delivered: number;
+  readonly lost: number;
+  readonly duplicates: number;
+  /** Arrived after a later-sent event: concurrent publishes race to the server (informational). */
+  readonly reordered: number;
+  readonly droppedStreams: number;
+  readonly publishFailed: number;
+  readonly latency: LatencySummary;
+  /** Deliveries over (first publish sent → last delivery received). */
+  readonly deliveriesPerSecond: number;
+  readonly publishResponse: LatencySummary;
+  readonly publisherMaxLagMs: number;
+  /** Server CPU over the step, percent of one core, per process role and in total. */
+  readonly serverCpuPercent: number;
+  readonly serverCpuByRole: Record<string, number>;
+  /** Load generator (subscriber workers + publisher) CPU, percent of one core. */
+  readonly clientCpuPercent: number;
+  /** CPU used by other processes on the machine during the step (e.g. a test run), percent of one core. */
+  readonly otherCpuPercent: number;
+  readonly otherBusiest: string[];
+  readonly wallSeconds: number;
+  readonly errors: string[];
+}
+
+export interface SizeResult {
+  readonly system: string;
+  readonly subscribers: number;
+  readonly ok: boolean;
+  readonly failure?: string;
+  readonly open?: OpenFigures;
+  readonly memory?: MemoryFigures;
+  readonly step?: StepFigures;
+  /** Last lines the server printed when something failed. */
+  readonly serverOutput?: string;
+}
+
+export interface SweepPoint extends StepFigures {
+  readonly sustainable: boolean;
+  readonly reason: string;
+}
+
+export interface SweepResult {
+  readonly system: string;
+  readonly subscribers: number;
+  readonly points: SweepPoint[];
+  /** Highest offered deliveries/s that met the criterion (0 if none). */
+  readonly sustainableDeliveriesPerSecond: number;
+  readonly failure?: string;
+}
+
+export interface BenchResults {
+  readonly mode: "full" | "smoke";
+  readonly startedAt: string;
+  readonly durationSeconds: number;
+  readonly machine: Record<string, string>;
+  readonly versions: Record<string, string>;
+  readonly settings: Record<string, unknown>;
+  readonly sizes: SizeResult[];
+  readonly sweeps: SweepResult[];
+  /** The relay under wrangler dev, for the dev-proxy analysis. */
+  readonly devProxy: SizeResult[];
+}

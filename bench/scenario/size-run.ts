@@ -1,0 +1,58 @@
+/** One row of the latency table: a system with N subscribers, M events at the set rate. */
+import type { SystemDefinition } from "../systems/types.ts";
+import type { SizeResult } from "./results.ts";
+import { SessionError, measureStep, openSession, type SessionSettings } from "./session.ts";
+
+export interface SizeRunPlan {
+  readonly events: number;
+  readonly ratePerSecond: number;
+}
+
+export async function runSize(definition: SystemDefinition, settings: SessionSettings, plan: SizeRunPlan): Promise<SizeResult> {
+  const n = settings.subscribers;
+  let session;
+  try {
+    session = await openSession(definition, settings);
+  } catch (error) {
+    const failure = error as SessionError;
+    return {
+      system: definition.id,
+      subscribers: n,
+      ok: false,
+      failure: failure.message.split("\n")[0]!,
+      ...(failure.open ? { open: failure.open } : {}),
+      serverOutput: tail(failure.serverOutput ?? ""),
+    };
+  }
+  try {
+    // A few events first so every system's fan-out path is warm; not counted.
+    await measureStep(session, settings, { step: 0, events: 3, ratePerSecond: 10 });
+    const step = await measureStep(session, settings, { step: 1, events: plan.events, ratePerSecond: plan.ratePerSecond });
+    const ok = step.lost === 0 && step.droppedStreams === 0 && step.publishFailed === 0 && step.duplicates === 0;
+    return {
+      system: definition.id,
+      subscribers: n,
+      ok,
+      ...(ok ? {} : { failure: describeFailure(step), serverOutput: tail(session.system.output()) }),
+      open: session.open,
+      memory: session.memory,
+      step,
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+export function describeFailure(step: { lost: number; droppedStreams: number; publishFailed: number; duplicates: number; errors: string[] }): string {
+  const parts: string[] = [];
+  if (step.lost > 0) parts.push(`${step.lost} deliveries lost`);
+  if (step.droppedStreams > 0) parts.push(`${step.droppedStreams} streams closed by the server`);
+  if (step.publishFailed > 0) parts.push(`${step.publishFailed} publishes failed`);
+  if (step.duplicates > 0) parts.push(`${step.duplicates} events received twice`);
+  if (step.errors[0]) parts.push(`first error: ${step.errors[0]}`);
+  return parts.join("; ");
+}
+
+function tail(text: string, lines = 15): string {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
