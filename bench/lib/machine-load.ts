@@ -4,7 +4,7 @@
  * 2-core box, a concurrent test run changes every figure).
  */
 import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { cpus } from "node:os";
 import { sleep } from "./server-process.ts";
 
 export interface CpuTimes {
@@ -24,7 +24,7 @@ export function readCpuTimes(): CpuTimes {
 export function busyPercent(before: CpuTimes, after: CpuTimes): number {
   const total = after.total - before.total;
   if (total <= 0) return 0;
-  return ((after.busy - before.busy) / total) * 100 * availableParallelism();
+  return ((after.busy - before.busy) / total) * 100 * cpus().length;
 }
 
 /**

@@ -1,13 +1,14 @@
 /** The machine a run happened on, for the write-up. */
 import { readFileSync } from "node:fs";
-import { availableParallelism, cpus, release, totalmem } from "node:os";
+import { cpus, release, totalmem } from "node:os";
 import { tryRun } from "./exec.ts";
 
 export async function describeMachine(): Promise<Record<string, string>> {
   const osRelease = safeRead("/etc/os-release");
   const limits = safeRead("/proc/self/limits");
   return {
-    cpus: String(availableParallelism()),
+    // Online CPUs of the machine (not this process's affinity: the harness pins itself).
+    cpus: String(cpus().length),
     cpuModel: cpus()[0]?.model ?? "unknown",
     memory: `${Math.round(totalmem() / 1024 ** 3)} GiB`,
     kernel: release(),

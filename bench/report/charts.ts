@@ -9,7 +9,10 @@ const SYSTEMS = ["relay", "nchan", "node"];
 export function latencyChart(results: BenchResults): string {
   const series: Series[] = [];
   for (const system of SYSTEMS) {
-    const runs = results.sizes.filter((r) => r.system === system && r.step && r.step.lost === 0).sort((a, b) => a.subscribers - b.subscribers);
+    // Only the runs at the common rate (the relay's open-file ceiling run uses a lower one).
+    const runs = results.sizes
+      .filter((r) => r.system === system && r.step && r.step.lost === 0 && r.step.ratePerSecond === results.settings.ratePerSecond)
+      .sort((a, b) => a.subscribers - b.subscribers);
     if (runs.length === 0) continue;
     series.push({ name: `${label(system)} p99`, color: COLORS[system]!, points: runs.map((r) => [r.subscribers, r.step!.latency.p99Ms] as const) });
     series.push({ name: `${label(system)} p50`, color: COLORS[system]!, dashed: true, points: runs.map((r) => [r.subscribers, r.step!.latency.p50Ms] as const) });

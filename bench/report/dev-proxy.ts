@@ -4,30 +4,40 @@
  * on one workerd process at the same N.
  */
 import type { BenchResults, SizeResult } from "../scenario/results.ts";
-import { fmt, label, table } from "./tables.ts";
+import { conciseFailure, fmt, label, table } from "./tables.ts";
 
 export function devProxyProcessTable(results: BenchResults): string {
   const rows: string[][] = [];
   const runs = [...results.devProxy, ...results.sizes.filter((r) => r.system === "relay")].sort((a, b) => a.subscribers - b.subscribers || a.system.localeCompare(b.system));
   for (const run of runs) {
     if (!run.memory) {
-      rows.push([label(run.system), fmt.int(run.subscribers), "–", "–", "–", "–", "–", "–", (run.failure ?? "failed").slice(0, 120)]);
+      rows.push([label(run.system), fmt.int(run.subscribers), conciseFailure(run.failure), "–", "–", "–", "–", "–", "–"]);
       continue;
     }
+    // One row per role: wrangler runs two node processes, whose CPU is recorded per role.
+    const roles = new Map<string, { pids: number[]; fds: number; before: number; sockets: number; rssMB: number }>();
     for (const p of run.memory.processes) {
-      const before = run.memory.baselineProcesses.find((b) => b.pid === p.pid);
-      const perSubscriber = before ? (p.fds - before.fds) / run.subscribers : NaN;
-      const openCpu = run.open?.serverCpuSeconds[p.role];
-      const publishCpu = run.step?.serverCpuByRole[p.role];
-      if (p.fds < 8 && (openCpu ?? 0) < 0.05) continue; // helpers with nothing to do with connections
+      const before = run.memory.baselineProcesses.find((b) => b.pid === p.pid)?.fds ?? p.fds;
+      const row = roles.get(p.role) ?? { pids: [], fds: 0, before: 0, sockets: 0, rssMB: 0 };
+      row.pids.push(p.pid);
+      row.fds += p.fds;
+      row.before += before;
+      row.sockets += p.sockets;
+      row.rssMB += p.rssMB;
+      roles.set(p.role, row);
+    }
+    for (const [role, row] of roles) {
+      const openCpu = run.open?.serverCpuSeconds[role];
+      const publishCpu = run.step?.serverCpuByRole[role];
+      if (row.fds < 8 * row.pids.length && (openCpu ?? 0) < 0.1) continue; // helpers with nothing to do with connections
       rows.push([
         label(run.system),
         fmt.int(run.subscribers),
-        `${p.role} (pid ${p.pid})`,
-        fmt.int(p.fds),
-        Number.isFinite(perSubscriber) ? perSubscriber.toFixed(2) : "–",
-        fmt.int(p.sockets),
-        fmt.one(p.rssMB),
+        `${role} (${row.pids.length === 1 ? "pid" : "pids"} ${row.pids.join(", ")})`,
+        fmt.int(row.fds),
+        ((row.fds - row.before) / run.subscribers).toFixed(2),
+        fmt.int(row.sockets),
+        fmt.one(row.rssMB),
         openCpu === undefined ? "–" : openCpu.toFixed(2),
         publishCpu === undefined ? "–" : publishCpu.toFixed(1),
       ]);
@@ -50,7 +60,7 @@ export function devProxyLatencyTable(results: BenchResults): string {
       fmt.ms(r.step?.latency.maxMs),
       r.step ? fmt.int(r.step.lost) : "–",
       fmt.one(r.step?.serverCpuPercent),
-      r.ok ? "" : (r.failure ?? "failed").replaceAll("|", "/").slice(0, 160),
+      r.ok ? "" : conciseFailure(r.failure),
     ]),
   );
 }

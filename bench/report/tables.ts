@@ -13,7 +13,7 @@ export function label(system: string): string {
 }
 
 /** Text columns (the first, and these) align left; figures align right. */
-const TEXT_COLUMNS = /^(system|notes|verdict|process|role|target|result|figures|what)/i;
+const TEXT_COLUMNS = /^(system|notes|verdict|process|role|target|result|figures|what|value|version)/i;
 
 export function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
@@ -29,7 +29,10 @@ export const fmt = {
 };
 
 export function resultsTable(results: BenchResults): string {
-  const rows = results.sizes.map((r) => sizeRow(r));
+  const order = ["relay", "nchan", "node"];
+  const rows = [...results.sizes]
+    .sort((a, b) => a.subscribers - b.subscribers || order.indexOf(a.system) - order.indexOf(b.system))
+    .map((r) => sizeRow(r));
   return table(
     ["System", "N", "events @ rate", "open all (s)", "p50 ms", "p99 ms", "max ms", "delivered", "lost", "deliveries/s", "server CPU %", "server CPU µs per delivery", "RSS idle MB", "KB per subscriber", "notes"],
     rows,
@@ -39,7 +42,7 @@ export function resultsTable(results: BenchResults): string {
 export function sizeRow(r: SizeResult): string[] {
   const s = r.step;
   const notes: string[] = [];
-  if (!r.ok) notes.push((r.failure ?? "failed").replaceAll("|", "/").slice(0, 140));
+  if (!r.ok) notes.push(conciseFailure(r.failure));
   if (s && s.otherCpuPercent > 10) notes.push(`other processes used ${fmt.one(s.otherCpuPercent)} % CPU meanwhile`);
   const note = notes.join("; ");
   return [
@@ -63,7 +66,7 @@ export function sizeRow(r: SizeResult): string[] {
 
 export function sweepSummaryTable(results: BenchResults): string {
   const systems = unique(results.sweeps.map((s) => s.system));
-  const sizes = unique(results.sweeps.map((s) => s.subscribers));
+  const sizes = unique(results.sweeps.map((s) => s.subscribers)).sort((a, b) => a - b);
   const rows = sizes.map((n) => [
     fmt.int(n),
     ...systems.map((system) => {
@@ -75,7 +78,7 @@ export function sweepSummaryTable(results: BenchResults): string {
 }
 
 export function sustainableText(sweep: SweepResult): string {
-  if (sweep.failure && sweep.points.length === 0) return `failed: ${sweep.failure.slice(0, 80)}`;
+  if (sweep.points.length === 0) return `could not open N${sweep.failure?.includes("failed to open") ? "" : `: ${conciseFailure(sweep.failure)}`}`;
   const best = sweep.points.find((p) => p.sustainable && p.offeredDeliveriesPerSecond === sweep.sustainableDeliveriesPerSecond);
   const lowest = Math.min(...sweep.points.map((p) => p.offeredDeliveriesPerSecond));
   const clientBound = sweep.points.some((p) => p.reason.includes("load generator saturated")) ? " †" : "";
@@ -99,6 +102,21 @@ export function sweepDetailTable(sweep: SweepResult): string {
       p.sustainable ? `sustainable${p.reason.includes("saturated") ? " (load generator saturated)" : ""}` : p.reason,
     ]),
   );
+}
+
+/**
+ * A failure message fit for a table cell: the peak-descriptor list keeps only
+ * processes that held many (the one that hit the limit), and no pipes.
+ */
+export function conciseFailure(failure: string | undefined): string {
+  const text = (failure ?? "failed").replace(/peak descriptors: (.*)$/, (_, list: string) => {
+    const big = list
+      .split(", ")
+      .filter((entry) => Number(entry.split(" ").at(-1)) >= 1_000)
+      .map((entry) => entry.replace(/ (\d+)$/, (__, n: string) => ` ${Number(n).toLocaleString("en-US")}`));
+    return `peak descriptors: ${big.join(", ")}`;
+  });
+  return text.replaceAll("|", "/");
 }
 
 /** Server CPU time per delivered event: percent of a core ÷ deliveries per second. */

@@ -1,6 +1,6 @@
 /** The issue's acceptance targets, checked against one run's figures. */
 import type { BenchResults, SizeResult } from "../scenario/results.ts";
-import { fmt, table } from "./tables.ts";
+import { conciseFailure, fmt, sustainableText, table } from "./tables.ts";
 
 export interface TargetCheck {
   readonly target: string;
@@ -47,7 +47,15 @@ function throughputTarget(results: BenchResults): TargetCheck {
     target,
     met: pairs.every((p) => p.relay.sustainableDeliveriesPerSecond >= p.node!.sustainableDeliveriesPerSecond),
     figures: pairs
-      .map((p) => `N=${fmt.int(p.relay.subscribers)}: relay ${fmt.int(p.relay.sustainableDeliveriesPerSecond)}/s vs Node ${fmt.int(p.node!.sustainableDeliveriesPerSecond)}/s`)
+      .map((p) => {
+        const relay = p.relay.points.length === 0 ? "could not open N" : sustainableText(p.relay).replaceAll("**", "").replace(/ \(p99.*$/, "");
+        return `N=${fmt.int(p.relay.subscribers)}: relay ${relay} vs Node ${fmt.int(p.node!.sustainableDeliveriesPerSecond)}/s`;
+      })
+      .concat(
+        results.sweeps
+          .filter((s) => s.system === "relay" && !results.sweeps.some((o) => o.system === "node" && o.subscribers === s.subscribers))
+          .map((s) => `relay at N=${fmt.int(s.subscribers)}: ${sustainableText(s).replaceAll("**", "").replace(/ \(p99.*$/, "")}`),
+      )
       .join("; "),
   };
 }
@@ -64,7 +72,7 @@ function tenThousandTarget(results: BenchResults): TargetCheck {
     return { target, met: true, figures: `${fmt.int(run.step.delivered)} / ${fmt.int(run.step.expectedDeliveries)} delivered, 0 errors, p99 ${fmt.ms(run.step.latency.p99Ms)} ms` };
   }
   const opened = run.open ? `opened ${fmt.int(run.open.opened)} of 10,000` : "did not open";
-  return { target, met: false, figures: `${opened}: ${(run.failure ?? "failed").replaceAll("|", "/").slice(0, 160)}${ceilingText}` };
+  return { target, met: false, figures: `${opened}: ${conciseFailure(run.failure)}${ceilingText}` };
 }
 
 function memoryTarget(results: BenchResults): TargetCheck {

@@ -9,7 +9,7 @@ import type { BenchResults } from "../scenario/results.ts";
 import { latencyChart, sweepChart, throughputChart } from "./charts.ts";
 import { devProxyLatencyTable, devProxyProcessTable, fdsPerSubscriber } from "./dev-proxy.ts";
 import { checkTargets, targetsTable } from "./targets.ts";
-import { fmt, label, resultsTable, sustainableText, sweepDetailTable, sweepSummaryTable, table, unique } from "./tables.ts";
+import { conciseFailure, fmt, label, resultsTable, sustainableText, sweepDetailTable, sweepSummaryTable, table, unique } from "./tables.ts";
 
 const TEMPLATE = join(import.meta.dirname, "BENCHMARKS.template.md");
 
@@ -22,7 +22,7 @@ function headline(results: BenchResults): string {
     const parts = ["relay", "nchan", "node"].map((system) => {
       const r = at(system, n);
       if (!r) return undefined;
-      if (!r.step) return `${label(system)} did not run (${(r.failure ?? "failed").slice(0, 90)})`;
+      if (!r.step) return `${label(system)} ${r.open && r.open.failed > 0 ? `could not open them all (${fmt.int(r.open.opened)} of ${fmt.int(n)}: out of file descriptors)` : `failed: ${conciseFailure(r.failure)}`}`;
       const lost = r.step.lost > 0 ? `, **${fmt.int(r.step.lost)} lost**` : "";
       return `${label(system)} ${fmt.ms(r.step.latency.p50Ms)} / ${fmt.ms(r.step.latency.p99Ms)} ms${lost}`;
     });
@@ -76,8 +76,8 @@ export function writeReport(results: BenchResults, dir: string): string {
     sweepDetails: sweepSizes
       .flatMap((n) =>
         results.sweeps
-          .filter((s) => s.subscribers === n)
-          .map((s) => `<details><summary>${label(s.system)}, N = ${fmt.int(n)}${s.failure ? ` (${s.failure.slice(0, 100)})` : ""}</summary>\n\n${sweepDetailTable(s)}\n\n</details>`),
+          .filter((s) => s.subscribers === n && s.points.length > 0)
+          .map((s) => `<details><summary>${label(s.system)}, N = ${fmt.int(n)}${s.failure ? ` (${conciseFailure(s.failure)})` : ""}</summary>\n\n${sweepDetailTable(s)}\n\n</details>`),
       )
       .join("\n\n"),
     devProxyLatency: results.devProxy.length > 0 ? devProxyLatencyTable(results) : "_No wrangler dev run in this run._",

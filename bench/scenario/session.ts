@@ -94,7 +94,10 @@ export async function openSession(definition: SystemDefinition, settings: Sessio
       errors: opened.open.errors,
     };
     if (open.failed > 0) {
-      const peaks = [...peakFds].map(([pid, fds]) => `${system.roleOf(pid)} ${fds}`).join(", ");
+      const peaks = [...peakFds]
+        .filter(([, fds]) => fds >= 100)
+        .map(([pid, fds]) => `${system.roleOf(pid)} ${fds}`)
+        .join(", ");
       throw new SessionError(
         `${open.failed} of ${settings.subscribers} subscribers failed to open (${open.errors[0] ?? "no error text"}); peak descriptors: ${peaks}`,
         system.output(),

@@ -48,7 +48,7 @@ export const relayWranglerDev: SystemDefinition = {
         return command.includes(`--socket-addr=entry=127.0.0.1:${port}`) ? "dev proxy workerd" : "Worker + DO workerd";
       }
       if (command.includes("esbuild")) return "esbuild";
-      return "wrangler (node)";
+      return command.includes("wrangler-dist/cli.js") ? "wrangler (node)" : "wrangler launcher (node)";
     };
     return {
       host: "127.0.0.1",
