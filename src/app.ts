@@ -10,6 +10,7 @@ import { HTTPException } from "hono/http-exception";
 import { AFTER_HEADER, CHANNEL_HEADER, EXPIRES_HEADER, type ChannelObject, type PublishOutcome } from "./channel/channel-object";
 import { ConfigError, configFromEnv, type RelayConfig } from "./config";
 import { demoRoutes } from "./demo/routes";
+import { oncePer } from "./once-per";
 import type { Env } from "./env";
 import { PUBLISHER_VARIABLE, assertMayPublish, publisherAuth, type PublisherGrant } from "./http/auth";
 import { corsMiddleware } from "./http/cors";
@@ -228,17 +229,5 @@ function limitBody(c: AppContext, next: () => Promise<void>) {
 }
 
 // Middleware built once per configuration, not per request.
-const corsByConfig = new WeakMap<RelayConfig, ReturnType<typeof corsMiddleware>>();
-const authByConfig = new WeakMap<RelayConfig, ReturnType<typeof publisherAuth>>();
-
-function corsFor(config: RelayConfig) {
-  let middleware = corsByConfig.get(config);
-  if (!middleware) corsByConfig.set(config, (middleware = corsMiddleware(config)));
-  return middleware;
-}
-
-function authFor(config: RelayConfig) {
-  let middleware = authByConfig.get(config);
-  if (!middleware) authByConfig.set(config, (middleware = publisherAuth(config)));
-  return middleware;
-}
+const corsFor = oncePer((config: RelayConfig) => corsMiddleware(config));
+const authFor = oncePer((config: RelayConfig) => publisherAuth(config));

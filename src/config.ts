@@ -3,6 +3,7 @@
  * typed object. A bad value throws a ConfigError that names the variable, so
  * a misconfigured deployment says exactly what to fix.
  */
+import { oncePer } from "./once-per";
 
 /** The raw strings the platform hands us (all optional: absent means default). */
 export interface RawConfig {
@@ -147,17 +148,8 @@ export function parseConfig(raw: RawConfig): RelayConfig {
   return config;
 }
 
-const parsed = new WeakMap<object, RelayConfig>();
-
 /** parseConfig, memoized per env object: the platform reuses env across requests. */
-export function configFromEnv(env: RawConfig): RelayConfig {
-  let config = parsed.get(env);
-  if (!config) {
-    config = parseConfig(env);
-    parsed.set(env, config);
-  }
-  return config;
-}
+export const configFromEnv: (env: RawConfig) => RelayConfig = oncePer(parseConfig);
 
 function list(value: string | undefined): string[] {
   return (value ?? "")

@@ -130,10 +130,11 @@ export class ChannelObject extends DurableObject<Env> {
         return seen.fingerprint === idempotency.fingerprint ? { status: "replayed", ids: seen.ids } : { status: "key-conflict" };
       }
     }
-    const firstId = this.history.lastEventId + 1;
-    const ids = events.map((_, index) => String(firstId + index));
-    const stored = await this.commit(events, idempotency && (() => this.idempotency.remember(idempotency.key, idempotency.fingerprint, ids)));
-    return { status: "published", ids: stored.map((event) => String(event.id)) };
+    const stored = await this.commit(
+      events,
+      idempotency && ((inserted) => this.idempotency.remember(idempotency.key, idempotency.fingerprint, idsOf(inserted))),
+    );
+    return { status: "published", ids: idsOf(stored) };
   }
 
   /** One Redis poll per alarm while the channel has subscribers; none (and no Redis commands) when idle. */
@@ -175,7 +176,10 @@ export class ChannelObject extends DurableObject<Env> {
    * durability, then broadcasts. Both HTTP publishes and Redis entries come
    * through here, so they share one id sequence and interleave in arrival order.
    */
-  private async commit(events: readonly EventInput[], alsoInTransaction?: () => void): Promise<StoredEvent[]> {
+  private async commit(
+    events: readonly EventInput[],
+    alsoInTransaction?: (stored: readonly StoredEvent[]) => void,
+  ): Promise<StoredEvent[]> {
     const stored = this.history.append(events, alsoInTransaction);
     for (const event of stored) this.pendingFrames.set(event.id, encodeStored(event));
     await this.ctx.storage.sync();
@@ -364,6 +368,10 @@ export class ChannelObject extends DurableObject<Env> {
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
   }
+}
+
+function idsOf(events: readonly StoredEvent[]): string[] {
+  return events.map((event) => String(event.id));
 }
 
 function encodeStored(event: StoredEvent): Uint8Array {

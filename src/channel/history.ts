@@ -53,39 +53,39 @@ export class ChannelHistory {
   /**
    * Stores events in one transaction, assigning consecutive ids, and prunes
    * what falls out of the retention window. Either all are stored or none.
-   * `alsoInTransaction` runs inside the same transaction (e.g. to move a
-   * Redis cursor together with the events it produced).
+   * `alsoInTransaction` runs inside the same transaction with the stored
+   * events (e.g. to move a Redis cursor, or remember an idempotency key,
+   * together with the events).
    */
   append(
     events: readonly { data: string; event?: string | undefined }[],
-    alsoInTransaction?: () => void,
+    alsoInTransaction?: (stored: readonly StoredEvent[]) => void,
     now = Date.now(),
   ): StoredEvent[] {
     return this.storage.transactionSync(() => {
-      alsoInTransaction?.();
-      if (events.length === 0) return [];
-      let id = this.lastId;
-      const stored: StoredEvent[] = [];
-      for (const input of events) {
-        id += 1;
-        const event = input.event ?? null;
-        this.storage.sql.exec(
-          "INSERT INTO events (id, event, data, published_at) VALUES (?, ?, ?, ?)",
-          id,
-          event,
-          input.data,
-          now,
-        );
-        stored.push({ id, event, data: input.data });
-      }
-      this.storage.sql.exec(
-        "INSERT INTO sequence (name, value) VALUES ('last_event_id', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        id,
-      );
-      this.storage.sql.exec("DELETE FROM events WHERE id <= ?", id - this.limit);
-      this.lastId = id;
+      const stored = events.length === 0 ? [] : this.insert(events, now);
+      alsoInTransaction?.(stored);
+      // Only once nothing in the transaction can throw any more.
+      if (stored.length > 0) this.lastId = stored[stored.length - 1]!.id;
       return stored;
     });
+  }
+
+  private insert(events: readonly { data: string; event?: string | undefined }[], now: number): StoredEvent[] {
+    let id = this.lastId;
+    const stored: StoredEvent[] = [];
+    for (const input of events) {
+      id += 1;
+      const event = input.event ?? null;
+      this.storage.sql.exec("INSERT INTO events (id, event, data, published_at) VALUES (?, ?, ?, ?)", id, event, input.data, now);
+      stored.push({ id, event, data: input.data });
+    }
+    this.storage.sql.exec(
+      "INSERT INTO sequence (name, value) VALUES ('last_event_id', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+      id,
+    );
+    this.storage.sql.exec("DELETE FROM events WHERE id <= ?", id - this.limit);
+    return stored;
   }
 
   /** Events with afterId < id <= upToId, oldest first, at most `limit` of them. */

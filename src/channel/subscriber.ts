@@ -18,9 +18,7 @@ export type CloseReason =
   /** Nothing was read between two heartbeat ticks while data waited. */
   | "stalled"
   /** The stream reached MAX_STREAM_SECONDS or its token expired: a clean end the browser resumes from. */
-  | "expired"
-  /** The channel object is shutting the stream down. */
-  | "shutdown";
+  | "expired";
 
 export interface SubscriberOptions {
   /** Id of the last event this subscriber has (replay resumes after it). */
@@ -53,7 +51,6 @@ export class Subscriber {
   private drainedAtLastCheck = 0;
   private writtenAtLastTick = 0;
   private readonly maxBufferedBytes: number;
-  private hasPull = false;
   private roomTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: SubscriberOptions) {
@@ -72,7 +69,6 @@ export class Subscriber {
     // stream: a JavaScript call and a promise per delivery. Only a subscriber that starts behind
     // gets one; a live one that falls behind later is paced by a timer instead (waitForRoom).
     if (!options.live) {
-      this.hasPull = true;
       source.pull = () => {
         if (!this.live && !this.closed) options.onDemand(this);
       };
@@ -86,15 +82,12 @@ export class Subscriber {
 
   /** Replay stopped for lack of room: ask to be fed again once some has drained. */
   waitForRoom(): void {
-    if (this.hasPull || this.roomTimer !== undefined || this.closed) return;
+    // A subscriber that started behind has pull() for this.
+    if (!this.options.live || this.roomTimer !== undefined || this.closed) return;
     this.roomTimer = setTimeout(() => {
       this.roomTimer = undefined;
       if (!this.live && !this.closed) this.options.onDemand(this);
     }, ROOM_POLL_MS);
-  }
-
-  get isOpen(): boolean {
-    return !this.closed;
   }
 
   /** Bytes written but not yet taken by the runtime towards the client. */
@@ -172,7 +165,7 @@ export class Subscriber {
   close(reason: CloseReason): void {
     if (this.closed) return;
     try {
-      if (reason === "shutdown" || reason === "expired") this.controller.close();
+      if (reason === "expired") this.controller.close();
       else this.controller.error(new Error(`subscriber closed: ${reason}`));
     } catch {
       // Already closed or errored by the runtime: nothing left to release.

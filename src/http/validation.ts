@@ -53,15 +53,14 @@ export function parseChannelName(
 export function parseLastEventId(value: string | null | undefined): number | undefined {
   if (value === null || value === undefined || value === "") return undefined;
   // Exactly what this relay sends: no trimming, so a stray CR or space is refused, not ignored.
-  const trimmed = value;
-  if (!EVENT_ID.test(trimmed)) {
+  if (!EVENT_ID.test(value)) {
     throw new ApiError(
       400,
       "invalid_last_event_id",
       `Last-Event-ID must be an event id this relay sent (a whole number); got ${describe(value)}.`,
     );
   }
-  return Number(trimmed);
+  return Number(value);
 }
 
 export function parseEventName(value: unknown, where = "event"): string | undefined {
