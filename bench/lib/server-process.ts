@@ -87,6 +87,21 @@ export async function waitUntilHealthy(server: ServerProcess, url: string, timeo
   throw new Error(`server did not answer ${url} within ${timeoutMs} ms:\n${server.output()}`);
 }
 
+/**
+ * startProcess, then waitUntilHealthy on `healthUrl`; a server that never
+ * becomes healthy is stopped before the error is thrown.
+ */
+export async function startHealthyServer(options: StartOptions, healthUrl: string, timeoutMs: number): Promise<ServerProcess> {
+  const server = startProcess(options);
+  try {
+    await waitUntilHealthy(server, healthUrl, timeoutMs);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
+}
+
 function answers(url: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request(url, { timeout: 1_000 }, (res) => {

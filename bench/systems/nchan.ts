@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run, tryRun } from "../lib/exec.ts";
-import { freePort, startProcess, waitUntilHealthy } from "../lib/server-process.ts";
+import { freePort, startHealthyServer } from "../lib/server-process.ts";
 import type { RunningSystem, StartContext, SystemDefinition } from "./types.ts";
 
 const NGINX = "/usr/sbin/nginx";
@@ -32,13 +32,13 @@ export const nchan: SystemDefinition = {
     const configPath = join(prefix, "nginx.conf");
     writeFileSync(configPath, config);
     // -e: errors before the config is read go to our log too, not /var/log/nginx.
-    const server = startProcess({ command: NGINX, args: ["-p", prefix, "-c", configPath, "-e", join(prefix, "error.log")], cpus: context.cpus });
-    try {
-      await waitUntilHealthy(server, `http://127.0.0.1:${port}/healthz`, 10_000);
-    } catch (error) {
-      await server.stop();
-      throw new Error(`${(error as Error).message}\n${tryRead(join(prefix, "error.log"))}`);
-    }
+    const server = await startHealthyServer(
+      { command: NGINX, args: ["-p", prefix, "-c", configPath, "-e", join(prefix, "error.log")], cpus: context.cpus },
+      `http://127.0.0.1:${port}/healthz`,
+      10_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${tryRead(join(prefix, "error.log"))}`);
+    });
     return {
       host: "127.0.0.1",
       port,

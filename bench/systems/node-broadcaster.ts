@@ -1,6 +1,6 @@
 /** The minimal node:http broadcaster (bench/servers/node-sse.ts), run in its own process. */
 import { join } from "node:path";
-import { freePort, startProcess, waitUntilHealthy } from "../lib/server-process.ts";
+import { freePort, startHealthyServer } from "../lib/server-process.ts";
 import type { RunningSystem, StartContext, SystemDefinition } from "./types.ts";
 
 const SERVER = join(import.meta.dirname, "../servers/node-sse.ts");
@@ -11,13 +11,11 @@ export const nodeBroadcaster: SystemDefinition = {
   check: async () => {},
   start: async (context: StartContext): Promise<RunningSystem> => {
     const port = await freePort();
-    const server = startProcess({ command: process.execPath, args: [SERVER, "--port", String(port)], cpus: context.cpus });
-    try {
-      await waitUntilHealthy(server, `http://127.0.0.1:${port}/healthz`, 10_000);
-    } catch (error) {
-      await server.stop();
-      throw error;
-    }
+    const server = await startHealthyServer(
+      { command: process.execPath, args: [SERVER, "--port", String(port)], cpus: context.cpus },
+      `http://127.0.0.1:${port}/healthz`,
+      10_000,
+    );
     return {
       host: "127.0.0.1",
       port,

@@ -11,7 +11,7 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { run } from "../lib/exec.ts";
-import { freePort, startProcess, waitUntilHealthy } from "../lib/server-process.ts";
+import { freePort, startHealthyServer } from "../lib/server-process.ts";
 import type { RunningSystem, StartContext, SystemDefinition } from "./types.ts";
 import { readWorkerSettings } from "./wrangler-config.ts";
 
@@ -21,6 +21,13 @@ export const WORKERD = join(REPO_ROOT, "node_modules/workerd/bin/workerd");
 export const WRANGLER = join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js");
 const TEMPLATE = join(import.meta.dirname, "../servers/relay.capnp");
 export const BENCH_TOKEN = "bench-token";
+
+/** The relay's API, the same however it is run. */
+export const RELAY_ROUTES: Pick<RunningSystem, "subscribePath" | "publishPath" | "publishHeaders"> = {
+  subscribePath: (channel) => `/v1/channels/${channel}/events`,
+  publishPath: (channel) => `/v1/channels/${channel}/events`,
+  publishHeaders: { Authorization: `Bearer ${BENCH_TOKEN}` },
+};
 
 let bundle: Promise<string> | undefined;
 
@@ -70,19 +77,15 @@ export function relayWorkerd(bundleDir: string): SystemDefinition {
         );
       const configPath = join(context.workDir, "relay.capnp");
       writeFileSync(configPath, config);
-      const server = startProcess({ command: WORKERD, args: ["serve", configPath], cwd: context.workDir, cpus: context.cpus });
-      try {
-        await waitUntilHealthy(server, `http://127.0.0.1:${port}/healthz`, 30_000);
-      } catch (error) {
-        await server.stop();
-        throw error;
-      }
+      const server = await startHealthyServer(
+        { command: WORKERD, args: ["serve", configPath], cwd: context.workDir, cpus: context.cpus },
+        `http://127.0.0.1:${port}/healthz`,
+        30_000,
+      );
       return {
         host: "127.0.0.1",
         port,
-        subscribePath: (channel) => `/v1/channels/${channel}/events`,
-        publishPath: (channel) => `/v1/channels/${channel}/events`,
-        publishHeaders: { Authorization: `Bearer ${BENCH_TOKEN}` },
+        ...RELAY_ROUTES,
         pid: server.pid,
         roleOf: () => "workerd (Worker + Durable Object)",
         output: server.output,

@@ -5,8 +5,8 @@
  */
 import { join } from "node:path";
 import { commandLine } from "../lib/proc.ts";
-import { freePort, startProcess, waitUntilHealthy } from "../lib/server-process.ts";
-import { BENCH_TOKEN, RELAY_SOURCE, WRANGLER } from "./relay-workerd.ts";
+import { freePort, startHealthyServer } from "../lib/server-process.ts";
+import { BENCH_TOKEN, RELAY_ROUTES, RELAY_SOURCE, WRANGLER } from "./relay-workerd.ts";
 import type { RunningSystem, StartContext, SystemDefinition } from "./types.ts";
 
 export const relayWranglerDev: SystemDefinition = {
@@ -18,19 +18,17 @@ export const relayWranglerDev: SystemDefinition = {
     const inspectorPort = await freePort();
     const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
     args.push("--persist-to", join(context.workDir, "state"), "--var", `PUBLISH_TOKENS:${BENCH_TOKEN}`);
-    const server = startProcess({
-      command: process.execPath,
-      args,
-      cwd: RELAY_SOURCE,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1", BROWSER: "none" },
-      cpus: context.cpus,
-    });
-    try {
-      await waitUntilHealthy(server, `http://127.0.0.1:${port}/healthz`, 90_000);
-    } catch (error) {
-      await server.stop();
-      throw error;
-    }
+    const server = await startHealthyServer(
+      {
+        command: process.execPath,
+        args,
+        cwd: RELAY_SOURCE,
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1", BROWSER: "none" },
+        cpus: context.cpus,
+      },
+      `http://127.0.0.1:${port}/healthz`,
+      90_000,
+    );
     const roles = new Map<number, string>();
     const roleOf = (pid: number): string => {
       let role = roles.get(pid);
@@ -53,9 +51,7 @@ export const relayWranglerDev: SystemDefinition = {
     return {
       host: "127.0.0.1",
       port,
-      subscribePath: (channel) => `/v1/channels/${channel}/events`,
-      publishPath: (channel) => `/v1/channels/${channel}/events`,
-      publishHeaders: { Authorization: `Bearer ${BENCH_TOKEN}` },
+      ...RELAY_ROUTES,
       pid: server.pid,
       roleOf,
       output: server.output,
