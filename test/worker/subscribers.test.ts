@@ -70,6 +70,17 @@ describe("subscriber lifecycle", () => {
     await stuck.body?.cancel().catch(() => {});
   });
 
+  it("closes no stream as stalled when most of a channel's streams look stalled at once (the object is behind)", async () => {
+    const channel = freshChannel();
+    // Eight streams (the test maximum) that never read: at each tick all of them look stalled.
+    const stuck = await Promise.all(Array.from({ length: 8 }, () => SELF.fetch(`${BASE}/v1/channels/${channel}/events`)));
+    await eventually(async () => (await stats(channel)).subscribers === 8);
+    for (let index = 0; index < 4; index++) await publishData(channel, "s".repeat(4_000)); // within every budget
+    await new Promise((resolve) => setTimeout(resolve, 600)); // six ticks at HEARTBEAT_MS=200
+    expect(await stats(channel)).toMatchObject({ subscribers: 8, closedStreams: { overflow: 0, stalled: 0, expired: 0 } });
+    await Promise.all(stuck.map((response) => response.body?.cancel().catch(() => {})));
+  });
+
   it("a burst bigger than a healthy subscriber's budget is streamed to it from history, not cut", async () => {
     const channel = freshChannel();
     const streams = await Promise.all([subscribe(channel), subscribe(channel)]);
