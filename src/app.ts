@@ -220,14 +220,16 @@ function requirePublisher(c: AppContext, next: () => Promise<void>) {
 }
 
 function limitBody(c: AppContext, next: () => Promise<void>) {
-  const maxSize = c.var.config.maxBodyBytes;
-  return bodyLimit({
-    maxSize,
-    onError: () =>
-      errorResponse(413, "body_too_large", `The request body is larger than ${maxSize} bytes (MAX_BODY_BYTES).`),
-  })(c, next);
+  return bodyLimitFor(c.var.config)(c, next);
 }
 
 // Middleware built once per configuration, not per request.
 const corsFor = oncePer((config: RelayConfig) => corsMiddleware(config));
 const authFor = oncePer((config: RelayConfig) => publisherAuth(config));
+const bodyLimitFor = oncePer(({ maxBodyBytes }: RelayConfig) =>
+  bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () =>
+      errorResponse(413, "body_too_large", `The request body is larger than ${maxBodyBytes} bytes (MAX_BODY_BYTES).`),
+  }),
+);
