@@ -94,7 +94,11 @@ export function planFromArgs(argv: string[]): Plan {
   const smoke = values.smoke;
   const pin = values["no-pin"] ? false : (values.pin ?? availableParallelism() >= 2);
   const list = (value: string | undefined, fallback: number[]) =>
-    value === undefined ? fallback : value === "none" ? [] : value.split(",").map((item) => positiveInteger(item, value));
+    value === undefined
+      ? fallback
+      : value === "none"
+        ? []
+        : value.split(",").map((item) => positiveInteger(item, value));
   return {
     mode: smoke ? "smoke" : "full",
     systems: (values.systems ?? "relay,nchan,node").split(","),
@@ -129,6 +133,7 @@ export function planFromArgs(argv: string[]): Plan {
 
 function positiveInteger(text: string, what: string): number {
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${what}: expected a positive whole number, got "${text}"`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new Error(`${what}: expected a positive whole number, got "${text}"`);
   return value;
 }

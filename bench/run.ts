@@ -70,10 +70,17 @@ async function measure(plan: Plan, resultsDir: string): Promise<BenchResults> {
     }
   }
   const relay = systems.find((s) => s.id === "relay");
-  const relayFailedToOpen = sizes.some((r) => r.system === "relay" && !r.ok && r.open !== undefined && r.open.failed > 0);
+  const relayFailedToOpen = sizes.some(
+    (r) => r.system === "relay" && !r.ok && r.open !== undefined && r.open.failed > 0,
+  );
   if (relay && plan.relayCeiling !== undefined && relayFailedToOpen) {
-    log(`${relay.label}: N=${plan.relayCeiling} (the most one workerd process holds under the open-file limit), ${plan.ceilingEvents} events at ${plan.ceilingRate}/s`);
-    const result = await runSize(relay, settingsFor(plan, plan.relayCeiling), { events: plan.ceilingEvents, ratePerSecond: plan.ceilingRate });
+    log(
+      `${relay.label}: N=${plan.relayCeiling} (the most one workerd process holds under the open-file limit), ${plan.ceilingEvents} events at ${plan.ceilingRate}/s`,
+    );
+    const result = await runSize(relay, settingsFor(plan, plan.relayCeiling), {
+      events: plan.ceilingEvents,
+      ratePerSecond: plan.ceilingRate,
+    });
     log(summarizeSize(result));
     sizes.push(result);
   }
@@ -92,9 +99,13 @@ async function measure(plan: Plan, resultsDir: string): Promise<BenchResults> {
       clientCpuBudgetPercent: 100 * (plan.clientCpus?.split(",").length ?? 2),
     });
     for (const point of result.points) {
-      log(`  offered ${point.offeredDeliveriesPerSecond}/s: got ${point.deliveriesPerSecond}/s, p99 ${point.latency.p99Ms} ms, server cpu ${point.serverCpuPercent}%, client cpu ${point.clientCpuPercent}% -> ${point.reason}`);
+      log(
+        `  offered ${point.offeredDeliveriesPerSecond}/s: got ${point.deliveriesPerSecond}/s, p99 ${point.latency.p99Ms} ms, server cpu ${point.serverCpuPercent}%, client cpu ${point.clientCpuPercent}% -> ${point.reason}`,
+      );
     }
-    log(`  sustainable: ${result.sustainableDeliveriesPerSecond} deliveries/s${result.failure ? ` (${result.failure})` : ""}`);
+    log(
+      `  sustainable: ${result.sustainableDeliveriesPerSecond} deliveries/s${result.failure ? ` (${result.failure})` : ""}`,
+    );
     sweeps.push(result);
     return result;
   };
@@ -102,7 +113,12 @@ async function measure(plan: Plan, resultsDir: string): Promise<BenchResults> {
     for (const system of systems) {
       const result = await sweep(system, n);
       // Past the open-file ceiling, sweep the relay at the largest N it can hold instead.
-      if (system.id === "relay" && result.points.length === 0 && plan.relayCeiling !== undefined && n > plan.relayCeiling) {
+      if (
+        system.id === "relay" &&
+        result.points.length === 0 &&
+        plan.relayCeiling !== undefined &&
+        n > plan.relayCeiling
+      ) {
         await sweep(system, plan.relayCeiling);
       }
     }
@@ -149,7 +165,9 @@ async function relayCommit(): Promise<string> {
   // A snapshot without git metadata (e.g. `git archive` of a commit) names its commit here.
   if (process.env.BENCH_RELAY_COMMIT) return process.env.BENCH_RELAY_COMMIT;
   const commit = (await tryRun("git", ["-C", RELAY_SOURCE, "rev-parse", "--short", "HEAD"]))?.trim() ?? "unknown";
-  const dirty = (await tryRun("git", ["-C", RELAY_SOURCE, "status", "--porcelain", "--", "src", "wrangler.toml"]))?.trim();
+  const dirty = (
+    await tryRun("git", ["-C", RELAY_SOURCE, "status", "--porcelain", "--", "src", "wrangler.toml"])
+  )?.trim();
   return dirty ? `${commit} with uncommitted changes in src/ or wrangler.toml` : commit;
 }
 
@@ -161,13 +179,15 @@ function problems(results: BenchResults): string[] {
   }
   for (const s of results.sweeps) {
     if (s.failure) found.push(`${s.system} sweep N=${s.subscribers}: ${s.failure}`);
-    for (const p of s.points) if (p.lost > 0 || p.droppedStreams > 0) found.push(`${s.system} sweep N=${s.subscribers}: ${p.reason}`);
+    for (const p of s.points)
+      if (p.lost > 0 || p.droppedStreams > 0) found.push(`${s.system} sweep N=${s.subscribers}: ${p.reason}`);
   }
   return found;
 }
 
 function summarizeSize(r: SizeResult): string {
-  if (!r.step || !r.open || !r.memory) return `  FAILED: ${r.failure}${r.serverOutput ? `\n    server said: ${r.serverOutput.split("\n").slice(-3).join("\n    ")}` : ""}`;
+  if (!r.step || !r.open || !r.memory)
+    return `  FAILED: ${r.failure}${r.serverOutput ? `\n    server said: ${r.serverOutput.split("\n").slice(-3).join("\n    ")}` : ""}`;
   const s = r.step;
   return `  ${r.ok ? "ok" : "FAILED"}: open ${r.open.allOpenMs} ms, p50 ${s.latency.p50Ms} p99 ${s.latency.p99Ms} max ${s.latency.maxMs} ms, ${s.delivered}/${s.expectedDeliveries} delivered, ${s.deliveriesPerSecond}/s, server cpu ${s.serverCpuPercent}%, client cpu ${s.clientCpuPercent}%, other ${s.otherCpuPercent}%, ${r.memory.perSubscriberKB} KB/sub${r.failure ? `, ${r.failure}` : ""}`;
 }
@@ -195,7 +215,12 @@ async function main(): Promise<void> {
     log(`results: ${file}`);
   }
   // The smoke run renders the write-up too (into its results directory) so the renderer cannot rot.
-  const docsDir = plan.writeDocs || plan.reportOnly !== undefined ? join(REPO_ROOT, "docs") : plan.mode === "smoke" ? resultsDir : undefined;
+  const docsDir =
+    plan.writeDocs || plan.reportOnly !== undefined
+      ? join(REPO_ROOT, "docs")
+      : plan.mode === "smoke"
+        ? resultsDir
+        : undefined;
   if (docsDir) log(`write-up: ${writeReport(results, docsDir)}`);
 
   const found = problems(results);

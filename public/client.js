@@ -131,7 +131,10 @@ export function subscribe(options) {
     };
     const open = (/** @type {(event: RelayEvent) => void} */ sink) =>
       openStream(options, channel, () => lastIds.get(channel) ?? options.lastEventId, sink);
-    closers.set(channel, options.shareAcrossTabs && canShare() ? shareStream(options, channel, open, deliver) : open(deliver));
+    closers.set(
+      channel,
+      options.shareAcrossTabs && canShare() ? shareStream(options, channel, open, deliver) : open(deliver),
+    );
   }
 
   return {

@@ -118,7 +118,11 @@ async function handle(redis: Redis, token: string, request: IncomingMessage, res
       return send(response, 400, { error: "ERR body must be a JSON array of commands" });
     }
     const results = await runMany(redis, commands as string[][], path === "/multi-exec");
-    send(response, 200, results.map((result) => ("error" in result ? result : { result: encode(result.result, base64) })));
+    send(
+      response,
+      200,
+      results.map((result) => ("error" in result ? result : { result: encode(result.result, base64) })),
+    );
     return;
   }
   send(response, 404, { error: `unknown path ${path}` });

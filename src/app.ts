@@ -7,7 +7,13 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { AFTER_HEADER, CHANNEL_HEADER, EXPIRES_HEADER, type ChannelObject, type PublishOutcome } from "./channel/channel-object";
+import {
+  AFTER_HEADER,
+  CHANNEL_HEADER,
+  EXPIRES_HEADER,
+  type ChannelObject,
+  type PublishOutcome,
+} from "./channel/channel-object";
 import { ConfigError, configFromEnv, type RelayConfig } from "./config";
 import { demoRoutes } from "./demo/routes";
 import { oncePer } from "./once-per";
@@ -54,7 +60,10 @@ export function createApp(): Hono<AppEnv> {
   app.notFound(() => errorResponse(404, "not_found", "No such endpoint. See README.md for the API."));
 
   // Hosts other than the deployment's (and its shard subdomains) are refused before anything runs.
-  app.use("*", hostGuard((c) => configFromEnv(c.env).relayHosts));
+  app.use(
+    "*",
+    hostGuard((c) => configFromEnv(c.env).relayHosts),
+  );
 
   app.get("/healthz", (c) => {
     configFromEnv(c.env); // a bad configuration makes the relay unhealthy (500 with the variable named)
@@ -138,7 +147,10 @@ async function publishBatch(c: AppContext): Promise<Response> {
   let replayed = false;
   await Promise.all(
     [...byChannel].map(async ([channel, group]) => {
-      const outcome = await channelStub(c.env, channel).publish(group.inputs, await idempotencyFor(key, channel, group.inputs));
+      const outcome = await channelStub(c.env, channel).publish(
+        group.inputs,
+        await idempotencyFor(key, channel, group.inputs),
+      );
       publishedIds(outcome).forEach((id, index) => (ids[group.positions[index]!] = id));
       if (outcome.status === "replayed") replayed = true;
     }),

@@ -125,11 +125,23 @@ export function parseConfig(raw: RawConfig): RelayConfig {
     subscribeJwtSecret: parseSecret("SUBSCRIBE_JWT_SECRET", raw.SUBSCRIBE_JWT_SECRET),
     subscribeTokenCookie: parseCookieName(raw.SUBSCRIBE_TOKEN_COOKIE),
     publishJwtSecret: parseSecret("PUBLISH_JWT_SECRET", raw.PUBLISH_JWT_SECRET),
-    maxSubscribersPerChannel: parseInteger("MAX_SUBSCRIBERS_PER_CHANNEL", raw.MAX_SUBSCRIBERS_PER_CHANNEL, 10_000, 1, 1_000_000),
+    maxSubscribersPerChannel: parseInteger(
+      "MAX_SUBSCRIBERS_PER_CHANNEL",
+      raw.MAX_SUBSCRIBERS_PER_CHANNEL,
+      10_000,
+      1,
+      1_000_000,
+    ),
     maxStreamSeconds: parseInteger("MAX_STREAM_SECONDS", raw.MAX_STREAM_SECONDS, 3_600, 1, 7 * 86_400),
     maxChannelNameLength: parseInteger("MAX_CHANNEL_NAME_LENGTH", raw.MAX_CHANNEL_NAME_LENGTH, 128, 1, 256),
     relayHosts: parseHosts(raw.RELAY_HOSTS),
-    idempotencyTtlSeconds: parseInteger("IDEMPOTENCY_TTL_SECONDS", raw.IDEMPOTENCY_TTL_SECONDS, 86_400, 60, 30 * 86_400),
+    idempotencyTtlSeconds: parseInteger(
+      "IDEMPOTENCY_TTL_SECONDS",
+      raw.IDEMPOTENCY_TTL_SECONDS,
+      86_400,
+      60,
+      30 * 86_400,
+    ),
   };
   // Credentials with every origin allowed would let any website read a visitor's private channels.
   if (config.allowCredentials && config.allowedOrigins.includes("*")) {
@@ -191,7 +203,10 @@ function parseRedis(raw: RawConfig): RedisConfig | null {
   if (url === "") throw new ConfigError("UPSTASH_REDIS_REST_URL", "is required when UPSTASH_REDIS_REST_TOKEN is set");
   if (token === "") throw new ConfigError("UPSTASH_REDIS_REST_TOKEN", "is required when UPSTASH_REDIS_REST_URL is set");
   if (!/^https?:\/\/[^\s/?#]+(\/\S*)?$/.test(url)) {
-    throw new ConfigError("UPSTASH_REDIS_REST_URL", `must be an http(s) URL like https://example.upstash.io, got "${url}"`);
+    throw new ConfigError(
+      "UPSTASH_REDIS_REST_URL",
+      `must be an http(s) URL like https://example.upstash.io, got "${url}"`,
+    );
   }
   const prefix = raw.REDIS_STREAM_PREFIX ?? "sse:";
   if (/[\s]/.test(prefix) || prefix.length > 64) {
@@ -234,7 +249,8 @@ function parseSecret(name: keyof RawConfig, value: string | undefined): string |
 
 function parseCookieName(value: string | undefined): string {
   const name = value?.trim() || "sse_token";
-  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) throw new ConfigError("SUBSCRIBE_TOKEN_COOKIE", `"${name}" is not a valid cookie name`);
+  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name))
+    throw new ConfigError("SUBSCRIBE_TOKEN_COOKIE", `"${name}" is not a valid cookie name`);
   return name;
 }
 

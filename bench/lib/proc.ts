@@ -87,7 +87,15 @@ export function sampleProcess(pid: number): ProcessSample | null {
         // closed while we looked
       }
     }
-    return { pid, name, rssBytes: rssKb * 1024, cpuSeconds: stat.cpuTicks / TICKS_PER_SECOND, fds, sockets, threads: stat.threads };
+    return {
+      pid,
+      name,
+      rssBytes: rssKb * 1024,
+      cpuSeconds: stat.cpuTicks / TICKS_PER_SECOND,
+      fds,
+      sockets,
+      threads: stat.threads,
+    };
   } catch {
     return null;
   }
@@ -103,7 +111,11 @@ export function countFds(pid: number): number {
 }
 
 /** Samples the descriptor count of every process in the tree until stopped; returns the peak of each. */
-export function watchPeakFds(rootPid: number, everyMs: number, onSeen: (pid: number) => void = () => {}): () => Map<number, number> {
+export function watchPeakFds(
+  rootPid: number,
+  everyMs: number,
+  onSeen: (pid: number) => void = () => {},
+): () => Map<number, number> {
   const peaks = new Map<number, number>();
   const sample = () => {
     for (const pid of processTree(rootPid)) {

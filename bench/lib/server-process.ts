@@ -27,9 +27,10 @@ export interface StartOptions {
 const OUTPUT_KEPT = 64 * 1024;
 
 export function startProcess(options: StartOptions): ServerProcess {
-  const [command, args] = options.cpus === undefined
-    ? [options.command, [...options.args]]
-    : ["taskset", ["-c", options.cpus, options.command, ...options.args]];
+  const [command, args] =
+    options.cpus === undefined
+      ? [options.command, [...options.args]]
+      : ["taskset", ["-c", options.cpus, options.command, ...options.args]];
   const child: ChildProcess = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
@@ -91,7 +92,11 @@ export async function waitUntilHealthy(server: ServerProcess, url: string, timeo
  * startProcess, then waitUntilHealthy on `healthUrl`; a server that never
  * becomes healthy is stopped before the error is thrown.
  */
-export async function startHealthyServer(options: StartOptions, healthUrl: string, timeoutMs: number): Promise<ServerProcess> {
+export async function startHealthyServer(
+  options: StartOptions,
+  healthUrl: string,
+  timeoutMs: number,
+): Promise<ServerProcess> {
   const server = startProcess(options);
   try {
     await waitUntilHealthy(server, healthUrl, timeoutMs);
@@ -120,7 +125,9 @@ export function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free port")),
+      );
     });
   });
 }

@@ -18,7 +18,12 @@ export interface StepCommand {
   readonly expected: number;
 }
 
-export type WorkerCommand = OpenCommand | StepCommand | { readonly type: "progress" } | { readonly type: "report" } | { readonly type: "close" };
+export type WorkerCommand =
+  | OpenCommand
+  | StepCommand
+  | { readonly type: "progress" }
+  | { readonly type: "report" }
+  | { readonly type: "close" };
 
 export interface OpenedMessage {
   readonly type: "opened";

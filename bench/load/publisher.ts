@@ -77,7 +77,9 @@ export async function publishAtRate(target: PublishTarget, plan: PublishPlan): P
         },
         (res) => {
           res.resume();
-          res.on("end", () => settle(String(res.statusCode), (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300, sentUs));
+          res.on("end", () =>
+            settle(String(res.statusCode), (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300, sentUs),
+          );
         },
       );
       req.on("error", (error) => {

@@ -62,7 +62,8 @@ export class SseStreamParser {
           const c = bytes[i++]!;
           if (c === 0x0d) this.chunkState = "size-lf";
           else if (c === 0x3b) this.chunkState = "size-ext";
-          else if (c === 0x20 || c === 0x09) break; // padding some servers put after the size
+          else if (c === 0x20 || c === 0x09)
+            break; // padding some servers put after the size
           else this.chunkLeft = this.chunkLeft * 16 + hexValue(c);
           break;
         }

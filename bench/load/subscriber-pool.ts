@@ -63,13 +63,22 @@ export class SubscriberPool {
     const workers: Worker[] = [];
     for (let i = 0; i < count; i++) workers.push(startWorker(options.cpus));
     const pool = new SubscriberPool(workers);
-    const shares = workers.map((_, i) => Math.floor(options.subscribers / count) + (i < options.subscribers % count ? 1 : 0));
+    const shares = workers.map(
+      (_, i) => Math.floor(options.subscribers / count) + (i < options.subscribers % count ? 1 : 0),
+    );
     const perWorker = Math.max(1, Math.floor(options.openConcurrency / count));
     let replies: OpenedMessage[];
     try {
       replies = await Promise.all(
         workers.map((worker, i) => {
-          const command: WorkerCommand = { type: "open", host: options.host, port: options.port, path: options.path, count: shares[i]!, concurrency: perWorker };
+          const command: WorkerCommand = {
+            type: "open",
+            host: options.host,
+            port: options.port,
+            path: options.path,
+            count: shares[i]!,
+            concurrency: perWorker,
+          };
           return pool.ask<OpenedMessage>(worker, command, "opened");
         }),
       );
@@ -99,7 +108,9 @@ export class SubscriberPool {
   }
 
   async progress(): Promise<{ received: number; complete: number; dropped: number }> {
-    const replies = await Promise.all(this.workers.map((w) => this.ask<ProgressMessage>(w, { type: "progress" }, "progress")));
+    const replies = await Promise.all(
+      this.workers.map((w) => this.ask<ProgressMessage>(w, { type: "progress" }, "progress")),
+    );
     return {
       received: sum(replies.map((r) => r.received)),
       complete: sum(replies.map((r) => r.complete)),
@@ -108,7 +119,9 @@ export class SubscriberPool {
   }
 
   async report(): Promise<StepReport> {
-    const replies = await Promise.all(this.workers.map((w) => this.ask<ReportMessage>(w, { type: "report" }, "report")));
+    const replies = await Promise.all(
+      this.workers.map((w) => this.ask<ReportMessage>(w, { type: "report" }, "report")),
+    );
     const latency = new Histogram();
     for (const reply of replies) latency.merge(reply.latency);
     const received = replies.filter((r) => r.firstReceiveUs > 0);
@@ -148,7 +161,8 @@ export class SubscriberPool {
 
   private ask<T extends WorkerMessage>(worker: Worker, command: WorkerCommand, replyType: T["type"]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const onExit = () => reject(new Error(`subscriber worker ${worker.child.pid} exited while waiting for "${replyType}"`));
+      const onExit = () =>
+        reject(new Error(`subscriber worker ${worker.child.pid} exited while waiting for "${replyType}"`));
       worker.child.once("exit", onExit);
       worker.waiting.set(replyType, (message) => {
         worker.child.off("exit", onExit);

@@ -61,7 +61,15 @@ function openAll(command: OpenCommand): void {
 
   const settle = () => {
     if (opened + failed === command.count) {
-      send({ type: "opened", opened, failed, firstStartUs, lastOpenUs, openTimes: openTimes.snapshot(), errors: errors.slice() });
+      send({
+        type: "opened",
+        opened,
+        failed,
+        firstStartUs,
+        lastOpenUs,
+        openTimes: openTimes.snapshot(),
+        errors: errors.slice(),
+      });
     } else if (started < command.count) {
       startOne();
     }
@@ -72,7 +80,11 @@ function openAll(command: OpenCommand): void {
     const startUs = nowUs();
     const subscription: Subscription = {
       // onread: reads land in one shared buffer, no Buffer allocated per read (parsing is synchronous).
-      socket: connect({ host: command.host, port: command.port, onread: { buffer: READ_BUFFER, callback: (n, buffer) => onRead(n, buffer) } }),
+      socket: connect({
+        host: command.host,
+        port: command.port,
+        onread: { buffer: READ_BUFFER, callback: (n, buffer) => onRead(n, buffer) },
+      }),
       opened: false,
       received: 0,
       lastSeq: -1,
@@ -105,7 +117,9 @@ function openAll(command: OpenCommand): void {
     const socket = subscription.socket;
     socket.setNoDelay(true);
     socket.on("connect", () => {
-      socket.write(`GET ${command.path} HTTP/1.1\r\nHost: ${command.host}:${command.port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`);
+      socket.write(
+        `GET ${command.path} HTTP/1.1\r\nHost: ${command.host}:${command.port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`,
+      );
     });
     const onRead = (length: number, buffer: Uint8Array): boolean => {
       receiveUs = nowUs();

@@ -11,11 +11,23 @@ export function latencyChart(results: BenchResults): string {
   for (const system of SYSTEMS) {
     // Only the runs at the common rate (the relay's open-file ceiling run uses a lower one).
     const runs = results.sizes
-      .filter((r) => r.system === system && r.step && r.step.lost === 0 && r.step.ratePerSecond === results.settings.ratePerSecond)
+      .filter(
+        (r) =>
+          r.system === system && r.step && r.step.lost === 0 && r.step.ratePerSecond === results.settings.ratePerSecond,
+      )
       .sort((a, b) => a.subscribers - b.subscribers);
     if (runs.length === 0) continue;
-    series.push({ name: `${label(system)} p99`, color: COLORS[system]!, points: runs.map((r) => [r.subscribers, r.step!.latency.p99Ms] as const) });
-    series.push({ name: `${label(system)} p50`, color: COLORS[system]!, dashed: true, points: runs.map((r) => [r.subscribers, r.step!.latency.p50Ms] as const) });
+    series.push({
+      name: `${label(system)} p99`,
+      color: COLORS[system]!,
+      points: runs.map((r) => [r.subscribers, r.step!.latency.p99Ms] as const),
+    });
+    series.push({
+      name: `${label(system)} p50`,
+      color: COLORS[system]!,
+      dashed: true,
+      points: runs.map((r) => [r.subscribers, r.step!.latency.p50Ms] as const),
+    });
   }
   return lineChart({
     title: `Publish → receive latency, ${results.settings.events} events at ${results.settings.ratePerSecond}/s`,

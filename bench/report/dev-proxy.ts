@@ -8,10 +8,22 @@ import { conciseFailure, fmt, label, table } from "./tables.ts";
 
 export function devProxyProcessTable(results: BenchResults): string {
   const rows: string[][] = [];
-  const runs = [...results.devProxy, ...results.sizes.filter((r) => r.system === "relay")].sort((a, b) => a.subscribers - b.subscribers || a.system.localeCompare(b.system));
+  const runs = [...results.devProxy, ...results.sizes.filter((r) => r.system === "relay")].sort(
+    (a, b) => a.subscribers - b.subscribers || a.system.localeCompare(b.system),
+  );
   for (const run of runs) {
     if (!run.memory) {
-      rows.push([label(run.system), fmt.int(run.subscribers), conciseFailure(run.failure), "–", "–", "–", "–", "–", "–"]);
+      rows.push([
+        label(run.system),
+        fmt.int(run.subscribers),
+        conciseFailure(run.failure),
+        "–",
+        "–",
+        "–",
+        "–",
+        "–",
+        "–",
+      ]);
       continue;
     }
     // One row per role: wrangler runs two node processes, whose CPU is recorded per role.
@@ -43,13 +55,39 @@ export function devProxyProcessTable(results: BenchResults): string {
       ]);
     }
   }
-  return table(["Setup", "N", "process", "fds", "fds per subscriber", "sockets", "RSS MB", "CPU s to open N", "CPU % while publishing"], rows);
+  return table(
+    [
+      "Setup",
+      "N",
+      "process",
+      "fds",
+      "fds per subscriber",
+      "sockets",
+      "RSS MB",
+      "CPU s to open N",
+      "CPU % while publishing",
+    ],
+    rows,
+  );
 }
 
 export function devProxyLatencyTable(results: BenchResults): string {
-  const runs = [...results.devProxy, ...results.sizes.filter((r) => r.system === "relay")].sort((a, b) => a.subscribers - b.subscribers || a.system.localeCompare(b.system));
+  const runs = [...results.devProxy, ...results.sizes.filter((r) => r.system === "relay")].sort(
+    (a, b) => a.subscribers - b.subscribers || a.system.localeCompare(b.system),
+  );
   return table(
-    ["Setup", "N", "open all (s)", "per-subscriber open p50 ms", "p50 ms", "p99 ms", "max ms", "lost", "server CPU %", "notes"],
+    [
+      "Setup",
+      "N",
+      "open all (s)",
+      "per-subscriber open p50 ms",
+      "p50 ms",
+      "p99 ms",
+      "max ms",
+      "lost",
+      "server CPU %",
+      "notes",
+    ],
     runs.map((r: SizeResult) => [
       label(r.system),
       fmt.int(r.subscribers),

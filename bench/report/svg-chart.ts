@@ -27,7 +27,9 @@ const HEIGHT = 420;
 const MARGIN = { left: 78, right: 200, top: 44, bottom: 56 };
 
 export function lineChart(spec: ChartSpec): string {
-  const all = spec.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!spec.yLog || y > 0));
+  const all = spec.series
+    .flatMap((s) => s.points)
+    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!spec.yLog || y > 0));
   const xs = all.map(([x]) => x);
   const ys = all.map(([, y]) => y);
   const xAxis = axis(Math.min(...xs, Infinity), Math.max(...xs, -Infinity), spec.xLog ?? false, false);
@@ -39,22 +41,32 @@ export function lineChart(spec: ChartSpec): string {
   const fx = spec.formatX ?? compact;
   const fy = spec.formatY ?? compact;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="system-ui, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="system-ui, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`);
   out.push(`<text x="${MARGIN.left}" y="24" font-size="15" font-weight="600">${escape(spec.title)}</text>`);
   for (const tick of yAxis.ticks) {
     const y = py(tick).toFixed(1);
     out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
-    out.push(`<text x="${MARGIN.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle" fill="#444">${escape(fy(tick))}</text>`);
+    out.push(
+      `<text x="${MARGIN.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle" fill="#444">${escape(fy(tick))}</text>`,
+    );
   }
   for (const tick of xAxis.ticks) {
     const x = px(tick).toFixed(1);
     out.push(`<line x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="#f0f0f0"/>`);
-    out.push(`<text x="${x}" y="${MARGIN.top + plotH + 18}" text-anchor="middle" fill="#444">${escape(fx(tick))}</text>`);
+    out.push(
+      `<text x="${x}" y="${MARGIN.top + plotH + 18}" text-anchor="middle" fill="#444">${escape(fx(tick))}</text>`,
+    );
   }
   out.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`);
-  out.push(`<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 14}" text-anchor="middle">${escape(spec.xLabel)}</text>`);
-  out.push(`<text transform="translate(18 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escape(spec.yLabel)}</text>`);
+  out.push(
+    `<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 14}" text-anchor="middle">${escape(spec.xLabel)}</text>`,
+  );
+  out.push(
+    `<text transform="translate(18 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escape(spec.yLabel)}</text>`,
+  );
   spec.series.forEach((series, index) => {
     const points = series.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!spec.yLog || y > 0));
     const dash = series.dashed ? ` stroke-dasharray="6 4"` : "";
@@ -63,11 +75,15 @@ export function lineChart(spec: ChartSpec): string {
       out.push(`<path d="${path}" fill="none" stroke="${series.color}" stroke-width="2"${dash}/>`);
     }
     for (const [x, y] of points) {
-      out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${series.color}"><title>${escape(`${series.name}: ${fx(x)}, ${fy(y)}`)}</title></circle>`);
+      out.push(
+        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${series.color}"><title>${escape(`${series.name}: ${fx(x)}, ${fy(y)}`)}</title></circle>`,
+      );
     }
     const ly = MARGIN.top + 10 + index * 20;
     const lx = MARGIN.left + plotW + 16;
-    out.push(`<line x1="${lx}" x2="${lx + 26}" y1="${ly}" y2="${ly}" stroke="${series.color}" stroke-width="2"${dash}/>`);
+    out.push(
+      `<line x1="${lx}" x2="${lx + 26}" y1="${ly}" y2="${ly}" stroke="${series.color}" stroke-width="2"${dash}/>`,
+    );
     out.push(`<text x="${lx + 32}" y="${ly}" dominant-baseline="middle">${escape(series.name)}</text>`);
   });
   out.push(`</svg>`);

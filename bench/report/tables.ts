@@ -22,8 +22,14 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 export const fmt = {
-  int: (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? "–" : Math.round(value).toLocaleString("en-US")),
-  ms: (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? "–" : value < 10 ? value.toFixed(1) : Math.round(value).toLocaleString("en-US")),
+  int: (value: number | undefined) =>
+    value === undefined || !Number.isFinite(value) ? "–" : Math.round(value).toLocaleString("en-US"),
+  ms: (value: number | undefined) =>
+    value === undefined || !Number.isFinite(value)
+      ? "–"
+      : value < 10
+        ? value.toFixed(1)
+        : Math.round(value).toLocaleString("en-US"),
   s: (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? "–" : (ms / 1000).toFixed(2)),
   one: (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(1)),
 };
@@ -34,7 +40,23 @@ export function resultsTable(results: BenchResults): string {
     .sort((a, b) => a.subscribers - b.subscribers || order.indexOf(a.system) - order.indexOf(b.system))
     .map((r) => sizeRow(r));
   return table(
-    ["System", "N", "events @ rate", "open all (s)", "p50 ms", "p99 ms", "max ms", "delivered", "lost", "deliveries/s", "server CPU %", "server CPU µs per delivery", "RSS idle MB", "KB per subscriber", "notes"],
+    [
+      "System",
+      "N",
+      "events @ rate",
+      "open all (s)",
+      "p50 ms",
+      "p99 ms",
+      "max ms",
+      "delivered",
+      "lost",
+      "deliveries/s",
+      "server CPU %",
+      "server CPU µs per delivery",
+      "RSS idle MB",
+      "KB per subscriber",
+      "notes",
+    ],
     rows,
   );
 }
@@ -53,7 +75,11 @@ export function sizeRow(r: SizeResult): string[] {
     fmt.ms(s?.latency.p50Ms),
     fmt.ms(s?.latency.p99Ms),
     fmt.ms(s?.latency.maxMs),
-    s ? `${fmt.int(s.delivered)} / ${fmt.int(s.expectedDeliveries)}` : r.open ? `opened ${fmt.int(r.open.opened)} / ${fmt.int(r.subscribers)}` : "–",
+    s
+      ? `${fmt.int(s.delivered)} / ${fmt.int(s.expectedDeliveries)}`
+      : r.open
+        ? `opened ${fmt.int(r.open.opened)} / ${fmt.int(r.subscribers)}`
+        : "–",
     s ? fmt.int(s.lost) : "–",
     fmt.int(s?.deliveriesPerSecond),
     fmt.one(s?.serverCpuPercent),
@@ -78,16 +104,33 @@ export function sweepSummaryTable(results: BenchResults): string {
 }
 
 export function sustainableText(sweep: SweepResult): string {
-  if (sweep.points.length === 0) return `could not open N${sweep.failure?.includes("failed to open") ? "" : `: ${conciseFailure(sweep.failure)}`}`;
-  const best = sweep.points.find((p) => p.sustainable && p.offeredDeliveriesPerSecond === sweep.sustainableDeliveriesPerSecond);
+  if (sweep.points.length === 0)
+    return `could not open N${sweep.failure?.includes("failed to open") ? "" : `: ${conciseFailure(sweep.failure)}`}`;
+  const best = sweep.points.find(
+    (p) => p.sustainable && p.offeredDeliveriesPerSecond === sweep.sustainableDeliveriesPerSecond,
+  );
   const lowest = Math.min(...sweep.points.map((p) => p.offeredDeliveriesPerSecond));
   const clientBound = sweep.points.some((p) => p.reason.includes("load generator saturated")) ? " †" : "";
-  return best ? `**${fmt.int(sweep.sustainableDeliveriesPerSecond)}**/s (p99 ${fmt.ms(best.latency.p99Ms)} ms)${clientBound}` : `< ${fmt.int(lowest)}/s${clientBound}`;
+  return best
+    ? `**${fmt.int(sweep.sustainableDeliveriesPerSecond)}**/s (p99 ${fmt.ms(best.latency.p99Ms)} ms)${clientBound}`
+    : `< ${fmt.int(lowest)}/s${clientBound}`;
 }
 
 export function sweepDetailTable(sweep: SweepResult): string {
   return table(
-    ["offered deliveries/s", "events/s", "delivered/s", "p50 ms", "p99 ms", "max ms", "lost", "server CPU %", "server CPU µs per delivery", "client CPU %", "verdict"],
+    [
+      "offered deliveries/s",
+      "events/s",
+      "delivered/s",
+      "p50 ms",
+      "p99 ms",
+      "max ms",
+      "lost",
+      "server CPU %",
+      "server CPU µs per delivery",
+      "client CPU %",
+      "verdict",
+    ],
     sweep.points.map((p) => [
       fmt.int(p.offeredDeliveriesPerSecond),
       fmt.one(p.ratePerSecond),

@@ -40,7 +40,10 @@ function throughputTarget(results: BenchResults): TargetCheck {
   const target = "Relay sustainable deliveries/s ≥ the Node broadcaster's";
   const pairs = results.sweeps
     .filter((s) => s.system === "relay")
-    .map((relay) => ({ relay, node: results.sweeps.find((s) => s.system === "node" && s.subscribers === relay.subscribers) }))
+    .map((relay) => ({
+      relay,
+      node: results.sweeps.find((s) => s.system === "node" && s.subscribers === relay.subscribers),
+    }))
     .filter((pair) => pair.node !== undefined);
   if (pairs.length === 0) return { target, met: null, figures: "no sweep of both" };
   return {
@@ -48,13 +51,27 @@ function throughputTarget(results: BenchResults): TargetCheck {
     met: pairs.every((p) => p.relay.sustainableDeliveriesPerSecond >= p.node!.sustainableDeliveriesPerSecond),
     figures: pairs
       .map((p) => {
-        const relay = p.relay.points.length === 0 ? "could not open N" : sustainableText(p.relay).replaceAll("**", "").replace(/ \(p99.*$/, "");
+        const relay =
+          p.relay.points.length === 0
+            ? "could not open N"
+            : sustainableText(p.relay)
+                .replaceAll("**", "")
+                .replace(/ \(p99.*$/, "");
         return `N=${fmt.int(p.relay.subscribers)}: relay ${relay} vs Node ${fmt.int(p.node!.sustainableDeliveriesPerSecond)}/s`;
       })
       .concat(
         results.sweeps
-          .filter((s) => s.system === "relay" && !results.sweeps.some((o) => o.system === "node" && o.subscribers === s.subscribers))
-          .map((s) => `relay at N=${fmt.int(s.subscribers)}: ${sustainableText(s).replaceAll("**", "").replace(/ \(p99.*$/, "")}`),
+          .filter(
+            (s) =>
+              s.system === "relay" &&
+              !results.sweeps.some((o) => o.system === "node" && o.subscribers === s.subscribers),
+          )
+          .map(
+            (s) =>
+              `relay at N=${fmt.int(s.subscribers)}: ${sustainableText(s)
+                .replaceAll("**", "")
+                .replace(/ \(p99.*$/, "")}`,
+          ),
       )
       .join("; "),
   };
@@ -64,12 +81,18 @@ function tenThousandTarget(results: BenchResults): TargetCheck {
   const target = "10,000 subscribers on one channel held locally, no errors, every event delivered";
   const run = size(results, "relay", 10_000);
   if (!run) return { target, met: null, figures: "no N=10,000 relay run" };
-  const ceiling = results.sizes.filter((r) => r.system === "relay" && r.subscribers < 10_000 && r.subscribers > 5_000).at(-1);
+  const ceiling = results.sizes
+    .filter((r) => r.system === "relay" && r.subscribers < 10_000 && r.subscribers > 5_000)
+    .at(-1);
   const ceilingText = ceiling?.step
     ? `; at N=${fmt.int(ceiling.subscribers)} (fits the limit): ${fmt.int(ceiling.step.delivered)} / ${fmt.int(ceiling.step.expectedDeliveries)} delivered, p99 ${fmt.ms(ceiling.step.latency.p99Ms)} ms`
     : "";
   if (run.ok && run.step) {
-    return { target, met: true, figures: `${fmt.int(run.step.delivered)} / ${fmt.int(run.step.expectedDeliveries)} delivered, 0 errors, p99 ${fmt.ms(run.step.latency.p99Ms)} ms` };
+    return {
+      target,
+      met: true,
+      figures: `${fmt.int(run.step.delivered)} / ${fmt.int(run.step.expectedDeliveries)} delivered, 0 errors, p99 ${fmt.ms(run.step.latency.p99Ms)} ms`,
+    };
   }
   const opened = run.open ? `opened ${fmt.int(run.open.opened)} of 10,000` : "did not open";
   return { target, met: false, figures: `${opened}: ${conciseFailure(run.failure)}${ceilingText}` };

@@ -9,7 +9,17 @@ import type { BenchResults } from "../scenario/results.ts";
 import { latencyChart, sweepChart, throughputChart } from "./charts.ts";
 import { devProxyLatencyTable, devProxyProcessTable, fdsPerSubscriber } from "./dev-proxy.ts";
 import { checkTargets, targetsTable } from "./targets.ts";
-import { conciseFailure, fmt, label, resultsTable, sustainableText, sweepDetailTable, sweepSummaryTable, table, unique } from "./tables.ts";
+import {
+  conciseFailure,
+  fmt,
+  label,
+  resultsTable,
+  sustainableText,
+  sweepDetailTable,
+  sweepSummaryTable,
+  table,
+  unique,
+} from "./tables.ts";
 
 const TEMPLATE = join(import.meta.dirname, "BENCHMARKS.template.md");
 
@@ -22,7 +32,8 @@ function headline(results: BenchResults): string {
     const parts = ["relay", "nchan", "node"].map((system) => {
       const r = at(system, n);
       if (!r) return undefined;
-      if (!r.step) return `${label(system)} ${r.open && r.open.failed > 0 ? `could not open them all (${fmt.int(r.open.opened)} of ${fmt.int(n)}: out of file descriptors)` : `failed: ${conciseFailure(r.failure)}`}`;
+      if (!r.step)
+        return `${label(system)} ${r.open && r.open.failed > 0 ? `could not open them all (${fmt.int(r.open.opened)} of ${fmt.int(n)}: out of file descriptors)` : `failed: ${conciseFailure(r.failure)}`}`;
       const lost = r.step.lost > 0 ? `, **${fmt.int(r.step.lost)} lost**` : "";
       return `${label(system)} ${fmt.ms(r.step.latency.p50Ms)} / ${fmt.ms(r.step.latency.p99Ms)} ms${lost}`;
     });
@@ -34,13 +45,18 @@ function headline(results: BenchResults): string {
   for (const n of sweepSizes) {
     const parts = results.sweeps
       .filter((s) => s.subscribers === n)
-      .map((s) => `${label(s.system)} ${s.points.length === 0 ? "could not open N" : sustainableText(s).replaceAll("**", "")}`);
+      .map(
+        (s) =>
+          `${label(s.system)} ${s.points.length === 0 ? "could not open N" : sustainableText(s).replaceAll("**", "")}`,
+      );
     lines.push(`- **Sustainable deliveries per second at N = ${fmt.int(n)}**: ${parts.join("; ")}.`);
   }
   const memory = ["relay", "nchan", "node"]
     .map((system) => {
       const runs = results.sizes.filter((r) => r.system === system && r.memory && r.subscribers >= 1_000);
-      return runs.length === 0 ? undefined : `${label(system)} ${runs.map((r) => fmt.one(r.memory!.perSubscriberKB)).join(" / ")} KB`;
+      return runs.length === 0
+        ? undefined
+        : `${label(system)} ${runs.map((r) => fmt.one(r.memory!.perSubscriberKB)).join(" / ")} KB`;
     })
     .filter((p) => p !== undefined);
   if (memory.length > 0) lines.push(`- **Memory per idle subscriber** (at each N in turn): ${memory.join("; ")}.`);
@@ -56,17 +72,28 @@ export function writeReport(results: BenchResults, dir: string): string {
     charts.push(`![${alt}](${name})`);
   };
   chart("bench-latency.svg", latencyChart(results), "p50 and p99 latency against N");
-  if (results.sweeps.length > 0) chart("bench-throughput.svg", throughputChart(results), "sustainable deliveries per second against N");
+  if (results.sweeps.length > 0)
+    chart("bench-throughput.svg", throughputChart(results), "sustainable deliveries per second against N");
   const sweepChartSize = sweepSizes[0];
-  if (sweepChartSize !== undefined) chart("bench-sweep.svg", sweepChart(results, sweepChartSize), "p99 latency against offered load");
+  if (sweepChartSize !== undefined)
+    chart("bench-sweep.svg", sweepChart(results, sweepChartSize), "p99 latency against offered load");
 
   const values: Record<string, string> = {
     startedAt: results.startedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC"),
     durationMinutes: (results.durationSeconds / 60).toFixed(0),
     mode: results.mode,
-    machine: table(["What", "Value"], Object.entries(results.machine).map(([k, v]) => [k, `\`${v}\``])),
-    versions: table(["What", "Version"], Object.entries(results.versions).map(([k, v]) => [k, `\`${v}\``])),
-    settings: table(["What", "Value"], Object.entries(results.settings).map(([k, v]) => [k, `\`${String(v)}\``])),
+    machine: table(
+      ["What", "Value"],
+      Object.entries(results.machine).map(([k, v]) => [k, `\`${v}\``]),
+    ),
+    versions: table(
+      ["What", "Version"],
+      Object.entries(results.versions).map(([k, v]) => [k, `\`${v}\``]),
+    ),
+    settings: table(
+      ["What", "Value"],
+      Object.entries(results.settings).map(([k, v]) => [k, `\`${String(v)}\``]),
+    ),
     events: String(results.settings.events),
     rate: String(results.settings.ratePerSecond),
     payloadBytes: String(results.settings.payloadBytes),
@@ -77,7 +104,10 @@ export function writeReport(results: BenchResults, dir: string): string {
       .flatMap((n) =>
         results.sweeps
           .filter((s) => s.subscribers === n && s.points.length > 0)
-          .map((s) => `<details><summary>${label(s.system)}, N = ${fmt.int(n)}${s.failure ? ` (${conciseFailure(s.failure)})` : ""}</summary>\n\n${sweepDetailTable(s)}\n\n</details>`),
+          .map(
+            (s) =>
+              `<details><summary>${label(s.system)}, N = ${fmt.int(n)}${s.failure ? ` (${conciseFailure(s.failure)})` : ""}</summary>\n\n${sweepDetailTable(s)}\n\n</details>`,
+          ),
       )
       .join("\n\n"),
     devProxyLatency: results.devProxy.length > 0 ? devProxyLatencyTable(results) : "_No wrangler dev run in this run._",

@@ -10,7 +10,14 @@ import { join } from "node:path";
 import { nowUs } from "../load/payload.ts";
 import { publishAtRate } from "../load/publisher.ts";
 import { SubscriberPool } from "../load/subscriber-pool.ts";
-import { allProcessesCpu, processTree, sampleTree, watchPeakFds, type ProcessSample, type TreeSample } from "../lib/proc.ts";
+import {
+  allProcessesCpu,
+  processTree,
+  sampleTree,
+  watchPeakFds,
+  type ProcessSample,
+  type TreeSample,
+} from "../lib/proc.ts";
 import { sleep } from "../lib/server-process.ts";
 import type { RunningSystem, SystemDefinition } from "../systems/types.ts";
 import type { MemoryFigures, OpenFigures, ProcessFigures, StepFigures } from "./results.ts";
@@ -110,7 +117,10 @@ export async function openSession(definition: SystemDefinition, settings: Sessio
       baselineMB: mb(baseline.rssBytes),
       idleMB: mb(idle.rssBytes),
       perSubscriberKB: round((idle.rssBytes - baseline.rssBytes) / 1024 / settings.subscribers, 2),
-      processes: idle.processes.map((p) => ({ ...processFigures(system, p), peakFdsWhileOpening: peakFds.get(p.pid) ?? p.fds })),
+      processes: idle.processes.map((p) => ({
+        ...processFigures(system, p),
+        peakFdsWhileOpening: peakFds.get(p.pid) ?? p.fds,
+      })),
       baselineProcesses: baseline.processes.map((p) => processFigures(system, p)),
     };
     return { system, pool, open, memory, close };
@@ -141,7 +151,13 @@ export async function measureStep(session: Session, settings: SessionSettings, p
   const everyoneBefore = allProcessesCpu();
   const published = await publishAtRate(
     { host: system.host, port: system.port, path: system.publishPath(CHANNEL), headers: system.publishHeaders },
-    { step: plan.step, events: plan.events, ratePerSecond: plan.ratePerSecond, payloadBytes: settings.payloadBytes, connections: settings.publishConnections },
+    {
+      step: plan.step,
+      events: plan.events,
+      ratePerSecond: plan.ratePerSecond,
+      payloadBytes: settings.payloadBytes,
+      connections: settings.publishConnections,
+    },
   );
   const expected = n * published.accepted;
   let lastCount = -1;
@@ -160,7 +176,11 @@ export async function measureStep(session: Session, settings: SessionSettings, p
   }
   const serverAfter = sampleTree(system.pid);
   const clientCpu = process.cpuUsage(clientBefore);
-  const others = otherProcessesCpu(everyoneBefore, allProcessesCpu(), new Set([process.pid, ...processTree(system.pid), ...pool.pids()]));
+  const others = otherProcessesCpu(
+    everyoneBefore,
+    allProcessesCpu(),
+    new Set([process.pid, ...processTree(system.pid), ...pool.pids()]),
+  );
   const report = await pool.report();
   const endUs = report.lastReceiveUs > 0 ? report.lastReceiveUs : nowUs();
   // M events at rate R span M intervals (the last one included), not M - 1.
@@ -187,7 +207,9 @@ export async function measureStep(session: Session, settings: SessionSettings, p
     publishResponse: published.response,
     publisherMaxLagMs: published.maxScheduleLagMs,
     serverCpuPercent: round(serverCpuPercent, 1),
-    serverCpuByRole: Object.fromEntries(Object.entries(serverCpuByRole).map(([role, s]) => [role, round((s / wallSeconds) * 100, 1)])),
+    serverCpuByRole: Object.fromEntries(
+      Object.entries(serverCpuByRole).map(([role, s]) => [role, round((s / wallSeconds) * 100, 1)]),
+    ),
     clientCpuPercent: round(clientCpuPercent, 1),
     otherCpuPercent: round((others.seconds / wallSeconds) * 100, 1),
     otherBusiest: others.busiest,
@@ -201,7 +223,8 @@ async function warmUp(system: RunningSystem, settings: SessionSettings): Promise
     { host: system.host, port: system.port, path: system.publishPath("warmup"), headers: system.publishHeaders },
     { step: -1, events: 20, ratePerSecond: 200, payloadBytes: settings.payloadBytes, connections: 4 },
   );
-  if (result.failed > 0) throw new Error(`warm-up publishes failed: ${JSON.stringify(result.statuses)} ${result.errors.join("; ")}`);
+  if (result.failed > 0)
+    throw new Error(`warm-up publishes failed: ${JSON.stringify(result.statuses)} ${result.errors.join("; ")}`);
 }
 
 /** CPU used meanwhile by processes that are neither the server, nor the load generator, nor this one. */
@@ -224,7 +247,15 @@ function otherProcessesCpu(
 }
 
 function processFigures(system: RunningSystem, p: ProcessSample): ProcessFigures {
-  return { role: system.roleOf(p.pid), name: p.name, pid: p.pid, rssMB: mb(p.rssBytes), fds: p.fds, sockets: p.sockets, threads: p.threads };
+  return {
+    role: system.roleOf(p.pid),
+    name: p.name,
+    pid: p.pid,
+    rssMB: mb(p.rssBytes),
+    fds: p.fds,
+    sockets: p.sockets,
+    threads: p.threads,
+  };
 }
 
 /** CPU seconds between two samples, summed per process role (processes that started in between count from zero). */

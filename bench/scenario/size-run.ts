@@ -8,7 +8,11 @@ export interface SizeRunPlan {
   readonly ratePerSecond: number;
 }
 
-export async function runSize(definition: SystemDefinition, settings: SessionSettings, plan: SizeRunPlan): Promise<SizeResult> {
+export async function runSize(
+  definition: SystemDefinition,
+  settings: SessionSettings,
+  plan: SizeRunPlan,
+): Promise<SizeResult> {
   const n = settings.subscribers;
   let session;
   try {
@@ -27,7 +31,11 @@ export async function runSize(definition: SystemDefinition, settings: SessionSet
   try {
     // A few events first so every system's fan-out path is warm; not counted.
     await measureStep(session, settings, { step: 0, events: 3, ratePerSecond: 10 });
-    const step = await measureStep(session, settings, { step: 1, events: plan.events, ratePerSecond: plan.ratePerSecond });
+    const step = await measureStep(session, settings, {
+      step: 1,
+      events: plan.events,
+      ratePerSecond: plan.ratePerSecond,
+    });
     const ok = step.lost === 0 && step.droppedStreams === 0 && step.publishFailed === 0 && step.duplicates === 0;
     return {
       system: definition.id,
@@ -43,7 +51,13 @@ export async function runSize(definition: SystemDefinition, settings: SessionSet
   }
 }
 
-export function describeFailure(step: { lost: number; droppedStreams: number; publishFailed: number; duplicates: number; errors: string[] }): string {
+export function describeFailure(step: {
+  lost: number;
+  droppedStreams: number;
+  publishFailed: number;
+  duplicates: number;
+  errors: string[];
+}): string {
   const parts: string[] = [];
   if (step.lost > 0) parts.push(`${step.lost} deliveries lost`);
   if (step.droppedStreams > 0) parts.push(`${step.droppedStreams} streams closed by the server`);

@@ -25,13 +25,23 @@ export interface SweepPlan {
   readonly clientCpuBudgetPercent: number;
 }
 
-export async function runSweep(definition: SystemDefinition, settings: SessionSettings, plan: SweepPlan): Promise<SweepResult> {
+export async function runSweep(
+  definition: SystemDefinition,
+  settings: SessionSettings,
+  plan: SweepPlan,
+): Promise<SweepResult> {
   const n = settings.subscribers;
   let session: Session;
   try {
     session = await openSession(definition, settings);
   } catch (error) {
-    return { system: definition.id, subscribers: n, points: [], sustainableDeliveriesPerSecond: 0, failure: (error as SessionError).message.split("\n")[0]! };
+    return {
+      system: definition.id,
+      subscribers: n,
+      points: [],
+      sustainableDeliveriesPerSecond: 0,
+      failure: (error as SessionError).message.split("\n")[0]!,
+    };
   }
   const points: SweepPoint[] = [];
   let step = 10;
@@ -82,7 +92,13 @@ export async function runSweep(definition: SystemDefinition, settings: SessionSe
     }
     return { system: definition.id, subscribers: n, points, sustainableDeliveriesPerSecond: good };
   } catch (error) {
-    return { system: definition.id, subscribers: n, points, sustainableDeliveriesPerSecond: 0, failure: (error as Error).message };
+    return {
+      system: definition.id,
+      subscribers: n,
+      points,
+      sustainableDeliveriesPerSecond: 0,
+      failure: (error as Error).message,
+    };
   } finally {
     await session.close();
   }
@@ -94,8 +110,12 @@ function judge(step: StepFigures, plan: SweepPlan): { sustainable: boolean; reas
   if (step.publishFailed > 0) return { sustainable: false, reason: `${step.publishFailed} publishes failed` };
   const clientBound = step.clientCpuPercent > 0.9 * plan.clientCpuBudgetPercent ? " (load generator saturated)" : "";
   if (step.publisherMaxLagMs > plan.maxPublisherLagMs) {
-    return { sustainable: false, reason: `publisher fell ${step.publisherMaxLagMs} ms behind its schedule${clientBound}` };
+    return {
+      sustainable: false,
+      reason: `publisher fell ${step.publisherMaxLagMs} ms behind its schedule${clientBound}`,
+    };
   }
-  if (step.latency.p99Ms > plan.maxP99Ms) return { sustainable: false, reason: `p99 ${step.latency.p99Ms} ms > ${plan.maxP99Ms} ms${clientBound}` };
+  if (step.latency.p99Ms > plan.maxP99Ms)
+    return { sustainable: false, reason: `p99 ${step.latency.p99Ms} ms > ${plan.maxP99Ms} ms${clientBound}` };
   return { sustainable: true, reason: `ok${clientBound}` };
 }

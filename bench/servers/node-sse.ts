@@ -10,7 +10,9 @@
 import { createServer, type ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { port: { type: "string", default: "8080" }, host: { type: "string", default: "127.0.0.1" } } });
+const { values } = parseArgs({
+  options: { port: { type: "string", default: "8080" }, host: { type: "string", default: "127.0.0.1" } },
+});
 
 const channels = new Map<string, Set<ServerResponse>>();
 let lastId = 0;
@@ -32,11 +34,16 @@ const server = createServer((req, res) => {
     req.on("end", () => {
       const data = Buffer.concat(parts).toString("utf8");
       lastId += 1;
-      const lines = data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`).join("");
+      const lines = data
+        .split(/\r\n|\r|\n/)
+        .map((line) => `data: ${line}\n`)
+        .join("");
       const frame = Buffer.from(`id: ${lastId}\n${lines}\n`);
       const members = channels.get(channel);
       for (const member of members ?? []) member.write(frame);
-      res.writeHead(201, { "Content-Type": "application/json" }).end(JSON.stringify({ id: String(lastId), subscribers: members?.size ?? 0 }));
+      res
+        .writeHead(201, { "Content-Type": "application/json" })
+        .end(JSON.stringify({ id: String(lastId), subscribers: members?.size ?? 0 }));
     });
   } else {
     res.writeHead(404).end();
@@ -51,5 +58,7 @@ setInterval(() => {
   for (const members of channels.values()) for (const member of members) member.write(": heartbeat\n\n");
 }, 15_000).unref();
 
-server.listen(Number(values.port), values.host, () => console.log(`node-sse listening on http://${values.host}:${values.port}`));
+server.listen(Number(values.port), values.host, () =>
+  console.log(`node-sse listening on http://${values.host}:${values.port}`),
+);
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => process.exit(0));

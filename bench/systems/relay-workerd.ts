@@ -66,9 +66,17 @@ export function relayWorkerd(bundleDir: string): SystemDefinition {
       const config = readFileSync(TEMPLATE, "utf8")
         .replaceAll("__PORT__", String(port))
         .replaceAll("__STORAGE__", storage)
-        .replaceAll("__V8_FLAGS__", v8Flags().map((flag) => JSON.stringify(flag)).join(", "))
+        .replaceAll(
+          "__V8_FLAGS__",
+          v8Flags()
+            .map((flag) => JSON.stringify(flag))
+            .join(", "),
+        )
         .replaceAll("__COMPATIBILITY_DATE__", settings.compatibilityDate)
-        .replaceAll("__COMPATIBILITY_FLAGS__", settings.compatibilityFlags.map((flag) => JSON.stringify(flag)).join(", "))
+        .replaceAll(
+          "__COMPATIBILITY_FLAGS__",
+          settings.compatibilityFlags.map((flag) => JSON.stringify(flag)).join(", "),
+        )
         .replaceAll(
           "__VARS__",
           Object.entries(vars)
@@ -94,7 +102,8 @@ export function relayWorkerd(bundleDir: string): SystemDefinition {
     },
     versions: async () => ({
       workerd: (await run(WORKERD, ["--version"])).trim().replace(/^workerd /, ""),
-      wrangler: JSON.parse(readFileSync(join(REPO_ROOT, "node_modules/wrangler/package.json"), "utf8")).version as string,
+      wrangler: JSON.parse(readFileSync(join(REPO_ROOT, "node_modules/wrangler/package.json"), "utf8"))
+        .version as string,
     }),
   };
 }

@@ -16,7 +16,16 @@ export const relayWranglerDev: SystemDefinition = {
   start: async (context: StartContext): Promise<RunningSystem> => {
     const port = await freePort();
     const inspectorPort = await freePort();
-    const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
+    const args = [
+      WRANGLER,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+    ];
     args.push("--persist-to", join(context.workDir, "state"), "--var", `PUBLISH_TOKENS:${BENCH_TOKEN}`);
     const server = await startHealthyServer(
       {

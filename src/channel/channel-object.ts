@@ -127,12 +127,15 @@ export class ChannelObject extends DurableObject<Env> {
     if (idempotency) {
       const seen = this.idempotency.lookup(idempotency.key);
       if (seen) {
-        return seen.fingerprint === idempotency.fingerprint ? { status: "replayed", ids: seen.ids } : { status: "key-conflict" };
+        return seen.fingerprint === idempotency.fingerprint
+          ? { status: "replayed", ids: seen.ids }
+          : { status: "key-conflict" };
       }
     }
     const stored = await this.commit(
       events,
-      idempotency && ((inserted) => this.idempotency.remember(idempotency.key, idempotency.fingerprint, idsOf(inserted))),
+      idempotency &&
+        ((inserted) => this.idempotency.remember(idempotency.key, idempotency.fingerprint, idsOf(inserted))),
     );
     return { status: "published", ids: idsOf(stored) };
   }
@@ -150,7 +153,13 @@ export class ChannelObject extends DurableObject<Env> {
       full = await this.ingestFromRedis(redis.state, redis.reader);
     } catch (error) {
       redis.state.recordFailure(error);
-      console.error(JSON.stringify({ msg: "redis poll failed", stream: redis.state.streamKey, error: redis.state.status().lastPoll?.error }));
+      console.error(
+        JSON.stringify({
+          msg: "redis poll failed",
+          stream: redis.state.streamKey,
+          error: redis.state.status().lastPoll?.error,
+        }),
+      );
     }
     await this.ctx.storage.setAlarm(Date.now() + redis.state.nextDelayMs(full));
   }
@@ -219,7 +228,10 @@ export class ChannelObject extends DurableObject<Env> {
       for (const entry of entries) {
         const result = entryToEvent(entry, this.config);
         if ("event" in result) events.push(result.event);
-        else console.warn(JSON.stringify({ msg: "redis entry skipped", stream: key, entry: entry.id, reason: result.skipped }));
+        else
+          console.warn(
+            JSON.stringify({ msg: "redis entry skipped", stream: key, entry: entry.id, reason: result.skipped }),
+          );
       }
       const newCursor = entries[entries.length - 1]!.id;
       await this.commit(events, () => state.setCursor(newCursor));
@@ -354,13 +366,18 @@ export class ChannelObject extends DurableObject<Env> {
    */
   private startHeartbeat(): void {
     if (this.heartbeatTimer !== undefined) return;
-    this.heartbeatTimer = setInterval(() => {
-      const stalled: Subscriber[] = [];
-      for (const subscriber of this.subscribers) if (subscriber.heartbeat(HEARTBEAT) === "stalled") stalled.push(subscriber);
-      // Many streams stalled at once means this object is behind on its own work, not that their
-      // peers died: closing them would add a reconnect storm to the overload.
-      if (stalled.length <= Math.max(1, this.subscribers.size / 10)) for (const subscriber of stalled) subscriber.close("stalled");
-    }, Math.max(25, Math.floor(this.config.heartbeatMs / 2)));
+    this.heartbeatTimer = setInterval(
+      () => {
+        const stalled: Subscriber[] = [];
+        for (const subscriber of this.subscribers)
+          if (subscriber.heartbeat(HEARTBEAT) === "stalled") stalled.push(subscriber);
+        // Many streams stalled at once means this object is behind on its own work, not that their
+        // peers died: closing them would add a reconnect storm to the overload.
+        if (stalled.length <= Math.max(1, this.subscribers.size / 10))
+          for (const subscriber of stalled) subscriber.close("stalled");
+      },
+      Math.max(25, Math.floor(this.config.heartbeatMs / 2)),
+    );
   }
 
   private stopHeartbeat(): void {

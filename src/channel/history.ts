@@ -77,7 +77,13 @@ export class ChannelHistory {
     for (const input of events) {
       id += 1;
       const event = input.event ?? null;
-      this.storage.sql.exec("INSERT INTO events (id, event, data, published_at) VALUES (?, ?, ?, ?)", id, event, input.data, now);
+      this.storage.sql.exec(
+        "INSERT INTO events (id, event, data, published_at) VALUES (?, ?, ?, ?)",
+        id,
+        event,
+        input.data,
+        now,
+      );
       stored.push({ id, event, data: input.data });
     }
     this.storage.sql.exec(

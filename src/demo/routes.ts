@@ -18,7 +18,8 @@ export function demoRoutes(): Hono<{ Bindings: Env }> {
   const demo = new Hono<{ Bindings: Env }>();
 
   demo.use("*", async (c, next) => {
-    if (!configFromEnv(c.env).demoEnabled) throw new ApiError(404, "not_found", "No such endpoint. See README.md for the API.");
+    if (!configFromEnv(c.env).demoEnabled)
+      throw new ApiError(404, "not_found", "No such endpoint. See README.md for the API.");
     await next();
   });
 

@@ -19,9 +19,7 @@ export interface CorsPolicy {
 export function createOriginMatcher(policy: CorsPolicy): (origin: string) => string | null {
   const anyOrigin = policy.allowedOrigins.includes("*");
   const exact = new Set(policy.allowedOrigins.filter((entry) => !entry.includes("*")));
-  const patterns = policy.allowedOrigins
-    .filter((entry) => entry !== "*" && entry.includes("*."))
-    .map(wildcardToRegExp);
+  const patterns = policy.allowedOrigins.filter((entry) => entry !== "*" && entry.includes("*.")).map(wildcardToRegExp);
 
   return (origin) => {
     // Config validation refuses "*" with credentials; never answer "*" with them all the same.

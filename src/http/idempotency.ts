@@ -21,7 +21,11 @@ const KEY = /^[\x21-\x7E]{1,255}$/;
 export function parseIdempotencyKey(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (!KEY.test(value)) {
-    throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.");
+    throw new ApiError(
+      400,
+      "invalid_idempotency_key",
+      "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.",
+    );
   }
   return value;
 }

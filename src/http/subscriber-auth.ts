@@ -20,10 +20,18 @@ export function isPrivateChannel(channel: string, config: Pick<RelayConfig, "pri
  * For a private channel, verifies the subscriber's token and returns when
  * it expires (ms since epoch); for a public one, returns undefined.
  */
-export async function authorizeSubscriber(c: Context, channel: string, config: RelayConfig): Promise<number | undefined> {
+export async function authorizeSubscriber(
+  c: Context,
+  channel: string,
+  config: RelayConfig,
+): Promise<number | undefined> {
   if (!isPrivateChannel(channel, config)) return undefined;
   if (config.subscribeJwtSecret === null) {
-    throw new ApiError(503, "private_channels_disabled", "Private channels need SUBSCRIBE_JWT_SECRET to be configured on this relay.");
+    throw new ApiError(
+      503,
+      "private_channels_disabled",
+      "Private channels need SUBSCRIBE_JWT_SECRET to be configured on this relay.",
+    );
   }
   const token = subscriberToken(c, config.subscribeTokenCookie);
   if (!token) {

@@ -33,25 +33,40 @@ export async function verifyChannelToken(token: string, secret: string, scope: T
   try {
     payload = (await verify(token, secret, "HS256")) as Record<string, unknown>;
   } catch (error) {
-    if (error instanceof JwtTokenExpired) throw new ApiError(401, "token_expired", "The token has expired; get a fresh one.");
+    if (error instanceof JwtTokenExpired)
+      throw new ApiError(401, "token_expired", "The token has expired; get a fresh one.");
     throw new ApiError(401, "invalid_token", "The token is not valid (malformed, wrong signature or wrong algorithm).");
   }
   if (payload.scope !== scope) {
-    throw new ApiError(401, "invalid_token", `The token is not a ${scope} token (its "scope" claim must be "${scope}").`);
+    throw new ApiError(
+      401,
+      "invalid_token",
+      `The token is not a ${scope} token (its "scope" claim must be "${scope}").`,
+    );
   }
   if (typeof payload.exp !== "number" || !Number.isFinite(payload.exp)) {
     throw new ApiError(401, "invalid_token", 'The token has no "exp" claim; tokens must expire.');
   }
   const channels = payload.channels;
-  if (!Array.isArray(channels) || channels.length === 0 || !channels.every((entry) => typeof entry === "string" && entry.length > 0 && PATTERN.test(entry))) {
-    throw new ApiError(401, "invalid_token", 'The token\'s "channels" claim must list channel names or "prefix*" patterns.');
+  if (
+    !Array.isArray(channels) ||
+    channels.length === 0 ||
+    !channels.every((entry) => typeof entry === "string" && entry.length > 0 && PATTERN.test(entry))
+  ) {
+    throw new ApiError(
+      401,
+      "invalid_token",
+      'The token\'s "channels" claim must list channel names or "prefix*" patterns.',
+    );
   }
   return { scope, channels: channels as string[], expiresAt: payload.exp * 1000 };
 }
 
 /** True if one of the grant's entries names the channel or is a prefix pattern that covers it. */
 export function grantCovers(grant: Pick<ChannelGrant, "channels">, channel: string): boolean {
-  return grant.channels.some((entry) => (entry.endsWith("*") ? channel.startsWith(entry.slice(0, -1)) : entry === channel));
+  return grant.channels.some((entry) =>
+    entry.endsWith("*") ? channel.startsWith(entry.slice(0, -1)) : entry === channel,
+  );
 }
 
 /** A JWT has three base64url parts; static publish tokens are not required to avoid dots, so this is only a hint. */

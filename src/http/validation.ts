@@ -88,7 +88,11 @@ export function parseEventName(value: unknown, where = "event"): string | undefi
 /** Strings are sent as they are; any other JSON value is sent as its JSON text. */
 export function parseEventData(value: unknown, limits: PublishLimits, where = "data"): string {
   if (value === undefined) {
-    throw new ApiError(400, "missing_data", `"${where}" is required: the event's payload (a string or any JSON value).`);
+    throw new ApiError(
+      400,
+      "missing_data",
+      `"${where}" is required: the event's payload (a string or any JSON value).`,
+    );
   }
   const data = typeof value === "string" ? value : JSON.stringify(value);
   assertDataSize(data, limits);
@@ -121,7 +125,11 @@ export function parseEventObject(body: unknown, limits: PublishLimits, where = "
 /** The JSON body of a batch publish: `{"events": [{"channel", "data", "event"?}, ...]}`. */
 export function parseBatch(body: unknown, limits: PublishLimits): ChannelEventInput[] {
   if (!isPlainObject(body) || !Array.isArray(body.events)) {
-    throw new ApiError(400, "invalid_body", 'Body must be a JSON object like {"events": [{"channel": "...", "data": "..."}]}.');
+    throw new ApiError(
+      400,
+      "invalid_body",
+      'Body must be a JSON object like {"events": [{"channel": "...", "data": "..."}]}.',
+    );
   }
   const events: unknown[] = body.events;
   if (events.length === 0) {

@@ -45,7 +45,12 @@ export function encodeEvent(event: SseEvent): Uint8Array {
 
 /** A comment line: ignored by clients, keeps proxies and idle timers from closing the stream. */
 export function formatComment(text: string): string {
-  return text.split(LINE_BREAK).map((line) => `: ${line}\n`).join("") + "\n";
+  return (
+    text
+      .split(LINE_BREAK)
+      .map((line) => `: ${line}\n`)
+      .join("") + "\n"
+  );
 }
 
 export function encodeComment(text: string): Uint8Array {

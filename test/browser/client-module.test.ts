@@ -81,8 +81,12 @@ describe("client module (unit)", () => {
     expect(streamUrl("https://sse.example.com", "orders", { shards: 8 })).toBe(
       `https://s${shardIndex("orders", 8)}.sse.example.com/v1/channels/orders/events`,
     );
-    expect(streamUrl("http://localhost:8787/", "a:b", { lastEventId: "7" })).toBe("http://localhost:8787/v1/channels/a%3Ab/events?lastEventId=7");
-    expect(streamUrl("https://sse.example.com", "private-me", { token: "a.b.c" })).toBe("https://sse.example.com/v1/channels/private-me/events?token=a.b.c");
+    expect(streamUrl("http://localhost:8787/", "a:b", { lastEventId: "7" })).toBe(
+      "http://localhost:8787/v1/channels/a%3Ab/events?lastEventId=7",
+    );
+    expect(streamUrl("https://sse.example.com", "private-me", { token: "a.b.c" })).toBe(
+      "https://sse.example.com/v1/channels/private-me/events?token=a.b.c",
+    );
     expect(LOST_EVENT).toBe("relay.lost");
   });
 });
@@ -91,7 +95,10 @@ describe("client module in Chromium", () => {
   it("spreads channels over shard hosts and routes unnamed and named events", async () => {
     const channels = ["orders-1", "orders-2", "orders-3", "orders-4", "orders-5"];
     const page = await subscribeInPage({ relay: relayBase(), channels, shards: 4 });
-    await until(async () => (await read<string[]>(page, "opened")).length === channels.length, () => "not all open");
+    await until(
+      async () => (await read<string[]>(page, "opened")).length === channels.length,
+      () => "not all open",
+    );
     const { urls } = await read<{ urls: Record<string, string> }>(page, "sub");
     for (const channel of channels) {
       expect(new URL(urls[channel]!).hostname).toBe(`s${shardIndex(channel, 4)}.localhost`);
@@ -100,7 +107,10 @@ describe("client module in Chromium", () => {
 
     await publishTo(relay.url, "orders-2", { data: { carrier: "UPS" }, event: "order-shipped" });
     await publishTo(relay.url, "orders-5", { data: "plain text" });
-    await until(async () => (await read<Recorded[]>(page, "got")).length === 2, () => "events missing");
+    await until(
+      async () => (await read<Recorded[]>(page, "got")).length === 2,
+      () => "events missing",
+    );
     expect(await read<Recorded[]>(page, "got")).toEqual([
       { channel: "orders-2", type: "order-shipped", id: "1", data: { carrier: "UPS" } },
       { channel: "orders-5", type: "message", id: "1", data: "plain text" },
@@ -111,7 +121,10 @@ describe("client module in Chromium", () => {
   it("calls onLost when history no longer holds what the client missed, then delivers what is kept", async () => {
     for (let n = 1; n <= 9; n++) await publishTo(relay.url, "pruned", { data: `e${n}` });
     const page = await subscribeInPage({ relay: relayBase(), channel: "pruned", lastEventId: "1" });
-    await until(async () => (await read<Recorded[]>(page, "got")).length === 5, () => "retained events missing");
+    await until(
+      async () => (await read<Recorded[]>(page, "got")).length === 5,
+      () => "retained events missing",
+    );
     expect(await read(page, "lost")).toEqual([
       { channel: "pruned", info: { reason: "history-pruned", lastEventId: "1", firstAvailableId: "5" } },
     ]);
@@ -128,9 +141,16 @@ describe("client module in Chromium", () => {
     expect(await read<string[]>(page, "opened")).toEqual([]); // refused with 503 channel_full
     await publishTo(relay.url, channel, { data: "while refused" });
     occupants[0]!.close();
-    await until(async () => (await read<string[]>(page, "opened")).length === 1, () => "client never reopened", 15_000);
+    await until(
+      async () => (await read<string[]>(page, "opened")).length === 1,
+      () => "client never reopened",
+      15_000,
+    );
     await publishTo(relay.url, channel, { data: "after reopening" });
-    await until(async () => (await read<Recorded[]>(page, "got")).length === 1, () => "nothing received");
+    await until(
+      async () => (await read<Recorded[]>(page, "got")).length === 1,
+      () => "nothing received",
+    );
     expect((await read<Recorded[]>(page, "got")).map((event) => event.data)).toEqual(["after reopening"]);
     occupants[1]!.close();
     await page.close();
@@ -139,25 +159,40 @@ describe("client module in Chromium", () => {
   it("shares one connection between tabs and hands it over without losing events", async () => {
     const channel = "tabs";
     const tabA = await subscribeInPage({ relay: relayBase(), channel, shareAcrossTabs: true });
-    await until(async () => (await read<string[]>(tabA, "opened")).length === 1, () => "leader did not open");
+    await until(
+      async () => (await read<string[]>(tabA, "opened")).length === 1,
+      () => "leader did not open",
+    );
     const tabB = await subscribeInPage({ relay: relayBase(), channel, shareAcrossTabs: true });
     await sleep(500);
     expect((await channelStats(relay.url, channel)).subscribers).toBe(1);
 
     await publishTo(relay.url, channel, { data: "one" });
-    for (const tab of [tabA, tabB]) await until(async () => (await read<Recorded[]>(tab, "got")).length === 1, () => "tab missed one");
+    for (const tab of [tabA, tabB])
+      await until(
+        async () => (await read<Recorded[]>(tab, "got")).length === 1,
+        () => "tab missed one",
+      );
 
     // The leader tab goes away; tab B takes the lock and resumes from the last id it saw.
     await tabA.close();
     await publishTo(relay.url, channel, { data: "two" });
     await publishTo(relay.url, channel, { data: "three" });
-    await until(async () => (await read<Recorded[]>(tabB, "got")).length === 3, () => "tab B missed events", 10_000);
+    await until(
+      async () => (await read<Recorded[]>(tabB, "got")).length === 3,
+      () => "tab B missed events",
+      10_000,
+    );
     expect((await read<Recorded[]>(tabB, "got")).map((event) => [event.id, event.data])).toEqual([
       ["1", "one"],
       ["2", "two"],
       ["3", "three"],
     ]);
-    await until(async () => (await channelStats(relay.url, channel)).subscribers === 1, () => "not exactly one connection", 5_000);
+    await until(
+      async () => (await channelStats(relay.url, channel)).subscribers === 1,
+      () => "not exactly one connection",
+      5_000,
+    );
     await tabB.close();
   });
 });

@@ -35,7 +35,11 @@ async function publishWithRetry(data: string): Promise<string> {
     try {
       const response = await fetch(`${relay.url}/v1/channels/resilience/events`, {
         method: "POST",
-        headers: { Authorization: `Bearer ${E2E_TOKEN}`, "Content-Type": "application/json", "Idempotency-Key": `resilience:${data.replaceAll(" ", "-")}` },
+        headers: {
+          Authorization: `Bearer ${E2E_TOKEN}`,
+          "Content-Type": "application/json",
+          "Idempotency-Key": `resilience:${data.replaceAll(" ", "-")}`,
+        },
         body: JSON.stringify({ data }),
         signal: AbortSignal.timeout(2_000),
       });
@@ -60,7 +64,10 @@ it("a page reconnects after a relay restart and ends with every event exactly on
     source.onopen = () => (state.opens += 1);
     source.onmessage = (event) => state.received.push({ id: event.lastEventId, data: event.data });
   }, `http://s0.localhost:${relay.port}/v1/channels/resilience/events`);
-  await until(async () => (await page.evaluate(() => (globalThis as unknown as { opens: number }).opens)) === 1, () => "page never connected");
+  await until(
+    async () => (await page.evaluate(() => (globalThis as unknown as { opens: number }).opens)) === 1,
+    () => "page never connected",
+  );
 
   const total = 40;
   const accepted: string[] = [];
@@ -70,14 +77,22 @@ it("a page reconnects after a relay restart and ends with every event exactly on
       await sleep(25);
     }
   })();
-  await until(() => accepted.length >= 10, () => "publishing stalled");
+  await until(
+    () => accepted.length >= 10,
+    () => "publishing stalled",
+  );
   await relay.stop();
   await sleep(500);
   await relay.restart();
   await publishing;
 
-  const received = () => page.evaluate(() => (globalThis as unknown as { received: { id: string; data: string }[] }).received);
-  await until(async () => (await received()).length >= total, () => `page did not get all ${total} events`, 20_000);
+  const received = () =>
+    page.evaluate(() => (globalThis as unknown as { received: { id: string; data: string }[] }).received);
+  await until(
+    async () => (await received()).length >= total,
+    () => `page did not get all ${total} events`,
+    20_000,
+  );
   await sleep(500);
   const events = await received();
   expect(events.map((event) => event.data)).toEqual(Array.from({ length: total }, (_, i) => `event ${i + 1}`));

@@ -32,7 +32,9 @@ const relayOn = (host: string) => `http://${host}.localhost:${relay.port}`;
 /** Opens EventSources in the page and records, per source, whether it opened and what it got. */
 async function openSources(page: Page, urls: string[]): Promise<void> {
   await page.evaluate((list) => {
-    const state = (globalThis as unknown as { sources: { source: EventSource; opened: boolean; errors: number; messages: string[] }[] });
+    const state = globalThis as unknown as {
+      sources: { source: EventSource; opened: boolean; errors: number; messages: string[] }[];
+    };
     state.sources = list.map((url) => {
       const entry = { source: new EventSource(url), opened: false, errors: 0, messages: [] as string[] };
       entry.source.onopen = () => (entry.opened = true);
@@ -52,13 +54,24 @@ interface SourceState {
 
 function sourceStates(page: Page): Promise<SourceState[]> {
   return page.evaluate(() =>
-    (globalThis as unknown as { sources: { source: EventSource; opened: boolean; errors: number; messages: string[] }[] }).sources.map(
-      (entry) => ({ opened: entry.opened, readyState: entry.source.readyState, errors: entry.errors, messages: entry.messages }),
-    ),
+    (
+      globalThis as unknown as {
+        sources: { source: EventSource; opened: boolean; errors: number; messages: string[] }[];
+      }
+    ).sources.map((entry) => ({
+      opened: entry.opened,
+      readyState: entry.source.readyState,
+      errors: entry.errors,
+      messages: entry.messages,
+    })),
   );
 }
 
-async function waitFor(page: Page, predicate: (states: SourceState[]) => boolean, timeoutMs: number): Promise<SourceState[]> {
+async function waitFor(
+  page: Page,
+  predicate: (states: SourceState[]) => boolean,
+  timeoutMs: number,
+): Promise<SourceState[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const states = await sourceStates(page);
@@ -71,7 +84,10 @@ describe("wildcard shard subdomains in Chromium", () => {
   it("12 streams over 12 shard hosts all open and receive a broadcast", async () => {
     const page = await browser.newPage();
     await page.goto(`${pages.origin("app")}/`);
-    await openSources(page, Array.from({ length: 12 }, (_, i) => `${relayOn(`s${i}`)}/v1/channels/sharded/events`));
+    await openSources(
+      page,
+      Array.from({ length: 12 }, (_, i) => `${relayOn(`s${i}`)}/v1/channels/sharded/events`),
+    );
     const opened = await waitFor(page, (states) => states.every((state) => state.opened), 15_000);
     expect(opened.filter((state) => state.opened)).toHaveLength(12);
     expect((await channelStats(relay.url, "sharded")).subscribers).toBe(12);
@@ -85,7 +101,10 @@ describe("wildcard shard subdomains in Chromium", () => {
   it("the same 12 streams on one host stall at the browser's HTTP/1.1 per-host cap", async () => {
     const page = await browser.newPage();
     await page.goto(`${pages.origin("app")}/`);
-    await openSources(page, Array.from({ length: 12 }, () => `${relayOn("single")}/v1/channels/one-host/events`));
+    await openSources(
+      page,
+      Array.from({ length: 12 }, () => `${relayOn("single")}/v1/channels/one-host/events`),
+    );
     // Give the browser ample time: the cap, not slowness, must be what holds the rest back.
     await waitFor(page, (states) => states.filter((state) => state.opened).length >= 6, 15_000);
     await sleep(3_000);
@@ -98,7 +117,9 @@ describe("wildcard shard subdomains in Chromium", () => {
     const after = await waitFor(page, (list) => list.filter((state) => state.messages.length > 0).length >= 6, 5_000);
     await sleep(500);
     expect((await sourceStates(page)).filter((state) => state.messages.length > 0)).toHaveLength(6);
-    expect(after.filter((state) => state.messages.length > 0).every((state) => state.messages[0] === "only six hear this")).toBe(true);
+    expect(
+      after.filter((state) => state.messages.length > 0).every((state) => state.messages[0] === "only six hear this"),
+    ).toBe(true);
     await page.close();
   });
 });
@@ -110,7 +131,9 @@ describe("CORS in Chromium", () => {
     await openSources(page, [`${relayOn("s1")}/v1/channels/cors/events`]);
     expect((await waitFor(page, (states) => states[0]!.opened, 10_000))[0]!.opened).toBe(true);
     await publishTo(relay.url, "cors", { data: "allowed" });
-    expect((await waitFor(page, (states) => states[0]!.messages.length === 1, 5_000))[0]!.messages).toEqual(["allowed"]);
+    expect((await waitFor(page, (states) => states[0]!.messages.length === 1, 5_000))[0]!.messages).toEqual([
+      "allowed",
+    ]);
     await page.close();
   });
 

@@ -16,7 +16,8 @@ afterAll(async () => {
   await relay?.dispose();
 });
 
-const listen = (channel: string, types?: string[], init?: Parameters<typeof listenTo>[3]) => listenTo(relay.url, channel, types, init);
+const listen = (channel: string, types?: string[], init?: Parameters<typeof listenTo>[3]) =>
+  listenTo(relay.url, channel, types, init);
 const publish = (channel: string, body: unknown) => publishTo(relay.url, channel, body);
 
 /** Payloads chosen to break naive framing. */
@@ -58,7 +59,10 @@ describe("wrangler dev + eventsource client", () => {
     for (const [index, data] of ADVERSARIAL.entries()) {
       await publish(channel, index % 2 === 0 ? { data } : { data, event: "named" });
     }
-    await until(() => listener.received.length >= ADVERSARIAL.length, () => `${listener.received.length} of ${ADVERSARIAL.length}`);
+    await until(
+      () => listener.received.length >= ADVERSARIAL.length,
+      () => `${listener.received.length} of ${ADVERSARIAL.length}`,
+    );
     listener.source.close();
     expect(listener.received.map((event) => event.id)).toEqual(ADVERSARIAL.map((_, index) => String(index + 1)));
     listener.received.forEach((event, index) => {
@@ -72,7 +76,10 @@ describe("wrangler dev + eventsource client", () => {
     const first = listen(channel);
     await first.opened;
     for (const n of [1, 2, 3]) await publish(channel, { data: `before ${n}` });
-    await until(() => first.received.length === 3, () => `${first.received.length} of 3`);
+    await until(
+      () => first.received.length === 3,
+      () => `${first.received.length} of 3`,
+    );
     const lastEventId = first.received[2]!.id;
     first.source.close();
 
@@ -84,7 +91,10 @@ describe("wrangler dev + eventsource client", () => {
     });
     await resumed.opened;
     await publish(channel, { data: "live 7" });
-    await until(() => resumed.received.length >= 4, () => JSON.stringify(resumed.received));
+    await until(
+      () => resumed.received.length >= 4,
+      () => JSON.stringify(resumed.received),
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     resumed.source.close();
     expect(resumed.received.map((event) => [event.id, event.data])).toEqual([
@@ -104,10 +114,18 @@ describe("wrangler dev + eventsource client", () => {
     listeners[0]!.close();
     // HEARTBEAT_MS is 1000 here: a dead stream is found at the latest when a heartbeat cannot be written.
     const closedAt = Date.now();
-    await until(async () => (await subscribers()) === 2, () => "still 3 subscribers", 1_500);
+    await until(
+      async () => (await subscribers()) === 2,
+      () => "still 3 subscribers",
+      1_500,
+    );
     console.log(`closed EventSource counted out after ${Date.now() - closedAt} ms`);
     listeners.slice(1).forEach((listener) => listener.close());
-    await until(async () => (await subscribers()) === 0, () => "subscribers left", 2_500);
+    await until(
+      async () => (await subscribers()) === 0,
+      () => "subscribers left",
+      2_500,
+    );
   });
 
   it("survives a relay restart: EventSource reconnects on its own and ends with every event once", async () => {
@@ -115,18 +133,29 @@ describe("wrangler dev + eventsource client", () => {
     const listener = listen(channel);
     await listener.opened;
     for (let n = 1; n <= 5; n++) await publish(channel, { data: `event ${n}` });
-    await until(() => listener.received.length === 5, () => `${listener.received.length} of 5`);
+    await until(
+      () => listener.received.length === 5,
+      () => `${listener.received.length} of 5`,
+    );
 
     await relay.stop();
     await relay.restart();
     // Published while the client is still reconnecting: it must get them by replay.
     for (let n = 6; n <= 10; n++) await publish(channel, { data: `event ${n}` });
 
-    await until(() => listener.received.length >= 10, () => `${listener.received.length} of 10: ${relay.output().slice(-2000)}`, 20_000);
+    await until(
+      () => listener.received.length >= 10,
+      () => `${listener.received.length} of 10: ${relay.output().slice(-2000)}`,
+      20_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     listener.source.close();
     expect(listener.opens()).toBeGreaterThanOrEqual(2);
-    expect(listener.received.map((event) => event.data)).toEqual(Array.from({ length: 10 }, (_, index) => `event ${index + 1}`));
-    expect(listener.received.map((event) => event.id)).toEqual(Array.from({ length: 10 }, (_, index) => String(index + 1)));
+    expect(listener.received.map((event) => event.data)).toEqual(
+      Array.from({ length: 10 }, (_, index) => `event ${index + 1}`),
+    );
+    expect(listener.received.map((event) => event.id)).toEqual(
+      Array.from({ length: 10 }, (_, index) => String(index + 1)),
+    );
   });
 });

@@ -11,7 +11,12 @@ import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 let relay: RelayProcess;
 
 beforeAll(async () => {
-  relay = await startRelay({ MAX_STREAM_SECONDS: "2", RETRY_MS: "300", HEARTBEAT_MS: "1000", MAX_SUBSCRIBERS_PER_CHANNEL: "1000" });
+  relay = await startRelay({
+    MAX_STREAM_SECONDS: "2",
+    RETRY_MS: "300",
+    HEARTBEAT_MS: "1000",
+    MAX_SUBSCRIBERS_PER_CHANNEL: "1000",
+  });
 });
 
 afterAll(async () => {
@@ -19,7 +24,9 @@ afterAll(async () => {
 });
 
 const expectExactly = (listener: Listener, count: number, prefix: string) => {
-  expect(listener.received.map((event) => event.data)).toEqual(Array.from({ length: count }, (_, i) => `${prefix}${i + 1}`));
+  expect(listener.received.map((event) => event.data)).toEqual(
+    Array.from({ length: count }, (_, i) => `${prefix}${i + 1}`),
+  );
   expect(listener.received.map((event) => event.id)).toEqual(Array.from({ length: count }, (_, i) => String(i + 1)));
 };
 
@@ -31,7 +38,10 @@ it("a stream ended by MAX_STREAM_SECONDS resumes on its own with Last-Event-ID, 
     await publishTo(relay.url, "lifetime", { data: `tick ${n}` });
     await sleep(180);
   }
-  await until(() => listener.received.length >= total, () => `${listener.received.length} of ${total}`);
+  await until(
+    () => listener.received.length >= total,
+    () => `${listener.received.length} of ${total}`,
+  );
   await sleep(300);
   listener.close();
   expectExactly(listener, total, "tick ");
@@ -43,7 +53,11 @@ it("300 subscribers reconnecting at once after a relay restart each get every ev
   const listeners = Array.from({ length: 300 }, () => listen(relay.url, channel));
   await Promise.all(listeners.map((listener) => listener.opened));
   for (let n = 1; n <= 5; n++) await publishTo(relay.url, channel, { data: `e${n}` });
-  await until(() => listeners.every((listener) => listener.received.length === 5), () => "first five not everywhere", 20_000);
+  await until(
+    () => listeners.every((listener) => listener.received.length === 5),
+    () => "first five not everywhere",
+    20_000,
+  );
 
   await relay.stop();
   await relay.restart();

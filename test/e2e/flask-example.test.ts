@@ -30,7 +30,13 @@ beforeAll(async () => {
   flaskUrl = `http://127.0.0.1:${port}`;
   let output = "";
   flask = spawn(PYTHON, [APP], {
-    env: { ...process.env, PORT: String(port), REDIS_URL: stack.server.url, RELAY_URL: relay.url, NOTES_DB: join(dataDir, "notes.sqlite3") },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      REDIS_URL: stack.server.url,
+      RELAY_URL: relay.url,
+      NOTES_DB: join(dataDir, "notes.sqlite3"),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   flask.stdout?.on("data", (chunk) => (output += chunk));
@@ -38,7 +44,10 @@ beforeAll(async () => {
   await until(
     async () => {
       if (flask.exitCode !== null) throw new Error(`Flask example exited:\n${output}`);
-      return fetch(flaskUrl).then((response) => response.ok, () => false);
+      return fetch(flaskUrl).then(
+        (response) => response.ok,
+        () => false,
+      );
     },
     () => `Flask example did not start:\n${output}`,
     20_000,
@@ -61,7 +70,9 @@ it("an edit POSTed to the Flask app reaches a relay subscriber through Redis", a
   await listener.opened;
   // The channel's first poll fixes its Redis cursor at the stream's end; wait for it so the edit is "new".
   await until(async () => {
-    const stats = (await (await fetch(`${relay.url}/v1/channels/note-story`, { headers: { Authorization: "Bearer e2e-token" } })).json()) as {
+    const stats = (await (
+      await fetch(`${relay.url}/v1/channels/note-story`, { headers: { Authorization: "Bearer e2e-token" } })
+    ).json()) as {
       redis: { cursor: string | null };
     };
     return stats.redis.cursor !== null;
@@ -73,14 +84,28 @@ it("an edit POSTed to the Flask app reaches a relay subscriber through Redis", a
     body: JSON.stringify({ text: "Edited by user A\nsecond line" }),
   });
   expect(response.status).toBe(200);
-  await until(() => listener.received.length === 1, () => "the change never arrived");
+  await until(
+    () => listener.received.length === 1,
+    () => "the change never arrived",
+  );
   listener.close();
   const change = JSON.parse(listener.received[0]!.data) as { id: string; text: string };
   expect(change).toMatchObject({ id: "story", text: "Edited by user A\nsecond line" });
 
   // The edit was stored, too: a fresh page load and the JSON view show it.
   expect(await (await fetch(`${flaskUrl}/notes/story`)).text()).toContain("Edited by user A");
-  expect(await (await fetch(`${flaskUrl}/notes/story.json`)).json()).toMatchObject({ id: "story", text: "Edited by user A\nsecond line" });
+  expect(await (await fetch(`${flaskUrl}/notes/story.json`)).json()).toMatchObject({
+    id: "story",
+    text: "Edited by user A\nsecond line",
+  });
   // Ids that could not be part of a channel name are refused.
-  expect((await fetch(`${flaskUrl}/notes/bad%20id`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })).status).toBe(400);
+  expect(
+    (
+      await fetch(`${flaskUrl}/notes/bad%20id`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: "{}",
+      })
+    ).status,
+  ).toBe(400);
 });

@@ -15,7 +15,14 @@ let relay: RelayProcess;
 
 beforeAll(async () => {
   stack = await startRedisStack();
-  relay = await startRelay({ ...stack.relayVars, REDIS_POLL_MS: String(POLL_MS), RETRY_MS: "300", HEARTBEAT_MS: "500", MAX_EVENT_BYTES: "4096", REDIS_TIMEOUT_MS: "500" });
+  relay = await startRelay({
+    ...stack.relayVars,
+    REDIS_POLL_MS: String(POLL_MS),
+    RETRY_MS: "300",
+    HEARTBEAT_MS: "500",
+    MAX_EVENT_BYTES: "4096",
+    REDIS_TIMEOUT_MS: "500",
+  });
 });
 
 afterAll(async () => {
@@ -51,7 +58,10 @@ describe("Redis Stream ingestion", () => {
     const listener = await subscribed(channel, ["message", "page-updated"]);
     const sentAt = Date.now();
     await xadd(channel, "data", "first");
-    await until(() => listener.received.length === 1, () => "first entry never arrived");
+    await until(
+      () => listener.received.length === 1,
+      () => "first entry never arrived",
+    );
     const latency = listener.received[0]!.at - sentAt;
     console.log(`redis → browser latency: ${latency} ms (poll interval ${POLL_MS} ms)`);
     // Functional bound, not a benchmark: polling runs at its interval, not in a back-off.
@@ -64,8 +74,12 @@ describe("Redis Stream ingestion", () => {
       ["", undefined],
       ["  spaced  ", "page-updated"],
     ];
-    for (const [data, event] of entries) await xadd(channel, ...(event ? ["event", event, "data", data] : ["data", data]));
-    await until(() => listener.received.length === 1 + entries.length, () => JSON.stringify(listener.received));
+    for (const [data, event] of entries)
+      await xadd(channel, ...(event ? ["event", event, "data", data] : ["data", data]));
+    await until(
+      () => listener.received.length === 1 + entries.length,
+      () => JSON.stringify(listener.received),
+    );
     listener.close();
     expect(listener.received.slice(1).map((event) => [event.type, event.data])).toEqual(
       entries.map(([data, event]) => [event ?? "message", data.replace(/\r\n|\r/g, "\n")]),
@@ -80,10 +94,16 @@ describe("Redis Stream ingestion", () => {
     for (let round = 0; round < 4; round++) {
       await xadd(channel, "data", `redis ${round}`);
       expected.push(`redis ${round}`);
-      await until(() => listener.received.length === expected.length, () => `${listener.received.length}/${expected.length}`);
+      await until(
+        () => listener.received.length === expected.length,
+        () => `${listener.received.length}/${expected.length}`,
+      );
       await publishTo(relay.url, channel, { data: `http ${round}` });
       expected.push(`http ${round}`);
-      await until(() => listener.received.length === expected.length, () => `${listener.received.length}/${expected.length}`);
+      await until(
+        () => listener.received.length === expected.length,
+        () => `${listener.received.length}/${expected.length}`,
+      );
     }
     // Now both at once: every event once, ids consecutive.
     await Promise.all([
@@ -94,25 +114,38 @@ describe("Redis Stream ingestion", () => {
         for (let index = 0; index < 10; index++) await publishTo(relay.url, channel, { data: `burst http ${index}` });
       })(),
     ]);
-    await until(() => listener.received.length === expected.length + 20, () => `${listener.received.length}`);
+    await until(
+      () => listener.received.length === expected.length + 20,
+      () => `${listener.received.length}`,
+    );
     listener.close();
     expect(listener.received.slice(0, expected.length).map((event) => event.data)).toEqual(expected);
     expect(listener.received.map((event) => Number(event.id))).toEqual(listener.received.map((_, index) => index + 1));
     const burst = listener.received.slice(expected.length).map((event) => event.data);
-    expect(burst.filter((data) => data.startsWith("burst redis"))).toEqual(Array.from({ length: 10 }, (_, i) => `burst redis ${i}`));
-    expect(burst.filter((data) => data.startsWith("burst http"))).toEqual(Array.from({ length: 10 }, (_, i) => `burst http ${i}`));
+    expect(burst.filter((data) => data.startsWith("burst redis"))).toEqual(
+      Array.from({ length: 10 }, (_, i) => `burst redis ${i}`),
+    );
+    expect(burst.filter((data) => data.startsWith("burst http"))).toEqual(
+      Array.from({ length: 10 }, (_, i) => `burst http ${i}`),
+    );
   });
 
   it("replays Redis-sourced events to a client resuming with Last-Event-ID", async () => {
     const channel = "redis-replay";
     const first = await subscribed(channel);
     for (const n of [1, 2, 3, 4]) await xadd(channel, "data", `entry ${n}`);
-    await until(() => first.received.length === 4, () => `${first.received.length}/4`);
+    await until(
+      () => first.received.length === 4,
+      () => `${first.received.length}/4`,
+    );
     first.close();
     const resumed = listenTo(relay.url, channel, ["message"], {
       fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, "Last-Event-ID": "2" } }),
     });
-    await until(() => resumed.received.length === 2, () => `${resumed.received.length}/2`);
+    await until(
+      () => resumed.received.length === 2,
+      () => `${resumed.received.length}/2`,
+    );
     resumed.close();
     expect(resumed.received.map((event) => [event.id, event.data])).toEqual([
       ["3", "entry 3"],
@@ -128,7 +161,10 @@ describe("Redis Stream ingestion", () => {
     await xadd(channel, "data", "reserved", "event", "relay.lost");
     await xadd(channel, "data", "x".repeat(5_000)); // over MAX_EVENT_BYTES=4096
     const lastId = await xadd(channel, "data", "good");
-    await until(() => listener.received.length >= 1, () => "good entry never arrived");
+    await until(
+      () => listener.received.length >= 1,
+      () => "good entry never arrived",
+    );
     await sleep(3 * POLL_MS);
     listener.close();
     expect(listener.received.map((event) => event.data)).toEqual(["good"]);
@@ -141,19 +177,32 @@ describe("Redis Stream ingestion", () => {
     const channel = "redis-outage";
     const listener = await subscribed(channel);
     await xadd(channel, "data", "before");
-    await until(() => listener.received.length === 1, () => "before");
+    await until(
+      () => listener.received.length === 1,
+      () => "before",
+    );
 
     // Upstash unreachable: the bridge is gone.
     await stack.stopBridge();
     for (const n of [1, 2, 3]) await xadd(channel, "data", `queued ${n}`);
     await publishTo(relay.url, channel, { data: "http during outage" });
-    await until(() => listener.received.length === 2, () => "HTTP publish during outage");
+    await until(
+      () => listener.received.length === 2,
+      () => "HTTP publish during outage",
+    );
     await sleep(4 * POLL_MS);
-    const during = (await channelStats(relay.url, channel)).redis as { lastPoll: { ok: boolean; error?: string }; consecutiveFailures: number };
+    const during = (await channelStats(relay.url, channel)).redis as {
+      lastPoll: { ok: boolean; error?: string };
+      consecutiveFailures: number;
+    };
     expect(during.lastPoll.ok).toBe(false);
     expect(during.consecutiveFailures).toBeGreaterThan(0);
     await stack.startBridge();
-    await until(() => listener.received.length === 5, () => JSON.stringify(listener.received.map((e) => e.data)), 40_000);
+    await until(
+      () => listener.received.length === 5,
+      () => JSON.stringify(listener.received.map((e) => e.data)),
+      40_000,
+    );
 
     // Redis itself down: the REST endpoint answers errors.
     await stack.stopRedis();
@@ -164,7 +213,11 @@ describe("Redis Stream ingestion", () => {
     await stack.startRedis();
     // A fresh, empty Redis (no persistence in tests): new entries still arrive.
     await xadd(channel, "data", "after restart");
-    await until(() => listener.received.length === 7, () => JSON.stringify(listener.received.map((e) => e.data)), 40_000);
+    await until(
+      () => listener.received.length === 7,
+      () => JSON.stringify(listener.received.map((e) => e.data)),
+      40_000,
+    );
     await sleep(3 * POLL_MS);
     listener.close();
     expect(listener.received.map((event) => event.data)).toEqual([
@@ -186,9 +239,14 @@ describe("Redis Stream ingestion", () => {
     try {
       for (const n of [1, 2]) await xadd(channel, "data", `slow ${n}`);
       await publishTo(relay.url, channel, { data: "http while slow" });
-      await until(() => listener.received.length === 1, () => "HTTP publish held up by a slow Redis");
       await until(
-        async () => ((await channelStats(relay.url, channel)).redis as { lastPoll: { ok: boolean } | null }).lastPoll?.ok === false,
+        () => listener.received.length === 1,
+        () => "HTTP publish held up by a slow Redis",
+      );
+      await until(
+        async () =>
+          ((await channelStats(relay.url, channel)).redis as { lastPoll: { ok: boolean } | null }).lastPoll?.ok ===
+          false,
         () => "no failed poll recorded",
         10_000,
       );
@@ -197,7 +255,11 @@ describe("Redis Stream ingestion", () => {
     } finally {
       stack.bridge.setLatency(0);
     }
-    await until(() => listener.received.length === 3, () => JSON.stringify(listener.received.map((e) => e.data)), 40_000);
+    await until(
+      () => listener.received.length === 3,
+      () => JSON.stringify(listener.received.map((e) => e.data)),
+      40_000,
+    );
     await sleep(3 * POLL_MS);
     listener.close();
     expect(listener.received.map((event) => event.data)).toEqual(["http while slow", "slow 1", "slow 2"]);
@@ -209,7 +271,11 @@ describe("Redis Stream ingestion", () => {
     const listener = await subscribed(channel);
     listener.close();
     // The subscriber is counted out within a heartbeat (HEARTBEAT_MS=500 here), then the next alarm stops.
-    await until(async () => ((await channelStats(relay.url, channel)).subscribers as number) === 0, () => "subscriber still counted", 3_000);
+    await until(
+      async () => ((await channelStats(relay.url, channel)).subscribers as number) === 0,
+      () => "subscriber still counted",
+      3_000,
+    );
     await sleep(3 * POLL_MS);
     const before = stack.bridge.requests;
     await sleep(10 * POLL_MS);
@@ -221,16 +287,26 @@ describe("Redis Stream ingestion", () => {
     const channel = "redis-restart";
     const listener = await subscribed(channel);
     for (const n of [1, 2, 3]) await xadd(channel, "data", `entry ${n}`);
-    await until(() => listener.received.length === 3, () => `${listener.received.length}/3`);
+    await until(
+      () => listener.received.length === 3,
+      () => `${listener.received.length}/3`,
+    );
 
     await relay.stop();
     // Written while the relay is down.
     for (const n of [4, 5, 6]) await xadd(channel, "data", `entry ${n}`);
     await relay.restart();
     // The EventSource reconnects by itself with Last-Event-ID; polling resumes from the stored cursor.
-    await until(() => listener.received.length >= 6, () => JSON.stringify(listener.received.map((e) => e.data)), 30_000);
+    await until(
+      () => listener.received.length >= 6,
+      () => JSON.stringify(listener.received.map((e) => e.data)),
+      30_000,
+    );
     await xadd(channel, "data", "entry 7");
-    await until(() => listener.received.length >= 7, () => "entry 7");
+    await until(
+      () => listener.received.length >= 7,
+      () => "entry 7",
+    );
     await sleep(3 * POLL_MS);
     listener.close();
     expect(listener.received.map((event) => event.data)).toEqual([1, 2, 3, 4, 5, 6, 7].map((n) => `entry ${n}`));

@@ -31,7 +31,9 @@ export function listen(
   let opens = 0;
   source.addEventListener("open", () => (opens += 1));
   for (const type of types) {
-    source.addEventListener(type, (event) => received.push({ type, id: event.lastEventId, data: event.data, at: Date.now() }));
+    source.addEventListener(type, (event) =>
+      received.push({ type, id: event.lastEventId, data: event.data, at: Date.now() }),
+    );
   }
   const opened = new Promise<void>((resolve, reject) => {
     source.addEventListener("open", () => resolve(), { once: true });
@@ -51,7 +53,9 @@ export async function publishTo(relayUrl: string, channel: string, body: unknown
 }
 
 export async function channelStats(relayUrl: string, channel: string): Promise<Record<string, unknown>> {
-  const response = await fetch(`${relayUrl}/v1/channels/${channel}`, { headers: { Authorization: `Bearer ${E2E_TOKEN}` } });
+  const response = await fetch(`${relayUrl}/v1/channels/${channel}`, {
+    headers: { Authorization: `Bearer ${E2E_TOKEN}` },
+  });
   if (!response.ok) throw new Error(`stats failed: ${response.status} ${await response.text()}`);
   return (await response.json()) as Record<string, unknown>;
 }

@@ -33,7 +33,9 @@ export async function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -47,7 +49,18 @@ export async function startRelay(vars: Record<string, string> = {}): Promise<Rel
 
   const start = async () => {
     const inspectorPort = await freePort();
-    const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistDir];
+    const args = [
+      WRANGLER,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      persistDir,
+    ];
     for (const [key, value] of Object.entries({ PUBLISH_TOKENS: E2E_TOKEN, ALLOWED_ORIGINS: "*", ...vars })) {
       args.push("--var", `${key}:${value}`);
     }

@@ -8,7 +8,12 @@ const SUBSCRIBE_SECRET = "test-subscribe-secret-0123456789abcdef";
 const PUBLISH_SECRET = "test-publish-secret-0123456789abcdef";
 const inSeconds = (seconds: number) => Math.floor(Date.now() / 1000) + seconds;
 
-function subscriberToken(channels: string[], exp = inSeconds(300), secret = SUBSCRIBE_SECRET, extra: Record<string, unknown> = {}) {
+function subscriberToken(
+  channels: string[],
+  exp = inSeconds(300),
+  secret = SUBSCRIBE_SECRET,
+  extra: Record<string, unknown> = {},
+) {
   return sign({ scope: "subscribe", channels, exp, ...extra }, secret, "HS256");
 }
 function publisherToken(channels: string[], exp = inSeconds(300), secret = PUBLISH_SECRET) {
@@ -19,7 +24,6 @@ async function errorOf(response: Response): Promise<{ status: number; error: str
   const body = (await response.json()) as { error: string; message: string };
   return { status: response.status, ...body };
 }
-
 
 describe("private channels", () => {
   const url = (channel: string, query = "") => `${BASE}/v1/channels/${channel}/events${query}`;
@@ -33,7 +37,11 @@ describe("private channels", () => {
   it("accepts a token from Authorization, from the cookie, and from ?token=", async () => {
     const channel = freshChannel("private");
     const token = await subscriberToken([channel]);
-    const ways: RequestInit[] = [{ headers: { Authorization: `Bearer ${token}` } }, { headers: { Cookie: `other=1; sse_token=${token}` } }, {}];
+    const ways: RequestInit[] = [
+      { headers: { Authorization: `Bearer ${token}` } },
+      { headers: { Cookie: `other=1; sse_token=${token}` } },
+      {},
+    ];
     for (const [index, init] of ways.entries()) {
       const response = await SELF.fetch(url(channel, index === 2 ? `?token=${token}` : ""), init);
       expect(response.status).toBe(200);
@@ -52,24 +60,39 @@ describe("private channels", () => {
 
   it("403 for a channel the token does not grant", async () => {
     const token = await subscriberToken(["private-alice"]);
-    const result = await errorOf(await SELF.fetch(url("private-bob"), { headers: { Authorization: `Bearer ${token}` } }));
+    const result = await errorOf(
+      await SELF.fetch(url("private-bob"), { headers: { Authorization: `Bearer ${token}` } }),
+    );
     expect(result).toMatchObject({ status: 403, error: "forbidden" });
   });
 
   it("401 for expired, forged, alg:none, wrong-scope and expiry-less tokens, never echoing the token", async () => {
     const channel = freshChannel("private");
-    const header = (object: object) => btoa(JSON.stringify(object)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    const header = (object: object) =>
+      btoa(JSON.stringify(object)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
     const payload = { scope: "subscribe", channels: [channel], exp: inSeconds(300) };
     const cases: [string, string, string][] = [
       ["expired", await subscriberToken([channel], inSeconds(-10)), "token_expired"],
-      ["wrong secret", await subscriberToken([channel], inSeconds(300), "another-secret-that-is-long-enough-0000"), "invalid_token"],
+      [
+        "wrong secret",
+        await subscriberToken([channel], inSeconds(300), "another-secret-that-is-long-enough-0000"),
+        "invalid_token",
+      ],
       ["alg none", `${header({ alg: "none", typ: "JWT" })}.${header(payload)}.`, "invalid_token"],
       ["HS512 instead of HS256", await sign(payload, SUBSCRIBE_SECRET, "HS512"), "invalid_token"],
       ["publisher token", await publisherToken([channel], inSeconds(300), SUBSCRIBE_SECRET), "invalid_token"],
       ["no exp", await sign({ scope: "subscribe", channels: [channel] }, SUBSCRIBE_SECRET, "HS256"), "invalid_token"],
-      ["channels not a list", await sign({ scope: "subscribe", channels: channel, exp: inSeconds(60) }, SUBSCRIBE_SECRET, "HS256"), "invalid_token"],
+      [
+        "channels not a list",
+        await sign({ scope: "subscribe", channels: channel, exp: inSeconds(60) }, SUBSCRIBE_SECRET, "HS256"),
+        "invalid_token",
+      ],
       ["garbage", "not.a.jwt", "invalid_token"],
-      ["tampered payload", (await subscriberToken(["private-other"])).replace(/^([^.]+)\.[^.]+/, `$1.${header(payload)}`), "invalid_token"],
+      [
+        "tampered payload",
+        (await subscriberToken(["private-other"])).replace(/^([^.]+)\.[^.]+/, `$1.${header(payload)}`),
+        "invalid_token",
+      ],
     ];
     for (const [name, token, code] of cases) {
       const result = await errorOf(await SELF.fetch(url(channel), { headers: { Authorization: `Bearer ${token}` } }));
@@ -123,7 +146,12 @@ describe("scoped publisher tokens", () => {
     const response = await SELF.fetch(`${BASE}/v1/events`, {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ events: [{ channel: mine, data: "a" }, { channel: "billing-1", data: "b" }] }),
+      body: JSON.stringify({
+        events: [
+          { channel: mine, data: "a" },
+          { channel: "billing-1", data: "b" },
+        ],
+      }),
     });
     expect((await errorOf(response)).status).toBe(403);
     expect((await stats(mine)).lastEventId).toBeNull();
@@ -171,11 +199,15 @@ describe("idempotent publishing", () => {
   it("422 when a key is reused for different events; 400 for a malformed key", async () => {
     const channel = freshChannel();
     await publish(channel, { data: "a" }, { headers: { "Idempotency-Key": "k1" } });
-    expect(await errorOf(await publish(channel, { data: "b" }, { headers: { "Idempotency-Key": "k1" } }))).toMatchObject({
+    expect(
+      await errorOf(await publish(channel, { data: "b" }, { headers: { "Idempotency-Key": "k1" } })),
+    ).toMatchObject({
       status: 422,
       error: "idempotency_key_reused",
     });
-    expect(await errorOf(await publish(channel, { data: "c" }, { headers: { "Idempotency-Key": "has space" } }))).toMatchObject({
+    expect(
+      await errorOf(await publish(channel, { data: "c" }, { headers: { "Idempotency-Key": "has space" } })),
+    ).toMatchObject({
       status: 400,
       error: "invalid_idempotency_key",
     });
@@ -189,7 +221,13 @@ describe("idempotent publishing", () => {
       SELF.fetch(`${BASE}/v1/events`, {
         method: "POST",
         headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json", "Idempotency-Key": "batch-7" },
-        body: JSON.stringify({ events: [{ channel: a, data: "1" }, { channel: b, data: "2" }, { channel: a, data: "3" }] }),
+        body: JSON.stringify({
+          events: [
+            { channel: a, data: "1" },
+            { channel: b, data: "2" },
+            { channel: a, data: "3" },
+          ],
+        }),
       });
     const first = (await (await send()).json()) as { ids: string[] };
     const again = await send();
@@ -216,7 +254,10 @@ describe("limits", () => {
   });
 
   it("refuses channel names over MAX_CHANNEL_NAME_LENGTH", async () => {
-    const response = await fetchWithEnv({ MAX_CHANNEL_NAME_LENGTH: "10" }, new Request(`${BASE}/v1/channels/${"c".repeat(11)}/events`));
+    const response = await fetchWithEnv(
+      { MAX_CHANNEL_NAME_LENGTH: "10" },
+      new Request(`${BASE}/v1/channels/${"c".repeat(11)}/events`),
+    );
     expect(await errorOf(response)).toMatchObject({ status: 400, error: "invalid_channel" });
   });
 
@@ -226,7 +267,10 @@ describe("limits", () => {
       expect((await fetchWithEnv(on, new Request(`https://${host}/healthz`))).status).toBe(200);
     }
     for (const host of ["evil.com", "sse.example.com.evil.com", "example.com", "xsse.example.com"]) {
-      expect(await errorOf(await fetchWithEnv(on, new Request(`https://${host}/healthz`)))).toMatchObject({ status: 421, error: "misdirected_request" });
+      expect(await errorOf(await fetchWithEnv(on, new Request(`https://${host}/healthz`)))).toMatchObject({
+        status: 421,
+        error: "misdirected_request",
+      });
     }
   });
 });

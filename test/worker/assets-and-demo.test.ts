@@ -2,7 +2,6 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BASE, fetchWithEnv } from "./relay-client";
 
-
 describe("/client.js", () => {
   it("is served as a cacheable JavaScript module any origin may import", async () => {
     const response = await SELF.fetch(`${BASE}/client.js`, { headers: { Origin: "https://anywhere.test" } });
@@ -26,7 +25,11 @@ describe("/client.js", () => {
 
 describe("the demo", () => {
   it("is not served unless DEMO_ENABLED (a deployment gets no token-less endpoint)", async () => {
-    for (const [method, path] of [["GET", "/demo"], ["GET", "/demo/state"], ["POST", "/demo/note"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/demo"],
+      ["GET", "/demo/state"],
+      ["POST", "/demo/note"],
+    ] as const) {
       const response = await SELF.fetch(`${BASE}${path}`, { method, body: method === "POST" ? '{"text":"x"}' : null });
       expect(response.status).toBe(404);
       expect(((await response.json()) as { error: string }).error).toBe("not_found");
@@ -39,14 +42,24 @@ describe("the demo", () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('import { subscribe } from "/client.js"');
 
-    const edit = await fetchWithEnv(on, new Request(`${BASE}/demo/note`, { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"text":"hello"}' }));
+    const edit = await fetchWithEnv(
+      on,
+      new Request(`${BASE}/demo/note`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: '{"text":"hello"}',
+      }),
+    );
     expect(edit.status).toBe(201);
     const { id } = (await edit.json()) as { id: string };
     const state = (await (await fetchWithEnv(on, new Request(`${BASE}/demo/state`))).json()) as { lastEventId: string };
     expect(state.lastEventId).toBe(id);
 
     for (const body of ['{"text": 5}', "not json", JSON.stringify({ text: "x".repeat(4001) })]) {
-      const refused = await fetchWithEnv(on, new Request(`${BASE}/demo/note`, { method: "POST", headers: { "Content-Type": "application/json" }, body }));
+      const refused = await fetchWithEnv(
+        on,
+        new Request(`${BASE}/demo/note`, { method: "POST", headers: { "Content-Type": "application/json" }, body }),
+      );
       expect(refused.status).toBe(400);
     }
   });

@@ -33,7 +33,11 @@ describe("formatEvent: exact wire text", () => {
     ["trailing newline kept as empty last line", { data: "a\n" }, "data: a\ndata: \n\n"],
     ["leading space survives (one space is the separator)", { data: " x" }, "data:  x\n\n"],
     ["colon in data is plain text", { data: "key: value" }, "data: key: value\n\n"],
-    ["data that looks like fields", { data: "id: 99\nevent: evil\n\ndata: x" }, "data: id: 99\ndata: event: evil\ndata: \ndata: data: x\n\n"],
+    [
+      "data that looks like fields",
+      { data: "id: 99\nevent: evil\n\ndata: x" },
+      "data: id: 99\ndata: event: evil\ndata: \ndata: data: x\n\n",
+    ],
     ["unicode", { data: "héllo 世界 🎉" }, "data: héllo 世界 🎉\n\n"],
   ];
   it.each(cases)("%s", (_name, event, wire) => {
@@ -115,11 +119,11 @@ describe("round trip through eventsource-parser", () => {
   it("agrees with the spec's own example streams", () => {
     // From the WHATWG HTML standard, "Server-sent events", §9.2.6 examples.
     expect(parse("data: YHOO\ndata: +2\ndata: 10\n\n").map((e) => e.data)).toEqual(["YHOO\n+2\n10"]);
-    expect(parse(": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n").map((e) => e.data)).toEqual([
-      "first event",
-      "second event",
-      " third event",
-    ]);
+    expect(
+      parse(": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n").map(
+        (e) => e.data,
+      ),
+    ).toEqual(["first event", "second event", " third event"]);
     // Our encoder produces the same events for those payloads.
     for (const data of ["YHOO\n+2\n10", "first event", " third event"]) {
       expect(parse(formatEvent({ data }))[0]?.data).toBe(data);

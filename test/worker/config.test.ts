@@ -71,7 +71,10 @@ describe("parseConfig", () => {
 
   it("turns private channels off with an empty PRIVATE_CHANNEL_PREFIXES", () => {
     expect(parseConfig({ PRIVATE_CHANNEL_PREFIXES: "" }).privateChannelPrefixes).toEqual([]);
-    expect(parseConfig({ PRIVATE_CHANNEL_PREFIXES: "private-,team:" }).privateChannelPrefixes).toEqual(["private-", "team:"]);
+    expect(parseConfig({ PRIVATE_CHANNEL_PREFIXES: "private-,team:" }).privateChannelPrefixes).toEqual([
+      "private-",
+      "team:",
+    ]);
   });
 
   it("never puts a token's value in an error message", () => {

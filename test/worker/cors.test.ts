@@ -6,10 +6,13 @@ import { BASE, freshChannel, fetchWithEnv } from "./relay-client";
 function preflight(origin: string, requestHeaders = "last-event-id"): Promise<Response> {
   return SELF.fetch(`${BASE}/v1/channels/${freshChannel()}/events`, {
     method: "OPTIONS",
-    headers: { Origin: origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": requestHeaders },
+    headers: {
+      Origin: origin,
+      "Access-Control-Request-Method": "GET",
+      "Access-Control-Request-Headers": requestHeaders,
+    },
   });
 }
-
 
 describe("CORS", () => {
   it("answers a preflight from an allowed origin, allowing Last-Event-ID", async () => {
@@ -25,23 +28,35 @@ describe("CORS", () => {
     for (const allowed of ["https://shop.example.org", "https://a.b.example.org"]) {
       expect((await preflight(allowed)).headers.get("Access-Control-Allow-Origin")).toBe(allowed);
     }
-    for (const refused of ["https://example.org", "https://evilexample.org", "http://shop.example.org", "https://shop.example.org.evil.com", "null"]) {
+    for (const refused of [
+      "https://example.org",
+      "https://evilexample.org",
+      "http://shop.example.org",
+      "https://shop.example.org.evil.com",
+      "null",
+    ]) {
       expect((await preflight(refused)).headers.get("Access-Control-Allow-Origin")).toBeNull();
     }
   });
 
   it("adds the allowed origin to a real stream response, and nothing for another origin", async () => {
-    const allowed = await SELF.fetch(`${BASE}/v1/channels/${freshChannel()}/events`, { headers: { Origin: "https://app.example.com" } });
+    const allowed = await SELF.fetch(`${BASE}/v1/channels/${freshChannel()}/events`, {
+      headers: { Origin: "https://app.example.com" },
+    });
     expect(allowed.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
     expect(allowed.headers.get("Content-Type")).toBe("text/event-stream; charset=utf-8");
     await allowed.body?.cancel();
-    const other = await SELF.fetch(`${BASE}/v1/channels/${freshChannel()}/events`, { headers: { Origin: "https://evil.example.net" } });
+    const other = await SELF.fetch(`${BASE}/v1/channels/${freshChannel()}/events`, {
+      headers: { Origin: "https://evil.example.net" },
+    });
     expect(other.headers.get("Access-Control-Allow-Origin")).toBeNull();
     await other.body?.cancel();
   });
 
   it("adds CORS headers to errors too, so pages can read the message", async () => {
-    const response = await SELF.fetch(`${BASE}/v1/channels/bad%20name/events`, { headers: { Origin: "https://app.example.com" } });
+    const response = await SELF.fetch(`${BASE}/v1/channels/bad%20name/events`, {
+      headers: { Origin: "https://app.example.com" },
+    });
     expect(response.status).toBe(400);
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
   });

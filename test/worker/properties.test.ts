@@ -14,7 +14,11 @@ import { BASE, TOKEN, freshChannel, publish, stats, subscribe } from "./relay-cl
 /** Any string, including lone surrogates' neighbours, control characters and every line break. */
 const anyData = fc.oneof(
   fc.string({ unit: "binary", maxLength: 200 }),
-  fc.array(fc.constantFrom("\r", "\n", "\r\n", " ", ":", "data:", "id:", "event:", "retry:", "\0", "é", "🎉", "x"), { maxLength: 30 }).map((parts) => parts.join("")),
+  fc
+    .array(fc.constantFrom("\r", "\n", "\r\n", " ", ":", "data:", "id:", "event:", "retry:", "\0", "é", "🎉", "x"), {
+      maxLength: 30,
+    })
+    .map((parts) => parts.join("")),
 );
 /** Event names the relay accepts: 1–128 characters without CR, LF, NUL, not starting with "relay.". */
 const allowedName = fc
@@ -46,14 +50,22 @@ const expected = (data: string) => new TextDecoder().decode(new TextEncoder().en
 describe("codec properties", () => {
   it("any data and allowed name, cut anywhere, parses back exactly", () => {
     fc.assert(
-      fc.property(anyData, fc.option(allowedName, { nil: undefined }), fc.nat({ max: 1e9 }), chunking, (data, event, id, cuts) => {
-        const wire = new TextDecoder().decode(new TextEncoder().encode(formatEvent({ id: String(id), data, ...(event === undefined ? {} : { event }) })));
-        const events = parseChunked(wire, cuts);
-        expect(events).toHaveLength(1);
-        expect(events[0]!.data).toBe(expected(data));
-        expect(events[0]!.id).toBe(String(id));
-        expect(events[0]!.event).toBe(event === undefined ? undefined : expected(event));
-      }),
+      fc.property(
+        anyData,
+        fc.option(allowedName, { nil: undefined }),
+        fc.nat({ max: 1e9 }),
+        chunking,
+        (data, event, id, cuts) => {
+          const wire = new TextDecoder().decode(
+            new TextEncoder().encode(formatEvent({ id: String(id), data, ...(event === undefined ? {} : { event }) })),
+          );
+          const events = parseChunked(wire, cuts);
+          expect(events).toHaveLength(1);
+          expect(events[0]!.data).toBe(expected(data));
+          expect(events[0]!.id).toBe(String(id));
+          expect(events[0]!.event).toBe(event === undefined ? undefined : expected(event));
+        },
+      ),
       { numRuns: 2_000 },
     );
   });
@@ -81,7 +93,10 @@ describe("codec properties", () => {
 
 describe("relay properties (through the Worker and the channel object)", () => {
   it("whatever is published arrives exactly, in order, through a real stream", async () => {
-    const samples = fc.sample(fc.tuple(anyData, fc.option(allowedName, { nil: undefined })), { numRuns: 60, seed: 20261125 });
+    const samples = fc.sample(fc.tuple(anyData, fc.option(allowedName, { nil: undefined })), {
+      numRuns: 60,
+      seed: 20261125,
+    });
     const channel = freshChannel("prop");
     const stream = await subscribe(channel);
     for (const [data, event] of samples) {
@@ -90,7 +105,9 @@ describe("relay properties (through the Worker and the channel object)", () => {
     }
     const events = await stream.waitForEvents(samples.length);
     expect(events.map((event) => event.data)).toEqual(samples.map(([data]) => expected(data)));
-    expect(events.map((event) => event.event)).toEqual(samples.map(([, name]) => (name === undefined ? undefined : expected(name))));
+    expect(events.map((event) => event.event)).toEqual(
+      samples.map(([, name]) => (name === undefined ? undefined : expected(name))),
+    );
     await stream.cancel();
   });
 
@@ -108,7 +125,9 @@ describe("relay properties (through the Worker and the channel object)", () => {
         });
         expect(text.status).toBe(400);
         await text.arrayBuffer();
-        const resume = await SELF.fetch(`${BASE}/v1/channels/${channel}/events?lastEventId=${encodeURIComponent(name)}`);
+        const resume = await SELF.fetch(
+          `${BASE}/v1/channels/${channel}/events?lastEventId=${encodeURIComponent(name)}`,
+        );
         expect(resume.status).toBe(400);
         await resume.arrayBuffer();
       }),

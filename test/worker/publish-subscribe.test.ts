@@ -100,7 +100,8 @@ describe("publish → subscribe", () => {
     const streams = await Promise.all(hosts.map((base) => subscribe(channel, { base })));
     const response = await publish(channel, { data: "via another shard" }, { base: "https://s2.sse.example.com" });
     expect(response.status).toBe(201);
-    for (const stream of streams) expect((await stream.waitForEvents(1))[0]).toMatchObject({ id: "1", data: "via another shard" });
+    for (const stream of streams)
+      expect((await stream.waitForEvents(1))[0]).toMatchObject({ id: "1", data: "via another shard" });
     await Promise.all(streams.map((stream) => stream.cancel()));
   });
 
@@ -149,7 +150,12 @@ describe("publish → subscribe", () => {
     const stream = await subscribe(channel);
     await publishData(channel, "one");
     await publishData(channel, "two");
-    expect(await stats(channel)).toMatchObject({ subscribers: 1, lastEventId: "2", oldestEventId: "1", eventsRetained: 2 });
+    expect(await stats(channel)).toMatchObject({
+      subscribers: 1,
+      lastEventId: "2",
+      oldestEventId: "1",
+      eventsRetained: 2,
+    });
     await stream.cancel();
   });
 });

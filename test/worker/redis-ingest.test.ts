@@ -10,7 +10,9 @@ const entry = (fields: Record<string, string>) => ({ id: "1-0", fields: new Map(
 describe("Redis configuration", () => {
   it("is off without Upstash credentials, with documented defaults when on", () => {
     expect(parseConfig({}).redis).toBeNull();
-    expect(parseConfig({ UPSTASH_REDIS_REST_URL: "https://eu1.upstash.io/", UPSTASH_REDIS_REST_TOKEN: "t" }).redis).toEqual({
+    expect(
+      parseConfig({ UPSTASH_REDIS_REST_URL: "https://eu1.upstash.io/", UPSTASH_REDIS_REST_TOKEN: "t" }).redis,
+    ).toEqual({
       url: "https://eu1.upstash.io",
       token: "t",
       streamPrefix: "sse:",
@@ -26,9 +28,22 @@ describe("Redis configuration", () => {
     [{ UPSTASH_REDIS_REST_TOKEN: "t" }, "UPSTASH_REDIS_REST_URL"],
     [{ UPSTASH_REDIS_REST_URL: "https://x.upstash.io" }, "UPSTASH_REDIS_REST_TOKEN"],
     [{ UPSTASH_REDIS_REST_URL: "redis://x:6379", UPSTASH_REDIS_REST_TOKEN: "t" }, "UPSTASH_REDIS_REST_URL"],
-    [{ UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t", REDIS_POLL_MS: "10" }, "REDIS_POLL_MS"],
-    [{ UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t", REDIS_START: "middle" }, "REDIS_START"],
-    [{ UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t", REDIS_STREAM_PREFIX: "has space" }, "REDIS_STREAM_PREFIX"],
+    [
+      { UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t", REDIS_POLL_MS: "10" },
+      "REDIS_POLL_MS",
+    ],
+    [
+      { UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t", REDIS_START: "middle" },
+      "REDIS_START",
+    ],
+    [
+      {
+        UPSTASH_REDIS_REST_URL: "https://x.upstash.io",
+        UPSTASH_REDIS_REST_TOKEN: "t",
+        REDIS_STREAM_PREFIX: "has space",
+      },
+      "REDIS_STREAM_PREFIX",
+    ],
   ])("refuses %j naming %s", (raw, variable) => {
     expect(() => parseConfig(raw)).toThrow(ConfigError);
     expect(() => parseConfig(raw)).toThrow(new RegExp(`^${variable} `));
@@ -54,9 +69,15 @@ describe("stream entries", () => {
     expect(entryToEvent(entry({ data: "x" }), limits)).toEqual({ event: { data: "x" } });
     expect(entryToEvent(entry({ data: "123", event: "n" }), limits)).toEqual({ event: { data: "123", event: "n" } });
     expect(entryToEvent(entry({ payload: "x" }), limits)).toEqual({ skipped: 'no "data" field' });
-    expect(entryToEvent(entry({ data: "x", event: "a\nb" }), limits)).toMatchObject({ skipped: expect.stringMatching(/CR, LF or NUL/) });
-    expect(entryToEvent(entry({ data: "x", event: "relay.lost" }), limits)).toMatchObject({ skipped: expect.stringMatching(/reserved/) });
-    expect(entryToEvent(entry({ data: "x".repeat(101) }), limits)).toMatchObject({ skipped: expect.stringMatching(/MAX_EVENT_BYTES/) });
+    expect(entryToEvent(entry({ data: "x", event: "a\nb" }), limits)).toMatchObject({
+      skipped: expect.stringMatching(/CR, LF or NUL/),
+    });
+    expect(entryToEvent(entry({ data: "x", event: "relay.lost" }), limits)).toMatchObject({
+      skipped: expect.stringMatching(/reserved/),
+    });
+    expect(entryToEvent(entry({ data: "x".repeat(101) }), limits)).toMatchObject({
+      skipped: expect.stringMatching(/MAX_EVENT_BYTES/),
+    });
   });
 });
 
@@ -84,7 +105,7 @@ describe("ingest state", () => {
 
       expect(ingest.nextDelayMs(false)).toBe(1000);
       expect(ingest.nextDelayMs(true)).toBe(0);
-      ingest.recordFailure(new Error("fetch failed, command was: [\"XRANGE\"]"));
+      ingest.recordFailure(new Error('fetch failed, command was: ["XRANGE"]'));
       const first = ingest.nextDelayMs(false);
       expect(first).toBeGreaterThanOrEqual(1000);
       expect(first).toBeLessThanOrEqual(2000);
@@ -107,7 +128,11 @@ describe("ingest state", () => {
       const all = new RedisIngestState(state.storage.sql, config);
       expect(all.isPolled("anything")).toBe(true);
       const some = new RedisIngestState(state.storage.sql, { ...config, channelPrefixes: ["page-", "order-"] });
-      expect([some.isPolled("page-1"), some.isPolled("order-9"), some.isPolled("random-x")]).toEqual([true, true, false]);
+      expect([some.isPolled("page-1"), some.isPolled("order-9"), some.isPolled("random-x")]).toEqual([
+        true,
+        true,
+        false,
+      ]);
     });
   });
 });

@@ -19,7 +19,6 @@ async function expectError(response: Response, status: number, code: string): Pr
   return body;
 }
 
-
 describe("publish auth", () => {
   it("401 without a token", async () => {
     const channel = freshChannel();
@@ -63,7 +62,11 @@ describe("publish auth", () => {
       headers: { "Content-Type": "application/json", Authorization: "Bearer test-token" },
       body: JSON.stringify({ data: "x" }),
     });
-    const body = await expectError(await fetchWithEnv({ PUBLISH_TOKENS: "", PUBLISH_JWT_SECRET: "" }, request), 503, "publishing_disabled");
+    const body = await expectError(
+      await fetchWithEnv({ PUBLISH_TOKENS: "", PUBLISH_JWT_SECRET: "" }, request),
+      503,
+      "publishing_disabled",
+    );
     expect(body.message).toContain("PUBLISH_TOKENS");
   });
 
@@ -110,9 +113,36 @@ describe("bad input is refused with a clear error and changes nothing", () => {
     ],
     ["batch without events", () => batch({ nope: [] }), 400, "invalid_body"],
     ["empty batch", () => batch({ events: [] }), 400, "invalid_body"],
-    ["batch too large", () => batch({ events: Array.from({ length: 51 }, () => ({ channel: "refusals", data: "x" })) }), 413, "batch_too_large"],
-    ["batch with one bad channel", () => batch({ events: [{ channel: "refusals", data: "ok" }, { channel: "no spaces", data: "x" }] }), 400, "invalid_channel"],
-    ["batch with one bad event name", () => batch({ events: [{ channel: "refusals", data: "ok" }, { channel: "refusals", data: "x", event: "a\nb" }] }), 400, "invalid_event_name"],
+    [
+      "batch too large",
+      () => batch({ events: Array.from({ length: 51 }, () => ({ channel: "refusals", data: "x" })) }),
+      413,
+      "batch_too_large",
+    ],
+    [
+      "batch with one bad channel",
+      () =>
+        batch({
+          events: [
+            { channel: "refusals", data: "ok" },
+            { channel: "no spaces", data: "x" },
+          ],
+        }),
+      400,
+      "invalid_channel",
+    ],
+    [
+      "batch with one bad event name",
+      () =>
+        batch({
+          events: [
+            { channel: "refusals", data: "ok" },
+            { channel: "refusals", data: "x", event: "a\nb" },
+          ],
+        }),
+      400,
+      "invalid_event_name",
+    ],
     ["batch as text/plain", () => batch("x", "text/plain"), 415, "unsupported_media_type"],
   ];
 
@@ -131,7 +161,11 @@ describe("bad input is refused with a clear error and changes nothing", () => {
       const response = await SELF.fetch(`${BASE}/v1/channels/${channel}/events`, { headers: { "Last-Event-ID": bad } });
       await expectError(response, 400, "invalid_last_event_id");
     }
-    await expectError(await SELF.fetch(`${BASE}/v1/channels/${channel}/events?lastEventId=x`), 400, "invalid_last_event_id");
+    await expectError(
+      await SELF.fetch(`${BASE}/v1/channels/${channel}/events?lastEventId=x`),
+      400,
+      "invalid_last_event_id",
+    );
   });
 
   it("404 for unknown paths, 405 with Allow for wrong methods", async () => {

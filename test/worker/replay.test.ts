@@ -132,7 +132,8 @@ describe("replay with Last-Event-ID", () => {
 async function waitUntilId(events: { id?: string | undefined }[], id: number, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!events.some((event) => event.id === String(id))) {
-    if (Date.now() > deadline) throw new Error(`id ${id} never arrived; got ${events.map((event) => event.id).join(",")}`);
+    if (Date.now() > deadline)
+      throw new Error(`id ${id} never arrived; got ${events.map((event) => event.id).join(",")}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -28,11 +28,17 @@ export function readStream(response: Response): StreamReader {
     comments,
     retry: undefined,
     waitForEvents: (count, timeoutMs = 5_000) =>
-      waitUntil(() => events.length >= count, timeoutMs, () => `${events.length} of ${count} events arrived`).then(
-        () => events.slice(0, count),
-      ),
+      waitUntil(
+        () => events.length >= count,
+        timeoutMs,
+        () => `${events.length} of ${count} events arrived`,
+      ).then(() => events.slice(0, count)),
     waitForComment: (predicate, timeoutMs = 5_000) =>
-      waitUntil(() => comments.some(predicate), timeoutMs, () => `comments so far: ${JSON.stringify(comments)}`),
+      waitUntil(
+        () => comments.some(predicate),
+        timeoutMs,
+        () => `comments so far: ${JSON.stringify(comments)}`,
+      ),
     cancel: async () => {
       await body.cancel().catch(() => {});
     },

@@ -35,7 +35,9 @@ describe("subscriber lifecycle", () => {
     expect(peakBuffered).toBeLessThanOrEqual(32_768 + 2 * 4_100);
 
     const events = await healthy.waitForEvents(count);
-    expect(events.map((event) => event.data.split(":")[0])).toEqual(Array.from({ length: count }, (_, index) => String(index)));
+    expect(events.map((event) => event.data.split(":")[0])).toEqual(
+      Array.from({ length: count }, (_, index) => String(index)),
+    );
     await eventually(async () => (await stats(channel)).subscribers === 1, 2_000);
     const closed = (await stats(channel)).closedStreams;
     expect(closed.overflow + closed.stalled).toBe(1);
@@ -73,11 +75,16 @@ describe("subscriber lifecycle", () => {
   it("closes no stream as stalled when most of a channel's streams look stalled at once (the object is behind)", async () => {
     const channel = freshChannel();
     // Eight streams (the test maximum) that never read: at each tick all of them look stalled.
-    const stuck = await Promise.all(Array.from({ length: 8 }, () => SELF.fetch(`${BASE}/v1/channels/${channel}/events`)));
+    const stuck = await Promise.all(
+      Array.from({ length: 8 }, () => SELF.fetch(`${BASE}/v1/channels/${channel}/events`)),
+    );
     await eventually(async () => (await stats(channel)).subscribers === 8);
     for (let index = 0; index < 4; index++) await publishData(channel, "s".repeat(4_000)); // within every budget
     await new Promise((resolve) => setTimeout(resolve, 600)); // six ticks at HEARTBEAT_MS=200
-    expect(await stats(channel)).toMatchObject({ subscribers: 8, closedStreams: { overflow: 0, stalled: 0, expired: 0 } });
+    expect(await stats(channel)).toMatchObject({
+      subscribers: 8,
+      closedStreams: { overflow: 0, stalled: 0, expired: 0 },
+    });
     await Promise.all(stuck.map((response) => response.body?.cancel().catch(() => {})));
   });
 
@@ -96,7 +103,10 @@ describe("subscriber lifecycle", () => {
       const received = await stream.waitForEvents(15);
       expect(received.map((event) => event.data.split(":")[0])).toEqual(events.map((_, index) => String(index)));
     }
-    expect(await stats(channel)).toMatchObject({ subscribers: 2, closedStreams: { overflow: 0, stalled: 0, expired: 0 } });
+    expect(await stats(channel)).toMatchObject({
+      subscribers: 2,
+      closedStreams: { overflow: 0, stalled: 0, expired: 0 },
+    });
     await Promise.all(streams.map((stream) => stream.cancel()));
   });
 
