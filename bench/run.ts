@@ -38,7 +38,7 @@ function settingsFor(plan: Plan, subscribers: number): SessionSettings {
   };
 }
 
-async function measure(plan: Plan, resultsDir: string): Promise<BenchResults> {
+async function measure(plan: Plan, _resultsDir: string): Promise<BenchResults> {
   const started = Date.now();
   // Outside the repository: tsc (tsconfig.node.json checks bench/ with checkJs) must never see the bundle.
   const bundleDir = mkdtempSync(join(tmpdir(), "sse-bench-bundle-"));

@@ -138,7 +138,10 @@ async function publishBatch(c: AppContext): Promise<Response> {
   const byChannel = new Map<string, { inputs: EventInput[]; positions: number[] }>();
   events.forEach((event: ChannelEventInput, position) => {
     let group = byChannel.get(event.channel);
-    if (!group) byChannel.set(event.channel, (group = { inputs: [], positions: [] }));
+    if (!group) {
+      group = { inputs: [], positions: [] };
+      byChannel.set(event.channel, group);
+    }
     group.inputs.push(event.event === undefined ? { data: event.data } : { data: event.data, event: event.event });
     group.positions.push(position);
   });
@@ -151,7 +154,7 @@ async function publishBatch(c: AppContext): Promise<Response> {
         group.inputs,
         await idempotencyFor(key, channel, group.inputs),
       );
-      publishedIds(outcome).forEach((id, index) => (ids[group.positions[index]!] = id));
+      for (const [index, id] of publishedIds(outcome).entries()) ids[group.positions[index]!] = id;
       if (outcome.status === "replayed") replayed = true;
     }),
   );

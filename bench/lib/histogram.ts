@@ -38,7 +38,7 @@ export class Histogram {
 
   record(us: number): void {
     // Clocks are one monotonic clock; a negative value can only be rounding.
-    const value = us < 1 ? 1 : us;
+    const value = Math.max(us, 1);
     let bucket = Math.floor(Math.log(value) / LOG_GROWTH);
     if (bucket >= BUCKETS) bucket = BUCKETS - 1;
     this.counts[bucket]! += 1;

@@ -45,27 +45,27 @@ export function lineChart(spec: ChartSpec): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="system-ui, sans-serif" font-size="12">`,
   );
   out.push(`<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`);
-  out.push(`<text x="${MARGIN.left}" y="24" font-size="15" font-weight="600">${escape(spec.title)}</text>`);
+  out.push(`<text x="${MARGIN.left}" y="24" font-size="15" font-weight="600">${escapeXml(spec.title)}</text>`);
   for (const tick of yAxis.ticks) {
     const y = py(tick).toFixed(1);
     out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
     out.push(
-      `<text x="${MARGIN.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle" fill="#444">${escape(fy(tick))}</text>`,
+      `<text x="${MARGIN.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle" fill="#444">${escapeXml(fy(tick))}</text>`,
     );
   }
   for (const tick of xAxis.ticks) {
     const x = px(tick).toFixed(1);
     out.push(`<line x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="#f0f0f0"/>`);
     out.push(
-      `<text x="${x}" y="${MARGIN.top + plotH + 18}" text-anchor="middle" fill="#444">${escape(fx(tick))}</text>`,
+      `<text x="${x}" y="${MARGIN.top + plotH + 18}" text-anchor="middle" fill="#444">${escapeXml(fx(tick))}</text>`,
     );
   }
   out.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`);
   out.push(
-    `<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 14}" text-anchor="middle">${escape(spec.xLabel)}</text>`,
+    `<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 14}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`,
   );
   out.push(
-    `<text transform="translate(18 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escape(spec.yLabel)}</text>`,
+    `<text transform="translate(18 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`,
   );
   spec.series.forEach((series, index) => {
     const points = series.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!spec.yLog || y > 0));
@@ -76,7 +76,7 @@ export function lineChart(spec: ChartSpec): string {
     }
     for (const [x, y] of points) {
       out.push(
-        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${series.color}"><title>${escape(`${series.name}: ${fx(x)}, ${fy(y)}`)}</title></circle>`,
+        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${series.color}"><title>${escapeXml(`${series.name}: ${fx(x)}, ${fy(y)}`)}</title></circle>`,
       );
     }
     const ly = MARGIN.top + 10 + index * 20;
@@ -84,7 +84,7 @@ export function lineChart(spec: ChartSpec): string {
     out.push(
       `<line x1="${lx}" x2="${lx + 26}" y1="${ly}" y2="${ly}" stroke="${series.color}" stroke-width="2"${dash}/>`,
     );
-    out.push(`<text x="${lx + 32}" y="${ly}" dominant-baseline="middle">${escape(series.name)}</text>`);
+    out.push(`<text x="${lx + 32}" y="${ly}" dominant-baseline="middle">${escapeXml(series.name)}</text>`);
   });
   out.push(`</svg>`);
   return `${out.join("\n")}\n`;
@@ -133,6 +133,6 @@ function trim(value: number): string {
   return String(Number(value.toPrecision(3)));
 }
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 }

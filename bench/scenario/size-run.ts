@@ -1,7 +1,7 @@
 /** One row of the latency table: a system with N subscribers, M events at the set rate. */
 import type { SystemDefinition } from "../systems/types.ts";
 import type { SizeResult } from "./results.ts";
-import { SessionError, measureStep, openSession, type SessionSettings } from "./session.ts";
+import { type Session, type SessionError, measureStep, openSession, type SessionSettings } from "./session.ts";
 
 export interface SizeRunPlan {
   readonly events: number;
@@ -14,7 +14,7 @@ export async function runSize(
   plan: SizeRunPlan,
 ): Promise<SizeResult> {
   const n = settings.subscribers;
-  let session;
+  let session: Session;
   try {
     session = await openSession(definition, settings);
   } catch (error) {

@@ -9,7 +9,7 @@
  */
 import type { SystemDefinition } from "../systems/types.ts";
 import type { StepFigures, SweepPoint, SweepResult } from "./results.ts";
-import { SessionError, measureStep, openSession, type Session, type SessionSettings } from "./session.ts";
+import { type SessionError, measureStep, openSession, type Session, type SessionSettings } from "./session.ts";
 
 export interface SweepPlan {
   readonly startDeliveriesPerSecond: number;

@@ -25,7 +25,10 @@ const server = createServer((req, res) => {
     res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
     res.write(": connected\n\n");
     let members = channels.get(channel);
-    if (!members) channels.set(channel, (members = new Set()));
+    if (!members) {
+      members = new Set();
+      channels.set(channel, members);
+    }
     members.add(res);
     res.on("close", () => members.delete(res));
   } else if (kind === "pub" && req.method === "POST" && channel) {

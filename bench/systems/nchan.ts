@@ -53,7 +53,7 @@ export const nchan: SystemDefinition = {
   },
   versions: async () => ({
     nginx: (await run(NGINX, ["-v"])).trim().replace(/^nginx version: /, ""),
-    nchan: (await tryRun("dpkg-query", ["-W", "-f", "${Version}", "libnginx-mod-nchan"])) ?? "unknown",
+    nchan: (await tryRun("dpkg-query", ["-W", "-f", "$" + "{Version}", "libnginx-mod-nchan"])) ?? "unknown",
   }),
 };
 

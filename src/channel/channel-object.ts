@@ -242,7 +242,7 @@ export class ChannelObject extends DurableObject<Env> {
 
   private startRedisPolling(channel: string): void {
     const redis = this.redis;
-    if (!redis || !redis.state.isPolled(channel)) return;
+    if (!redis?.state.isPolled(channel)) return;
     redis.state.bindChannel(channel);
     if (redis.state.polling) return;
     redis.state.polling = true;

@@ -46,6 +46,6 @@ export function corsMiddleware(policy: CorsPolicy): MiddlewareHandler {
 /** `https://*.example.com` → /^https:\/\/[^.\/]+(\.[^.\/]+)*\.example\.com$/ (one or more labels). */
 function wildcardToRegExp(pattern: string): RegExp {
   const [scheme, rest] = pattern.split("://*.") as [string, string];
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  return new RegExp(`^${escape(scheme)}://[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.${escape(rest)}$`, "i");
+  const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  return new RegExp(`^${escapeRegExp(scheme)}://[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.${escapeRegExp(rest)}$`, "i");
 }

@@ -36,7 +36,7 @@ export function formatEvent(event: SseEvent): string {
   if (event.id !== undefined) frame += `id: ${assertSafe("id", event.id)}\n`;
   if (event.event !== undefined) frame += `event: ${assertSafe("event", event.event)}\n`;
   for (const line of event.data.split(LINE_BREAK)) frame += `data: ${line}\n`;
-  return frame + "\n";
+  return `${frame}\n`;
 }
 
 export function encodeEvent(event: SseEvent): Uint8Array {
@@ -45,12 +45,10 @@ export function encodeEvent(event: SseEvent): Uint8Array {
 
 /** A comment line: ignored by clients, keeps proxies and idle timers from closing the stream. */
 export function formatComment(text: string): string {
-  return (
-    text
-      .split(LINE_BREAK)
-      .map((line) => `: ${line}\n`)
-      .join("") + "\n"
-  );
+  return `${text
+    .split(LINE_BREAK)
+    .map((line) => `: ${line}\n`)
+    .join("")}\n`;
 }
 
 export function encodeComment(text: string): Uint8Array {

@@ -120,7 +120,7 @@ describe("wrangler dev + eventsource client", () => {
       1_500,
     );
     console.log(`closed EventSource counted out after ${Date.now() - closedAt} ms`);
-    listeners.slice(1).forEach((listener) => listener.close());
+    for (const listener of listeners.slice(1)) listener.close();
     await until(
       async () => (await subscribers()) === 0,
       () => "subscribers left",

@@ -69,7 +69,7 @@ it("300 subscribers reconnecting at once after a relay restart each get every ev
     40_000,
   );
   await sleep(500);
-  listeners.forEach((listener) => listener.close());
+  for (const listener of listeners) listener.close();
   for (const listener of listeners) expectExactly(listener, 10, "e");
   expect(listeners.every((listener) => listener.opens() >= 2)).toBe(true);
 });

@@ -22,7 +22,9 @@ export function readStream(response: Response): StreamReader {
   const events: EventSourceMessage[] = [];
   const comments: string[] = [];
   const waiters = new Set<() => void>();
-  const notify = () => waiters.forEach((check) => check());
+  const notify = () => {
+    for (const check of waiters) check();
+  };
   const reader: StreamReader = {
     events,
     comments,
