@@ -7,13 +7,9 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import {
-  AFTER_HEADER,
-  CHANNEL_HEADER,
-  EXPIRES_HEADER,
-  type ChannelObject,
-  type PublishOutcome,
-} from "./channel/channel-object";
+import type { ChannelObject, PublishOutcome } from "./channel/channel-object";
+import { AFTER_HEADER, CHANNEL_HEADER, EXPIRES_HEADER } from "./channel/headers";
+import { openBridgedStream, regionOf } from "./edge/bridged-stream";
 import { ConfigError, configFromEnv, type RelayConfig } from "./config";
 import { demoRoutes } from "./demo/routes";
 import { oncePer } from "./once-per";
@@ -109,7 +105,23 @@ async function subscribe(c: AppContext): Promise<Response> {
   const header = c.req.header("Last-Event-ID");
   const after = parseLastEventId(header ? header : c.req.query("lastEventId"));
   const tokenExpiresAt = await authorizeSubscriber(c, channel, config);
-
+  if (deliveryMode(channel, config) === "hibernating") {
+    const lifetimeEnd = Date.now() + config.maxStreamSeconds * 1000;
+    const bridged = await openBridgedStream(
+      { channel, region: regionOf(c.req.raw), channels: c.env.CHANNELS, fanouts: c.env.FANOUTS },
+      after,
+      {
+        retryMs: config.retryMs,
+        heartbeatMs: config.heartbeatMs,
+        bufferBytes: config.streamBufferBytes,
+        cpuBudgetMs: config.streamCpuBudgetMs,
+        closeAt: tokenExpiresAt === undefined ? lifetimeEnd : Math.min(lifetimeEnd, tokenExpiresAt),
+      },
+      c.req.raw.signal,
+    );
+    // null: an object from before the bridge (a rolling deploy): it still serves direct streams.
+    if (bridged !== null) return new Response(bridged.body, bridged);
+  }
   const headers = new Headers({ [CHANNEL_HEADER]: channel });
   if (after !== undefined) headers.set(AFTER_HEADER, String(after));
   if (tokenExpiresAt !== undefined) headers.set(EXPIRES_HEADER, String(tokenExpiresAt));
@@ -119,6 +131,10 @@ async function subscribe(c: AppContext): Promise<Response> {
   });
   // Re-wrap so middleware (CORS) can add headers to what the object returned.
   return new Response(response.body, response);
+}
+
+function deliveryMode(channel: string, config: RelayConfig): "hibernating" | "direct" {
+  return config.directChannelPrefixes.some((prefix) => channel.startsWith(prefix)) ? "direct" : "hibernating";
 }
 
 async function publishOne(c: AppContext): Promise<Response> {
@@ -179,7 +195,7 @@ function replayHeader(outcome: PublishOutcome): Record<string, string> {
 async function channelStats(c: AppContext): Promise<Response> {
   const channel = parseChannelName(c.req.param("channel"), c.var.config);
   assertMayPublish(c.get(PUBLISHER_VARIABLE), [channel]);
-  const stats = await channelStub(c.env, channel).stats();
+  const stats = await channelStub(c.env, channel).stats(deliveryMode(channel, c.var.config));
   return c.json({ channel, ...stats });
 }
 

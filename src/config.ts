@@ -35,6 +35,11 @@ export interface RawConfig {
   MAX_CHANNEL_NAME_LENGTH?: string;
   RELAY_HOSTS?: string;
   IDEMPOTENCY_TTL_SECONDS?: string;
+  DIRECT_CHANNEL_PREFIXES?: string;
+  FANOUT_THRESHOLD?: string;
+  FANOUT_SIZE?: string;
+  STREAM_BUFFER_BYTES?: string;
+  STREAM_CPU_BUDGET_MS?: string;
 }
 
 /** Redis Stream ingestion over Upstash's REST API; null when not configured. */
@@ -91,6 +96,23 @@ export interface RelayConfig {
   readonly relayHosts: readonly string[];
   /** How long an Idempotency-Key is remembered. */
   readonly idempotencyTtlSeconds: number;
+  /** Channels starting with one of these are served in direct mode (the object holds the streams). */
+  readonly directChannelPrefixes: readonly string[];
+  readonly fanout: FanoutConfig;
+  /** Hibernating mode: unsent bytes per stream in the Worker before it catches up from history instead. */
+  readonly streamBufferBytes: number;
+  /** Hibernating mode: modelled CPU (ms) one stream may spend before it ends cleanly and the browser resumes. */
+  readonly streamCpuBudgetMs: number;
+}
+
+/** Hibernating mode: when and how subscribers spread over fan-out objects. */
+export interface FanoutConfig {
+  /** Subscribers the channel object holds itself; past this, new ones attach to fan-out objects. */
+  readonly threshold: number;
+  /** Subscribers per fan-out object. */
+  readonly size: number;
+  /** Fan-out objects a channel may have: what MAX_SUBSCRIBERS_PER_CHANNEL leaves past the threshold. */
+  readonly maxObjects: number;
 }
 
 export class ConfigError extends Error {
@@ -103,11 +125,21 @@ export class ConfigError extends Error {
   }
 }
 
+/** 1,000 on the channel object plus 99 fan-out objects of 1,000 (docs/COSTS.md). */
+const DEFAULT_MAX_SUBSCRIBERS = 100_000;
+
 /** Publish tokens travel in `Authorization: Bearer`, so they must fit RFC 6750's token68 syntax. */
 const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
 const ORIGIN_PATTERN = /^(\*|https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?)$/;
 
 export function parseConfig(raw: RawConfig): RelayConfig {
+  const maxSubscribersPerChannel = parseInteger(
+    "MAX_SUBSCRIBERS_PER_CHANNEL",
+    raw.MAX_SUBSCRIBERS_PER_CHANNEL,
+    DEFAULT_MAX_SUBSCRIBERS,
+    1,
+    10_000_000,
+  );
   const config: RelayConfig = {
     publishTokens: parsePublishTokens(raw.PUBLISH_TOKENS),
     allowedOrigins: parseOrigins(raw.ALLOWED_ORIGINS),
@@ -125,13 +157,7 @@ export function parseConfig(raw: RawConfig): RelayConfig {
     subscribeJwtSecret: parseSecret("SUBSCRIBE_JWT_SECRET", raw.SUBSCRIBE_JWT_SECRET),
     subscribeTokenCookie: parseCookieName(raw.SUBSCRIBE_TOKEN_COOKIE),
     publishJwtSecret: parseSecret("PUBLISH_JWT_SECRET", raw.PUBLISH_JWT_SECRET),
-    maxSubscribersPerChannel: parseInteger(
-      "MAX_SUBSCRIBERS_PER_CHANNEL",
-      raw.MAX_SUBSCRIBERS_PER_CHANNEL,
-      10_000,
-      1,
-      1_000_000,
-    ),
+    maxSubscribersPerChannel,
     maxStreamSeconds: parseInteger("MAX_STREAM_SECONDS", raw.MAX_STREAM_SECONDS, 3_600, 1, 7 * 86_400),
     maxChannelNameLength: parseInteger("MAX_CHANNEL_NAME_LENGTH", raw.MAX_CHANNEL_NAME_LENGTH, 128, 1, 256),
     relayHosts: parseHosts(raw.RELAY_HOSTS),
@@ -142,6 +168,10 @@ export function parseConfig(raw: RawConfig): RelayConfig {
       60,
       30 * 86_400,
     ),
+    directChannelPrefixes: parseChannelPrefixes("DIRECT_CHANNEL_PREFIXES", raw.DIRECT_CHANNEL_PREFIXES),
+    fanout: parseFanout(raw, maxSubscribersPerChannel),
+    streamBufferBytes: parseInteger("STREAM_BUFFER_BYTES", raw.STREAM_BUFFER_BYTES, 65_536, 1_024, 16 * 1_048_576),
+    streamCpuBudgetMs: parseInteger("STREAM_CPU_BUDGET_MS", raw.STREAM_CPU_BUDGET_MS, 5, 1, 300_000),
   };
   // Credentials with every origin allowed would let any website read a visitor's private channels.
   if (config.allowCredentials && config.allowedOrigins.includes("*")) {
@@ -226,6 +256,22 @@ function parseRedis(raw: RawConfig): RedisConfig | null {
     timeoutMs: parseInteger("REDIS_TIMEOUT_MS", raw.REDIS_TIMEOUT_MS, 5_000, 100, 60_000),
     channelPrefixes: list(raw.REDIS_CHANNEL_PREFIXES),
   };
+}
+
+function parseChannelPrefixes(name: keyof RawConfig, value: string | undefined): string[] {
+  const prefixes = list(value);
+  for (const prefix of prefixes) {
+    if (!/^[A-Za-z0-9._:-]+$/.test(prefix)) {
+      throw new ConfigError(name, `entry "${prefix}" has characters a channel name cannot have`);
+    }
+  }
+  return prefixes;
+}
+
+function parseFanout(raw: RawConfig, max: number): FanoutConfig {
+  const threshold = parseInteger("FANOUT_THRESHOLD", raw.FANOUT_THRESHOLD, 1_000, 1, 100_000);
+  const size = parseInteger("FANOUT_SIZE", raw.FANOUT_SIZE, 1_000, 1, 100_000);
+  return { threshold, size, maxObjects: Math.ceil(Math.max(0, max - threshold) / size) };
 }
 
 function parsePrefixes(value: string | undefined): string[] {

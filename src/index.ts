@@ -1,9 +1,11 @@
 /**
- * Worker entry point: the Hono app serves HTTP; ChannelObject is the
- * Durable Object class bound as CHANNELS in wrangler.toml.
+ * Worker entry point: the Hono app serves HTTP; ChannelObject (one per
+ * channel) and FanoutObject (hot channels' fan-out) are the Durable Object
+ * classes bound as CHANNELS and FANOUTS in wrangler.toml.
  */
 import { createApp } from "./app";
 
 export { ChannelObject } from "./channel/channel-object";
+export { FanoutObject } from "./channel/fanout-object";
 
 export default createApp();

@@ -1,35 +1,41 @@
 /**
- * One Durable Object per channel: it owns the channel's history and open
- * streams, numbers events, and fans each one out.
+ * One Durable Object per channel: the channel's single writer. It numbers
+ * events, keeps their durable history, and hands each durable batch to the
+ * channel's subscribers, in one of two delivery modes:
+ * - hibernating (default): Workers hold the browsers' SSE streams and attach
+ *   here over hibernatable WebSockets (SocketHub); past FANOUT_THRESHOLD
+ *   they attach to fan-out objects instead, which this object pushes to
+ *   (FanoutRegistry). The object leaves memory between events.
+ * - direct: this object holds the SSE streams itself (DirectStreams).
  *
- * Public surface (used by the Worker only):
- * - `fetch(GET /subscribe)`: an SSE stream, replaying after `X-Relay-After` if given;
- * - `publish(events)`: stores events durably, then broadcasts them; returns their ids;
- * - `stats()`: subscriber count, history figures and Redis ingestion status;
- * - `alarm()`: while it has subscribers, polls the channel's Redis Stream (if configured).
+ * Public surface (used by the Worker and fan-out objects only):
+ * - `fetch(/attach)`: a Worker's bridge socket, or a redirect to a fan-out object;
+ * - `fetch(/subscribe)`: a direct-mode SSE stream;
+ * - `publish(events)`, `readPage(after, maxBytes)`, `stats()`;
+ * - `ensureFanout`, `fanoutEmptied`: fan-out objects keeping the registry right;
+ * - `alarm()`: Redis polling while subscribed, and re-announcing the last id
+ *   to fan-out objects after a restart.
  *
- * Delivery invariant: an event reaches streams only after its write is
+ * Delivery invariant: an event is handed out only after its write is
  * durable (`storage.sync()`), and `deliveredId` is the highest such id.
- * Every subscriber has a cursor (last id it got). Live subscribers sit at
- * `deliveredId` and get each broadcast's bytes; the others replay from
- * SQLite, page by page as their stream drains, until they reach it. Both
- * paths move the same cursor, so replay and live meet with no gap and no
- * duplicate.
  */
 import { DurableObject } from "cloudflare:workers";
-import { configFromEnv, type RelayConfig } from "../config";
+import { type RelayConfig, configFromEnv } from "../config";
+import { errorResponse } from "../error-response";
 import type { Env } from "../env";
-import type { EventInput } from "../http/validation";
-import { concatBytes, encodeComment, encodeEvent, encodeText, formatComment, formatRetry } from "../sse/codec";
-import { SSE_HEADERS } from "../sse/headers";
-import { lostEventsFrame } from "./lost-events";
-import { ChannelHistory, type StoredEvent } from "./history";
-import { Subscriber, type CloseReason } from "./subscriber";
 import { RedisIngestState, entryToEvent, type RedisStatus } from "../redis/ingest";
-import type { IdempotencyRequest } from "../http/idempotency";
-import { errorResponse } from "../http/errors";
-import { IdempotencyStore } from "./idempotency-store";
 import { RedisStreamReader } from "../redis/stream-reader";
+import { concatBytes } from "../sse/codec";
+import { SSE_HEADERS } from "../sse/headers";
+import { type BridgeCloseReason, encodeBatch, type Redirect } from "./bridge-protocol";
+import { type ClosedStreams, DirectStreams } from "./direct-streams";
+import type { EventInput, IdempotencyRequest } from "./events";
+import { FanoutRegistry } from "./fanout-registry";
+import { AFTER_HEADER, CHANNEL_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER } from "./headers";
+import { ChannelHistory, type StoredEvent } from "./history";
+import { IdempotencyStore } from "./idempotency-store";
+import { encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
+import { SocketHub } from "./socket-hub";
 
 /** What a publish did: stored new events, returned a retried request's ids, or refused a reused key. */
 export type PublishOutcome =
@@ -37,11 +43,14 @@ export type PublishOutcome =
   | { readonly status: "key-conflict" };
 
 export interface ChannelStats {
+  readonly mode: "hibernating" | "direct";
+  /** Streams open, across this object and its fan-out objects. */
   readonly subscribers: number;
-  /** Unsent bytes queued for all subscribers together (each is bounded by MAX_BUFFERED_BYTES). */
-  readonly bufferedBytes: number;
-  /** Streams the relay ended since this object started, by reason. */
-  readonly closedStreams: Readonly<Record<"overflow" | "stalled" | "expired", number>>;
+  /** Direct mode: unsent bytes queued in this object. Hibernating: null (the Workers hold them). */
+  readonly bufferedBytes: number | null;
+  /** Streams ended by the relay since this object last started, by reason. */
+  readonly closedStreams: Readonly<ClosedStreams>;
+  readonly fanouts: readonly { readonly name: string; readonly subscribers: number }[];
   readonly lastEventId: string | null;
   readonly oldestEventId: string | null;
   readonly eventsRetained: number;
@@ -49,30 +58,23 @@ export interface ChannelStats {
   readonly redis: RedisStatus | { readonly enabled: false };
 }
 
-/** Header the Worker sets on the internal subscribe request: replay after this id. */
-export const AFTER_HEADER = "X-Relay-After";
-/** Header carrying the channel's name, which the object needs to find its Redis Stream. */
-export const CHANNEL_HEADER = "X-Relay-Channel";
-/** Header carrying when the subscriber's token expires (ms since epoch): the stream ends then. */
-export const EXPIRES_HEADER = "X-Relay-Expires";
-
-/** Rows read from SQLite per replay step. */
-const REPLAY_PAGE_ROWS = 64;
-const HEARTBEAT = encodeComment("heartbeat");
+/** After a restart with fan-out objects, how soon the last id is re-announced to them. */
+const REANNOUNCE_DELAY_MS = 1_000;
 
 export class ChannelObject extends DurableObject<Env> {
   private readonly config: RelayConfig;
   private readonly history: ChannelHistory;
-  private readonly subscribers = new Set<Subscriber>();
-  /** Encoded frames stored but not yet durable, waiting to be broadcast. */
+  private readonly direct: DirectStreams;
+  private readonly hub: SocketHub;
+  private readonly fanouts: FanoutRegistry;
+  /** Encoded frames stored but not yet durable, waiting to be handed out. */
   private readonly pendingFrames = new Map<number, Uint8Array>();
-  /** Highest event id that is durable and has been handed to live subscribers. */
+  /** Highest event id that is durable and has been handed out. */
   private deliveredId: number;
-  /** Highest event id known durable (delivery follows in a microtask). */
+  /** Highest event id known durable (handed out in a microtask). */
   private durableId: number;
   private deliveryScheduled = false;
-  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
-  private readonly closedStreams = { overflow: 0, stalled: 0, expired: 0 };
+  private readonly closedStreams: ClosedStreams = { overflow: 0, stalled: 0, expired: 0 };
   private readonly redis: { readonly state: RedisIngestState; readonly reader: RedisStreamReader } | null;
   private readonly idempotency: IdempotencyStore;
 
@@ -84,43 +86,30 @@ export class ChannelObject extends DurableObject<Env> {
     this.deliveredId = this.history.lastEventId;
     this.durableId = this.deliveredId;
     this.idempotency = new IdempotencyStore(ctx.storage.sql, this.config.idempotencyTtlSeconds * 1000);
+    this.direct = new DirectStreams(this.history, this.config, () => this.deliveredId, this.closedStreams);
+    this.hub = new SocketHub(ctx);
+    this.fanouts = new FanoutRegistry(ctx.storage.sql, env, this.config.fanout);
     const redis = this.config.redis;
     this.redis = redis && { state: new RedisIngestState(ctx.storage.sql, redis), reader: new RedisStreamReader(redis) };
+    const channel = this.hub.channelName();
+    if (channel !== null) this.redis?.state.bindChannel(channel);
+    // A restart may have come between committing an event and pushing it: fan-out
+    // subscribers on a quiet channel would never hear of it. Re-announce soon.
+    if (this.fanouts.size > 0) void ctx.storage.setAlarm(Date.now() + REANNOUNCE_DELAY_MS);
   }
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if (request.method !== "GET" || url.pathname !== "/subscribe") {
-      return new Response("not found", { status: 404 });
-    }
-    if (this.subscribers.size >= this.config.maxSubscribersPerChannel) {
-      return errorResponse(
-        503,
-        "channel_full",
-        `This channel has its maximum of ${this.config.maxSubscribersPerChannel} subscribers (MAX_SUBSCRIBERS_PER_CHANNEL); retry later.`,
-        { "Retry-After": "5" },
-      );
-    }
-    const afterHeader = request.headers.get(AFTER_HEADER);
-    const after = afterHeader === null ? undefined : Number(afterHeader);
-    const expiresHeader = request.headers.get(EXPIRES_HEADER);
-    const lifetimeEnd = Date.now() + this.config.maxStreamSeconds * 1000;
-    const closeAt = expiresHeader === null ? lifetimeEnd : Math.min(lifetimeEnd, Number(expiresHeader));
-    const subscriber = this.subscribe(after, closeAt);
-    request.signal?.addEventListener("abort", () => subscriber.close("disconnected"));
-    if (expiresHeader !== null) {
-      // A token's expiry is enforced to the moment; plain lifetimes are checked on heartbeat ticks.
-      const timer = setTimeout(() => subscriber.close("expired"), Math.max(0, closeAt - Date.now()));
-      subscriber.onClosed(() => clearTimeout(timer));
-    }
     const channel = request.headers.get(CHANNEL_HEADER);
-    if (channel !== null) this.startRedisPolling(channel);
-    return new Response(subscriber.stream, { status: 200, headers: SSE_HEADERS });
+    if (request.method !== "GET" || channel === null) return errorResponse(404, "not_found", "No such object route.");
+    if (url.pathname === "/attach") return this.attach(request, channel);
+    if (url.pathname === "/subscribe") return this.subscribeDirect(request, channel);
+    return errorResponse(404, "not_found", "No such object route.");
   }
 
   /**
-   * Stores events (all or none), waits until they are durable, then
-   * broadcasts them. With an idempotency key seen before, stores nothing and
+   * Stores events (all or none), waits until they are durable, then hands
+   * them out. With an idempotency key seen before, stores nothing and
    * returns the first request's ids (or a conflict if the events differ).
    */
   async publish(events: readonly EventInput[], idempotency?: IdempotencyRequest): Promise<PublishOutcome> {
@@ -140,14 +129,30 @@ export class ChannelObject extends DurableObject<Env> {
     return { status: "published", ids: idsOf(stored) };
   }
 
-  /** One Redis poll per alarm while the channel has subscribers; none (and no Redis commands) when idle. */
+  /** History after `after` (up to the last durable event) as SSE bytes, at most about `maxBytes`. */
+  async readPage(after: number, maxBytes: number): Promise<ReplayPage & { readonly last: number }> {
+    const page = readPage(this.history, after, this.deliveredId, maxBytes);
+    return { ...page, last: this.deliveredId };
+  }
+
+  async ensureFanout(name: string, region: string, activation: number): Promise<void> {
+    this.fanouts.ensure(name, region, activation);
+  }
+
+  async fanoutEmptied(name: string, activation: number): Promise<void> {
+    this.fanouts.emptied(name, activation);
+  }
+
+  /** Redis polling while anyone is subscribed, and the post-restart re-announcement to fan-out objects. */
   override async alarm(): Promise<void> {
+    if (this.fanouts.size > 0) this.fanouts.push(this.deliveredId, this.deliveredId, new Uint8Array(0));
     const redis = this.redis;
     if (!redis) return;
-    if (this.subscribers.size === 0) {
+    if (this.subscriberCount() === 0) {
       redis.state.polling = false;
       return;
     }
+    redis.state.polling = true;
     let full = false;
     try {
       full = await this.ingestFromRedis(redis.state, redis.reader);
@@ -164,14 +169,22 @@ export class ChannelObject extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(Date.now() + redis.state.nextDelayMs(full));
   }
 
-  async stats(): Promise<ChannelStats> {
+  /** `mode`: how the Worker serves this channel (it knows the channel's name; this object may not yet). */
+  async stats(mode: ChannelStats["mode"]): Promise<ChannelStats> {
     const history = this.history.stats();
-    let bufferedBytes = 0;
-    for (const subscriber of this.subscribers) bufferedBytes += subscriber.bufferedBytes;
+    const fanouts = await Promise.all(
+      this.fanouts.names().map(async (name) => {
+        const stub = this.env.FANOUTS.get(this.env.FANOUTS.idFromName(name));
+        return { name, subscribers: await stub.count().catch(() => 0) };
+      }),
+    );
+    const direct = mode === "direct";
     return {
-      subscribers: this.subscribers.size,
-      bufferedBytes,
+      mode,
+      subscribers: this.direct.size + this.hub.size + fanouts.reduce((sum, fanout) => sum + fanout.subscribers, 0),
+      bufferedBytes: direct ? this.direct.bufferedBytes : null,
       closedStreams: { ...this.closedStreams },
+      fanouts,
       lastEventId: history.lastEventId > 0 ? String(history.lastEventId) : null,
       oldestEventId: history.oldestEventId === null ? null : String(history.oldestEventId),
       eventsRetained: history.eventsRetained,
@@ -180,10 +193,77 @@ export class ChannelObject extends DurableObject<Env> {
     };
   }
 
+  override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
+    this.countClose(this.hub.closed(socket, code));
+  }
+
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    this.countClose(this.hub.closed(socket, 1006));
+  }
+
+  /** A Worker's bridge socket: accepted here, or sent to a fan-out object past the threshold. */
+  private attach(request: Request, channel: string): Response {
+    if (this.subscriberCount() >= this.config.maxSubscribersPerChannel) return this.full();
+    const afterHeader = request.headers.get(AFTER_HEADER);
+    const resume = afterHeader === null ? undefined : resumePoint(this.history, Number(afterHeader));
+    const common = { last: this.deliveredId, ...(resume ? { resume } : {}) };
+    this.startRedisPolling(channel);
+    if (this.hub.size < this.config.fanout.threshold) {
+      return this.hub.accept(request, { channel }, { ...common, subscribers: this.hub.size + 1 });
+    }
+    const region = request.headers.get(REGION_HEADER) ?? "any";
+    const fanout = this.fanouts.assign(channel, region, request.headers.get(FULL_HEADER));
+    if (fanout === null) return this.full();
+    const redirect: Redirect = {
+      t: "redirect",
+      fanout,
+      locationHint: locationHintOf(region),
+      subscribers: this.subscriberCount(),
+      ...common,
+    };
+    return Response.json(redirect);
+  }
+
+  private subscribeDirect(request: Request, channel: string): Response {
+    if (this.subscriberCount() >= this.config.maxSubscribersPerChannel) return this.full();
+    const afterHeader = request.headers.get(AFTER_HEADER);
+    const after = afterHeader === null ? undefined : Number(afterHeader);
+    const expiresHeader = request.headers.get(EXPIRES_HEADER);
+    const lifetimeEnd = Date.now() + this.config.maxStreamSeconds * 1000;
+    const closeAt = expiresHeader === null ? lifetimeEnd : Math.min(lifetimeEnd, Number(expiresHeader));
+    const subscriber = this.direct.open(after, closeAt);
+    request.signal?.addEventListener("abort", () => subscriber.close("disconnected"));
+    if (expiresHeader !== null) {
+      // A token's expiry is enforced to the moment; plain lifetimes are checked on heartbeat ticks.
+      const timer = setTimeout(() => subscriber.close("expired"), Math.max(0, closeAt - Date.now()));
+      subscriber.onClosed(() => clearTimeout(timer));
+    }
+    this.startRedisPolling(channel);
+    return new Response(subscriber.stream, { status: 200, headers: SSE_HEADERS });
+  }
+
+  private full(): Response {
+    return errorResponse(
+      503,
+      "channel_full",
+      `This channel has its maximum of ${this.config.maxSubscribersPerChannel} subscribers (MAX_SUBSCRIBERS_PER_CHANNEL); retry later.`,
+      { "Retry-After": "5" },
+    );
+  }
+
+  private subscriberCount(): number {
+    return this.direct.size + this.hub.size + this.fanouts.subscribers;
+  }
+
+  private countClose(reason: BridgeCloseReason): void {
+    if (reason === "stalled" || reason === "expired") this.closedStreams[reason] += 1;
+  }
+
   /**
    * Stores events and runs `alsoInTransaction` in one transaction, waits for
-   * durability, then broadcasts. Both HTTP publishes and Redis entries come
-   * through here, so they share one id sequence and interleave in arrival order.
+   * durability, then hands them out. Both HTTP publishes and Redis entries
+   * come through here, so they share one id sequence and interleave in
+   * arrival order.
    */
   private async commit(
     events: readonly EventInput[],
@@ -197,9 +277,9 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   /**
-   * Records that events up to `id` are durable and delivers them in a
-   * microtask: publishes whose durability waits end together are then
-   * written to every subscriber as one buffer, in one pass.
+   * Records that events up to `id` are durable and hands them out in a
+   * microtask: publishes whose durability waits end together then go out
+   * as one buffer, in one pass.
    */
   private markDurable(id: number): void {
     this.durableId = Math.max(this.durableId, id);
@@ -209,6 +289,27 @@ export class ChannelObject extends DurableObject<Env> {
       this.deliveryScheduled = false;
       this.deliverUpTo(this.durableId);
     });
+  }
+
+  private deliverUpTo(id: number): void {
+    if (id <= this.deliveredId) return;
+    const from = this.deliveredId;
+    const frames: Uint8Array[] = [];
+    for (let next = from + 1; next <= id; next++) {
+      const frame = this.pendingFrames.get(next);
+      if (frame) frames.push(frame);
+      this.pendingFrames.delete(next);
+    }
+    this.deliveredId = id;
+    // One buffer for the whole burst, shared by every subscriber.
+    const bytes = concatBytes(frames);
+    const complete = frames.length === id - from;
+    if (this.direct.size > 0) this.direct.deliver(from, id, bytes, complete);
+    // An incomplete burst (frames of another instance's events) goes out as a tick: Workers fill it from history.
+    const batch = complete ? bytes : new Uint8Array(0);
+    const batchFrom = complete ? from : id;
+    if (this.hub.size > 0) this.hub.broadcast(encodeBatch(batchFrom, id, batch));
+    if (this.fanouts.size > 0) this.fanouts.push(batchFrom, id, batch);
   }
 
   /** Reads the next batch after the stored cursor; returns true if the batch was full (more may wait). */
@@ -248,153 +349,25 @@ export class ChannelObject extends DurableObject<Env> {
     redis.state.polling = true;
     void this.ctx.storage.setAlarm(Date.now());
   }
-
-  private subscribe(after: number | undefined, closeAt: number): Subscriber {
-    let cursor = after ?? this.deliveredId;
-    const greeting: string[] = [formatComment("connected"), formatRetry(this.config.retryMs)];
-    if (after !== undefined && after > this.history.lastEventId) {
-      // An id this channel never issued (history reset, or another deployment's id):
-      // say so, then send everything retained.
-      const oldest = this.history.oldestEventId();
-      greeting.push(lostEventsFrame({ reason: "unknown-id", lastEventId: after, firstAvailableId: oldest }));
-      cursor = oldest === null ? this.deliveredId : oldest - 1;
-    }
-    const subscriber = new Subscriber({
-      cursor,
-      live: cursor === this.deliveredId,
-      maxBufferedBytes: this.config.maxBufferedBytes,
-      closeAt,
-      onDemand: (s) => this.replay(s),
-      onClose: (s, reason) => this.remove(s, reason),
-    });
-    subscriber.write(encodeText(greeting.join("")));
-    this.subscribers.add(subscriber);
-    this.startHeartbeat();
-    return subscriber;
-  }
-
-  /** Marks events up to `id` durable and writes every newly durable frame to live subscribers. */
-  private deliverUpTo(id: number): void {
-    if (id <= this.deliveredId) return;
-    const from = this.deliveredId;
-    const frames: Uint8Array[] = [];
-    for (let next = from + 1; next <= id; next++) {
-      const frame = this.pendingFrames.get(next);
-      if (frame) frames.push(frame);
-      this.pendingFrames.delete(next);
-    }
-    this.deliveredId = id;
-    // One buffer for the whole burst, shared by every subscriber.
-    const bytes = concatBytes(frames);
-    const complete = frames.length === id - from;
-    for (const subscriber of this.subscribers) {
-      if (subscriber.live && subscriber.cursor === from && complete) {
-        if (subscriber.fits(bytes.byteLength)) {
-          subscriber.cursor = id;
-          subscriber.push(bytes);
-          continue;
-        }
-        // Half its budget behind already: a slow reader; cut it, its browser resumes from history.
-        if (subscriber.isBacklogged) {
-          subscriber.close("overflow");
-          continue;
-        }
-        // Healthy, but the burst is bigger than its budget: stream it from history as it drains.
-      }
-      subscriber.live = false;
-      this.replay(subscriber);
-    }
-  }
-
-  /**
-   * Feeds a catching-up subscriber from history while its stream has room,
-   * in pages bounded by rows and by the subscriber's byte budget, so replay
-   * never overflows a stream (it waits for the next pull instead).
-   */
-  private replay(subscriber: Subscriber): void {
-    this.replayPages(subscriber);
-    if (!subscriber.live) subscriber.waitForRoom();
-  }
-
-  private replayPages(subscriber: Subscriber): void {
-    while (!subscriber.live && subscriber.hasRoomForReplay) {
-      if (subscriber.cursor >= this.deliveredId) {
-        // Caught up (or waiting for an id that is not yet durable).
-        subscriber.live = subscriber.cursor === this.deliveredId;
-        return;
-      }
-      const page = this.history.readRange(subscriber.cursor, this.deliveredId, REPLAY_PAGE_ROWS);
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      let cursor = subscriber.cursor;
-      const firstId = page[0]?.id ?? this.deliveredId + 1;
-      if (firstId > cursor + 1) {
-        // Pruned before this subscriber got them: tell the client, then go on with what is kept.
-        const lost = encodeText(
-          lostEventsFrame({ reason: "history-pruned", lastEventId: cursor, firstAvailableId: page[0]?.id ?? null }),
-        );
-        chunks.push(lost);
-        size += lost.byteLength;
-        if (page.length === 0) cursor = this.deliveredId;
-      }
-      for (const event of page) {
-        const frame = encodeStored(event);
-        if (cursor > subscriber.cursor && !subscriber.fits(size + frame.byteLength)) break;
-        chunks.push(frame);
-        size += frame.byteLength;
-        cursor = event.id;
-      }
-      subscriber.cursor = cursor;
-      if (!subscriber.push(concatBytes(chunks))) return;
-    }
-  }
-
-  private remove(subscriber: Subscriber, reason: CloseReason): void {
-    this.subscribers.delete(subscriber);
-    if (reason === "overflow" || reason === "stalled" || reason === "expired") this.closedStreams[reason] += 1;
-    if (reason === "overflow" || reason === "stalled") {
-      console.log(JSON.stringify({ msg: "subscriber dropped", reason, subscribers: this.subscribers.size }));
-    }
-    if (this.subscribers.size === 0) this.stopHeartbeat();
-  }
-
-  /**
-   * Heartbeats go out every half HEARTBEAT_MS. A write into a connection
-   * whose close was never reported is often absorbed by buffers and only the
-   * next one fails; two writes per interval keep the subscriber count right
-   * within one HEARTBEAT_MS.
-   */
-  private startHeartbeat(): void {
-    if (this.heartbeatTimer !== undefined) return;
-    this.heartbeatTimer = setInterval(
-      () => {
-        const stalled: Subscriber[] = [];
-        for (const subscriber of this.subscribers)
-          if (subscriber.heartbeat(HEARTBEAT) === "stalled") stalled.push(subscriber);
-        // Many streams stalled at once means this object is behind on its own work, not that their
-        // peers died: closing them would add a reconnect storm to the overload.
-        if (stalled.length <= Math.max(1, this.subscribers.size / 10))
-          for (const subscriber of stalled) subscriber.close("stalled");
-      },
-      Math.max(25, Math.floor(this.config.heartbeatMs / 2)),
-    );
-  }
-
-  private stopHeartbeat(): void {
-    if (this.heartbeatTimer === undefined) return;
-    clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
-  }
 }
 
 function idsOf(events: readonly StoredEvent[]): string[] {
   return events.map((event) => String(event.id));
 }
 
-function encodeStored(event: StoredEvent): Uint8Array {
-  return encodeEvent({
-    id: String(event.id),
-    data: event.data,
-    ...(event.event === null ? {} : { event: event.event }),
-  });
+/** Cloudflare's location hints, from the region part of a fan-out object's name. */
+const LOCATION_HINTS: readonly DurableObjectLocationHint[] = [
+  "wnam",
+  "enam",
+  "sam",
+  "weur",
+  "eeur",
+  "apac",
+  "oc",
+  "afr",
+  "me",
+];
+
+function locationHintOf(region: string): DurableObjectLocationHint | null {
+  return (LOCATION_HINTS as readonly string[]).includes(region) ? (region as DurableObjectLocationHint) : null;
 }

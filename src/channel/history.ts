@@ -6,7 +6,11 @@
  * synchronous: SQLite in a Durable Object runs in-process, which is what
  * lets the channel read history and register a subscriber with no event
  * slipping in between.
+ *
+ * Reading a channel that was never written to creates nothing: the tables
+ * appear with the first event, so anonymous subscribers leave no storage.
  */
+import { tableExists } from "./schema";
 
 export interface StoredEvent {
   readonly id: number;
@@ -23,25 +27,17 @@ export interface HistoryStats {
 export class ChannelHistory {
   private lastId: number;
 
+  /** Whether the tables exist: they are created by the first write, never by a read. */
+  private hasSchema: boolean;
+
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly limit: number,
   ) {
-    storage.sql.exec(`
-      CREATE TABLE IF NOT EXISTS events (
-        id INTEGER PRIMARY KEY,
-        event TEXT,
-        data TEXT NOT NULL,
-        published_at INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS sequence (
-        name TEXT PRIMARY KEY,
-        value INTEGER NOT NULL
-      );
-    `);
-    const row = storage.sql
-      .exec<{ value: number }>("SELECT value FROM sequence WHERE name = 'last_event_id'")
-      .toArray()[0];
+    this.hasSchema = tableExists(storage.sql, "sequence");
+    const row = this.hasSchema
+      ? storage.sql.exec<{ value: number }>("SELECT value FROM sequence WHERE name = 'last_event_id'").toArray()[0]
+      : undefined;
     this.lastId = row?.value ?? 0;
   }
 
@@ -66,12 +62,16 @@ export class ChannelHistory {
       const stored = events.length === 0 ? [] : this.insert(events, now);
       alsoInTransaction?.(stored);
       // Only once nothing in the transaction can throw any more.
-      if (stored.length > 0) this.lastId = stored[stored.length - 1]!.id;
+      if (stored.length > 0) {
+        this.lastId = stored[stored.length - 1]!.id;
+        this.hasSchema = true;
+      }
       return stored;
     });
   }
 
   private insert(events: readonly { data: string; event?: string | undefined }[], now: number): StoredEvent[] {
+    this.createSchema();
     let id = this.lastId;
     const stored: StoredEvent[] = [];
     for (const input of events) {
@@ -94,8 +94,25 @@ export class ChannelHistory {
     return stored;
   }
 
+  private createSchema(): void {
+    if (this.hasSchema) return;
+    this.storage.sql.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        id INTEGER PRIMARY KEY,
+        event TEXT,
+        data TEXT NOT NULL,
+        published_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS sequence (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      );
+    `);
+  }
+
   /** Events with afterId < id <= upToId, oldest first, at most `limit` of them. */
   readRange(afterId: number, upToId: number, limit: number): StoredEvent[] {
+    if (!this.hasSchema) return [];
     return this.storage.sql
       .exec<{ id: number; event: string | null; data: string }>(
         "SELECT id, event, data FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
@@ -108,11 +125,13 @@ export class ChannelHistory {
   }
 
   oldestEventId(): number | null {
+    if (!this.hasSchema) return null;
     const row = this.storage.sql.exec<{ id: number | null }>("SELECT MIN(id) AS id FROM events").toArray()[0];
     return row?.id ?? null;
   }
 
   stats(): HistoryStats {
+    if (!this.hasSchema) return { lastEventId: 0, oldestEventId: null, eventsRetained: 0 };
     const row = this.storage.sql
       .exec<{ oldest: number | null; count: number }>("SELECT MIN(id) AS oldest, COUNT(*) AS count FROM events")
       .toArray()[0];

@@ -26,8 +26,8 @@ export function demoRoutes(): Hono<{ Bindings: Env }> {
   demo.get("/", (c) => c.env.ASSETS.fetch(new URL("/demo/", c.req.url)));
 
   demo.get("/state", async (c) => {
-    const stats = await channel(c.env).stats();
-    return c.json({ channel: DEMO_CHANNEL, lastEventId: stats.lastEventId });
+    const { lastEventId } = await channel(c.env).stats("hibernating");
+    return c.json({ channel: DEMO_CHANNEL, lastEventId });
   });
 
   demo.post("/note", async (c) => {

@@ -4,6 +4,9 @@
  * `{"error": code, "message": sentence}`.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { errorResponse } from "../error-response";
+
+export { errorResponse };
 
 export class ApiError extends Error {
   constructor(
@@ -19,22 +22,4 @@ export class ApiError extends Error {
   toResponse(): Response {
     return errorResponse(this.status, this.code, this.message, this.headers);
   }
-}
-
-export interface ErrorBody {
-  error: string;
-  message: string;
-}
-
-export function errorResponse(
-  status: number,
-  code: string,
-  message: string,
-  headers: Record<string, string> = {},
-): Response {
-  const body: ErrorBody = { error: code, message };
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "Content-Type": "application/json; charset=utf-8", ...headers },
-  });
 }

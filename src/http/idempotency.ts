@@ -5,15 +5,11 @@
  * fingerprint (SHA-256 of the channel and its events) tells a true retry
  * from a different request that reuses a key (refused with 422).
  */
+import type { IdempotencyRequest } from "../channel/events";
 import { ApiError } from "./errors";
 import type { EventInput } from "./validation";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
-
-export interface IdempotencyRequest {
-  readonly key: string;
-  readonly fingerprint: string;
-}
 
 /** Printable ASCII without spaces, as in the IETF Idempotency-Key draft's common practice. */
 const KEY = /^[\x21-\x7E]{1,255}$/;

@@ -5,13 +5,10 @@
  * effects, so a refused request changes nothing.
  */
 import { isSafeFieldValue } from "../sse/codec";
+import type { EventInput } from "../channel/events";
 import { ApiError } from "./errors";
 
-/** What a publisher asks the relay to send on one channel. */
-export interface EventInput {
-  readonly data: string;
-  readonly event?: string;
-}
+export type { EventInput };
 
 export interface ChannelEventInput extends EventInput {
   readonly channel: string;

@@ -6,12 +6,13 @@
  * The cursor lives in the channel object's SQLite storage and is written in
  * the same transaction as the events an entry produced (see
  * ChannelObject.ingestFromRedis), so after a restart, eviction or redeploy
- * no entry is lost or repeated.
+ * no entry is lost or repeated. Nothing is stored before the first poll.
  */
 import type { RedisConfig } from "../config";
 import { ApiError } from "../http/errors";
 import { parseEventData, parseEventName, type EventInput, type PublishLimits } from "../http/validation";
 import { STREAM_START, type StreamEntry } from "./stream-reader";
+import { tableExists } from "../channel/schema";
 
 export interface PollOutcome {
   /** ISO time the poll finished. */
@@ -42,21 +43,23 @@ export class RedisIngestState {
   /** True while an alarm is scheduled or running. */
   polling = false;
 
+  /** Which channel this object is, so alarms know which stream to read (stored with the first cursor). */
+  private channel: string | null;
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly config: RedisConfig,
   ) {
-    sql.exec("CREATE TABLE IF NOT EXISTS redis_source (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    this.channel = this.read("channel");
   }
 
-  /** Remembers which channel this object is, so alarms know which stream to read. */
+  /** Remembers which channel this object is; written to storage only with the first cursor. */
   bindChannel(channel: string): void {
-    if (this.read("channel") !== channel) this.write("channel", channel);
+    this.channel = channel;
   }
 
   get streamKey(): string | null {
-    const channel = this.read("channel");
-    return channel === null ? null : this.config.streamPrefix + channel;
+    return this.channel === null ? null : this.config.streamPrefix + this.channel;
   }
 
   /** Whether this channel is one that REDIS_CHANNEL_PREFIXES lets poll. */
@@ -76,7 +79,9 @@ export class RedisIngestState {
 
   /** Call inside the transaction that stores the events read up to `id`. */
   setCursor(id: string): void {
+    this.sql.exec("CREATE TABLE IF NOT EXISTS redis_source (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     this.write("cursor", id);
+    if (this.channel !== null) this.write("channel", this.channel);
     const key = this.streamKey;
     if (key !== null) this.write("cursor_stream", key);
   }
@@ -121,6 +126,7 @@ export class RedisIngestState {
   }
 
   private read(key: string): string | null {
+    if (!tableExists(this.sql, "redis_source")) return null;
     const row = this.sql.exec<{ value: string }>("SELECT value FROM redis_source WHERE key = ?", key).toArray()[0];
     return row?.value ?? null;
   }

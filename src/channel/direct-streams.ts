@@ -1,0 +1,152 @@
+/**
+ * "Direct" delivery: the channel object holds its subscribers' SSE streams
+ * itself (the relay's first design). Cheapest per delivery, but an object
+ * with an open stream never hibernates, so it bills duration around the
+ * clock while anyone watches. Chosen per channel prefix (DIRECT_CHANNEL_PREFIXES).
+ *
+ * Every subscriber has a cursor (last id it got). Live subscribers sit at
+ * the channel's delivered id and get each broadcast's bytes; the others
+ * replay from SQLite, page by page as their stream drains, until they reach
+ * it. Both paths move the same cursor, so replay and live meet with no gap
+ * and no duplicate.
+ */
+import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
+import type { ChannelHistory } from "./history";
+import { readPage, resumePoint } from "./replay";
+import { type CloseReason, Subscriber } from "./subscriber";
+
+const HEARTBEAT = encodeComment("heartbeat");
+
+export interface DirectSettings {
+  readonly retryMs: number;
+  readonly heartbeatMs: number;
+  readonly maxBufferedBytes: number;
+}
+
+export type ClosedStreams = Record<"overflow" | "stalled" | "expired", number>;
+
+export class DirectStreams {
+  private readonly subscribers = new Set<Subscriber>();
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly history: ChannelHistory,
+    private readonly settings: DirectSettings,
+    /** Highest id that is durable and has been handed to live subscribers. */
+    private readonly deliveredId: () => number,
+    private readonly closed: ClosedStreams,
+  ) {}
+
+  get size(): number {
+    return this.subscribers.size;
+  }
+
+  get bufferedBytes(): number {
+    let total = 0;
+    for (const subscriber of this.subscribers) total += subscriber.bufferedBytes;
+    return total;
+  }
+
+  /** A new stream, replaying after `after` if given; ends cleanly at `closeAt`. */
+  open(after: number | undefined, closeAt: number): Subscriber {
+    const greeting: string[] = [formatComment("connected"), formatRetry(this.settings.retryMs)];
+    let cursor = after ?? this.deliveredId();
+    if (after !== undefined) {
+      const resume = resumePoint(this.history, after);
+      if (resume.notice !== null) greeting.push(resume.notice);
+      cursor = resume.cursor;
+    }
+    const subscriber = new Subscriber({
+      cursor,
+      live: cursor === this.deliveredId(),
+      maxBufferedBytes: this.settings.maxBufferedBytes,
+      closeAt,
+      onDemand: (s) => this.replay(s),
+      onClose: (s, reason) => this.remove(s, reason),
+    });
+    subscriber.write(encodeText(greeting.join("")));
+    this.subscribers.add(subscriber);
+    this.startHeartbeat();
+    return subscriber;
+  }
+
+  /** Writes the frames of events from+1…to (complete: all of them) to every live subscriber. */
+  deliver(from: number, to: number, bytes: Uint8Array, complete: boolean): void {
+    for (const subscriber of this.subscribers) {
+      if (subscriber.live && subscriber.cursor === from && complete) {
+        if (subscriber.fits(bytes.byteLength)) {
+          subscriber.cursor = to;
+          subscriber.push(bytes);
+          continue;
+        }
+        // Half its budget behind already: a slow reader; cut it, its browser resumes from history.
+        if (subscriber.isBacklogged) {
+          subscriber.close("overflow");
+          continue;
+        }
+        // Healthy, but the burst is bigger than its budget: stream it from history as it drains.
+      }
+      subscriber.live = false;
+      this.replay(subscriber);
+    }
+  }
+
+  /**
+   * Feeds a catching-up subscriber from history while its stream has room,
+   * in pages bounded by the subscriber's byte budget, so replay never
+   * overflows a stream (it waits for the next pull instead).
+   */
+  private replay(subscriber: Subscriber): void {
+    while (!subscriber.live && subscriber.hasRoomForReplay) {
+      const delivered = this.deliveredId();
+      if (subscriber.cursor >= delivered) {
+        // Caught up (or waiting for an id that is not yet durable).
+        subscriber.live = subscriber.cursor === delivered;
+        break;
+      }
+      const page = readPage(this.history, subscriber.cursor, delivered, this.settings.maxBufferedBytes / 2);
+      subscriber.cursor = page.cursor;
+      if (!subscriber.push(page.bytes)) return;
+    }
+    if (!subscriber.live) subscriber.waitForRoom();
+  }
+
+  private remove(subscriber: Subscriber, reason: CloseReason): void {
+    this.subscribers.delete(subscriber);
+    if (reason === "overflow" || reason === "stalled" || reason === "expired") this.closed[reason] += 1;
+    if (reason === "overflow" || reason === "stalled") {
+      console.log(JSON.stringify({ msg: "subscriber dropped", reason, subscribers: this.subscribers.size }));
+    }
+    if (this.subscribers.size === 0) this.stopHeartbeat();
+  }
+
+  /**
+   * Heartbeats go out every half HEARTBEAT_MS. A write into a connection
+   * whose close was never reported is often absorbed by buffers and only the
+   * next one fails; two writes per interval keep the subscriber count right
+   * within one HEARTBEAT_MS.
+   */
+  private startHeartbeat(): void {
+    if (this.heartbeatTimer !== undefined) return;
+    this.heartbeatTimer = setInterval(
+      () => {
+        const stalled: Subscriber[] = [];
+        for (const subscriber of this.subscribers) {
+          if (subscriber.heartbeat(HEARTBEAT) === "stalled") stalled.push(subscriber);
+        }
+        // Many streams stalled at once means this object is behind on its own work, not that their
+        // peers died: closing them would add a reconnect storm to the overload.
+        if (stalled.length <= Math.max(1, this.subscribers.size / 10)) {
+          for (const subscriber of stalled) subscriber.close("stalled");
+        }
+      },
+      Math.max(25, Math.floor(this.settings.heartbeatMs / 2)),
+    );
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer === undefined) return;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * A fan-out object: holds up to FANOUT_SIZE Workers' bridge sockets for one
+ * hot channel and forwards each batch the channel object pushes to all of
+ * them. It stores nothing; it hibernates between pushes like the channel.
+ *
+ * Public surface (the Worker and the channel object only):
+ * - `fetch(attach)`: a Worker's hibernatable bridge socket;
+ * - `deliver(batch)`: a push from the channel object; returns a receipt;
+ * - `count()`: subscribers held, for the channel's stats.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { configFromEnv } from "../config";
+import { errorResponse } from "../error-response";
+import type { Env } from "../env";
+import { decodeBatch } from "./bridge-protocol";
+import { CHANNEL_HEADER, FANOUT_HEADER, REGION_HEADER } from "./headers";
+import type { PushReceipt } from "./fanout-registry";
+import { type SocketAttachment, SocketHub } from "./socket-hub";
+
+export class FanoutObject extends DurableObject<Env> {
+  private readonly hub: SocketHub;
+  /** Highest id pushed here since this instance started (0 after hibernation: Workers know better). */
+  private last = 0;
+  /** When this object last went from no subscribers to some (the channel orders registrations by it). */
+  private activation = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.hub = new SocketHub(ctx);
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const channel = request.headers.get(CHANNEL_HEADER);
+    const name = request.headers.get(FANOUT_HEADER);
+    if (channel === null || name === null || !this.env.FANOUTS.idFromName(name).equals(this.ctx.id)) {
+      return errorResponse(400, "bad_attach", "A fan-out object is attached to by the relay's Worker only.");
+    }
+    const held = this.hub.size;
+    if (held >= configFromEnv(this.env).fanout.size) {
+      return errorResponse(503, "fanout_full", "This fan-out object is full; ask the channel for another.");
+    }
+    if (held === 0) {
+      // First subscriber: make sure the channel pushes here before the Worker waits for pushes.
+      this.activation = Math.max(Date.now(), this.activation + 1);
+      const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(channel));
+      await stub.ensureFanout(name, request.headers.get(REGION_HEADER) ?? "any", this.activation);
+    }
+    return this.hub.accept(request, { channel, fanout: name }, { last: this.last, subscribers: held + 1 });
+  }
+
+  async deliver(message: Uint8Array): Promise<PushReceipt> {
+    const batch = decodeBatch(message);
+    this.last = Math.max(this.last, batch.to);
+    this.hub.broadcast(message);
+    return { subscribers: this.hub.size, activation: this.activation };
+  }
+
+  async count(): Promise<number> {
+    return this.hub.size;
+  }
+
+  override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
+    this.hub.closed(socket, code);
+    const attachment = socket.deserializeAttachment() as SocketAttachment | null;
+    if (this.hub.size > 0 || !attachment?.fanout) return;
+    // The channel forgets this object (unless it just sent someone here); nothing is stored here.
+    const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(attachment.channel));
+    await stub.fanoutEmptied(attachment.fanout, this.activation);
+  }
+
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    await this.webSocketClose(socket, 1006);
+  }
+}

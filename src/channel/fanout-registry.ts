@@ -1,0 +1,204 @@
+/**
+ * The channel object's list of live fan-out objects, and its pushes to them.
+ *
+ * Above FANOUT_THRESHOLD subscribers on the channel object itself, new
+ * subscribers attach to fan-out objects (at most FANOUT_SIZE each), named
+ * after the channel, a region and an index, so each is created near its
+ * subscribers. The channel pushes every durable batch to each of them.
+ *
+ * The list is the one thing a subscriber-only channel stores: a row per
+ * fan-out object, written when one is created and deleted when it reports
+ * itself empty. It exists only for channels past the threshold, is bounded
+ * by MAX_SUBSCRIBERS_PER_CHANNEL / FANOUT_SIZE rows, and shrinks to zero
+ * with the subscribers. It must survive the channel's hibernation, which is
+ * why it is not only in memory.
+ *
+ * Pushes keep at most one in flight per fan-out object; batches committed
+ * meanwhile are joined into the next push (they are contiguous). A lost or
+ * doubled push costs no one an event and gives no one a duplicate: each
+ * Worker keeps its cursor, drops what it has and fills gaps from history.
+ */
+import { concatBytes } from "../sse/codec";
+import type { Env } from "../env";
+import { encodeBatch } from "./bridge-protocol";
+import { tableExists } from "./schema";
+
+export interface FanoutSettings {
+  readonly size: number;
+  readonly maxObjects: number;
+}
+
+/** What a fan-out object answers a push: its subscribers and when it last went from none to some. */
+export interface PushReceipt {
+  readonly subscribers: number;
+  readonly activation: number;
+}
+
+interface Entry {
+  readonly name: string;
+  readonly region: string;
+  /** Approximate: counted on assignment, corrected by every push receipt. */
+  subscribers: number;
+  activation: number;
+  /** When the channel last sent a subscriber here (a Worker may still be on its way). */
+  assignedAt: number;
+  inFlight: boolean;
+  pending: { from: number; to: number; frames: Uint8Array[] } | null;
+}
+
+/** A fan-out object that reports zero subscribers is forgotten only this long after its last assignment. */
+const ASSIGNMENT_GRACE_MS = 30_000;
+
+export class FanoutRegistry {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly env: Env,
+    private readonly settings: FanoutSettings,
+    startedAt = Date.now(),
+  ) {
+    if (!tableExists(sql, "fanouts")) return;
+    for (const row of sql.exec<{ name: string; region: string; activation: number }>("SELECT * FROM fanouts")) {
+      // After a restart the counts are unknown until the next push: assume full, so
+      // new subscribers are spread over fresh objects rather than overfilling these.
+      this.entries.set(row.name, {
+        name: row.name,
+        region: row.region,
+        subscribers: settings.size,
+        activation: row.activation,
+        assignedAt: startedAt,
+        inFlight: false,
+        pending: null,
+      });
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Subscribers across fan-out objects, as last reported. */
+  get subscribers(): number {
+    let total = 0;
+    for (const entry of this.entries.values()) total += entry.subscribers;
+    return total;
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** A fan-out object with room for one more subscriber in `region`, created if needed; null if none may be. */
+  assign(channel: string, region: string, full: string | null, now = Date.now()): string | null {
+    if (full !== null) {
+      const entry = this.entries.get(full);
+      if (entry) entry.subscribers = Math.max(entry.subscribers, this.settings.size);
+    }
+    let chosen: Entry | undefined;
+    const used = new Set<number>();
+    for (const entry of this.entries.values()) {
+      if (entry.region !== region) continue;
+      used.add(Number(entry.name.slice(entry.name.lastIndexOf("/") + 1)));
+      if (entry.subscribers < this.settings.size && (!chosen || entry.subscribers > chosen.subscribers)) chosen = entry;
+    }
+    if (!chosen) {
+      if (this.entries.size >= this.settings.maxObjects) return null;
+      let index = 0;
+      while (used.has(index)) index += 1;
+      chosen = this.add(fanoutName(channel, region, index), region, 0);
+    }
+    chosen.subscribers += 1;
+    chosen.assignedAt = now;
+    return chosen.name;
+  }
+
+  /** A fan-out object that gained its first subscriber makes sure the channel pushes to it. */
+  ensure(name: string, region: string, activation: number): void {
+    const entry = this.entries.get(name) ?? this.add(name, region, activation);
+    if (activation > entry.activation) {
+      entry.activation = activation;
+      this.sql.exec("UPDATE fanouts SET activation = ? WHERE name = ?", activation, name);
+    }
+  }
+
+  /** Sends a durable batch to every fan-out object (or a tick, from = to, after a restart). */
+  push(from: number, to: number, frames: Uint8Array): void {
+    for (const entry of this.entries.values()) {
+      if (entry.pending) {
+        entry.pending.to = to;
+        entry.pending.frames.push(frames);
+      } else {
+        entry.pending = { from, to, frames: [frames] };
+      }
+      if (!entry.inFlight) void this.flush(entry);
+    }
+  }
+
+  private async flush(entry: Entry): Promise<void> {
+    while (entry.pending && this.entries.get(entry.name) === entry) {
+      const { from, to, frames } = entry.pending;
+      entry.pending = null;
+      entry.inFlight = true;
+      try {
+        const stub = this.env.FANOUTS.get(this.env.FANOUTS.idFromName(entry.name));
+        const receipt = await stub.deliver(encodeBatch(from, to, concatBytes(frames)));
+        this.received(entry, receipt);
+      } catch (error) {
+        // Its sockets closed with it: their Workers re-dial and fill the gap from history.
+        console.warn(JSON.stringify({ msg: "fan-out push failed", fanout: entry.name, error: String(error) }));
+      } finally {
+        entry.inFlight = false;
+      }
+    }
+  }
+
+  private received(entry: Entry, receipt: PushReceipt, now = Date.now()): void {
+    entry.subscribers = receipt.subscribers;
+    const stale = receipt.activation >= entry.activation && now - entry.assignedAt > ASSIGNMENT_GRACE_MS;
+    if (receipt.subscribers === 0 && stale) this.remove(entry.name);
+  }
+
+  /** A fan-out object says it has no subscribers left (sent when its last one leaves). */
+  emptied(name: string, activation: number, now = Date.now()): void {
+    const entry = this.entries.get(name);
+    if (!entry) return;
+    entry.subscribers = 0;
+    if (activation >= entry.activation && now - entry.assignedAt > ASSIGNMENT_GRACE_MS) this.remove(name);
+  }
+
+  private add(name: string, region: string, activation: number): Entry {
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS fanouts (name TEXT PRIMARY KEY, region TEXT NOT NULL, activation INTEGER NOT NULL)",
+    );
+    this.sql.exec(
+      "INSERT INTO fanouts (name, region, activation) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+      name,
+      region,
+      activation,
+    );
+    const entry: Entry = {
+      name,
+      region,
+      subscribers: 0,
+      activation,
+      assignedAt: 0,
+      inFlight: false,
+      pending: null,
+    };
+    this.entries.set(name, entry);
+    return entry;
+  }
+
+  private remove(name: string): void {
+    this.entries.delete(name);
+    this.sql.exec("DELETE FROM fanouts WHERE name = ?", name);
+    // The last one gone: leave no table behind either.
+    if (this.entries.size === 0) this.sql.exec("DROP TABLE IF EXISTS fanouts");
+  }
+}
+
+/** Channel names cannot contain "/", so these never collide with a channel. */
+export function fanoutName(channel: string, region: string, index: number): string {
+  return `${channel}/fanout/${region}/${index}`;
+}

@@ -1,0 +1,17 @@
+/**
+ * Headers on the internal requests the Worker sends to the objects (never
+ * seen by browsers). One place, so the two sides cannot disagree.
+ */
+
+/** The channel's name (objects are addressed by it but cannot read it from their id everywhere). */
+export const CHANNEL_HEADER = "X-Relay-Channel";
+/** Direct mode: replay after this id. Bridge: the subscriber's cursor, to compute where it resumes. */
+export const AFTER_HEADER = "X-Relay-After";
+/** Direct mode: when the subscriber's token expires (ms since epoch); the stream ends then. */
+export const EXPIRES_HEADER = "X-Relay-Expires";
+/** Bridge: the fan-out object's name, when attaching to one. */
+export const FANOUT_HEADER = "X-Relay-Fanout";
+/** Bridge: the subscriber's region (fan-out objects are per region, created near it). */
+export const REGION_HEADER = "X-Relay-Region";
+/** Bridge: a fan-out object the channel sent the Worker to turned out full. */
+export const FULL_HEADER = "X-Relay-Fanout-Full";

@@ -1,0 +1,87 @@
+/**
+ * The hibernatable side of the bridge, shared by the channel object and the
+ * fan-out objects: Workers holding browsers' SSE streams attach over a
+ * WebSocket the object accepts with `ctx.acceptWebSocket`, so the object
+ * can leave memory between events while every subscriber stays connected.
+ *
+ * Nothing here lives only in memory: sockets come back from
+ * `ctx.getWebSockets()` after hibernation, each with its attachment. No
+ * timers: heartbeats, lifetimes and stall detection belong to the Worker.
+ */
+import { errorResponse } from "../error-response";
+import { BRIDGE_PROTOCOL, type BridgeCloseReason, closeReason, type Hello } from "./bridge-protocol";
+
+/** Kept with each socket across hibernation (serializeAttachment, at most 16 KB). */
+export interface SocketAttachment {
+  readonly channel: string;
+  /** The fan-out object's own name, on sockets a fan-out object holds. */
+  readonly fanout?: string;
+}
+
+const OPEN = 1;
+
+export class SocketHub {
+  constructor(private readonly ctx: DurableObjectState) {}
+
+  /** Open sockets, including those restored after hibernation. */
+  sockets(): WebSocket[] {
+    return this.ctx.getWebSockets().filter((socket) => socket.readyState === OPEN);
+  }
+
+  get size(): number {
+    return this.sockets().length;
+  }
+
+  /** Accepts a Worker's attach request, or refuses a protocol version this object does not speak. */
+  accept(request: Request, attachment: SocketAttachment, hello: Omit<Hello, "t">): Response {
+    const offered = (request.headers.get("Sec-WebSocket-Protocol") ?? "").split(",").map((value) => value.trim());
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !offered.includes(BRIDGE_PROTOCOL)) {
+      return errorResponse(400, "unsupported_protocol", `This object speaks ${BRIDGE_PROTOCOL}.`, {
+        "X-Relay-Protocols": BRIDGE_PROTOCOL,
+      });
+    }
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment(attachment);
+    const message: Hello = { t: "hello", ...hello };
+    server.send(JSON.stringify(message));
+    return new Response(null, {
+      status: 101,
+      webSocket: client,
+      headers: { "Sec-WebSocket-Protocol": BRIDGE_PROTOCOL },
+    });
+  }
+
+  /** Sends one message to every attached Worker; outgoing messages are not billed. */
+  broadcast(message: Uint8Array): number {
+    let sent = 0;
+    for (const socket of this.sockets()) {
+      try {
+        socket.send(message);
+        sent += 1;
+      } catch {
+        // Closing already: its Worker re-dials and fills the gap from history.
+      }
+    }
+    return sent;
+  }
+
+  /** The channel name attached sockets carry (an object restored from hibernation learns it here). */
+  channelName(): string | null {
+    for (const socket of this.ctx.getWebSockets()) {
+      const attachment = socket.deserializeAttachment() as SocketAttachment | null;
+      if (attachment?.channel) return attachment.channel;
+    }
+    return null;
+  }
+
+  /** Completes a close the Worker started; returns why it closed. */
+  closed(socket: WebSocket, code: number): BridgeCloseReason {
+    try {
+      socket.close(code === 1005 || code === 1006 ? 1000 : code, "bye");
+    } catch {
+      // Already closed.
+    }
+    return closeReason(code);
+  }
+}

@@ -1,0 +1,404 @@
+/**
+ * A browser's SSE stream held by the Worker request that serves it, fed
+ * over a hibernatable WebSocket by the channel object or one of its fan-out
+ * objects (see src/channel/bridge-protocol.ts). The Worker bills CPU, not
+ * wall time, and the objects leave memory between events, so a watched but
+ * quiet channel costs about nothing.
+ *
+ * Everything per subscriber lives here, not in an object that may
+ * hibernate: the cursor (last id written), heartbeats, the stream's
+ * lifetime and token expiry, stall detection, and a small byte budget.
+ * - Exactly once: batches at or below the cursor are dropped; a batch that
+ *   does not follow on (a lost push, a restart) is filled from history.
+ * - A reader that falls behind its budget stops taking live pushes and
+ *   catches up from history as it drains, a page at a time.
+ * - An upstream socket that closes (object restart, deploy, eviction) is
+ *   re-dialled with the cursor; the browser sees nothing.
+ * - A plain Worker invocation's CPU limit covers the whole stream, so the
+ *   stream ends cleanly (EventSource resumes with Last-Event-ID) before a
+ *   modelled CPU budget is spent.
+ */
+import type { ChannelObject } from "../channel/channel-object";
+import {
+  BRIDGE_PROTOCOL,
+  type BridgeCloseReason,
+  CLOSE_CODES,
+  decodeBatch,
+  decodeControl,
+  type Hello,
+  type Redirect,
+} from "../channel/bridge-protocol";
+import type { FanoutObject } from "../channel/fanout-object";
+import { AFTER_HEADER, CHANNEL_HEADER, FANOUT_HEADER, FULL_HEADER, REGION_HEADER } from "../channel/headers";
+import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
+import { SSE_HEADERS } from "../sse/headers";
+
+export interface BridgeSettings {
+  readonly retryMs: number;
+  readonly heartbeatMs: number;
+  /** Unsent bytes past which the stream stops taking live pushes and catches up from history. */
+  readonly bufferBytes: number;
+  /** Modelled CPU (ms) a stream may spend before it ends cleanly; see cpuCostMicros. */
+  readonly cpuBudgetMs: number;
+  /** When the stream ends cleanly (ms since epoch): lifetime limit or token expiry. */
+  readonly closeAt: number;
+}
+
+export interface BridgeTarget {
+  readonly channel: string;
+  /** Where the subscriber is (fan-out objects are per region); "any" when unknown. */
+  readonly region: string;
+  readonly channels: DurableObjectNamespace<ChannelObject>;
+  readonly fanouts: DurableObjectNamespace<FanoutObject>;
+}
+
+/**
+ * CPU model of one write, calibrated from local workerd measurements of the
+ * bridge (docs/COSTS.md): a fixed cost per delivery plus a cost per KiB.
+ * Deliberately pessimistic: ending a stream early costs one reconnect.
+ */
+export function cpuCostMicros(bytes: number): number {
+  return 60 + Math.ceil(bytes / 1024) * 8;
+}
+
+const HEARTBEAT = encodeComment("heartbeat");
+/** Re-dials that fail in a row before the stream is ended (the browser then reconnects itself). */
+const MAX_REDIAL_FAILURES = 5;
+/** An object takes about 1,000 requests/s: re-dials after a deploy are spread so that a channel gets at most this many per second. */
+const REDIALS_PER_SECOND = 500;
+const MAX_REDIAL_SPREAD_MS = 10_000;
+
+type Upstream = { socket: WebSocket; hello: Hello; redirect: Redirect | null };
+
+/**
+ * Opens a bridged stream: answers with the SSE response once the first
+ * upstream socket is attached, or with the object's refusal (503
+ * channel_full…), or null if the object predates the bridge (the caller
+ * falls back to the object-held stream).
+ */
+export async function openBridgedStream(
+  target: BridgeTarget,
+  after: number | undefined,
+  settings: BridgeSettings,
+  signal: AbortSignal | undefined,
+): Promise<Response | null> {
+  const stream = new BridgedStream(target, settings);
+  const refusal = await stream.connect(after);
+  if (refusal !== undefined) return refusal;
+  signal?.addEventListener("abort", () => stream.close("disconnected"));
+  return new Response(stream.readable, { status: 200, headers: SSE_HEADERS });
+}
+
+class BridgedStream {
+  readonly readable: ReadableStream<Uint8Array>;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  /** Id of the last event written to the browser. */
+  private cursor = 0;
+  /** Highest id known to exist. */
+  private known = 0;
+  private catchingUp = false;
+  private closed = false;
+  private socket: WebSocket | null = null;
+  private subscribersSeen = 1;
+  private redialFailures = 0;
+  private cpuMicros = 0;
+  private bytesWritten = 0;
+  private drainedAtLastCheck = 0;
+  private writtenAtLastTick = 0;
+  private roomWaiter: (() => void) | null = null;
+  private readonly timers: ReturnType<typeof setTimeout>[] = [];
+
+  constructor(
+    private readonly target: BridgeTarget,
+    private readonly settings: BridgeSettings,
+  ) {
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        // Called when the browser's side has taken everything queued: room for the next page.
+        pull: () => {
+          const waiter = this.roomWaiter;
+          this.roomWaiter = null;
+          waiter?.();
+        },
+        cancel: () => this.close("disconnected"),
+      },
+      // High-water mark 0: -desiredSize is exactly the unsent bytes.
+      { highWaterMark: 0, size: (chunk) => chunk.byteLength },
+    );
+  }
+
+  /** First attach: the refusal to pass on, or undefined once streaming. */
+  async connect(after: number | undefined): Promise<Response | null | undefined> {
+    const attached = await this.dial(after);
+    if (attached instanceof Response || attached === null) return attached;
+    const start = attached.redirect ?? attached.hello;
+    const greeting = [formatComment("connected"), formatRetry(this.settings.retryMs)];
+    if (start.resume?.notice) greeting.push(start.resume.notice);
+    this.cursor = start.resume ? start.resume.cursor : start.last;
+    this.write(encodeText(greeting.join("")));
+    this.use(attached);
+    this.timers.push(setInterval(() => this.tick(), Math.max(25, Math.floor(this.settings.heartbeatMs / 2))));
+    this.timers.push(setTimeout(() => this.close("expired"), Math.max(0, this.settings.closeAt - Date.now())));
+    return undefined;
+  }
+
+  close(reason: BridgeCloseReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    try {
+      this.socket?.close(CLOSE_CODES[reason], reason);
+    } catch {
+      // Already closed.
+    }
+    try {
+      // A clean end lets EventSource resume at once with Last-Event-ID; the others drop the backlog.
+      if (reason === "expired" || reason === "rotated") this.controller.close();
+      else this.controller.error(new Error(`stream closed: ${reason}`));
+    } catch {
+      // Cancelled by the runtime already.
+    }
+    this.roomWaiter?.();
+  }
+
+  /** Attaches to the channel object, or to the fan-out object it names. */
+  private async dial(after: number | undefined): Promise<Upstream | Response | null> {
+    const channel = this.target.channels.get(this.target.channels.idFromName(this.target.channel));
+    let full: string | null = null;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const headers = this.attachHeaders();
+      if (after !== undefined) headers.set(AFTER_HEADER, String(after));
+      if (full !== null) headers.set(FULL_HEADER, full);
+      const response = await channel.fetch("https://channel/attach", { headers });
+      if (response.webSocket) return { ...(await helloOf(response.webSocket)), redirect: null };
+      if (response.status === 400 && response.headers.has("X-Relay-Protocols")) return null;
+      if (response.status !== 200) return response;
+      const redirect = decodeControl(await response.text()) as Redirect;
+      const fanoutHeaders = this.attachHeaders();
+      fanoutHeaders.set(FANOUT_HEADER, redirect.fanout);
+      const fanout = this.target.fanouts.get(
+        this.target.fanouts.idFromName(redirect.fanout),
+        redirect.locationHint ? { locationHint: redirect.locationHint } : {},
+      );
+      const attached = await fanout.fetch("https://fanout/attach", { headers: fanoutHeaders });
+      if (attached.webSocket) return { ...(await helloOf(attached.webSocket)), redirect };
+      if (attached.status !== 503) return attached;
+      full = redirect.fanout;
+      await attached.body?.cancel();
+    }
+    return new Response(
+      JSON.stringify({ error: "channel_full", message: "No fan-out object had room; retry later." }),
+      {
+        status: 503,
+        headers: { "Content-Type": "application/json; charset=utf-8", "Retry-After": "5" },
+      },
+    );
+  }
+
+  private attachHeaders(): Headers {
+    return new Headers({
+      Upgrade: "websocket",
+      "Sec-WebSocket-Protocol": BRIDGE_PROTOCOL,
+      [CHANNEL_HEADER]: this.target.channel,
+      [REGION_HEADER]: this.target.region,
+    });
+  }
+
+  private use({ socket, hello, redirect }: Upstream): void {
+    this.socket = socket;
+    this.subscribersSeen = Math.max(hello.subscribers, redirect?.subscribers ?? 0);
+    socket.addEventListener("message", (event) => {
+      if (this.socket !== socket || typeof event.data === "string") return;
+      this.onBatch(event.data as ArrayBuffer);
+    });
+    socket.addEventListener("close", () => this.upstreamLost(socket));
+    socket.addEventListener("error", () => this.upstreamLost(socket));
+    this.learn(Math.max(hello.last, redirect?.last ?? 0));
+    // Pushes to a fan-out object made before it accepted this socket never reach it: ask the channel once.
+    if (redirect !== null) this.catchUp(true);
+  }
+
+  private onBatch(message: ArrayBuffer): void {
+    if (this.closed) return;
+    const batch = decodeBatch(message);
+    if (batch.to <= this.cursor) {
+      this.known = Math.max(this.known, batch.to);
+      return; // already written: a doubled push, or a tick
+    }
+    if (!this.catchingUp && batch.from === this.cursor && batch.frames.byteLength > 0 && this.fits(batch.frames)) {
+      this.known = Math.max(this.known, batch.to);
+      this.cursor = batch.to;
+      this.write(batch.frames);
+      return;
+    }
+    // A gap (lost push, restart, tick) or a reader behind its budget: read history as it drains.
+    this.learn(batch.to);
+  }
+
+  /** Notes that events up to `id` exist; catches up if the stream is behind them. */
+  private learn(id: number): void {
+    this.known = Math.max(this.known, id);
+    if (this.known > this.cursor) this.catchUp(false);
+  }
+
+  private catchUp(force: boolean): void {
+    if (this.catchingUp || this.closed) return;
+    this.catchingUp = true;
+    void this.readHistory(force).finally(() => {
+      this.catchingUp = false;
+    });
+  }
+
+  private async readHistory(force: boolean): Promise<void> {
+    const channel = this.target.channels.get(this.target.channels.idFromName(this.target.channel));
+    let once = force;
+    while (!this.closed && (once || this.cursor < this.known)) {
+      once = false;
+      if (this.bufferedBytes > this.settings.bufferBytes / 2) await this.room();
+      if (this.closed) return;
+      let page: Awaited<ReturnType<ChannelObject["readPage"]>>;
+      try {
+        page = await channel.readPage(this.cursor, Math.ceil(this.settings.bufferBytes / 2));
+      } catch {
+        // The channel is unreachable: the browser resumes from its Last-Event-ID instead.
+        this.close("expired");
+        return;
+      }
+      this.known = Math.max(this.known, page.last);
+      if (page.cursor <= this.cursor) return; // nothing durable past the cursor yet
+      this.cursor = page.cursor;
+      this.write(page.bytes);
+    }
+  }
+
+  private room(): Promise<void> {
+    return new Promise((resolve) => {
+      this.roomWaiter = resolve;
+    });
+  }
+
+  private upstreamLost(socket: WebSocket): void {
+    if (this.socket !== socket || this.closed) return;
+    this.socket = null;
+    this.scheduleRedial();
+  }
+
+  private scheduleRedial(): void {
+    // Every socket of an object closes at once on a restart or deploy: spread the re-dials.
+    const spread = Math.min(MAX_REDIAL_SPREAD_MS, (this.subscribersSeen / REDIALS_PER_SECOND) * 1000);
+    const delay = Math.random() * (spread + 50) + 50 * 2 ** Math.min(this.redialFailures, 6);
+    this.timers.push(setTimeout(() => void this.redial(), delay));
+  }
+
+  private async redial(): Promise<void> {
+    if (this.closed) return;
+    let attached: Upstream | Response | null;
+    try {
+      attached = await this.dial(this.cursor);
+    } catch {
+      attached = null;
+    }
+    if (this.closed) {
+      if (attached && !(attached instanceof Response)) attached.socket.close(CLOSE_CODES.disconnected);
+      return;
+    }
+    if (attached === null || attached instanceof Response) {
+      this.redialFailures += 1;
+      if (this.redialFailures >= MAX_REDIAL_FAILURES) this.close("expired");
+      else this.scheduleRedial();
+      return;
+    }
+    this.redialFailures = 0;
+    this.use(attached);
+  }
+
+  private get bufferedBytes(): number {
+    const desired = this.controller.desiredSize;
+    return desired === null ? 0 : Math.max(0, -desired);
+  }
+
+  /** An empty queue always takes one write, so a single large event never starves a stream. */
+  private fits(bytes: Uint8Array): boolean {
+    const buffered = this.bufferedBytes;
+    return buffered === 0 || buffered + bytes.byteLength <= this.settings.bufferBytes;
+  }
+
+  private write(bytes: Uint8Array): void {
+    if (this.closed || bytes.byteLength === 0) return;
+    try {
+      this.controller.enqueue(bytes);
+    } catch {
+      this.close("disconnected");
+      return;
+    }
+    this.bytesWritten += bytes.byteLength;
+    this.cpuMicros += cpuCostMicros(bytes.byteLength);
+    if (this.cpuMicros >= this.settings.cpuBudgetMs * 1000) this.close("rotated");
+  }
+
+  /**
+   * Twice per HEARTBEAT_MS: a stream that had unsent data and drained none
+   * since the previous tick is stalled (a dead peer whose disconnect was
+   * never reported): closed. An idle one gets a heartbeat comment.
+   */
+  private tick(): void {
+    if (this.closed) return;
+    const buffered = this.bufferedBytes;
+    const drained = this.bytesWritten - buffered;
+    if (buffered > 0 && drained === this.drainedAtLastCheck) {
+      this.close("stalled");
+      return;
+    }
+    this.drainedAtLastCheck = drained;
+    if (this.bytesWritten === this.writtenAtLastTick) this.write(HEARTBEAT);
+    this.writtenAtLastTick = this.bytesWritten;
+  }
+}
+
+/** Accepts the Worker's end and waits for the object's hello. */
+function helloOf(socket: WebSocket): Promise<{ socket: WebSocket; hello: Hello }> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (event: MessageEvent) => {
+      socket.removeEventListener("message", onMessage);
+      try {
+        const hello = decodeControl(String(event.data));
+        if (hello.t !== "hello") throw new TypeError("expected hello");
+        resolve({ socket, hello });
+      } catch (error) {
+        reject(error);
+      }
+    };
+    socket.binaryType = "arraybuffer";
+    socket.addEventListener("message", onMessage);
+    socket.addEventListener("close", () => reject(new Error("closed before hello")));
+    socket.accept();
+  });
+}
+
+/**
+ * The subscriber's region, from Cloudflare's request data: fan-out objects
+ * are per region and created there (a location hint only applies when an
+ * object is created, so the region is part of its name). "any" locally.
+ */
+export function regionOf(request: Request): string {
+  const cf = request.cf as { continent?: string; longitude?: string } | undefined;
+  switch (cf?.continent) {
+    case "NA":
+      return Number(cf.longitude) < -100 ? "wnam" : "enam";
+    case "SA":
+      return "sam";
+    case "EU":
+      return Number(cf.longitude) > 20 ? "eeur" : "weur";
+    case "AS":
+      return "apac";
+    case "OC":
+      return "oc";
+    case "AF":
+      return "afr";
+    default:
+      return "any";
+  }
+}
