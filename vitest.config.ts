@@ -1,11 +1,60 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/** Test channel names start with a lowercase letter: this prefix list puts them all in direct mode. */
+const ALL_TEST_CHANNELS = "abcdefghijklmnopqrstuvwxyz".split("").join(",");
+
 /**
- * Two projects, one `vitest run`:
- * - worker: unit and integration tests inside workerd (the Worker, its
- *   Durable Objects and SQLite storage, exactly as wrangler.toml declares
- *   them), with small limits so pruning, buffering and heartbeats show fast;
+ * Workers tests inside workerd (the Worker, its Durable Objects and SQLite
+ * storage, exactly as wrangler.toml declares them), with small limits so
+ * pruning, buffering, heartbeats and fan-out show fast. In hibernating mode
+ * channels past 4 subscribers spread them over fan-out objects of 2.
+ */
+function workerProject(
+  name: string,
+  overrides: Record<string, string>,
+  files: { include?: string[]; exclude?: string[] },
+) {
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            PUBLISH_TOKENS: "test-token,rotated-token",
+            ALLOWED_ORIGINS: "https://app.example.com,https://*.example.org",
+            HEARTBEAT_MS: "200",
+            RETRY_MS: "500",
+            HISTORY_LIMIT: "20",
+            MAX_EVENT_BYTES: "8192",
+            MAX_BODY_BYTES: "65536",
+            MAX_BATCH_EVENTS: "50",
+            MAX_BUFFERED_BYTES: "32768",
+            STREAM_BUFFER_BYTES: "32768",
+            STREAM_CPU_BUDGET_MS: "300000",
+            SUBSCRIBE_JWT_SECRET: "test-subscribe-secret-0123456789abcdef",
+            PUBLISH_JWT_SECRET: "test-publish-secret-0123456789abcdef",
+            MAX_SUBSCRIBERS_PER_CHANNEL: "8",
+            FANOUT_THRESHOLD: "4",
+            FANOUT_SIZE: "2",
+            IDEMPOTENCY_TTL_SECONDS: "3600",
+            ...overrides,
+          },
+        },
+      }),
+    ],
+    test: {
+      name,
+      include: files.include ?? ["test/worker/**/*.test.ts"],
+      exclude: files.exclude ?? [],
+      testTimeout: 20_000,
+    },
+  };
+}
+
+/**
+ * Projects, one `vitest run`:
+ * - worker, worker-direct, worker-fanout: see workerProject;
  * - e2e: Node tests that start `wrangler dev` on a free port (with a real
  *   redis-server and the Upstash bridge where needed) and read streams with
  *   the `eventsource` client;
@@ -15,35 +64,19 @@ export default defineConfig({
   test: {
     reporters: ["default", "./test/support/summary-reporter.ts"],
     projects: [
-      {
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                PUBLISH_TOKENS: "test-token,rotated-token",
-                ALLOWED_ORIGINS: "https://app.example.com,https://*.example.org",
-                HEARTBEAT_MS: "200",
-                RETRY_MS: "500",
-                HISTORY_LIMIT: "20",
-                MAX_EVENT_BYTES: "8192",
-                MAX_BODY_BYTES: "65536",
-                MAX_BATCH_EVENTS: "50",
-                MAX_BUFFERED_BYTES: "32768",
-                SUBSCRIBE_JWT_SECRET: "test-subscribe-secret-0123456789abcdef",
-                PUBLISH_JWT_SECRET: "test-publish-secret-0123456789abcdef",
-                MAX_SUBSCRIBERS_PER_CHANNEL: "8",
-                IDEMPOTENCY_TTL_SECONDS: "3600",
-              },
-            },
-          }),
-        ],
-        test: {
-          name: "worker",
-          include: ["test/worker/**/*.test.ts"],
-          testTimeout: 20_000,
-        },
-      },
+      workerProject("worker", {}, { exclude: ["test/worker/fanout/**"] }),
+      // The same suites with every test channel in direct mode (the object holds the streams).
+      workerProject(
+        "worker-direct",
+        { DIRECT_CHANNEL_PREFIXES: ALL_TEST_CHANNELS },
+        { exclude: ["test/worker/fanout/**"] },
+      ),
+      // Hot channels: small fan-out objects (3 subscribers each) and room for 40 subscribers.
+      workerProject(
+        "worker-fanout",
+        { FANOUT_THRESHOLD: "3", FANOUT_SIZE: "3", MAX_SUBSCRIBERS_PER_CHANNEL: "40" },
+        { include: ["test/worker/fanout/**/*.test.ts"] },
+      ),
       {
         test: {
           name: "browser",

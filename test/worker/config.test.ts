@@ -20,11 +20,15 @@ describe("parseConfig", () => {
       subscribeJwtSecret: null,
       subscribeTokenCookie: "sse_token",
       publishJwtSecret: null,
-      maxSubscribersPerChannel: 10_000,
+      maxSubscribersPerChannel: 100_000,
       maxStreamSeconds: 3_600,
       maxChannelNameLength: 128,
       relayHosts: [],
       idempotencyTtlSeconds: 86_400,
+      directChannelPrefixes: [],
+      fanout: { threshold: 1_000, size: 1_000, maxObjects: 99 },
+      streamBufferBytes: 65_536,
+      streamCpuBudgetMs: 5,
     });
   });
 

@@ -4,6 +4,8 @@ import worker from "../../src/index";
 import { readStream, type StreamReader } from "./sse-reader";
 
 export const TOKEN = "test-token";
+/** The delivery mode this project runs the suites in (vitest.config.ts). */
+export const DELIVERY_MODE: "hibernating" | "direct" = env.DIRECT_CHANNEL_PREFIXES ? "direct" : "hibernating";
 export const BASE = "https://sse.example.com";
 
 let channelCounter = 0;
@@ -53,8 +55,10 @@ export async function subscribe(
 
 export interface ChannelStatsBody {
   channel: string;
+  mode: "hibernating" | "direct";
   subscribers: number;
-  bufferedBytes: number;
+  bufferedBytes: number | null;
+  fanouts: { name: string; subscribers: number }[];
   closedStreams: { overflow: number; stalled: number; expired: number };
   lastEventId: string | null;
   oldestEventId: string | null;
