@@ -22,7 +22,8 @@
  * @property {string} relay                 base URL of the relay, e.g. "https://sse.example.com"
  * @property {string} [channel]             one channel, or
  * @property {string[]} [channels]          or several (one stream each, spread over shards)
- * @property {number} [shards]              number of shard subdomains s0…s{N-1} of the relay's host (0: none)
+ * @property {number} [shards]              number of shard hosts (0: none, every stream on the relay's host)
+ * @property {ShardHosts} [shardHosts]      names of the shard hosts (default: s0…s{N-1} subdomains of the relay's host)
  * @property {Record<string, EventHandler>} [on]  handlers by event name; "message" for unnamed events
  * @property {(info: LostEvents, channel: string) => void} [onLost]  events were lost: reload state from your app
  * @property {(channel: string) => void} [onOpen]
@@ -34,6 +35,12 @@
  *                                          a function is asked again on every reconnect the client makes
  * @property {boolean} [shareAcrossTabs]    one connection per channel for all tabs of this origin
  * @property {typeof EventSource} [EventSource]  an EventSource implementation (default: the browser's)
+ */
+/**
+ * Shard host names: a template whose `{n}` is replaced by the shard number
+ * ("sse{n}.example.com" gives sse0.example.com, sse1.example.com, …), or a
+ * function of the number. The relay's RELAY_HOSTS must list the same hosts.
+ * @typedef {string | ((n: number) => string)} ShardHosts
  */
 /**
  * @typedef {object} Subscription
@@ -51,14 +58,24 @@
  */
 export function shardIndex(channel: string, shards: number): number;
 /**
- * The stream URL of a channel: `https://s3.sse.example.com/v1/channels/orders/events`.
+ * The host name of shard `n`: `shardHosts` filled in, or `s{n}.` before the relay's host.
+ * @param {string} relayHost
+ * @param {number} n
+ * @param {ShardHosts} [shardHosts]
+ * @returns {string}
+ */
+export function shardHost(relayHost: string, n: number, shardHosts?: ShardHosts): string;
+/**
+ * The stream URL of a channel: `https://s3.sse.example.com/v1/channels/orders/events`,
+ * or `https://sse3.example.com/…` with `shardHosts: "sse{n}.example.com"`.
  * @param {string} relay
  * @param {string} channel
- * @param {{ shards?: number, lastEventId?: string | undefined, token?: string | undefined }} [options]
+ * @param {{ shards?: number, shardHosts?: ShardHosts | undefined, lastEventId?: string | undefined, token?: string | undefined }} [options]
  * @returns {string}
  */
 export function streamUrl(relay: string, channel: string, options?: {
     shards?: number;
+    shardHosts?: ShardHosts | undefined;
     lastEventId?: string | undefined;
     token?: string | undefined;
 }): string;
@@ -75,7 +92,8 @@ export function subscribe(options: SubscribeOptions): Subscription;
  *   const sub = subscribe({
  *     relay: "https://sse.example.com",
  *     channel: "orders-42",
- *     shards: 8,                      // spread streams over s0…s7.sse.example.com
+ *     shards: 8,                      // spread streams over 8 shard hosts:
+ *     shardHosts: "sse{n}.example.com", // sse0…sse7.example.com (default: s0…s7.sse.example.com)
  *     on: { "order-shipped": (data, event) => console.log(data) },
  *     onLost: (info) => location.reload(),
  *   });
@@ -133,9 +151,13 @@ export type SubscribeOptions = {
      */
     channels?: string[] | undefined;
     /**
-     * number of shard subdomains s0…s{N-1} of the relay's host (0: none)
+     * number of shard hosts (0: none, every stream on the relay's host)
      */
     shards?: number | undefined;
+    /**
+     * names of the shard hosts (default: s0…s{N-1} subdomains of the relay's host)
+     */
+    shardHosts?: ShardHosts | undefined;
     /**
      * handlers by event name; "message" for unnamed events
      */
@@ -178,6 +200,12 @@ export type SubscribeOptions = {
         readonly CLOSED: 2;
     } | undefined;
 };
+/**
+ * Shard host names: a template whose `{n}` is replaced by the shard number
+ * ("sse{n}.example.com" gives sse0.example.com, sse1.example.com, …), or a
+ * function of the number. The relay's RELAY_HOSTS must list the same hosts.
+ */
+export type ShardHosts = string | ((n: number) => string);
 export type Subscription = {
     /**
      * stops every stream of this subscription

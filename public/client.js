@@ -6,7 +6,8 @@
  *   const sub = subscribe({
  *     relay: "https://sse.example.com",
  *     channel: "orders-42",
- *     shards: 8,                      // spread streams over s0…s7.sse.example.com
+ *     shards: 8,                      // spread streams over 8 shard hosts:
+ *     shardHosts: "sse{n}.example.com", // sse0…sse7.example.com (default: s0…s7.sse.example.com)
  *     on: { "order-shipped": (data, event) => console.log(data) },
  *     onLost: (info) => location.reload(),
  *   });
@@ -52,7 +53,8 @@ export const LOST_EVENT = "relay.lost";
  * @property {string} relay                 base URL of the relay, e.g. "https://sse.example.com"
  * @property {string} [channel]             one channel, or
  * @property {string[]} [channels]          or several (one stream each, spread over shards)
- * @property {number} [shards]              number of shard subdomains s0…s{N-1} of the relay's host (0: none)
+ * @property {number} [shards]              number of shard hosts (0: none, every stream on the relay's host)
+ * @property {ShardHosts} [shardHosts]      names of the shard hosts (default: s0…s{N-1} subdomains of the relay's host)
  * @property {Record<string, EventHandler>} [on]  handlers by event name; "message" for unnamed events
  * @property {(info: LostEvents, channel: string) => void} [onLost]  events were lost: reload state from your app
  * @property {(channel: string) => void} [onOpen]
@@ -64,6 +66,13 @@ export const LOST_EVENT = "relay.lost";
  *                                          a function is asked again on every reconnect the client makes
  * @property {boolean} [shareAcrossTabs]    one connection per channel for all tabs of this origin
  * @property {typeof EventSource} [EventSource]  an EventSource implementation (default: the browser's)
+ */
+
+/**
+ * Shard host names: a template whose `{n}` is replaced by the shard number
+ * ("sse{n}.example.com" gives sse0.example.com, sse1.example.com, …), or a
+ * function of the number. The relay's RELAY_HOSTS must list the same hosts.
+ * @typedef {string | ((n: number) => string)} ShardHosts
  */
 
 /**
@@ -92,16 +101,36 @@ export function shardIndex(channel, shards) {
 }
 
 /**
- * The stream URL of a channel: `https://s3.sse.example.com/v1/channels/orders/events`.
+ * The host name of shard `n`: `shardHosts` filled in, or `s{n}.` before the relay's host.
+ * @param {string} relayHost
+ * @param {number} n
+ * @param {ShardHosts} [shardHosts]
+ * @returns {string}
+ */
+export function shardHost(relayHost, n, shardHosts) {
+  let host;
+  if (shardHosts === undefined) host = `s${n}.${relayHost}`;
+  else if (typeof shardHosts === "function") host = shardHosts(n);
+  else if (shardHosts.includes("{n}")) host = shardHosts.replace("{n}", String(n));
+  else throw new TypeError(`shardHosts: "${shardHosts}" has no {n} for the shard number`);
+  if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)) {
+    throw new TypeError(`shardHosts: "${host}" is not a host name (no scheme, port or path)`);
+  }
+  return host;
+}
+
+/**
+ * The stream URL of a channel: `https://s3.sse.example.com/v1/channels/orders/events`,
+ * or `https://sse3.example.com/…` with `shardHosts: "sse{n}.example.com"`.
  * @param {string} relay
  * @param {string} channel
- * @param {{ shards?: number, lastEventId?: string | undefined, token?: string | undefined }} [options]
+ * @param {{ shards?: number, shardHosts?: ShardHosts | undefined, lastEventId?: string | undefined, token?: string | undefined }} [options]
  * @returns {string}
  */
 export function streamUrl(relay, channel, options = {}) {
   const url = new URL(relay);
   const shard = shardIndex(channel, options.shards ?? 0);
-  if (shard >= 0) url.hostname = `s${shard}.${url.hostname}`;
+  if (shard >= 0) url.hostname = shardHost(url.hostname, shard, options.shardHosts);
   url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/channels/${encodeURIComponent(channel)}/events`;
   if (options.lastEventId !== undefined) url.searchParams.set("lastEventId", options.lastEventId);
   if (options.token !== undefined) url.searchParams.set("token", options.token);
@@ -124,7 +153,7 @@ export function subscribe(options) {
   const lastIds = new Map();
 
   for (const channel of channels) {
-    urls[channel] = streamUrl(options.relay, channel, { shards: options.shards ?? 0 });
+    urls[channel] = streamUrl(options.relay, channel, { shards: options.shards ?? 0, shardHosts: options.shardHosts });
     const deliver = (/** @type {RelayEvent} */ event) => {
       if (event.id) lastIds.set(channel, event.id);
       dispatch(options, event);
@@ -168,7 +197,12 @@ function openStream(options, channel, resumeFrom, deliver) {
 
   const connect = () => {
     const token = typeof options.token === "function" ? options.token() : options.token;
-    const url = streamUrl(options.relay, channel, { shards: options.shards ?? 0, lastEventId: resumeFrom(), token });
+    const url = streamUrl(options.relay, channel, {
+      shards: options.shards ?? 0,
+      shardHosts: options.shardHosts,
+      lastEventId: resumeFrom(),
+      token,
+    });
     const current = new Source(url, { withCredentials: Boolean(options.withCredentials) });
     source = current;
     for (const type of types) {

@@ -4,6 +4,7 @@
  * a misconfigured deployment says exactly what to fix.
  */
 import { oncePer } from "./once-per";
+import { expandHostEntry, MAX_SHARDS } from "./shard-hosts";
 
 /** The raw strings the platform hands us (all optional: absent means default). */
 export interface RawConfig {
@@ -34,6 +35,7 @@ export interface RawConfig {
   MAX_STREAM_SECONDS?: string;
   MAX_CHANNEL_NAME_LENGTH?: string;
   RELAY_HOSTS?: string;
+  SHARDS?: string;
   IDEMPOTENCY_TTL_SECONDS?: string;
   DIRECT_CHANNEL_PREFIXES?: string;
   FANOUT_THRESHOLD?: string;
@@ -92,7 +94,7 @@ export interface RelayConfig {
   /** A stream is closed cleanly after this long; the browser resumes with Last-Event-ID. */
   readonly maxStreamSeconds: number;
   readonly maxChannelNameLength: number;
-  /** Hostnames served (each with all its subdomains); empty: any host. */
+  /** Hostnames served, exactly (shard patterns expanded); empty: any host. */
   readonly relayHosts: readonly string[];
   /** How long an Idempotency-Key is remembered. */
   readonly idempotencyTtlSeconds: number;
@@ -160,7 +162,7 @@ export function parseConfig(raw: RawConfig): RelayConfig {
     maxSubscribersPerChannel,
     maxStreamSeconds: parseInteger("MAX_STREAM_SECONDS", raw.MAX_STREAM_SECONDS, 3_600, 1, 7 * 86_400),
     maxChannelNameLength: parseInteger("MAX_CHANNEL_NAME_LENGTH", raw.MAX_CHANNEL_NAME_LENGTH, 128, 1, 256),
-    relayHosts: parseHosts(raw.RELAY_HOSTS),
+    relayHosts: parseHosts(raw.RELAY_HOSTS, parseInteger("SHARDS", raw.SHARDS, 0, 0, MAX_SHARDS)),
     idempotencyTtlSeconds: parseInteger(
       "IDEMPOTENCY_TTL_SECONDS",
       raw.IDEMPOTENCY_TTL_SECONDS,
@@ -300,14 +302,15 @@ function parseCookieName(value: string | undefined): string {
   return name;
 }
 
-function parseHosts(value: string | undefined): string[] {
-  const hosts = list(value).map((host) => host.toLowerCase().replace(/\.$/, ""));
-  for (const host of hosts) {
-    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(host)) {
-      throw new ConfigError("RELAY_HOSTS", `entry "${host}" is not a hostname (no scheme, port or path)`);
-    }
+/** RELAY_HOSTS entries are exact hostnames or shard patterns like `sse{n}.example.com` (n from 0 to SHARDS-1). */
+function parseHosts(value: string | undefined, shards: number): string[] {
+  const hosts = new Set<string>();
+  for (const entry of list(value)) {
+    const expanded = expandHostEntry(entry, shards);
+    if ("problem" in expanded) throw new ConfigError("RELAY_HOSTS", expanded.problem);
+    for (const host of expanded.hosts) hosts.add(host);
   }
-  return hosts;
+  return [...hosts];
 }
 
 function parseBoolean(name: keyof RawConfig, value: string | undefined, fallback: boolean): boolean {

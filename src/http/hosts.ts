@@ -1,17 +1,16 @@
 /**
- * Host allow-list: with RELAY_HOSTS set, only those hostnames and their
- * subdomains (the shard hosts s0.…, s1.…) are served; a request for any
- * other Host (a stray DNS record, a domain-fronting attempt) is refused
- * with 421 before anything else runs. Unset: every host is served, as in
- * local development on localhost and *.localhost.
+ * Host allow-list: with RELAY_HOSTS set, only the hostnames it lists (its
+ * shard patterns expanded: sse0.example.com … with SHARDS=8) are served; a
+ * request for any other Host (a stray DNS record, a domain-fronting attempt)
+ * is refused with 421 before anything else runs. Unset: every host is
+ * served, as in local development on localhost and *.localhost.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { errorResponse } from "./errors";
 
 export function isServedHost(hostname: string, relayHosts: readonly string[]): boolean {
   if (relayHosts.length === 0) return true;
-  const host = hostname.toLowerCase().replace(/\.$/, "");
-  return relayHosts.some((allowed) => host === allowed || host.endsWith(`.${allowed}`));
+  return relayHosts.includes(hostname.toLowerCase().replace(/\.$/, ""));
 }
 
 export function hostGuard(relayHosts: (c: Context) => readonly string[]): MiddlewareHandler {

@@ -5,7 +5,7 @@
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOST_EVENT, shardIndex, streamUrl } from "../../public/client.js";
+import { LOST_EVENT, shardHost, shardIndex, streamUrl } from "../../public/client.js";
 import { launchChromium, startPageServer, type PageServer } from "../support/browser";
 import { channelStats, listen, publishTo, sleep, until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
@@ -88,6 +88,20 @@ describe("client module (unit)", () => {
       "https://sse.example.com/v1/channels/private-me/events?token=a.b.c",
     );
     expect(LOST_EVENT).toBe("relay.lost");
+  });
+
+  it("names shard hosts from a template or a function, and refuses what is not a host name", () => {
+    const n = shardIndex("orders", 8);
+    expect(streamUrl("https://sse.example.com", "orders", { shards: 8, shardHosts: "sse{n}.example.com" })).toBe(
+      `https://sse${n}.example.com/v1/channels/orders/events`,
+    );
+    expect(
+      streamUrl("http://localhost:8787", "orders", { shards: 8, shardHosts: (shard) => `shard-${shard}.localhost` }),
+    ).toBe(`http://shard-${n}.localhost:8787/v1/channels/orders/events`);
+    expect(shardHost("sse.example.com", 3)).toBe("s3.sse.example.com");
+    expect(() => shardHost("sse.example.com", 3, "sse.example.com")).toThrow(/no \{n\}/);
+    expect(() => shardHost("sse.example.com", 3, "https://sse{n}.example.com")).toThrow(/not a host name/);
+    expect(() => shardHost("sse.example.com", 3, () => "sse3.example.com:8443")).toThrow(/not a host name/);
   });
 });
 

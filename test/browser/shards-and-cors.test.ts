@@ -3,12 +3,15 @@
  * subdomains beat it, and CORS lets allowed origins in and keeps others out.
  * Pages live on their own origin (app.localhost:<port>, a real loopback
  * server); the relay is `wrangler dev` reached as s0.localhost… (Chromium
- * resolves *.localhost to loopback).
+ * resolves *.localhost to loopback). RELAY_HOSTS lists those hosts the way
+ * a deployment would, so the host guard is exercised too.
  */
+import { request } from "node:http";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, startPageServer, type PageServer } from "../support/browser";
-import { channelStats, publishTo, sleep } from "../support/sse-client";
+import { shardIndex } from "../../public/client.js";
+import { channelStats, publishTo, sleep, until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
 let browser: Browser;
@@ -17,7 +20,12 @@ let relay: RelayProcess;
 
 beforeAll(async () => {
   pages = await startPageServer();
-  relay = await startRelay({ ALLOWED_ORIGINS: pages.origin("app") });
+  relay = await startRelay({
+    ALLOWED_ORIGINS: pages.origin("app"),
+    // 127.0.0.1: the tests' own publish and stats requests.
+    RELAY_HOSTS: "127.0.0.1,single.localhost,s{n}.localhost,sse{n}.localhost",
+    SHARDS: "12",
+  });
   browser = await launchChromium();
 });
 
@@ -28,6 +36,21 @@ afterAll(async () => {
 });
 
 const relayOn = (host: string) => `http://${host}.localhost:${relay.port}`;
+
+/** Status of GET /healthz sent to the relay with this Host header (Node's http lets a test set it). */
+function healthStatusAs(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      { host: "127.0.0.1", port: relay.port, path: "/healthz", headers: { Host: `${host}:${relay.port}` } },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      },
+    );
+    outgoing.on("error", reject);
+    outgoing.end();
+  });
+}
 
 /** Opens EventSources in the page and records, per source, whether it opened and what it got. */
 async function openSources(page: Page, urls: string[]): Promise<void> {
@@ -154,5 +177,55 @@ describe("CORS in Chromium", () => {
     expect(after!.messages).toEqual([]);
     expect(consoleErrors.join("\n")).toMatch(/CORS|Access-Control-Allow-Origin/);
     await page.close();
+  });
+});
+
+describe("shard host template (shardHosts) in Chromium", () => {
+  it("the client spreads streams over sse{n}.localhost, hosts RELAY_HOSTS lists with the same pattern", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${pages.origin("app")}/`);
+    const channels = Array.from({ length: 10 }, (_, i) => `templated-${i}`);
+    // A string, not a function: the test runner would rewrite a dynamic import() inside a function.
+    await page.evaluate(`(async () => {
+      const client = await import(${JSON.stringify(`${relay.url}/client.js`)});
+      globalThis.got = [];
+      globalThis.opened = [];
+      globalThis.sub = client.subscribe({
+        relay: ${JSON.stringify(relay.url)},
+        channels: ${JSON.stringify(channels)},
+        shards: 8,
+        shardHosts: "sse{n}.localhost",
+        on: { message: (data, event) => globalThis.got.push(event.channel + ":" + data) },
+        onOpen: (channel) => globalThis.opened.push(channel),
+      });
+    })()`);
+    const read = <T>(key: string) =>
+      page.evaluate((name) => (globalThis as Record<string, unknown>)[name], key) as Promise<T>;
+    await until(
+      async () => (await read<string[]>("opened")).length === channels.length,
+      () => "not every templated stream opened",
+      30_000,
+    );
+    const { urls } = await read<{ urls: Record<string, string> }>("sub");
+    for (const channel of channels) {
+      expect(new URL(urls[channel]!).host).toBe(`sse${shardIndex(channel, 8)}.localhost:${relay.port}`);
+    }
+    expect(new Set(Object.values(urls).map((url) => new URL(url).hostname)).size).toBeGreaterThan(1);
+
+    for (const channel of channels) await publishTo(relay.url, channel, { data: "hello" });
+    await until(
+      async () => (await read<string[]>("got")).length === channels.length,
+      () => "not every templated stream received its event",
+    );
+    expect((await read<string[]>("got")).sort()).toEqual(channels.map((channel) => `${channel}:hello`).sort());
+    await page.close();
+  });
+
+  it("the relay serves exactly the pattern's hosts: sse11 yes, sse12 (past SHARDS) and other names 421", async () => {
+    expect(await healthStatusAs("sse0.localhost")).toBe(200);
+    expect(await healthStatusAs("sse11.localhost")).toBe(200);
+    for (const host of ["sse12.localhost", "sse01.localhost", "x.sse0.localhost", "other.localhost"]) {
+      expect(await healthStatusAs(host), host).toBe(421);
+    }
   });
 });

@@ -261,12 +261,21 @@ describe("limits", () => {
     expect(await errorOf(response)).toMatchObject({ status: 400, error: "invalid_channel" });
   });
 
-  it("with RELAY_HOSTS, serves those hosts and their shard subdomains only (421 otherwise)", async () => {
-    const on = { RELAY_HOSTS: "sse.example.com" };
-    for (const host of ["sse.example.com", "s3.sse.example.com", "SSE.EXAMPLE.COM"]) {
+  it("with RELAY_HOSTS, serves exactly those hosts and the shard hosts of its pattern (421 otherwise)", async () => {
+    const on = { RELAY_HOSTS: "sse.example.com,sse{n}.example.com", SHARDS: "4" };
+    for (const host of ["sse.example.com", "sse0.example.com", "sse3.example.com", "SSE2.EXAMPLE.COM"]) {
       expect((await fetchWithEnv(on, new Request(`https://${host}/healthz`))).status).toBe(200);
     }
-    for (const host of ["evil.com", "sse.example.com.evil.com", "example.com", "xsse.example.com"]) {
+    for (const host of [
+      "evil.com",
+      "sse.example.com.evil.com",
+      "example.com",
+      "xsse.example.com",
+      "sse4.example.com", // past SHARDS
+      "sse03.example.com",
+      "ssen.example.com",
+      "s0.sse.example.com", // a subdomain of a listed host is not listed
+    ]) {
       expect(await errorOf(await fetchWithEnv(on, new Request(`https://${host}/healthz`)))).toMatchObject({
         status: 421,
         error: "misdirected_request",

@@ -57,6 +57,10 @@ describe("parseConfig", () => {
     ["short JWT secret", { SUBSCRIBE_JWT_SECRET: "too-short" }, "SUBSCRIBE_JWT_SECRET"],
     ["short publisher JWT secret", { PUBLISH_JWT_SECRET: "x".repeat(31) }, "PUBLISH_JWT_SECRET"],
     ["host with scheme", { RELAY_HOSTS: "https://sse.example.com" }, "RELAY_HOSTS"],
+    ["shard pattern without SHARDS", { RELAY_HOSTS: "sse{n}.example.com" }, "RELAY_HOSTS"],
+    ["shard pattern with two placeholders", { RELAY_HOSTS: "s{n}.sse{n}.example.com", SHARDS: "2" }, "RELAY_HOSTS"],
+    ["shard pattern that is no hostname", { RELAY_HOSTS: "https://sse{n}.example.com", SHARDS: "2" }, "RELAY_HOSTS"],
+    ["too many shards", { RELAY_HOSTS: "sse{n}.example.com", SHARDS: "101" }, "SHARDS"],
     ["private prefix with a bad character", { PRIVATE_CHANNEL_PREFIXES: "private$" }, "PRIVATE_CHANNEL_PREFIXES"],
     ["bad cookie name", { SUBSCRIBE_TOKEN_COOKIE: "a b" }, "SUBSCRIBE_TOKEN_COOKIE"],
     ["channel length above 256", { MAX_CHANNEL_NAME_LENGTH: "300" }, "MAX_CHANNEL_NAME_LENGTH"],
@@ -71,6 +75,20 @@ describe("parseConfig", () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variable).toBe(variable);
     expect((error as ConfigError).message).toMatch(new RegExp(`^${variable} `));
+  });
+
+  it("expands RELAY_HOSTS shard patterns to exactly SHARDS hosts", () => {
+    expect(parseConfig({ RELAY_HOSTS: "SSE.example.com., sse{n}.example.com", SHARDS: "3" }).relayHosts).toEqual([
+      "sse.example.com",
+      "sse0.example.com",
+      "sse1.example.com",
+      "sse2.example.com",
+    ]);
+    expect(parseConfig({ RELAY_HOSTS: "sse.example.com,s{n}.sse.example.com", SHARDS: "2" }).relayHosts).toEqual([
+      "sse.example.com",
+      "s0.sse.example.com",
+      "s1.sse.example.com",
+    ]);
   });
 
   it("turns private channels off with an empty PRIVATE_CHANNEL_PREFIXES", () => {
