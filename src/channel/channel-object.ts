@@ -58,7 +58,7 @@ export interface ChannelStats {
   readonly redis: RedisStatus | { readonly enabled: false };
 }
 
-/** After a restart with fan-out objects, how soon the last id is re-announced to them. */
+/** After a commit on a channel with fan-out objects, when the last id is re-announced to them. */
 const REANNOUNCE_DELAY_MS = 1_000;
 
 export class ChannelObject extends DurableObject<Env> {
@@ -93,9 +93,6 @@ export class ChannelObject extends DurableObject<Env> {
     this.redis = redis && { state: new RedisIngestState(ctx.storage.sql, redis), reader: new RedisStreamReader(redis) };
     const channel = this.hub.channelName();
     if (channel !== null) this.redis?.state.bindChannel(channel);
-    // A restart may have come between committing an event and pushing it: fan-out
-    // subscribers on a quiet channel would never hear of it. Re-announce soon.
-    if (this.fanouts.size > 0) void ctx.storage.setAlarm(Date.now() + REANNOUNCE_DELAY_MS);
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -271,6 +268,9 @@ export class ChannelObject extends DurableObject<Env> {
   ): Promise<StoredEvent[]> {
     const stored = this.history.append(events, alsoInTransaction);
     for (const event of stored) this.pendingFrames.set(event.id, encodeStored(event));
+    // If this object dies between the commit and the pushes, fan-out subscribers of a quiet channel
+    // would never hear of these events: a durable alarm re-announces the last id to them.
+    if (stored.length > 0 && this.fanouts.size > 0) await this.scheduleReannouncement();
     await this.ctx.storage.sync();
     if (stored.length > 0) this.markDurable(stored[stored.length - 1]!.id);
     return stored;
@@ -339,6 +339,12 @@ export class ChannelObject extends DurableObject<Env> {
     }
     state.recordSuccess(entries.length);
     return entries.length >= this.config.redis!.batchSize;
+  }
+
+  private async scheduleReannouncement(): Promise<void> {
+    const at = Date.now() + REANNOUNCE_DELAY_MS;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
   private startRedisPolling(channel: string): void {

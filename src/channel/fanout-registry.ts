@@ -40,14 +40,9 @@ interface Entry {
   /** Approximate: counted on assignment, corrected by every push receipt. */
   subscribers: number;
   activation: number;
-  /** When the channel last sent a subscriber here (a Worker may still be on its way). */
-  assignedAt: number;
   inFlight: boolean;
   pending: { from: number; to: number; frames: Uint8Array[] } | null;
 }
-
-/** A fan-out object that reports zero subscribers is forgotten only this long after its last assignment. */
-const ASSIGNMENT_GRACE_MS = 30_000;
 
 export class FanoutRegistry {
   private readonly entries = new Map<string, Entry>();
@@ -56,7 +51,6 @@ export class FanoutRegistry {
     private readonly sql: SqlStorage,
     private readonly env: Env,
     private readonly settings: FanoutSettings,
-    startedAt = Date.now(),
   ) {
     if (!tableExists(sql, "fanouts")) return;
     for (const row of sql.exec<{ name: string; region: string; activation: number }>("SELECT * FROM fanouts")) {
@@ -67,7 +61,6 @@ export class FanoutRegistry {
         region: row.region,
         subscribers: settings.size,
         activation: row.activation,
-        assignedAt: startedAt,
         inFlight: false,
         pending: null,
       });
@@ -90,7 +83,7 @@ export class FanoutRegistry {
   }
 
   /** A fan-out object with room for one more subscriber in `region`, created if needed; null if none may be. */
-  assign(channel: string, region: string, full: string | null, now = Date.now()): string | null {
+  assign(channel: string, region: string, full: string | null): string | null {
     if (full !== null) {
       const entry = this.entries.get(full);
       if (entry) entry.subscribers = Math.max(entry.subscribers, this.settings.size);
@@ -109,7 +102,6 @@ export class FanoutRegistry {
       chosen = this.add(fanoutName(channel, region, index), region, 0);
     }
     chosen.subscribers += 1;
-    chosen.assignedAt = now;
     return chosen.name;
   }
 
@@ -153,18 +145,22 @@ export class FanoutRegistry {
     }
   }
 
-  private received(entry: Entry, receipt: PushReceipt, now = Date.now()): void {
+  private received(entry: Entry, receipt: PushReceipt): void {
     entry.subscribers = receipt.subscribers;
-    const stale = receipt.activation >= entry.activation && now - entry.assignedAt > ASSIGNMENT_GRACE_MS;
-    if (receipt.subscribers === 0 && stale) this.remove(entry.name);
+    if (receipt.subscribers === 0) this.emptied(entry.name, receipt.activation);
   }
 
-  /** A fan-out object says it has no subscribers left (sent when its last one leaves). */
-  emptied(name: string, activation: number, now = Date.now()): void {
+  /**
+   * A fan-out object says it has no subscribers left. Forgetting it is safe
+   * even if a Worker the channel just sent there is on its way: that
+   * Worker's attach is the object's next first subscriber, which registers
+   * it again (with a later activation, so a stale "empty" cannot undo it).
+   */
+  emptied(name: string, activation: number): void {
     const entry = this.entries.get(name);
-    if (!entry) return;
+    if (!entry || activation < entry.activation) return;
     entry.subscribers = 0;
-    if (activation >= entry.activation && now - entry.assignedAt > ASSIGNMENT_GRACE_MS) this.remove(name);
+    this.remove(name);
   }
 
   private add(name: string, region: string, activation: number): Entry {
@@ -182,7 +178,6 @@ export class FanoutRegistry {
       region,
       subscribers: 0,
       activation,
-      assignedAt: 0,
       inFlight: false,
       pending: null,
     };

@@ -1,0 +1,126 @@
+/**
+ * Hot channels in hibernating mode, with tiny fan-out objects: the channel
+ * object holds 3 subscribers itself (FANOUT_THRESHOLD), each fan-out object 3
+ * more (FANOUT_SIZE), up to 40 (MAX_SUBSCRIBERS_PER_CHANNEL) in this project.
+ */
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { freshChannel, publishData, stats, subscribe } from "../relay-client";
+import { eventually } from "../sse-reader";
+
+type Stream = Awaited<ReturnType<typeof subscribe>>;
+
+function ids(stream: Stream): number[] {
+  return stream.events.map((event) => Number(event.id));
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, index) => from + index);
+}
+
+async function subscribeMany(channel: string, count: number): Promise<Stream[]> {
+  const streams: Stream[] = [];
+  // One at a time, so each attach sees the counts the previous one left.
+  for (let index = 0; index < count; index++) streams.push(await subscribe(channel));
+  return streams;
+}
+
+describe("fan-out objects", () => {
+  it("30 subscribers spread over the channel and 9 fan-out objects; every one gets every event once; the registry shrinks to zero", async () => {
+    const channel = freshChannel();
+    const streams = await subscribeMany(channel, 30);
+    const before = await stats(channel);
+    expect(before.subscribers).toBe(30);
+    expect(before.fanouts).toHaveLength(9);
+    for (const fanout of before.fanouts) expect(fanout.subscribers).toBe(3);
+
+    for (let index = 1; index <= 5; index++) await publishData(channel, `e${index}`);
+    for (const stream of streams) {
+      await stream.waitForEvents(5);
+      expect(ids(stream)).toEqual(range(1, 5));
+    }
+
+    // Half leave, then the rest: the registry follows the subscribers down to nothing.
+    await Promise.all(streams.slice(0, 15).map((stream) => stream.cancel()));
+    await eventually(async () => (await stats(channel)).subscribers === 15, 10_000);
+    await Promise.all(streams.slice(15).map((stream) => stream.cancel()));
+    await eventually(async () => {
+      const after = await stats(channel);
+      return after.subscribers === 0 && after.fanouts.length === 0;
+    }, 10_000);
+    const tables = await runInDurableObject(env.CHANNELS.get(env.CHANNELS.idFromName(channel)), (_instance, state) =>
+      state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'fanouts'").toArray(),
+    );
+    expect(tables).toEqual([]);
+  });
+
+  it("a fan-out object reset in the middle of a publish burst: every stream stays contiguous, no duplicate", async () => {
+    const channel = freshChannel();
+    const streams = await subscribeMany(channel, 12);
+    const { fanouts } = await stats(channel);
+    expect(fanouts.length).toBe(3);
+    const seed = Number(process.env.TEST_SEED ?? Date.now());
+    const victim = fanouts[seed % fanouts.length]!.name;
+    console.log(`fan-out reset: seed ${seed}, resetting ${victim}`);
+    for (let index = 1; index <= 20; index++) {
+      await publishData(channel, `e${index}`);
+      if (index === 8) {
+        await runInDurableObject(env.FANOUTS.get(env.FANOUTS.idFromName(victim)), (_instance, state) =>
+          state.abort("simulated fan-out crash"),
+        ).catch(() => {});
+      }
+    }
+    for (const stream of streams) {
+      await stream.waitForEvents(20);
+      expect(ids(stream)).toEqual(range(1, 20));
+    }
+    await Promise.all(streams.map((stream) => stream.cancel()));
+  });
+
+  it("the channel object reset mid-burst: its own and the fan-out objects' subscribers all stay contiguous", async () => {
+    const channel = freshChannel();
+    const streams = await subscribeMany(channel, 9);
+    const stub = env.CHANNELS.get(env.CHANNELS.idFromName(channel));
+    for (let index = 1; index <= 20; index++) {
+      await publishData(channel, `e${index}`);
+      if (index === 10)
+        await runInDurableObject(stub, (_instance, state) => state.abort("simulated crash")).catch(() => {});
+    }
+    for (const stream of streams) {
+      await stream.waitForEvents(20);
+      expect(ids(stream)).toEqual(range(1, 20));
+    }
+    await Promise.all(streams.map((stream) => stream.cancel()));
+  });
+
+  it("an event committed just before the channel object dies reaches fan-out subscribers on a quiet channel", async () => {
+    const channel = freshChannel();
+    const streams = await subscribeMany(channel, 6); // 3 on the channel, 3 on one fan-out object
+    await publishData(channel, "one");
+    for (const stream of streams) await stream.waitForEvents(1);
+    const stub = env.CHANNELS.get(env.CHANNELS.idFromName(channel));
+    await runInDurableObject(stub, async (instance, state) => {
+      // What commit() does before handing out: store, arm the re-announcement, make both durable.
+      const object = instance as unknown as {
+        history: { append(events: { data: string }[]): unknown };
+        scheduleReannouncement(): Promise<void>;
+      };
+      object.history.append([{ data: "stored, never pushed" }]);
+      await object.scheduleReannouncement();
+      await state.storage.sync();
+      state.abort("simulated crash between commit and push");
+    }).catch(() => {});
+    for (const stream of streams) {
+      const events = await stream.waitForEvents(2, 10_000);
+      expect(events.map((event) => event.data)).toEqual(["one", "stored, never pushed"]);
+    }
+    await Promise.all(streams.map((stream) => stream.cancel()));
+  });
+
+  it("refuses the 41st subscriber with 503 channel_full", async () => {
+    const channel = freshChannel();
+    const streams = await subscribeMany(channel, 40);
+    await expect(subscribe(channel)).rejects.toThrow(/503/);
+    await Promise.all(streams.map((stream) => stream.cancel()));
+  });
+});
