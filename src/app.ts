@@ -12,6 +12,7 @@ import { AFTER_HEADER, CHANNEL_HEADER, EXPIRES_HEADER } from "./channel/headers"
 import { openBridgedStream, regionOf } from "./edge/bridged-stream";
 import { ConfigError, configFromEnv, type RelayConfig } from "./config";
 import { demoRoutes } from "./demo/routes";
+import { testHookRoutes } from "./test-hooks/routes";
 import { oncePer } from "./once-per";
 import type { Env } from "./env";
 import { PUBLISHER_VARIABLE, assertMayPublish, publisherAuth, type PublisherGrant } from "./http/auth";
@@ -71,6 +72,7 @@ export function createApp(): Hono<AppEnv> {
   app.get("/client.d.ts", (c) => clientFile(c, "/client.d.ts", "application/typescript; charset=utf-8"));
 
   app.route("/demo", demoRoutes());
+  app.route("/__test", testHookRoutes());
 
   // Configuration is validated once per env and shared by every handler below.
   app.use("/v1/*", async (c, next) => {

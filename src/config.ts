@@ -42,6 +42,7 @@ export interface RawConfig {
   FANOUT_SIZE?: string;
   STREAM_BUFFER_BYTES?: string;
   STREAM_CPU_BUDGET_MS?: string;
+  RELAY_TEST_HOOKS?: string;
 }
 
 /** Redis Stream ingestion over Upstash's REST API; null when not configured. */
@@ -105,6 +106,8 @@ export interface RelayConfig {
   readonly streamBufferBytes: number;
   /** Hibernating mode: modelled CPU (ms) one stream may spend before it ends cleanly and the browser resumes. */
   readonly streamCpuBudgetMs: number;
+  /** Loopback-only hooks for end-to-end fault tests (src/test-hooks). */
+  readonly testHooks: boolean;
 }
 
 /** Hibernating mode: when and how subscribers spread over fan-out objects. */
@@ -174,6 +177,7 @@ export function parseConfig(raw: RawConfig): RelayConfig {
     fanout: parseFanout(raw, maxSubscribersPerChannel),
     streamBufferBytes: parseInteger("STREAM_BUFFER_BYTES", raw.STREAM_BUFFER_BYTES, 65_536, 1_024, 16 * 1_048_576),
     streamCpuBudgetMs: parseInteger("STREAM_CPU_BUDGET_MS", raw.STREAM_CPU_BUDGET_MS, 5, 1, 300_000),
+    testHooks: parseBoolean("RELAY_TEST_HOOKS", raw.RELAY_TEST_HOOKS, false),
   };
   // Credentials with every origin allowed would let any website read a visitor's private channels.
   if (config.allowCredentials && config.allowedOrigins.includes("*")) {

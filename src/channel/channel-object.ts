@@ -51,6 +51,8 @@ export interface ChannelStats {
   /** Streams ended by the relay since this object last started, by reason. */
   readonly closedStreams: Readonly<ClosedStreams>;
   readonly fanouts: readonly { readonly name: string; readonly subscribers: number }[];
+  /** When this instance of the object started: it changes each time the object wakes from hibernation. */
+  readonly objectStartedAt: string;
   readonly lastEventId: string | null;
   readonly oldestEventId: string | null;
   readonly eventsRetained: number;
@@ -77,6 +79,7 @@ export class ChannelObject extends DurableObject<Env> {
   private readonly closedStreams: ClosedStreams = { overflow: 0, stalled: 0, expired: 0 };
   private readonly redis: { readonly state: RedisIngestState; readonly reader: RedisStreamReader } | null;
   private readonly idempotency: IdempotencyStore;
+  private readonly startedAt = new Date().toISOString();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -182,12 +185,19 @@ export class ChannelObject extends DurableObject<Env> {
       bufferedBytes: direct ? this.direct.bufferedBytes : null,
       closedStreams: { ...this.closedStreams },
       fanouts,
+      objectStartedAt: this.startedAt,
       lastEventId: history.lastEventId > 0 ? String(history.lastEventId) : null,
       oldestEventId: history.oldestEventId === null ? null : String(history.oldestEventId),
       eventsRetained: history.eventsRetained,
       historyLimit: this.config.historyLimit,
       redis: this.redis ? this.redis.state.status() : { enabled: false },
     };
+  }
+
+  /** Resets this object as a crash would (served only by the loopback-only test hooks). */
+  async restartForTesting(): Promise<void> {
+    console.log(JSON.stringify({ msg: "object restart requested by a test hook" }));
+    this.ctx.abort("restart requested by a test hook");
   }
 
   override async webSocketClose(socket: WebSocket, code: number): Promise<void> {

@@ -29,6 +29,7 @@ describe("parseConfig", () => {
       fanout: { threshold: 1_000, size: 1_000, maxObjects: 99 },
       streamBufferBytes: 65_536,
       streamCpuBudgetMs: 5,
+      testHooks: false,
     });
   });
 

@@ -144,6 +144,7 @@ describe("publish → subscribe", () => {
       bufferedBytes: DELIVERY_MODE === "direct" ? 0 : null,
       closedStreams: { overflow: 0, stalled: 0, expired: 0 },
       fanouts: [],
+      objectStartedAt: expect.any(String),
       lastEventId: null,
       oldestEventId: null,
       eventsRetained: 0,
