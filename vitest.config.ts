@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { testSeed } from "./test/support/seed.ts";
 
 /**
  * Two projects, one `vitest run`:
@@ -34,6 +35,7 @@ export default defineConfig({
                 PUBLISH_JWT_SECRET: "test-publish-secret-0123456789abcdef",
                 MAX_SUBSCRIBERS_PER_CHANNEL: "8",
                 IDEMPOTENCY_TTL_SECONDS: "3600",
+                TEST_SEED: String(testSeed()),
               },
             },
           }),
