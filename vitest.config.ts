@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { testSeed } from "./test/support/seed.ts";
 
 /** Test channel names start with a lowercase letter: this prefix list puts them all in direct mode. */
 const ALL_TEST_CHANNELS = "abcdefghijklmnopqrstuvwxyz".split("").join(",");
@@ -38,6 +39,7 @@ function workerProject(
             FANOUT_THRESHOLD: "4",
             FANOUT_SIZE: "2",
             IDEMPOTENCY_TTL_SECONDS: "3600",
+            TEST_SEED: String(testSeed()),
             ...overrides,
           },
         },

@@ -31,8 +31,10 @@ export interface BridgeOptions {
 export interface Bridge {
   readonly url: string;
   readonly port: number;
-  /** Requests answered so far (tests use it to see that idle channels cost nothing). */
+  /** Requests answered so far. */
   readonly requests: number;
+  /** Commands run so far on `key` (tests use it to see that idle channels cost nothing). */
+  commandsOn(key: string): number;
   /** Delays every answer by `ms` from now on, to play a slow Upstash (0: none). */
   setLatency(ms: number): void;
   close(): Promise<void>;
@@ -56,10 +58,15 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 
   let requests = 0;
   let latencyMs = 0;
+  const perKey = new Map<string, number>();
+  const record = (command: string[]) => {
+    const key = command[1];
+    if (key !== undefined) perKey.set(key, (perKey.get(key) ?? 0) + 1);
+  };
   const server: Server = createServer(async (request, response) => {
     requests += 1;
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
-    handle(redis, options.token, request, response).catch((error: unknown) => {
+    handle(redis, options.token, request, response, record).catch((error: unknown) => {
       send(response, 500, { error: `bridge failure: ${String(error)}` });
     });
   });
@@ -71,6 +78,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     get requests() {
       return requests;
     },
+    commandsOn: (key) => perKey.get(key) ?? 0,
     setLatency: (ms) => {
       latencyMs = ms;
     },
@@ -82,7 +90,13 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   };
 }
 
-async function handle(redis: Redis, token: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function handle(
+  redis: Redis,
+  token: string,
+  request: IncomingMessage,
+  response: ServerResponse,
+  record: (command: string[]) => void,
+): Promise<void> {
   if (request.headers.authorization !== `Bearer ${token}`) {
     send(response, 401, { error: "Unauthorized" });
     return;
@@ -105,6 +119,7 @@ async function handle(redis: Redis, token: string, request: IncomingMessage, res
   if (path === "" || path === "/") {
     const command = toCommand(parsed);
     if (!command) return send(response, 400, { error: "ERR command must be a non-empty JSON array" });
+    record(command);
     try {
       send(response, 200, { result: encode(await run(redis, command), base64) });
     } catch (error) {
@@ -117,6 +132,7 @@ async function handle(redis: Redis, token: string, request: IncomingMessage, res
     if (commands.length === 0 || commands.some((command) => command === null)) {
       return send(response, 400, { error: "ERR body must be a JSON array of commands" });
     }
+    for (const command of commands as string[][]) record(command);
     const results = await runMany(redis, commands as string[][], path === "/multi-exec");
     send(
       response,

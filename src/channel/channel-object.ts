@@ -236,15 +236,8 @@ export class ChannelObject extends DurableObject<Env> {
     const afterHeader = request.headers.get(AFTER_HEADER);
     const after = afterHeader === null ? undefined : Number(afterHeader);
     const expiresHeader = request.headers.get(EXPIRES_HEADER);
-    const lifetimeEnd = Date.now() + this.config.maxStreamSeconds * 1000;
-    const closeAt = expiresHeader === null ? lifetimeEnd : Math.min(lifetimeEnd, Number(expiresHeader));
-    const subscriber = this.direct.open(after, closeAt);
+    const subscriber = this.direct.open(after, expiresHeader === null ? null : Number(expiresHeader));
     request.signal?.addEventListener("abort", () => subscriber.close("disconnected"));
-    if (expiresHeader !== null) {
-      // A token's expiry is enforced to the moment; plain lifetimes are checked on heartbeat ticks.
-      const timer = setTimeout(() => subscriber.close("expired"), Math.max(0, closeAt - Date.now()));
-      subscriber.onClosed(() => clearTimeout(timer));
-    }
     this.startRedisPolling(channel);
     return new Response(subscriber.stream, { status: 200, headers: SSE_HEADERS });
   }

@@ -21,6 +21,7 @@ export interface DirectSettings {
   readonly retryMs: number;
   readonly heartbeatMs: number;
   readonly maxBufferedBytes: number;
+  readonly maxStreamSeconds: number;
 }
 
 export type ClosedStreams = Record<"overflow" | "stalled" | "expired", number>;
@@ -47,8 +48,10 @@ export class DirectStreams {
     return total;
   }
 
-  /** A new stream, replaying after `after` if given; ends cleanly at `closeAt`. */
-  open(after: number | undefined, closeAt: number): Subscriber {
+  /** A new stream, replaying after `after` if given; ends cleanly at MAX_STREAM_SECONDS or its token's expiry. */
+  open(after: number | undefined, tokenExpiresAt: number | null): Subscriber {
+    const lifetimeEnd = Date.now() + this.settings.maxStreamSeconds * 1000;
+    const closeAt = tokenExpiresAt === null ? lifetimeEnd : Math.min(lifetimeEnd, tokenExpiresAt);
     const greeting: string[] = [formatComment("connected"), formatRetry(this.settings.retryMs)];
     let cursor = after ?? this.deliveredId();
     if (after !== undefined) {
@@ -67,6 +70,11 @@ export class DirectStreams {
     subscriber.write(encodeText(greeting.join("")));
     this.subscribers.add(subscriber);
     this.startHeartbeat();
+    if (tokenExpiresAt !== null) {
+      // A token's expiry is enforced to the moment; plain lifetimes are checked on heartbeat ticks.
+      const timer = setTimeout(() => subscriber.close("expired"), Math.max(0, closeAt - Date.now()));
+      subscriber.onClosed(() => clearTimeout(timer));
+    }
     return subscriber;
   }
 

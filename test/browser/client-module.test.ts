@@ -6,8 +6,9 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOST_EVENT, shardHost, shardIndex, streamUrl } from "../../public/client.js";
+import { LOST_EVENT_NAME } from "../../src/channel/lost-events";
 import { launchChromium, startPageServer, type PageServer } from "../support/browser";
-import { channelStats, listen, publishTo, sleep, until } from "../support/sse-client";
+import { channelStats, listen, publishTo, until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
 let browser: Browser;
@@ -53,41 +54,52 @@ async function subscribeInPage(options: Record<string, unknown>): Promise<Page> 
     globalThis.got = [];
     globalThis.lost = [];
     globalThis.opened = [];
+    globalThis.errors = [];
     const record = (type) => (data, event) => globalThis.got.push({ channel: event.channel, type, id: event.id, data });
     globalThis.sub = client.subscribe({
       ...${JSON.stringify(options)},
       on: { message: record("message"), "order-shipped": record("order-shipped") },
       onLost: (info, channel) => globalThis.lost.push({ channel, info }),
       onOpen: (channel) => globalThis.opened.push(channel),
+      onError: (channel) => globalThis.errors.push(channel),
     });
   })()`);
   return page;
 }
 
-const read = <T>(page: Page, key: "got" | "lost" | "opened" | "sub") =>
+const read = <T>(page: Page, key: "got" | "lost" | "opened" | "errors" | "sub") =>
   page.evaluate((name) => (globalThis as unknown as Record<string, unknown>)[name], key) as Promise<T>;
 
 describe("client module (unit)", () => {
   it("maps a channel to the same shard every time, spreading channels over all shards", () => {
+    // The shard is FNV-1a (32 bit) of the name: the published test vectors pin the hash itself, so a
+    // name maps to the same host in every browser, tab and release (a random or time-based pick fails).
+    expect(shardIndex("", 2 ** 32)).toBe(0x811c9dc5);
+    expect(shardIndex("a", 2 ** 32)).toBe(0xe40c292c);
+    expect(shardIndex("foobar", 2 ** 32)).toBe(0xbf9cf968);
+    expect(shardIndex("orders", 8)).toBe(4);
+    expect(shardIndex("orders-2", 4)).toBe(3);
     const channels = Array.from({ length: 400 }, (_, i) => `channel-${i}`);
     const counts = new Array(8).fill(0);
     for (const channel of channels) {
       const index = shardIndex(channel, 8);
-      expect(index).toBe(shardIndex(channel, 8));
+      expect(Number.isInteger(index) && index >= 0 && index < 8, `${channel} → ${index}`).toBe(true);
       counts[index] += 1;
     }
     expect(counts.every((count) => count > 25)).toBe(true);
     expect(shardIndex("x", 0)).toBe(-1);
     expect(streamUrl("https://sse.example.com", "orders", { shards: 8 })).toBe(
-      `https://s${shardIndex("orders", 8)}.sse.example.com/v1/channels/orders/events`,
+      "https://s4.sse.example.com/v1/channels/orders/events",
     );
+    expect(streamUrl("https://sse.example.com", "orders")).toBe("https://sse.example.com/v1/channels/orders/events");
     expect(streamUrl("http://localhost:8787/", "a:b", { lastEventId: "7" })).toBe(
       "http://localhost:8787/v1/channels/a%3Ab/events?lastEventId=7",
     );
     expect(streamUrl("https://sse.example.com", "private-me", { token: "a.b.c" })).toBe(
       "https://sse.example.com/v1/channels/private-me/events?token=a.b.c",
     );
-    expect(LOST_EVENT).toBe("relay.lost");
+    // The client listens for the name the relay sends (one fact, checked against the relay's own constant).
+    expect(LOST_EVENT).toBe(LOST_EVENT_NAME);
   });
 
   it("names shard hosts from a template or a function, and refuses what is not a host name", () => {
@@ -151,8 +163,12 @@ describe("client module in Chromium", () => {
     const occupants = [listen(relay.url, channel), listen(relay.url, channel)]; // MAX_SUBSCRIBERS_PER_CHANNEL is 2
     await Promise.all(occupants.map((occupant) => occupant.opened));
     const page = await subscribeInPage({ relay: relayBase(), channel });
-    await sleep(1_500);
-    expect(await read<string[]>(page, "opened")).toEqual([]); // refused with 503 channel_full
+    // The refusal (503 channel_full) reaches the page as an error event; it never opened.
+    await until(
+      async () => (await read<string[]>(page, "errors")).length >= 1,
+      () => "the refusal never reached the client",
+    );
+    expect(await read<string[]>(page, "opened")).toEqual([]);
     await publishTo(relay.url, channel, { data: "while refused" });
     occupants[0]!.close();
     await until(
@@ -178,7 +194,11 @@ describe("client module in Chromium", () => {
       () => "leader did not open",
     );
     const tabB = await subscribeInPage({ relay: relayBase(), channel, shareAcrossTabs: true });
-    await sleep(500);
+    // Tab B has asked for the stream's lock and waits behind tab A: it can only follow, never open its own.
+    await until(
+      async () => (await tabB.evaluate(async () => (await navigator.locks.query()).pending?.length ?? 0)) >= 1,
+      () => "tab B never queued for the lock",
+    );
     expect((await channelStats(relay.url, channel)).subscribers).toBe(1);
 
     await publishTo(relay.url, channel, { data: "one" });

@@ -9,6 +9,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { launchChromium } from "../support/browser";
 import { startRedisStack, type RedisStack } from "../support/redis-stack";
+import { GUARD_MS } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
 let browser: Browser;
@@ -30,33 +31,29 @@ afterAll(async () => {
 async function openDemo(): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 900, height: 820 } });
   await page.goto(`${relay.url}/demo`);
-  await page.locator("#status.live").waitFor({ timeout: 10_000 });
+  await page.locator("#status.live").waitFor({ timeout: GUARD_MS });
   return page;
 }
 
-it("an edit on page A appears on page B within 2 s, through HTTP and through Redis", async () => {
+it("an edit on page A appears on page B, through HTTP and through Redis", async () => {
   const pageA = await openDemo();
   const pageB = await openDemo();
 
   await pageA.fill("#text", "Meeting moved to 3 pm.\nBring the slides.");
-  const savedAt = Date.now();
   await pageA.click("button[type=submit]");
-  await pageB.locator("#note", { hasText: "Meeting moved to 3 pm." }).waitFor({ timeout: 2_000 });
-  console.log(`demo edit A → B: ${Date.now() - savedAt} ms`);
+  await pageB.locator("#note", { hasText: "Meeting moved to 3 pm." }).waitFor({ timeout: GUARD_MS });
   expect(await pageB.textContent("#note")).toBe("Meeting moved to 3 pm.\nBring the slides.");
   expect(await pageA.textContent("#note")).toBe("Meeting moved to 3 pm.\nBring the slides.");
 
   // A backend writing into Redis reaches the same pages.
   const change = JSON.stringify({ text: "Updated from the backend via Redis", at: Date.now() });
-  const writtenAt = Date.now();
   await stack.client.xadd("sse:demo-note", "*", "event", "note-updated", "data", change);
-  await pageB.locator("#note", { hasText: "Updated from the backend via Redis" }).waitFor({ timeout: 2_000 });
-  await pageA.locator("#note", { hasText: "Updated from the backend via Redis" }).waitFor({ timeout: 2_000 });
-  console.log(`demo Redis → B: ${Date.now() - writtenAt} ms`);
+  await pageB.locator("#note", { hasText: "Updated from the backend via Redis" }).waitFor({ timeout: GUARD_MS });
+  await pageA.locator("#note", { hasText: "Updated from the backend via Redis" }).waitFor({ timeout: GUARD_MS });
 
   // A page opened later starts with the current note (replay of the latest event).
   const pageC = await openDemo();
-  await pageC.locator("#note", { hasText: "Updated from the backend via Redis" }).waitFor({ timeout: 2_000 });
+  await pageC.locator("#note", { hasText: "Updated from the backend via Redis" }).waitFor({ timeout: GUARD_MS });
 
   if (process.env.UPDATE_SCREENSHOTS) {
     // Two viewers side by side, after one of them saved an edit: docs/demo.png.
@@ -73,7 +70,7 @@ it("an edit on page A appears on page B within 2 s, through HTTP and through Red
     await frameB.locator("#status.live").waitFor();
     await frameA.fill("#text", "Lunch is at 12:30 today.");
     await frameA.click("button[type=submit]");
-    await frameB.locator("#note", { hasText: "Lunch is at 12:30" }).waitFor({ timeout: 2_000 });
+    await frameB.locator("#note", { hasText: "Lunch is at 12:30" }).waitFor({ timeout: GUARD_MS });
     await frameA.fill("#text", "");
     await both.screenshot({ path: join(docs, "demo.png") });
     await both.close();

@@ -11,7 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, startPageServer, type PageServer } from "../support/browser";
 import { shardIndex } from "../../public/client.js";
-import { channelStats, publishTo, sleep, until } from "../support/sse-client";
+import { GUARD_MS, channelStats, publishTo, sleep, until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
 let browser: Browser;
@@ -52,20 +52,28 @@ function healthStatusAs(host: string): Promise<number> {
   });
 }
 
-/** Opens EventSources in the page and records, per source, whether it opened and what it got. */
+/** Opens more EventSources in the page and records, per source, whether it opened and what it got. */
 async function openSources(page: Page, urls: string[]): Promise<void> {
   await page.evaluate((list) => {
     const state = globalThis as unknown as {
       sources: { source: EventSource; opened: boolean; errors: number; messages: string[] }[];
     };
-    state.sources = list.map((url) => {
+    state.sources ??= [];
+    const added = list.map((url) => {
       const entry = { source: new EventSource(url), opened: false, errors: 0, messages: [] as string[] };
       entry.source.onopen = () => (entry.opened = true);
       entry.source.onerror = () => (entry.errors += 1);
       entry.source.onmessage = (event) => entry.messages.push(event.data);
       return entry;
     });
+    state.sources.push(...added);
   }, urls);
+}
+
+function closeSource(page: Page, index: number): Promise<void> {
+  return page.evaluate((at) => {
+    (globalThis as unknown as { sources: { source: EventSource }[] }).sources[at]!.source.close();
+  }, index);
 }
 
 interface SourceState {
@@ -90,15 +98,13 @@ function sourceStates(page: Page): Promise<SourceState[]> {
   );
 }
 
-async function waitFor(
-  page: Page,
-  predicate: (states: SourceState[]) => boolean,
-  timeoutMs: number,
-): Promise<SourceState[]> {
-  const deadline = Date.now() + timeoutMs;
+/** The sources' states once `predicate` holds (GUARD_MS is only the failure guard). */
+async function waitFor(page: Page, predicate: (states: SourceState[]) => boolean): Promise<SourceState[]> {
+  const deadline = Date.now() + GUARD_MS;
   for (;;) {
     const states = await sourceStates(page);
-    if (predicate(states) || Date.now() > deadline) return states;
+    if (predicate(states)) return states;
+    if (Date.now() > deadline) throw new Error(`timed out waiting; sources: ${JSON.stringify(states)}`);
     await sleep(100);
   }
 }
@@ -111,12 +117,12 @@ describe("wildcard shard subdomains in Chromium", () => {
       page,
       Array.from({ length: 12 }, (_, i) => `${relayOn(`s${i}`)}/v1/channels/sharded/events`),
     );
-    const opened = await waitFor(page, (states) => states.every((state) => state.opened), 15_000);
+    const opened = await waitFor(page, (states) => states.every((state) => state.opened));
     expect(opened.filter((state) => state.opened)).toHaveLength(12);
     expect((await channelStats(relay.url, "sharded")).subscribers).toBe(12);
 
     await publishTo(relay.url, "sharded", { data: "to every shard" });
-    const received = await waitFor(page, (states) => states.every((state) => state.messages.length === 1), 5_000);
+    const received = await waitFor(page, (states) => states.every((state) => state.messages.length === 1));
     expect(received.map((state) => state.messages)).toEqual(Array.from({ length: 12 }, () => ["to every shard"]));
     await page.close();
   });
@@ -128,21 +134,36 @@ describe("wildcard shard subdomains in Chromium", () => {
       page,
       Array.from({ length: 12 }, () => `${relayOn("single")}/v1/channels/one-host/events`),
     );
-    // Give the browser ample time: the cap, not slowness, must be what holds the rest back.
-    await waitFor(page, (states) => states.filter((state) => state.opened).length >= 6, 15_000);
-    await sleep(3_000);
-    const states = await sourceStates(page);
+    await waitFor(page, (states) => states.filter((state) => state.opened).length >= 6);
+    // The marker: a 13th stream, opened later on another host, gets through; only the one host's
+    // cap, not slowness, holds the other six back.
+    await openSources(page, [`${relayOn("s1")}/v1/channels/one-host/events`]);
+    const states = (await waitFor(page, (list) => list[12]?.opened === true)).slice(0, 12);
     expect(states.filter((state) => state.opened)).toHaveLength(6);
     expect(states.filter((state) => state.readyState === 0)).toHaveLength(6); // CONNECTING, waiting for a socket
-    expect((await channelStats(relay.url, "one-host")).subscribers).toBe(6);
+    expect((await channelStats(relay.url, "one-host")).subscribers).toBe(7);
 
     await publishTo(relay.url, "one-host", { data: "only six hear this" });
-    const after = await waitFor(page, (list) => list.filter((state) => state.messages.length > 0).length >= 6, 5_000);
-    await sleep(500);
-    expect((await sourceStates(page)).filter((state) => state.messages.length > 0)).toHaveLength(6);
-    expect(
-      after.filter((state) => state.messages.length > 0).every((state) => state.messages[0] === "only six hear this"),
-    ).toBe(true);
+    // Once the marker stream has it, so has every stream that is connected.
+    const after = await waitFor(
+      page,
+      (list) =>
+        list[12]!.messages.length === 1 && list.slice(0, 12).filter((state) => state.messages.length).length >= 6,
+    );
+    const heard = after.slice(0, 12).filter((state) => state.messages.length > 0);
+    expect(heard).toHaveLength(6);
+    expect(heard.every((state) => state.messages[0] === "only six hear this")).toBe(true);
+
+    // And it is the cap: closing one open stream frees its socket for one of the six waiting.
+    await closeSource(
+      page,
+      after.findIndex((state) => state.opened),
+    );
+    const freed = (await waitFor(page, (list) => list.slice(0, 12).filter((state) => state.opened).length === 7)).slice(
+      0,
+      12,
+    );
+    expect(freed.filter((state) => state.readyState === 0)).toHaveLength(5);
     await page.close();
   });
 });
@@ -152,11 +173,9 @@ describe("CORS in Chromium", () => {
     const page = await browser.newPage();
     await page.goto(`${pages.origin("app")}/`);
     await openSources(page, [`${relayOn("s1")}/v1/channels/cors/events`]);
-    expect((await waitFor(page, (states) => states[0]!.opened, 10_000))[0]!.opened).toBe(true);
+    expect((await waitFor(page, (states) => states[0]!.opened))[0]!.opened).toBe(true);
     await publishTo(relay.url, "cors", { data: "allowed" });
-    expect((await waitFor(page, (states) => states[0]!.messages.length === 1, 5_000))[0]!.messages).toEqual([
-      "allowed",
-    ]);
+    expect((await waitFor(page, (states) => states[0]!.messages.length === 1))[0]!.messages).toEqual(["allowed"]);
     await page.close();
   });
 
@@ -168,9 +187,15 @@ describe("CORS in Chromium", () => {
     });
     await page.goto(`${pages.origin("evil")}/`);
     await openSources(page, [`${relayOn("s1")}/v1/channels/cors-blocked/events`]);
-    const [state] = await waitFor(page, (states) => states[0]!.readyState === 2, 10_000);
+    const [state] = await waitFor(page, (states) => states[0]!.readyState === 2);
+    // The marker: a page on an allowed origin, subscribed to the same channel, reads the event.
+    const allowed = await browser.newPage();
+    await allowed.goto(`${pages.origin("app")}/`);
+    await openSources(allowed, [`${relayOn("s1")}/v1/channels/cors-blocked/events`]);
+    await waitFor(allowed, (states) => states[0]!.opened);
     await publishTo(relay.url, "cors-blocked", { data: "must not be read" });
-    await sleep(500);
+    await waitFor(allowed, (states) => states[0]!.messages.length === 1);
+    await allowed.close();
     const [after] = await sourceStates(page);
     expect(state!.opened).toBe(false);
     expect(after!.readyState).toBe(2); // CLOSED: a CORS failure is fatal for EventSource

@@ -3,6 +3,12 @@ import { EventSource } from "eventsource";
 
 export const E2E_TOKEN = "e2e-token";
 
+/**
+ * How long a wait may take before the test fails instead of hanging: a failure guard, never a
+ * measurement, generous for a loaded machine and below the e2e and browser tests' 60 s timeout.
+ */
+export const GUARD_MS = 20_000;
+
 export interface Received {
   readonly type: string;
   readonly id: string;
@@ -37,7 +43,7 @@ export function listen(
   }
   const opened = new Promise<void>((resolve, reject) => {
     source.addEventListener("open", () => resolve(), { once: true });
-    setTimeout(() => reject(new Error("EventSource did not open")), 10_000);
+    setTimeout(() => reject(new Error("EventSource did not open")), GUARD_MS);
   });
   return { source, received, opened, opens: () => opens, close: () => source.close() };
 }
@@ -63,7 +69,7 @@ export async function channelStats(relayUrl: string, channel: string): Promise<R
 export async function until(
   condition: () => boolean | Promise<boolean>,
   what: () => string = () => "condition",
-  timeoutMs = 10_000,
+  timeoutMs = GUARD_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {

@@ -1,8 +1,10 @@
 /**
  * Prints one closing line, `N passed, N failed[, N skipped]`, after all
- * projects ran, so CI (and people) can read the whole run's count at a glance.
+ * projects ran, so CI (and people) can read the whole run's count at a glance,
+ * preceded by the seed of the run's randomized tests (TEST_SEED replays it).
  */
 import type { Reporter, TestModule } from "vitest/node";
+import { replayHint } from "./seed.ts";
 
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
@@ -20,6 +22,7 @@ export default class SummaryReporter implements Reporter {
       if (module.state() === "failed" && module.children.size === 0) failed += 1;
     }
     failed += unhandledErrors.length;
-    process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}\n`);
+    const hint = replayHint(process.env.TEST_SEED);
+    process.stdout.write(`\n${hint}\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}\n`);
   }
 }

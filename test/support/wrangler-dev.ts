@@ -40,6 +40,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const server = createServer();
+    server.once("error", () => resolveFree(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolveFree(true)));
+  });
+}
+
 export async function startRelay(vars: Record<string, string> = {}): Promise<RelayProcess> {
   const port = await freePort();
   const persistDir = mkdtempSync(join(tmpdir(), "sse-relay-e2e-"));
@@ -105,8 +113,12 @@ export async function startRelay(vars: Record<string, string> = {}): Promise<Rel
     }, 5_000);
     await exited;
     clearTimeout(timer);
-    // Give workerd a moment to release the port before a restart binds it again.
-    await new Promise((resolveWait) => setTimeout(resolveWait, 300));
+    // A restart binds the same port again: wait until workerd has released it.
+    const deadline = Date.now() + 30_000;
+    while (!(await portIsFree(port))) {
+      if (Date.now() > deadline) throw new Error(`port ${port} still in use after wrangler dev stopped`);
+      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+    }
   };
 
   await start();

@@ -7,9 +7,10 @@
 import { SELF } from "cloudflare:test";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { formatEvent } from "../../src/sse/codec";
 import { BASE, TOKEN, freshChannel, publish, stats, subscribe } from "./relay-client";
+import { SEED } from "./seed";
 
 /** Any string, including lone surrogates' neighbours, control characters and every line break. */
 const anyData = fc.oneof(
@@ -29,6 +30,8 @@ const injectingName = fc
   .tuple(fc.string({ maxLength: 10 }), fc.constantFrom("\r", "\n", "\0", "\r\n"), fc.string({ maxLength: 10 }))
   .map(([before, breaker, after]) => `${before}${breaker}${after}`);
 
+beforeAll(() => console.log(`property seed: ${SEED} (replay: TEST_SEED=${SEED} npm test)`));
+
 /** Splits text at arbitrary points, as a network would. */
 const chunking = fc.array(fc.nat({ max: 64 }), { maxLength: 20 });
 
@@ -44,8 +47,17 @@ function parseChunked(wire: string, cuts: number[]): EventSourceMessage[] {
   return events;
 }
 
-/** What a spec-conforming client must see: CR and CRLF become LF; lone surrogates became U+FFFD on the wire. */
-const expected = (data: string) => new TextDecoder().decode(new TextEncoder().encode(data)).replace(/\r\n|\r/g, "\n");
+/**
+ * What a spec-conforming client must see: CR and CRLF become LF; lone surrogates became U+FFFD on the wire.
+ * A BOM inside a field is data (only the stream's very first one is dropped), so the decoder keeps it.
+ */
+const expected = (data: string) =>
+  new TextDecoder("utf-8", { fatal: false, ignoreBOM: true })
+    .decode(new TextEncoder().encode(data))
+    .replace(/\r\n|\r/g, "\n");
+
+/** Every property runs from the run's seed (printed; TEST_SEED=... replays it). */
+const runs = (numRuns?: number) => ({ seed: SEED, ...(numRuns === undefined ? {} : { numRuns }) });
 
 describe("codec properties", () => {
   it("any data and allowed name, cut anywhere, parses back exactly", () => {
@@ -66,7 +78,11 @@ describe("codec properties", () => {
           expect(events[0]!.event).toBe(event === undefined ? undefined : expected(event));
         },
       ),
-      { numRuns: 2_000 },
+      {
+        ...runs(2_000),
+        // Found by a CI run: a name starting with a BOM (a decoder that strips it lost it).
+        examples: [["", "\ufeff\u000e", 0, []]],
+      },
     );
   });
 
@@ -77,7 +93,7 @@ describe("codec properties", () => {
         const events = parseChunked(wire, cuts);
         expect(events.map((event) => event.data)).toEqual(datas.map(expected));
       }),
-      { numRuns: 500 },
+      runs(500),
     );
   });
 
@@ -87,6 +103,7 @@ describe("codec properties", () => {
         expect(() => formatEvent({ event: name, data: "x" })).toThrow();
         expect(() => formatEvent({ id: name, data: "x" })).toThrow();
       }),
+      runs(),
     );
   });
 });
@@ -95,7 +112,7 @@ describe("relay properties (through the Worker and the channel object)", () => {
   it("whatever is published arrives exactly, in order, through a real stream", async () => {
     const samples = fc.sample(fc.tuple(anyData, fc.option(allowedName, { nil: undefined })), {
       numRuns: 60,
-      seed: 20261125,
+      seed: SEED,
     });
     const channel = freshChannel("prop");
     const stream = await subscribe(channel);
@@ -131,7 +148,7 @@ describe("relay properties (through the Worker and the channel object)", () => {
         expect(resume.status).toBe(400);
         await resume.arrayBuffer();
       }),
-      { numRuns: 40 },
+      runs(40),
     );
     expect(await stats(channel)).toMatchObject({ lastEventId: null, eventsRetained: 0, subscribers: 0 });
   });

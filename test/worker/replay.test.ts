@@ -1,6 +1,7 @@
 import { evictDurableObject, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { freshChannel, publishData, stats, subscribe } from "./relay-client";
+import { GUARD_MS } from "./sse-reader";
 
 const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => String(from + index));
 
@@ -33,9 +34,9 @@ describe("replay with Last-Event-ID", () => {
     const channel = freshChannel();
     await publishMany(channel, 4);
     const stream = await subscribe(channel, { query: "lastEventId=1", headers: { "Last-Event-ID": "3" } });
-    await stream.waitForEvents(1);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(stream.events.map((event) => event.id)).toEqual(["4"]);
+    await publishData(channel, "marker"); // arrives after anything replayed
+    await stream.waitForEvents(2);
+    expect(stream.events.map((event) => event.id)).toEqual(["4", "5"]);
     await stream.cancel();
   });
 
@@ -129,7 +130,7 @@ describe("replay with Last-Event-ID", () => {
   });
 });
 
-async function waitUntilId(events: { id?: string | undefined }[], id: number, timeoutMs = 5_000): Promise<void> {
+async function waitUntilId(events: { id?: string | undefined }[], id: number, timeoutMs = GUARD_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!events.some((event) => event.id === String(id))) {
     if (Date.now() > deadline)

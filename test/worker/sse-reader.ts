@@ -4,6 +4,12 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 
+/**
+ * How long a wait may take before the test fails instead of hanging. A failure guard, never a
+ * measurement: generous for a loaded machine, below the worker tests' 20 s vitest timeout.
+ */
+export const GUARD_MS = 15_000;
+
 export interface StreamReader {
   readonly events: EventSourceMessage[];
   readonly comments: string[];
@@ -13,8 +19,8 @@ export interface StreamReader {
   waitForComment(predicate: (comment: string) => boolean, timeoutMs?: number): Promise<void>;
   /** Stops reading and cancels the stream, as a closing browser tab would. */
   cancel(): Promise<void>;
-  /** Resolves when the server ends the stream (or it errors). */
-  readonly ended: Promise<void>;
+  /** Resolves when the stream ends: "closed" when the server ended it cleanly, "errored" otherwise. */
+  readonly ended: Promise<"closed" | "errored">;
 }
 
 export function readStream(response: Response): StreamReader {
@@ -29,13 +35,13 @@ export function readStream(response: Response): StreamReader {
     events,
     comments,
     retry: undefined,
-    waitForEvents: (count, timeoutMs = 5_000) =>
+    waitForEvents: (count, timeoutMs = GUARD_MS) =>
       waitUntil(
         () => events.length >= count,
         timeoutMs,
         () => `${events.length} of ${count} events arrived`,
       ).then(() => events.slice(0, count)),
-    waitForComment: (predicate, timeoutMs = 5_000) =>
+    waitForComment: (predicate, timeoutMs = GUARD_MS) =>
       waitUntil(
         () => comments.some(predicate),
         timeoutMs,
@@ -44,7 +50,7 @@ export function readStream(response: Response): StreamReader {
     cancel: async () => {
       await body.cancel().catch(() => {});
     },
-    ended: Promise.resolve(),
+    ended: Promise.resolve("closed"),
   };
   const parser = createParser({
     onEvent: (event) => {
@@ -60,15 +66,16 @@ export function readStream(response: Response): StreamReader {
     },
   });
   const body = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  (reader as { ended: Promise<void> }).ended = (async () => {
+  (reader as { ended: Promise<"closed" | "errored"> }).ended = (async () => {
     try {
       for (;;) {
         const { done, value } = await body.read();
-        if (done) return;
+        if (done) return "closed" as const;
         parser.feed(value);
       }
     } catch {
-      // An errored stream ends the reader just like a closed one.
+      // An errored stream ends the reader too; the caller may tell the two apart.
+      return "errored" as const;
     }
   })();
 
@@ -92,7 +99,7 @@ export function readStream(response: Response): StreamReader {
 }
 
 /** Polls `probe` until it returns true, for state that has no event to wait on. */
-export async function eventually(probe: () => Promise<boolean>, timeoutMs = 5_000, stepMs = 25): Promise<void> {
+export async function eventually(probe: () => Promise<boolean>, timeoutMs = GUARD_MS, stepMs = 25): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await probe()) return;
