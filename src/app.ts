@@ -21,7 +21,9 @@ import type { Env } from "./env";
 import { PUBLISHER_VARIABLE, assertMayPublish, publisherAuth, type PublisherGrant } from "./http/auth";
 import { corsMiddleware } from "./http/cors";
 import { ApiError, errorResponse } from "./http/errors";
+import { favicon, home } from "./http/home";
 import { hostGuard } from "./http/hosts";
+import { OPENAPI_DOCUMENT } from "./http/openapi";
 import { IDEMPOTENCY_HEADER, idempotencyFor, parseIdempotencyKey } from "./http/idempotency";
 import { type RequestLogVariables, requestLog } from "./http/request-log";
 import { authorizeSubscriber } from "./http/subscriber-auth";
@@ -73,6 +75,11 @@ export function createApp(): Hono<AppEnv> {
     "*",
     hostGuard((c) => configFromEnv(c.env).relayHosts),
   );
+
+  app.get("/", home);
+  app.get("/favicon.ico", favicon);
+  // The API description: any origin may read it (API explorers run in the browser).
+  app.get("/openapi.json", (c) => c.json(OPENAPI_DOCUMENT, 200, { "Access-Control-Allow-Origin": "*" }));
 
   app.get("/healthz", (c) => {
     configFromEnv(c.env); // a bad configuration makes the relay unhealthy (500 with the variable named)
