@@ -39,7 +39,7 @@ export function formatLogLine(level: LogLevel, msg: string, fields: LogFields): 
   return JSON.stringify(line);
 }
 
-export function createLogger(base: LogFields = {}): Logger {
+function createLogger(base: LogFields = {}): Logger {
   const write = (level: LogLevel, msg: string, fields: LogFields = {}) => {
     const line = formatLogLine(level, msg, { ...base, ...fields });
     if (level === "error") console.error(line);

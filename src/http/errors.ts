@@ -21,7 +21,7 @@ export class ApiError extends Error {
   }
 }
 
-export interface ErrorBody {
+interface ErrorBody {
   error: string;
   message: string;
 }

@@ -10,7 +10,7 @@ import type { MiddlewareHandler } from "hono";
 import { requestId } from "hono/request-id";
 import { type Logger, log } from "../log";
 
-export const REQUEST_ID_HEADER = "X-Request-Id";
+const REQUEST_ID_HEADER = "X-Request-Id";
 
 export interface RequestLogVariables {
   requestId: string;

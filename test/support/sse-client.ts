@@ -3,7 +3,7 @@ import { EventSource } from "eventsource";
 
 export const E2E_TOKEN = "e2e-token";
 
-export interface Received {
+interface Received {
   readonly type: string;
   readonly id: string;
   readonly data: string;
