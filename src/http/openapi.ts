@@ -185,6 +185,13 @@ export const OPENAPI_DOCUMENT = {
         parameters: [
           { name: "Last-Event-ID", in: "header", required: false, schema: ref("EventId") },
           { name: "lastEventId", in: "query", required: false, schema: ref("EventId") },
+          {
+            name: "token",
+            in: "query",
+            required: false,
+            schema: { type: "string" },
+            description: "Subscriber JWT for a private channel (ends up in access logs: prefer the cookie).",
+          },
         ],
         responses: {
           "200": { description: "The stream.", content: { "text/event-stream": { schema: { type: "string" } } } },
