@@ -18,9 +18,13 @@ import type { Env } from "./env";
 import { PUBLISHER_VARIABLE, assertMayPublish, publisherAuth, type PublisherGrant } from "./http/auth";
 import { corsMiddleware } from "./http/cors";
 import { ApiError, errorResponse } from "./http/errors";
+import { favicon, home } from "./http/home";
 import { hostGuard } from "./http/hosts";
+import { OPENAPI_DOCUMENT } from "./http/openapi";
 import { IDEMPOTENCY_HEADER, idempotencyFor, parseIdempotencyKey } from "./http/idempotency";
+import { type RequestLogVariables, requestLog } from "./http/request-log";
 import { authorizeSubscriber } from "./http/subscriber-auth";
+import { log } from "./log";
 import {
   parseBatch,
   parseChannelName,
@@ -32,7 +36,10 @@ import {
   type EventInput,
 } from "./http/validation";
 
-type AppEnv = { Bindings: Env; Variables: { config: RelayConfig; [PUBLISHER_VARIABLE]: PublisherGrant } };
+type AppEnv = {
+  Bindings: Env;
+  Variables: RequestLogVariables & { config: RelayConfig; [PUBLISHER_VARIABLE]: PublisherGrant };
+};
 type AppContext = Context<AppEnv>;
 
 const CHANNEL_EVENTS = "/v1/channels/:channel/events";
@@ -42,25 +49,34 @@ const BATCH = "/v1/events";
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.onError((error) => {
+  app.onError((error, c) => {
     if (error instanceof ApiError) return error.toResponse();
     if (error instanceof HTTPException) return error.getResponse();
+    const requestLogger = (c.var.log ?? log).with({ channel: channelOf(c), method: c.req.method, path: c.req.path });
     if (error instanceof ConfigError) {
-      console.error(JSON.stringify({ msg: "invalid configuration", error: error.message }));
+      requestLogger.error("invalid configuration", { variable: error.variable, error: error.message });
       return errorResponse(500, "config_invalid", `Relay misconfigured: ${error.message}.`);
     }
     // Never leak a stack trace or internals to the caller; the log has them.
-    console.error(JSON.stringify({ msg: "unhandled error", error: String(error), stack: (error as Error)?.stack }));
+    requestLogger.error("unhandled error", { error: error instanceof Error ? error : String(error) });
     return errorResponse(500, "internal_error", "The relay hit an unexpected error; the request may be retried.");
   });
 
   app.notFound(() => errorResponse(404, "not_found", "No such endpoint. See README.md for the API."));
+
+  // First, so every log line of the request carries its id.
+  app.use("*", requestLog());
 
   // Hosts other than the deployment's (and its shard subdomains) are refused before anything runs.
   app.use(
     "*",
     hostGuard((c) => configFromEnv(c.env).relayHosts),
   );
+
+  app.get("/", home);
+  app.get("/favicon.ico", favicon);
+  // The API description: any origin may read it (API explorers run in the browser).
+  app.get("/openapi.json", (c) => c.json(OPENAPI_DOCUMENT, 200, { "Access-Control-Allow-Origin": "*" }));
 
   app.get("/healthz", (c) => {
     configFromEnv(c.env); // a bad configuration makes the relay unhealthy (500 with the variable named)
@@ -210,6 +226,15 @@ async function clientFile(c: Context<AppEnv>, path: string, contentType: string)
   // Deno and some bundlers read the module's types from here.
   if (path === "/client.js") response.headers.set("X-TypeScript-Types", "/client.d.ts");
   return response;
+}
+
+/** The channel a request is about, for log lines (undefined on routes without one). */
+function channelOf(c: AppContext): string | undefined {
+  try {
+    return c.req.param("channel") || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function channelStub(env: Env, channel: string): DurableObjectStub<ChannelObject> {

@@ -111,7 +111,7 @@ export interface RelayConfig {
 }
 
 /** Hibernating mode: when and how subscribers spread over fan-out objects. */
-export interface FanoutConfig {
+interface FanoutConfig {
   /** Subscribers the channel object holds itself; past this, new ones attach to fan-out objects. */
   readonly threshold: number;
   /** Subscribers per fan-out object. */

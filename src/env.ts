@@ -1,12 +1,9 @@
-import type { ChannelObject } from "./channel/channel-object";
-import type { FanoutObject } from "./channel/fanout-object";
 import type { RawConfig } from "./config";
 
-/** Bindings and variables the Worker and the objects receive (see wrangler.toml). */
-export interface Env extends RawConfig {
-  CHANNELS: DurableObjectNamespace<ChannelObject>;
-  /** Hibernating mode's fan-out objects for channels past FANOUT_THRESHOLD subscribers. */
-  FANOUTS: DurableObjectNamespace<FanoutObject>;
-  /** Files in public/: the browser client (/client.js) and the demo page. */
-  ASSETS: Fetcher;
-}
+/**
+ * Bindings and variables the Worker and the channel objects receive.
+ * Cloudflare.Env is generated from wrangler.toml by `npm run types` into
+ * worker-configuration.d.ts (`npm test` fails if it drifts); RawConfig adds
+ * the secrets and optional settings, which wrangler.toml does not list.
+ */
+export type Env = Cloudflare.Env & RawConfig;

@@ -2,7 +2,7 @@
  * The relay's one shape of refusal, `{"error": code, "message": sentence}`,
  * used by the HTTP layer and by the objects that answer the Worker.
  */
-export interface ErrorBody {
+interface ErrorBody {
   error: string;
   message: string;
 }

@@ -9,19 +9,19 @@
  */
 
 /** Where the shard number goes in a host pattern. */
-export const SHARD_PLACEHOLDER = "{n}";
+const SHARD_PLACEHOLDER = "{n}";
 
 /** Most shard hosts a pattern may stand for (each is a Custom Domain to create). */
 export const MAX_SHARDS = 100;
 
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
-export function isHostname(host: string): boolean {
+function isHostname(host: string): boolean {
   return host.length <= 253 && HOSTNAME.test(host);
 }
 
 /** Lower-cases a host entry and drops a trailing dot. */
-export function normalizeHost(host: string): string {
+function normalizeHost(host: string): string {
   return host.trim().toLowerCase().replace(/\.$/, "");
 }
 

@@ -21,7 +21,7 @@
 export const BRIDGE_PROTOCOL = "relay.v1";
 
 /** Where a subscriber resuming after an id starts, and the `relay.lost` frame it gets first, if any. */
-export interface Resume {
+interface Resume {
   readonly cursor: number;
   readonly notice: string | null;
 }

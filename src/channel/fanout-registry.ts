@@ -194,6 +194,6 @@ export class FanoutRegistry {
 }
 
 /** Channel names cannot contain "/", so these never collide with a channel. */
-export function fanoutName(channel: string, region: string, index: number): string {
+function fanoutName(channel: string, region: string, index: number): string {
   return `${channel}/fanout/${region}/${index}`;
 }

@@ -8,7 +8,7 @@
  */
 import { formatEvent } from "../sse/codec";
 
-export const LOST_EVENT_NAME = "relay.lost";
+const LOST_EVENT_NAME = "relay.lost";
 
 export interface LostEvents {
   /** `history-pruned`: the events after lastEventId were dropped from history.
@@ -21,7 +21,7 @@ export interface LostEvents {
 }
 
 /** Wire payload: ids as strings, like EventSource's lastEventId. */
-export interface LostEventsPayload {
+interface LostEventsPayload {
   readonly reason: LostEvents["reason"];
   readonly lastEventId: string;
   readonly firstAvailableId: string | null;

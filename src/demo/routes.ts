@@ -10,8 +10,8 @@ import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import { parseEventData } from "../http/validation";
 
-export const DEMO_CHANNEL = "demo-note";
-export const DEMO_EVENT = "note-updated";
+const DEMO_CHANNEL = "demo-note";
+const DEMO_EVENT = "note-updated";
 const MAX_NOTE_LENGTH = 4_000;
 
 export function demoRoutes(): Hono<{ Bindings: Env }> {

@@ -57,7 +57,7 @@ export interface BridgeTarget {
  * bridge (docs/COSTS.md): a fixed cost per delivery plus a cost per KiB.
  * Deliberately pessimistic: ending a stream early costs one reconnect.
  */
-export function cpuCostMicros(bytes: number): number {
+function cpuCostMicros(bytes: number): number {
   return 60 + Math.ceil(bytes / 1024) * 8;
 }
 

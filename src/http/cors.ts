@@ -37,7 +37,7 @@ export function corsMiddleware(policy: CorsPolicy): MiddlewareHandler {
     allowMethods: ["GET", "POST", "OPTIONS"],
     // Last-Event-ID: a fetch-based client resuming a stream sets it itself.
     allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
-    exposeHeaders: ["Content-Type", "Idempotent-Replayed", "Retry-After"],
+    exposeHeaders: ["Content-Type", "Idempotent-Replayed", "Retry-After", "X-Request-Id"],
     credentials: policy.allowCredentials,
     maxAge: 86_400,
   });

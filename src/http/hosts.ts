@@ -8,7 +8,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { errorResponse } from "./errors";
 
-export function isServedHost(hostname: string, relayHosts: readonly string[]): boolean {
+function isServedHost(hostname: string, relayHosts: readonly string[]): boolean {
   if (relayHosts.length === 0) return true;
   return relayHosts.includes(hostname.toLowerCase().replace(/\.$/, ""));
 }

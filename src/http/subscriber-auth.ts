@@ -12,7 +12,7 @@ import type { RelayConfig } from "../config";
 import { ApiError } from "./errors";
 import { grantCovers, verifyChannelToken } from "./tokens";
 
-export function isPrivateChannel(channel: string, config: Pick<RelayConfig, "privateChannelPrefixes">): boolean {
+function isPrivateChannel(channel: string, config: Pick<RelayConfig, "privateChannelPrefixes">): boolean {
   return config.privateChannelPrefixes.some((prefix) => channel.startsWith(prefix));
 }
 

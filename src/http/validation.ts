@@ -21,11 +21,11 @@ export interface PublishLimits {
 }
 
 /** URL-safe, no percent-encoding needed: letters, digits, `.`, `_`, `:`, `-`. */
-export const CHANNEL_NAME_CHARACTERS = /^[A-Za-z0-9._:-]+$/;
-export const DEFAULT_MAX_CHANNEL_NAME_LENGTH = 128;
-export const MAX_EVENT_NAME_LENGTH = 128;
+const CHANNEL_NAME_CHARACTERS = /^[A-Za-z0-9._:-]+$/;
+const DEFAULT_MAX_CHANNEL_NAME_LENGTH = 128;
+const MAX_EVENT_NAME_LENGTH = 128;
 /** Event names the relay itself sends (relay.lost); publishers may not forge them. */
-export const RESERVED_EVENT_PREFIX = "relay.";
+const RESERVED_EVENT_PREFIX = "relay.";
 /** Event ids are decimal integers below 2^53. */
 const EVENT_ID = /^\d{1,15}$/;
 
@@ -96,7 +96,7 @@ export function parseEventData(value: unknown, limits: PublishLimits, where = "d
   return data;
 }
 
-export function assertDataSize(data: string, limits: PublishLimits): void {
+function assertDataSize(data: string, limits: PublishLimits): void {
   // Cheap upper bound first: a UTF-16 unit is at most 3 UTF-8 bytes.
   if (data.length * 3 <= limits.maxEventBytes) return;
   const size = utf8.encode(data).byteLength;

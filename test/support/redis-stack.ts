@@ -7,7 +7,7 @@ import { startBridge, type Bridge } from "../../scripts/upstash-bridge";
 import { startRedisServer, type RedisServer } from "../../scripts/redis-server";
 import { freePort } from "./wrangler-dev";
 
-export const BRIDGE_TOKEN = "bridge-test-token";
+const BRIDGE_TOKEN = "bridge-test-token";
 
 export interface RedisStack {
   server: RedisServer;

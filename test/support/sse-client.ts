@@ -9,7 +9,7 @@ export const E2E_TOKEN = "e2e-token";
  */
 export const GUARD_MS = 20_000;
 
-export interface Received {
+interface Received {
   readonly type: string;
   readonly id: string;
   readonly data: string;

@@ -6,6 +6,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { freshChannel, publishData, stats, subscribe } from "../relay-client";
+import { SEED } from "../seed";
 import { eventually } from "../sse-reader";
 
 type Stream = Awaited<ReturnType<typeof subscribe>>;
@@ -59,7 +60,7 @@ describe("fan-out objects", () => {
     const streams = await subscribeMany(channel, 12);
     const { fanouts } = await stats(channel);
     expect(fanouts.length).toBe(3);
-    const seed = Number(process.env.TEST_SEED ?? Date.now());
+    const seed = SEED;
     const victim = fanouts[seed % fanouts.length]!.name;
     console.log(`fan-out reset: seed ${seed}, resetting ${victim}`);
     for (let index = 1; index <= 20; index++) {

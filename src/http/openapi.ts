@@ -1,0 +1,260 @@
+/**
+ * The HTTP API as an OpenAPI 3.1 document, served at /openapi.json.
+ * test/worker/openapi.test.ts makes real requests and checks every answer
+ * against the schema written here for its path and status, so a change of
+ * the API that is not made here too fails the tests.
+ */
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object) => ({ "application/json": { schema } });
+const error = (description: string) => ({ description, content: json(ref("Error")) });
+
+const channelParameter = {
+  name: "channel",
+  in: "path",
+  required: true,
+  description: "1 to 128 characters from A-Z a-z 0-9 . _ : - (not only dots).",
+  schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" },
+};
+const idempotencyKeyParameter = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description:
+    "A retry with the same key and the same events gets the same ids (with Idempotent-Replayed: true) and is delivered once.",
+  schema: { type: "string" },
+};
+const bearer = [{ bearer: [] }];
+
+const publishErrors = {
+  "400": error("Invalid channel, event name, data, body or Idempotency-Key."),
+  "401": error("Missing, malformed, wrong or expired token."),
+  "403": error("The token is valid but does not grant this channel."),
+  "413": error("Event, body or batch too large."),
+  "415": error("Unsupported Content-Type."),
+  "422": error("The Idempotency-Key was used for different events."),
+  "503": error("Publishing is not configured."),
+};
+
+export const OPENAPI_DOCUMENT = {
+  openapi: "3.1.0",
+  info: {
+    title: "edge-sse-relay",
+    version: "1",
+    description:
+      "Server-sent events relay: backends publish events to channels; browsers subscribe with EventSource and resume with Last-Event-ID. Every error is JSON {error, message}.",
+  },
+  components: {
+    securitySchemes: {
+      bearer: {
+        type: "http",
+        scheme: "bearer",
+        description: "A token from PUBLISH_TOKENS, or a scoped publisher JWT (HS256, PUBLISH_JWT_SECRET).",
+      },
+    },
+    schemas: {
+      Error: {
+        type: "object",
+        required: ["error", "message"],
+        additionalProperties: false,
+        properties: {
+          error: { type: "string", description: "Stable machine-readable code, e.g. invalid_channel." },
+          message: { type: "string", description: "What to fix, for humans." },
+        },
+      },
+      EventId: { type: "string", pattern: "^[0-9]+$", description: "Decimal, increasing per channel." },
+      Data: { description: "A string, or any JSON value (sent to subscribers as its JSON text)." },
+      PublishRequest: {
+        type: "object",
+        required: ["data"],
+        properties: { data: ref("Data"), event: { type: "string", description: "Event name (SSE `event:`)." } },
+      },
+      PublishResult: {
+        type: "object",
+        required: ["channel", "id"],
+        additionalProperties: false,
+        properties: { channel: { type: "string" }, id: ref("EventId") },
+      },
+      BatchRequest: {
+        type: "object",
+        required: ["events"],
+        properties: {
+          events: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["channel", "data"],
+              properties: { channel: { type: "string" }, data: ref("Data"), event: { type: "string" } },
+            },
+          },
+        },
+      },
+      BatchResult: {
+        type: "object",
+        required: ["ids"],
+        additionalProperties: false,
+        properties: { ids: { type: "array", items: ref("EventId"), description: "In request order." } },
+      },
+      ChannelStats: {
+        type: "object",
+        required: [
+          "channel",
+          "subscribers",
+          "bufferedBytes",
+          "closedStreams",
+          "lastEventId",
+          "oldestEventId",
+          "eventsRetained",
+          "historyLimit",
+          "redis",
+        ],
+        additionalProperties: false,
+        properties: {
+          channel: { type: "string" },
+          subscribers: { type: "integer", minimum: 0 },
+          bufferedBytes: { type: "integer", minimum: 0 },
+          closedStreams: {
+            type: "object",
+            required: ["overflow", "stalled", "expired"],
+            additionalProperties: false,
+            properties: {
+              overflow: { type: "integer", minimum: 0 },
+              stalled: { type: "integer", minimum: 0 },
+              expired: { type: "integer", minimum: 0 },
+            },
+          },
+          lastEventId: { type: ["string", "null"] },
+          oldestEventId: { type: ["string", "null"] },
+          eventsRetained: { type: "integer", minimum: 0 },
+          historyLimit: { type: "integer", minimum: 1 },
+          redis: {
+            oneOf: [
+              {
+                type: "object",
+                required: ["enabled"],
+                additionalProperties: false,
+                properties: { enabled: { const: false } },
+              },
+              {
+                type: "object",
+                required: ["enabled", "stream", "cursor", "polling", "consecutiveFailures", "lastPoll"],
+                additionalProperties: false,
+                properties: {
+                  enabled: { const: true },
+                  stream: { type: ["string", "null"] },
+                  cursor: { type: ["string", "null"] },
+                  polling: { type: "boolean" },
+                  consecutiveFailures: { type: "integer", minimum: 0 },
+                  lastPoll: {
+                    oneOf: [
+                      { type: "null" },
+                      {
+                        type: "object",
+                        required: ["at", "ok"],
+                        additionalProperties: false,
+                        properties: {
+                          at: { type: "string" },
+                          ok: { type: "boolean" },
+                          entries: { type: "integer", minimum: 0 },
+                          error: { type: "string" },
+                        },
+                      },
+                    ],
+                  },
+                },
+              },
+            ],
+          },
+        },
+      },
+      Health: {
+        type: "object",
+        required: ["ok"],
+        additionalProperties: false,
+        properties: { ok: { const: true } },
+      },
+    },
+  },
+  paths: {
+    "/v1/channels/{channel}/events": {
+      parameters: [channelParameter],
+      get: {
+        summary: "Subscribe: an SSE stream of the channel's events, held open",
+        description:
+          "Replays the events after Last-Event-ID (header) or ?lastEventId= (the header wins). Private channels need a subscriber JWT (Authorization: Bearer, ?token= or the cookie).",
+        parameters: [
+          { name: "Last-Event-ID", in: "header", required: false, schema: ref("EventId") },
+          { name: "lastEventId", in: "query", required: false, schema: ref("EventId") },
+          {
+            name: "token",
+            in: "query",
+            required: false,
+            schema: { type: "string" },
+            description: "Subscriber JWT for a private channel (ends up in access logs: prefer the cookie).",
+          },
+        ],
+        responses: {
+          "200": { description: "The stream.", content: { "text/event-stream": { schema: { type: "string" } } } },
+          "400": error("Invalid channel name or Last-Event-ID."),
+          "401": error("Private channel: missing, invalid or expired subscriber token."),
+          "403": error("The subscriber token does not grant this channel."),
+          "503": error("Channel full (with Retry-After), or private channels not configured."),
+        },
+      },
+      post: {
+        summary: "Publish one event",
+        security: bearer,
+        parameters: [
+          idempotencyKeyParameter,
+          { name: "event", in: "query", required: false, schema: { type: "string" }, description: "text/plain only." },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            ...json(ref("PublishRequest")),
+            "text/plain": { schema: { type: "string", description: "The body is the event's data." } },
+          },
+        },
+        responses: {
+          "201": { description: "Stored and delivered.", content: json(ref("PublishResult")) },
+          ...publishErrors,
+        },
+      },
+    },
+    "/v1/events": {
+      post: {
+        summary: "Publish a batch of events to one or more channels",
+        security: bearer,
+        parameters: [idempotencyKeyParameter],
+        requestBody: { required: true, content: json(ref("BatchRequest")) },
+        responses: {
+          "201": { description: "Stored and delivered.", content: json(ref("BatchResult")) },
+          ...publishErrors,
+        },
+      },
+    },
+    "/v1/channels/{channel}": {
+      parameters: [channelParameter],
+      get: {
+        summary: "A channel's statistics",
+        security: bearer,
+        responses: {
+          "200": { description: "Statistics.", content: json(ref("ChannelStats")) },
+          "400": error("Invalid channel name."),
+          "401": error("Missing, malformed, wrong or expired token."),
+          "403": error("The token does not grant this channel."),
+          "503": error("Publishing (and so statistics) is not configured."),
+        },
+      },
+    },
+    "/healthz": {
+      get: {
+        summary: "Health",
+        responses: {
+          "200": { description: "Healthy.", content: json(ref("Health")) },
+          "500": error("The configuration is invalid; the message names the variable."),
+        },
+      },
+    },
+  },
+} as const;
