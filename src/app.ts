@@ -126,7 +126,13 @@ async function subscribe(c: AppContext): Promise<Response> {
   if (deliveryMode(channel, config) === "hibernating") {
     const lifetimeEnd = Date.now() + config.maxStreamSeconds * 1000;
     const bridged = await openBridgedStream(
-      { channel, region: regionOf(c.req.raw), channels: c.env.CHANNELS, fanouts: c.env.FANOUTS },
+      {
+        channel,
+        region: regionOf(c.req.raw),
+        channels: c.env.CHANNELS,
+        fanouts: c.env.FANOUTS,
+        log: c.var.log.with({ channel }),
+      },
       after,
       {
         retryMs: config.retryMs,

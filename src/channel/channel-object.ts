@@ -22,6 +22,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type RelayConfig, configFromEnv } from "../config";
 import { errorResponse } from "../error-response";
+import { type Logger, log } from "../log";
 import type { Env } from "../env";
 import { RedisIngestState, entryToEvent, type RedisStatus } from "../redis/ingest";
 import { RedisStreamReader } from "../redis/stream-reader";
@@ -80,18 +81,21 @@ export class ChannelObject extends DurableObject<Env> {
   private readonly redis: { readonly state: RedisIngestState; readonly reader: RedisStreamReader } | null;
   private readonly idempotency: IdempotencyStore;
   private readonly startedAt = new Date().toISOString();
+  /** Every line names the channel: the platform gives the object the name it was addressed by. */
+  private readonly log: Logger;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = configFromEnv(env);
+    this.log = log.with({ channel: ctx.id.name, object: "channel" });
     this.history = new ChannelHistory(ctx.storage, this.config.historyLimit);
     // Whatever is in storage when the object starts is durable by definition.
     this.deliveredId = this.history.lastEventId;
     this.durableId = this.deliveredId;
     this.idempotency = new IdempotencyStore(ctx.storage.sql, this.config.idempotencyTtlSeconds * 1000);
-    this.direct = new DirectStreams(this.history, this.config, () => this.deliveredId, this.closedStreams);
+    this.direct = new DirectStreams(this.history, this.config, () => this.deliveredId, this.closedStreams, this.log);
     this.hub = new SocketHub(ctx);
-    this.fanouts = new FanoutRegistry(ctx.storage.sql, env, this.config.fanout);
+    this.fanouts = new FanoutRegistry(ctx.storage.sql, env, this.config.fanout, this.log);
     const redis = this.config.redis;
     this.redis = redis && { state: new RedisIngestState(ctx.storage.sql, redis), reader: new RedisStreamReader(redis) };
     const channel = this.hub.channelName();
@@ -158,13 +162,10 @@ export class ChannelObject extends DurableObject<Env> {
       full = await this.ingestFromRedis(redis.state, redis.reader);
     } catch (error) {
       redis.state.recordFailure(error);
-      console.error(
-        JSON.stringify({
-          msg: "redis poll failed",
-          stream: redis.state.streamKey,
-          error: redis.state.status().lastPoll?.error,
-        }),
-      );
+      this.log.error("redis poll failed", {
+        stream: redis.state.streamKey,
+        error: redis.state.status().lastPoll?.error,
+      });
     }
     await this.ctx.storage.setAlarm(Date.now() + redis.state.nextDelayMs(full));
   }
@@ -196,7 +197,7 @@ export class ChannelObject extends DurableObject<Env> {
 
   /** Resets this object as a crash would (served only by the loopback-only test hooks). */
   async restartForTesting(): Promise<void> {
-    console.log(JSON.stringify({ msg: "object restart requested by a test hook" }));
+    this.log.warn("object restart requested by a test hook");
     this.ctx.abort("restart requested by a test hook");
   }
 
@@ -332,10 +333,7 @@ export class ChannelObject extends DurableObject<Env> {
       for (const entry of entries) {
         const result = entryToEvent(entry, this.config);
         if ("event" in result) events.push(result.event);
-        else
-          console.warn(
-            JSON.stringify({ msg: "redis entry skipped", stream: key, entry: entry.id, reason: result.skipped }),
-          );
+        else this.log.warn("redis entry skipped", { stream: key, entry: entry.id, reason: result.skipped });
       }
       const newCursor = entries[entries.length - 1]!.id;
       await this.commit(events, () => state.setCursor(newCursor));

@@ -10,6 +10,7 @@
  * it. Both paths move the same cursor, so replay and live meet with no gap
  * and no duplicate.
  */
+import type { Logger } from "../log";
 import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
 import type { ChannelHistory } from "./history";
 import { readPage, resumePoint } from "./replay";
@@ -36,6 +37,7 @@ export class DirectStreams {
     /** Highest id that is durable and has been handed to live subscribers. */
     private readonly deliveredId: () => number,
     private readonly closed: ClosedStreams,
+    private readonly log: Logger,
   ) {}
 
   get size(): number {
@@ -123,7 +125,7 @@ export class DirectStreams {
     this.subscribers.delete(subscriber);
     if (reason === "overflow" || reason === "stalled" || reason === "expired") this.closed[reason] += 1;
     if (reason === "overflow" || reason === "stalled") {
-      console.log(JSON.stringify({ msg: "subscriber dropped", reason, subscribers: this.subscribers.size }));
+      this.log.info("subscriber dropped", { reason, subscribers: this.subscribers.size });
     }
     if (this.subscribers.size === 0) this.stopHeartbeat();
   }

@@ -12,6 +12,7 @@ import { DurableObject } from "cloudflare:workers";
 import { configFromEnv } from "../config";
 import { errorResponse } from "../error-response";
 import type { Env } from "../env";
+import { log } from "../log";
 import { decodeBatch } from "./bridge-protocol";
 import { CHANNEL_HEADER, FANOUT_HEADER, REGION_HEADER } from "./headers";
 import type { PushReceipt } from "./fanout-registry";
@@ -63,9 +64,15 @@ export class FanoutObject extends DurableObject<Env> {
     this.hub.closed(socket, code);
     const attachment = socket.deserializeAttachment() as SocketAttachment | null;
     if (this.hub.size > 0 || !attachment?.fanout) return;
-    // The channel forgets this object (unless it just sent someone here); nothing is stored here.
+    // The channel forgets this object (its next first subscriber registers it again); nothing is stored here.
     const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(attachment.channel));
-    await stub.fanoutEmptied(attachment.fanout, this.activation);
+    await stub.fanoutEmptied(attachment.fanout, this.activation).catch((error: unknown) => {
+      log.warn("fan-out could not report itself empty", {
+        channel: attachment.channel,
+        fanout: attachment.fanout,
+        error,
+      });
+    });
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {

@@ -20,6 +20,7 @@
  */
 import { concatBytes } from "../sse/codec";
 import type { Env } from "../env";
+import type { Logger } from "../log";
 import { encodeBatch } from "./bridge-protocol";
 import { tableExists } from "./schema";
 
@@ -51,6 +52,7 @@ export class FanoutRegistry {
     private readonly sql: SqlStorage,
     private readonly env: Env,
     private readonly settings: FanoutSettings,
+    private readonly log: Logger,
   ) {
     if (!tableExists(sql, "fanouts")) return;
     for (const row of sql.exec<{ name: string; region: string; activation: number }>("SELECT * FROM fanouts")) {
@@ -138,7 +140,7 @@ export class FanoutRegistry {
         this.received(entry, receipt);
       } catch (error) {
         // Its sockets closed with it: their Workers re-dial and fill the gap from history.
-        console.warn(JSON.stringify({ msg: "fan-out push failed", fanout: entry.name, error: String(error) }));
+        this.log.warn("fan-out push failed", { fanout: entry.name, error: String(error) });
       } finally {
         entry.inFlight = false;
       }

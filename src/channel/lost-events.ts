@@ -8,7 +8,7 @@
  */
 import { formatEvent } from "../sse/codec";
 
-const LOST_EVENT_NAME = "relay.lost";
+export const LOST_EVENT_NAME = "relay.lost";
 
 export interface LostEvents {
   /** `history-pruned`: the events after lastEventId were dropped from history.

@@ -31,6 +31,7 @@ import {
 import type { FanoutObject } from "../channel/fanout-object";
 import { AFTER_HEADER, CHANNEL_HEADER, FANOUT_HEADER, FULL_HEADER, REGION_HEADER } from "../channel/headers";
 import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
+import type { Logger } from "../log";
 import { SSE_HEADERS } from "../sse/headers";
 
 export interface BridgeSettings {
@@ -50,6 +51,8 @@ export interface BridgeTarget {
   readonly region: string;
   readonly channels: DurableObjectNamespace<ChannelObject>;
   readonly fanouts: DurableObjectNamespace<FanoutObject>;
+  /** Lines about this stream carry the channel and the request id. */
+  readonly log: Logger;
 }
 
 /**
@@ -262,8 +265,9 @@ class BridgedStream {
       let page: Awaited<ReturnType<ChannelObject["readPage"]>>;
       try {
         page = await channel.readPage(this.cursor, Math.ceil(this.settings.bufferBytes / 2));
-      } catch {
+      } catch (error) {
         // The channel is unreachable: the browser resumes from its Last-Event-ID instead.
+        this.target.log.warn("history read failed; ending the stream", { cursor: this.cursor, error });
         this.close("expired");
         return;
       }
@@ -298,7 +302,8 @@ class BridgedStream {
     let attached: Upstream | Response | null;
     try {
       attached = await this.dial(this.cursor);
-    } catch {
+    } catch (error) {
+      this.target.log.warn("re-dial failed", { cursor: this.cursor, failures: this.redialFailures + 1, error });
       attached = null;
     }
     if (this.closed) {

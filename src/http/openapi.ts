@@ -99,9 +99,12 @@ export const OPENAPI_DOCUMENT = {
         type: "object",
         required: [
           "channel",
+          "mode",
           "subscribers",
           "bufferedBytes",
           "closedStreams",
+          "fanouts",
+          "objectStartedAt",
           "lastEventId",
           "oldestEventId",
           "eventsRetained",
@@ -111,8 +114,36 @@ export const OPENAPI_DOCUMENT = {
         additionalProperties: false,
         properties: {
           channel: { type: "string" },
-          subscribers: { type: "integer", minimum: 0 },
-          bufferedBytes: { type: "integer", minimum: 0 },
+          mode: {
+            oneOf: [{ const: "hibernating" }, { const: "direct" }],
+            description: "How this channel is delivered (DIRECT_CHANNEL_PREFIXES).",
+          },
+          subscribers: {
+            type: "integer",
+            minimum: 0,
+            description: "Streams open, across the channel object and its fan-out objects.",
+          },
+          bufferedBytes: {
+            oneOf: [{ type: "integer", minimum: 0 }, { type: "null" }],
+            description:
+              "Direct mode: unsent bytes queued in the channel object. Hibernating mode: null (each Worker holds its own stream's bytes, within STREAM_BUFFER_BYTES).",
+          },
+          fanouts: {
+            type: "array",
+            description:
+              "Hibernating mode: the channel's fan-out objects and their subscribers (empty below FANOUT_THRESHOLD).",
+            items: {
+              type: "object",
+              required: ["name", "subscribers"],
+              additionalProperties: false,
+              properties: { name: { type: "string" }, subscribers: { type: "integer", minimum: 0 } },
+            },
+          },
+          objectStartedAt: {
+            type: "string",
+            description:
+              "When the channel object's current instance started: it changes each time the object wakes from hibernation.",
+          },
           closedStreams: {
             type: "object",
             required: ["overflow", "stalled", "expired"],
