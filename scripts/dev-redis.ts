@@ -26,6 +26,7 @@ const wrangler = spawn(
     ...["--var", "PUBLISH_TOKENS:dev-token", "--var", "ALLOWED_ORIGINS:*", "--var", "DEMO_ENABLED:true"],
     ...["--var", "SUBSCRIBE_JWT_SECRET:dev-subscribe-secret-do-not-use-in-production"],
     ...["--var", `UPSTASH_REDIS_REST_URL:${bridge.url}`, "--var", `UPSTASH_REDIS_REST_TOKEN:${BRIDGE_TOKEN}`],
+    ...["--var", "REDIS_CHANNEL_PREFIXES:*"],
     ...process.argv.slice(2),
   ],
   { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },

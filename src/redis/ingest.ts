@@ -59,10 +59,9 @@ export class RedisIngestState {
     return channel === null ? null : this.config.streamPrefix + channel;
   }
 
-  /** Whether this channel is one that REDIS_CHANNEL_PREFIXES lets poll. */
+  /** Whether this channel is one that REDIS_CHANNEL_PREFIXES lets poll (`*` is the prefix ""). */
   isPolled(channel: string): boolean {
-    const prefixes = this.config.channelPrefixes;
-    return prefixes.length === 0 || prefixes.some((prefix) => channel.startsWith(prefix));
+    return this.config.channelPrefixes.some((prefix) => channel.startsWith(prefix));
   }
 
   /**
