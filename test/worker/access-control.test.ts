@@ -51,7 +51,7 @@ describe("private channels", () => {
 
   it("a granted private stream receives events; patterns with * cover prefixes", async () => {
     const channel = freshChannel("private-team-7");
-    const token = await subscriberToken(["private-team-7*"]);
+    const token = await subscriberToken(["private-team-7-*"]);
     const stream = await subscribe(channel, { headers: { Authorization: `Bearer ${token}` } });
     await publishData(channel, "for the team");
     expect((await stream.waitForEvents(1))[0]?.data).toBe("for the team");
@@ -120,6 +120,59 @@ describe("private channels", () => {
   it("answers 503 for private channels when no SUBSCRIBE_JWT_SECRET is configured (fails closed)", async () => {
     const result = await errorOf(await fetchWithEnv({ SUBSCRIBE_JWT_SECRET: "" }, new Request(url("private-x"))));
     expect(result).toMatchObject({ status: 503, error: "private_channels_disabled" });
+  });
+
+  it("a * in a grant must follow a delimiter: private-user-4* does not open private-user-42", async () => {
+    const loose = await subscriberToken(["private-user-4*"]);
+    const refused = await errorOf(
+      await SELF.fetch(url("private-user-42"), { headers: { Authorization: `Bearer ${loose}` } }),
+    );
+    expect(refused).toMatchObject({ status: 401, error: "invalid_token" });
+    expect(refused.message).toMatch(/delimiter/);
+    const strict = await subscriberToken(["private-user-4-*", "private-user-5"]);
+    const headers = { Authorization: `Bearer ${strict}` };
+    const covered = await SELF.fetch(url("private-user-4-tab1"), { headers });
+    expect(covered.status).toBe(200);
+    await covered.body?.cancel();
+    for (const other of ["private-user-42", "private-user-4", "private-user-50"]) {
+      expect((await errorOf(await SELF.fetch(url(other), { headers }))).status, other).toBe(403);
+    }
+    // Publisher grants follow the same rule.
+    const publisher = await publisherToken(["orders*"]);
+    expect((await publish("orders-1", { data: "x" }, { token: publisher })).status).toBe(401);
+  });
+
+  it("private prefixes match whatever the case: Private-… and PRIVATE-… are private too", async () => {
+    for (const channel of [freshChannel("Private"), freshChannel("PRIVATE"), freshChannel("pRiVaTe")]) {
+      const result = await errorOf(await SELF.fetch(url(channel)));
+      expect({ channel, status: result.status }).toEqual({ channel, status: 401 });
+    }
+    const channel = freshChannel("Private");
+    const token = await subscriberToken([channel]);
+    const response = await SELF.fetch(url(channel, `?token=${token}`));
+    expect(response.status).toBe(200);
+    await response.body?.cancel();
+  });
+
+  it("a bad Authorization header wins over a good cookie or ?token=, and the 401 names the header", async () => {
+    const channel = freshChannel("private");
+    const good = await subscriberToken([channel]);
+    for (const authorization of ["Bearer stale.token.value", "Basic dXNlcjpwYXNz", "Bearer"]) {
+      for (const init of [
+        { query: "", headers: { Authorization: authorization, Cookie: `sse_token=${good}` } },
+        { query: `?token=${good}`, headers: { Authorization: authorization } },
+      ]) {
+        const result = await errorOf(await SELF.fetch(url(channel, init.query), { headers: init.headers }));
+        expect({ authorization, status: result.status }).toEqual({ authorization, status: 401 });
+        expect(result.message).toContain("Authorization header");
+        expect(result.message).not.toContain(good);
+      }
+    }
+    // A refused cookie is named as the cookie.
+    const expired = await subscriberToken([channel], inSeconds(-10));
+    const result = await errorOf(await SELF.fetch(url(channel), { headers: { Cookie: `sse_token=${expired}` } }));
+    expect(result).toMatchObject({ status: 401, error: "token_expired" });
+    expect(result.message).toContain("cookie sse_token");
   });
 
   it("public channels ignore tokens entirely", async () => {
