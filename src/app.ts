@@ -22,6 +22,7 @@ import { PUBLISHER_VARIABLE, assertMayPublish, publisherAuth, type PublisherGran
 import { corsMiddleware } from "./http/cors";
 import { ApiError, errorResponse } from "./http/errors";
 import { hostGuard } from "./http/hosts";
+import { noSniff } from "./http/security-headers";
 import { IDEMPOTENCY_HEADER, idempotencyFor, parseIdempotencyKey } from "./http/idempotency";
 import { authorizeSubscriber } from "./http/subscriber-auth";
 import {
@@ -31,6 +32,7 @@ import {
   parseEventData,
   parseEventObject,
   parseLastEventId,
+  mediaTypeOf,
   type ChannelEventInput,
   type EventInput,
 } from "./http/validation";
@@ -58,6 +60,8 @@ export function createApp(): Hono<AppEnv> {
   });
 
   app.notFound(() => errorResponse(404, "not_found", "No such endpoint. See README.md for the API."));
+
+  app.use("*", noSniff());
 
   // Hosts other than the deployment's (and its shard subdomains) are refused before anything runs.
   app.use(
@@ -227,7 +231,7 @@ async function readJson(c: AppContext): Promise<unknown> {
 }
 
 function mediaType(c: AppContext): string {
-  return (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+  return mediaTypeOf(c.req.header("Content-Type"));
 }
 
 function requirePublisher(c: AppContext, next: () => Promise<void>) {

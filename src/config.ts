@@ -155,6 +155,8 @@ function redactSecrets(message: string, raw: RawConfig): string {
 /** Publish tokens travel in `Authorization: Bearer`, so they must fit RFC 6750's token68 syntax. */
 const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
 const CHANNEL_PREFIX = /^[A-Za-z0-9._:-]+$/;
+/** A DNS hostname in lower case: non-empty labels of letters, digits and inner hyphens. */
+export const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 const ORIGIN_PATTERN = /^(\*|https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?)$/;
 
 export function parseConfig(raw: RawConfig): RelayConfig {
@@ -395,7 +397,7 @@ function parseCookieName(value: string | undefined): string {
 function parseHosts(value: string | undefined): string[] {
   const hosts = list(value).map((host) => host.toLowerCase().replace(/\.$/, ""));
   for (const host of hosts) {
-    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(host)) {
+    if (!HOSTNAME.test(host)) {
       throw new ConfigError("RELAY_HOSTS", "has an entry that is not a hostname (no scheme, port or path)", host);
     }
   }

@@ -6,18 +6,29 @@
  * local development on localhost and *.localhost.
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { HOSTNAME } from "../config";
 import { errorResponse } from "./errors";
 
+/** True if `hostname` is well-formed (no empty label) and is one of `relayHosts` or a subdomain of one. */
 export function isServedHost(hostname: string, relayHosts: readonly string[]): boolean {
   if (relayHosts.length === 0) return true;
   const host = hostname.toLowerCase().replace(/\.$/, "");
+  if (!HOSTNAME.test(host)) return false;
   return relayHosts.some((allowed) => host === allowed || host.endsWith(`.${allowed}`));
+}
+
+/** A request's URL and Host header: no user info (`x@host`), a served host name. */
+export function isServedRequest(url: URL, hostHeader: string | undefined, relayHosts: readonly string[]): boolean {
+  if (relayHosts.length === 0) return true;
+  if (url.username !== "" || url.password !== "") return false;
+  // The Host header is only a name and a port: anything else (user info, a path) is refused.
+  if (hostHeader !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(hostHeader)) return false;
+  return isServedHost(url.hostname, relayHosts);
 }
 
 export function hostGuard(relayHosts: (c: Context) => readonly string[]): MiddlewareHandler {
   return async (c, next) => {
-    const { hostname } = new URL(c.req.url);
-    if (!isServedHost(hostname, relayHosts(c))) {
+    if (!isServedRequest(new URL(c.req.url), c.req.header("Host"), relayHosts(c))) {
       return errorResponse(421, "misdirected_request", "This relay does not serve that host name.");
     }
     await next();

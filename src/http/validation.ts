@@ -152,6 +152,11 @@ export function parseBatch(body: unknown, limits: PublishLimits): ChannelEventIn
   });
 }
 
+/** The media type of a Content-Type header, lower case, without parameters ("" when absent). */
+export function mediaTypeOf(contentType: string | undefined): string {
+  return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
