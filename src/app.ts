@@ -26,6 +26,7 @@ import { noSniff } from "./http/security-headers";
 import { IDEMPOTENCY_HEADER, idempotencyFor, parseIdempotencyKey } from "./http/idempotency";
 import { authorizeSubscriber } from "./http/subscriber-auth";
 import {
+  assertFrameSize,
   parseBatch,
   parseChannelName,
   parseEventName,
@@ -209,7 +210,7 @@ async function readEventInput(c: AppContext): Promise<EventInput> {
   if (type === "text/plain") {
     const event = parseEventName(c.req.query("event"));
     const data = parseEventData(await c.req.text(), limits);
-    return event === undefined ? { data } : { data, event };
+    return assertFrameSize(event === undefined ? { data } : { data, event }, limits);
   }
   return parseEventObject(await readJson(c), limits);
 }
