@@ -23,7 +23,7 @@ import { corsMiddleware } from "./http/cors";
 import { ApiError, errorResponse } from "./http/errors";
 import { hostGuard } from "./http/hosts";
 import { noSniff } from "./http/security-headers";
-import { IDEMPOTENCY_HEADER, idempotencyFor, parseIdempotencyKey } from "./http/idempotency";
+import { IDEMPOTENCY_HEADER, idempotencyFor, parseIdempotencyKey, type IdempotencyRequest } from "./http/idempotency";
 import { authorizeSubscriber } from "./http/subscriber-auth";
 import {
   assertFrameSize,
@@ -131,7 +131,7 @@ async function publishOne(c: AppContext): Promise<Response> {
   assertMayPublish(c.get(PUBLISHER_VARIABLE), [channel]);
   const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_HEADER));
   const input = await readEventInput(c);
-  const outcome = await channelStub(c.env, channel).publish([input], await idempotencyFor(key, channel, [input]));
+  const outcome = await channelStub(c.env, channel).publish([input], await idempotencyFor(key, [[channel, [input]]]));
   const ids = publishedIds(outcome);
   return c.json({ channel, id: ids[0]! }, 201, replayHeader(outcome));
 }
@@ -151,19 +151,45 @@ async function publishBatch(c: AppContext): Promise<Response> {
     group.positions.push(position);
   });
   assertMayPublish(c.get(PUBLISHER_VARIABLE), byChannel.keys());
-  const ids = new Array<string>(events.length);
-  let replayed = false;
-  await Promise.all(
-    [...byChannel].map(async ([channel, group]) => {
-      const outcome = await channelStub(c.env, channel).publish(
-        group.inputs,
-        await idempotencyFor(key, channel, group.inputs),
-      );
-      for (const [index, id] of publishedIds(outcome).entries()) ids[group.positions[index]!] = id;
-      if (outcome.status === "replayed") replayed = true;
-    }),
+  const groups = [...byChannel];
+  const idempotency = await idempotencyFor(
+    key,
+    groups.map(([channel, group]) => [channel, group.inputs] as const),
   );
+  // Over several channels there is no transaction: the key is reserved on each first, so a
+  // reused key is refused before anything is stored anywhere.
+  if (idempotency && groups.length > 1) await reserveEverywhere(c.env, [...byChannel.keys()], idempotency);
+  const outcomes = await Promise.all(
+    groups.map(([channel, group]) => channelStub(c.env, channel).publish(group.inputs, idempotency)),
+  );
+  if (outcomes.some((outcome) => outcome.status === "key-conflict")) {
+    // Only if a reservation outlived IDEMPOTENCY_TTL_SECONDS mid-request. A request that stored
+    // something is never answered with a refusal: 500 says "retry with the same key".
+    if (outcomes.some((outcome) => outcome.status === "published")) {
+      throw new Error("Idempotency-Key reservation expired during a batch; some channels stored their events");
+    }
+    publishedIds({ status: "key-conflict" });
+  }
+  const ids = new Array<string>(events.length);
+  groups.forEach(([, group], index) => {
+    for (const [position, id] of publishedIds(outcomes[index]!).entries()) ids[group.positions[position]!] = id;
+  });
+  const replayed = outcomes.some((outcome) => outcome.status === "replayed");
   return c.json({ ids }, 201, replayed ? { "Idempotent-Replayed": "true" } : {});
+}
+
+/** Reserves the key on every channel; if any has it for another request, undoes the rest and refuses (422). */
+async function reserveEverywhere(env: Env, channels: readonly string[], idempotency: IdempotencyRequest) {
+  const reservations = await Promise.all(
+    channels.map((channel) => channelStub(env, channel).reserveIdempotencyKey(idempotency)),
+  );
+  if (!reservations.includes("conflict")) return;
+  await Promise.all(
+    channels
+      .filter((_, index) => reservations[index] === "reserved")
+      .map((channel) => channelStub(env, channel).releaseIdempotencyKey(idempotency)),
+  );
+  publishedIds({ status: "key-conflict" });
 }
 
 function publishedIds(outcome: PublishOutcome): readonly string[] {

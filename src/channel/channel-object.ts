@@ -28,7 +28,7 @@ import { Subscriber, type CloseReason } from "./subscriber";
 import { RedisIngestState, entryToEvent, type RedisStatus } from "../redis/ingest";
 import type { IdempotencyRequest } from "../http/idempotency";
 import { errorResponse } from "../http/errors";
-import { IdempotencyStore } from "./idempotency-store";
+import { IdempotencyStore, type Reservation } from "./idempotency-store";
 import { RedisStreamReader } from "../redis/stream-reader";
 
 /** What a publish did: stored new events, returned a retried request's ids, or refused a reused key. */
@@ -125,7 +125,7 @@ export class ChannelObject extends DurableObject<Env> {
    */
   async publish(events: readonly EventInput[], idempotency?: IdempotencyRequest): Promise<PublishOutcome> {
     if (idempotency) {
-      const seen = this.idempotency.lookup(idempotency.key);
+      const seen = this.idempotency.lookup(idempotency.key, idempotency.fingerprint);
       if (seen) {
         return seen.fingerprint === idempotency.fingerprint
           ? { status: "replayed", ids: seen.ids }
@@ -138,6 +138,16 @@ export class ChannelObject extends DurableObject<Env> {
         ((inserted) => this.idempotency.remember(idempotency.key, idempotency.fingerprint, idsOf(inserted))),
     );
     return { status: "published", ids: idsOf(stored) };
+  }
+
+  /** A batch over several channels reserves its key on each before storing anything (see IdempotencyStore). */
+  reserveIdempotencyKey(idempotency: IdempotencyRequest): Reservation {
+    return this.idempotency.reserve(idempotency.key, idempotency.fingerprint);
+  }
+
+  /** Drops a reservation of a batch that was refused. */
+  releaseIdempotencyKey(idempotency: IdempotencyRequest): void {
+    this.idempotency.release(idempotency.key, idempotency.fingerprint);
   }
 
   /** One Redis poll per alarm while the channel has subscribers; none (and no Redis commands) when idle. */
