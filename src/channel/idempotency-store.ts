@@ -5,7 +5,7 @@
  *
  * A batch over several channels first reserves its key on every channel
  * (a row without ids), so a key already used for another request is found
- * before anything is stored anywhere (see src/http/batch-publish.ts).
+ * before anything is stored anywhere (see publishBatch in src/app.ts).
  * Keys past their TTL are deleted whenever the store is opened (the channel
  * object starts) and on every reservation and keyed publish.
  */
@@ -90,11 +90,6 @@ export class IdempotencyStore {
       JSON.stringify(ids),
       now,
     );
-  }
-
-  /** Keys stored (reservations included); for tests and stats. */
-  get size(): number {
-    return this.sql.exec<{ count: number }>("SELECT COUNT(*) AS count FROM idempotency_keys").one().count;
   }
 
   private purge(now = Date.now()): void {
