@@ -28,6 +28,7 @@ const wrangler = spawn(
     "dev",
     ...devVarFlags(),
     ...["--var", `UPSTASH_REDIS_REST_URL:${bridge.url}`, "--var", `UPSTASH_REDIS_REST_TOKEN:${BRIDGE_TOKEN}`],
+    ...["--var", "REDIS_CHANNEL_PREFIXES:*"],
     ...process.argv.slice(2),
   ],
   { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },

@@ -23,15 +23,19 @@ import { hostGuard } from "./http/hosts";
 import { OPENAPI_DOCUMENT } from "./http/openapi";
 import { IDEMPOTENCY_HEADER, idempotencyFor, parseIdempotencyKey } from "./http/idempotency";
 import { type RequestLogVariables, requestLog } from "./http/request-log";
+import { noSniff } from "./http/security-headers";
+import type { IdempotencyRequest } from "./channel/events";
 import { authorizeSubscriber } from "./http/subscriber-auth";
 import { log } from "./log";
 import {
+  assertFrameSize,
   parseBatch,
   parseChannelName,
   parseEventName,
   parseEventData,
   parseEventObject,
   parseLastEventId,
+  mediaTypeOf,
   type ChannelEventInput,
   type EventInput,
 } from "./http/validation";
@@ -66,6 +70,7 @@ export function createApp(): Hono<AppEnv> {
 
   // First, so every log line of the request carries its id.
   app.use("*", requestLog());
+  app.use("*", noSniff());
 
   // Hosts other than the deployment's (and its shard subdomains) are refused before anything runs.
   app.use(
@@ -166,7 +171,7 @@ async function publishOne(c: AppContext): Promise<Response> {
   assertMayPublish(c.get(PUBLISHER_VARIABLE), [channel]);
   const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_HEADER));
   const input = await readEventInput(c);
-  const outcome = await channelStub(c.env, channel).publish([input], await idempotencyFor(key, channel, [input]));
+  const outcome = await channelStub(c.env, channel).publish([input], await idempotencyFor(key, [[channel, [input]]]));
   const ids = publishedIds(outcome);
   return c.json({ channel, id: ids[0]! }, 201, replayHeader(outcome));
 }
@@ -186,19 +191,45 @@ async function publishBatch(c: AppContext): Promise<Response> {
     group.positions.push(position);
   });
   assertMayPublish(c.get(PUBLISHER_VARIABLE), byChannel.keys());
-  const ids = new Array<string>(events.length);
-  let replayed = false;
-  await Promise.all(
-    [...byChannel].map(async ([channel, group]) => {
-      const outcome = await channelStub(c.env, channel).publish(
-        group.inputs,
-        await idempotencyFor(key, channel, group.inputs),
-      );
-      for (const [index, id] of publishedIds(outcome).entries()) ids[group.positions[index]!] = id;
-      if (outcome.status === "replayed") replayed = true;
-    }),
+  const groups = [...byChannel];
+  const idempotency = await idempotencyFor(
+    key,
+    groups.map(([channel, group]) => [channel, group.inputs] as const),
   );
+  // Over several channels there is no transaction: the key is reserved on each first, so a
+  // reused key is refused before anything is stored anywhere.
+  if (idempotency && groups.length > 1) await reserveEverywhere(c.env, [...byChannel.keys()], idempotency);
+  const outcomes = await Promise.all(
+    groups.map(([channel, group]) => channelStub(c.env, channel).publish(group.inputs, idempotency)),
+  );
+  if (outcomes.some((outcome) => outcome.status === "key-conflict")) {
+    // Only if a reservation outlived IDEMPOTENCY_TTL_SECONDS mid-request. A request that stored
+    // something is never answered with a refusal: 500 says "retry with the same key".
+    if (outcomes.some((outcome) => outcome.status === "published")) {
+      throw new Error("Idempotency-Key reservation expired during a batch; some channels stored their events");
+    }
+    publishedIds({ status: "key-conflict" });
+  }
+  const ids = new Array<string>(events.length);
+  groups.forEach(([, group], index) => {
+    for (const [position, id] of publishedIds(outcomes[index]!).entries()) ids[group.positions[position]!] = id;
+  });
+  const replayed = outcomes.some((outcome) => outcome.status === "replayed");
   return c.json({ ids }, 201, replayed ? { "Idempotent-Replayed": "true" } : {});
+}
+
+/** Reserves the key on every channel; if any has it for another request, undoes the rest and refuses (422). */
+async function reserveEverywhere(env: Env, channels: readonly string[], idempotency: IdempotencyRequest) {
+  const reservations = await Promise.all(
+    channels.map((channel) => channelStub(env, channel).reserveIdempotencyKey(idempotency)),
+  );
+  if (!reservations.includes("conflict")) return;
+  await Promise.all(
+    channels
+      .filter((_, index) => reservations[index] === "reserved")
+      .map((channel) => channelStub(env, channel).releaseIdempotencyKey(idempotency)),
+  );
+  publishedIds({ status: "key-conflict" });
 }
 
 function publishedIds(outcome: PublishOutcome): readonly string[] {
@@ -254,7 +285,7 @@ async function readEventInput(c: AppContext): Promise<EventInput> {
   if (type === "text/plain") {
     const event = parseEventName(c.req.query("event"));
     const data = parseEventData(await c.req.text(), limits);
-    return event === undefined ? { data } : { data, event };
+    return assertFrameSize(event === undefined ? { data } : { data, event }, limits);
   }
   return parseEventObject(await readJson(c), limits);
 }
@@ -276,7 +307,7 @@ async function readJson(c: AppContext): Promise<unknown> {
 }
 
 function mediaType(c: AppContext): string {
-  return (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+  return mediaTypeOf(c.req.header("Content-Type"));
 }
 
 function requirePublisher(c: AppContext, next: () => Promise<void>) {

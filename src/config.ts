@@ -58,7 +58,10 @@ export interface RedisConfig {
   readonly startFrom: "end" | "beginning";
   /** A poll that takes longer fails (and backs off) instead of holding the alarm. */
   readonly timeoutMs: number;
-  /** Only channels starting with one of these are polled (empty: all), to bound Redis commands. */
+  /**
+   * Only channels starting with one of these are polled, to bound Redis commands. Required when
+   * Redis is configured; `*` (every channel) is the empty prefix `""`.
+   */
   readonly channelPrefixes: readonly string[];
 }
 
@@ -120,24 +123,85 @@ interface FanoutConfig {
   readonly maxObjects: number;
 }
 
+/**
+ * Settings whose values are secrets (set with `wrangler secret put`). Their values never appear in
+ * an error message, an answer or a log line: ConfigError shows a value only for other settings,
+ * and parseConfig redacts any that slipped into a message all the same.
+ */
+export const SECRET_SETTINGS = [
+  "PUBLISH_TOKENS",
+  "SUBSCRIBE_JWT_SECRET",
+  "PUBLISH_JWT_SECRET",
+  "UPSTASH_REDIS_REST_URL",
+  "UPSTASH_REDIS_REST_TOKEN",
+] as const satisfies readonly (keyof RawConfig)[];
+
+function isSecretSetting(variable: keyof RawConfig): boolean {
+  return (SECRET_SETTINGS as readonly string[]).includes(variable);
+}
+
+/**
+ * A bad setting: names the variable and the problem. The offending value (`got`) is shown only
+ * for settings that are not secret, so a message can be logged and answered as it is.
+ */
 export class ConfigError extends Error {
   constructor(
     readonly variable: keyof RawConfig,
     problem: string,
+    got?: string,
   ) {
-    super(`${variable} ${problem}`);
+    super(`${variable} ${problem}${describeValue(variable, got)}`);
     this.name = "ConfigError";
   }
 }
 
-/** 1,000 on the channel object plus 99 fan-out objects of 1,000 (docs/COSTS.md). */
-const DEFAULT_MAX_SUBSCRIBERS = 100_000;
+function describeValue(variable: keyof RawConfig, got: string | undefined): string {
+  if (got === undefined) return "";
+  return isSecretSetting(variable) ? " (the value is a secret and is not shown)" : `, got ${JSON.stringify(got)}`;
+}
+
+const REDACTED = "[secret]";
+
+/** Belt and braces: replaces every secret's value (its list entries, a URL's password) a message might contain. */
+function redactSecrets(message: string, raw: RawConfig): string {
+  const values = new Set<string>();
+  for (const name of SECRET_SETTINGS) {
+    const value = raw[name];
+    if (value === undefined) continue;
+    const password = /^[a-z][a-z0-9+.-]*:\/\/[^/@]*?:([^/@]*)@/i.exec(value.trim())?.[1];
+    for (const part of [value, value.trim(), ...value.split(","), password ?? ""]) {
+      const trimmed = part.trim();
+      if (trimmed.length >= 4) values.add(trimmed);
+    }
+  }
+  let redacted = message;
+  for (const value of [...values].sort((a, b) => b.length - a.length)) redacted = redacted.split(value).join(REDACTED);
+  return redacted;
+}
 
 /** Publish tokens travel in `Authorization: Bearer`, so they must fit RFC 6750's token68 syntax. */
 const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+const CHANNEL_PREFIX = /^[A-Za-z0-9._:-]+$/;
+/** A DNS hostname in lower case: non-empty labels of letters, digits and inner hyphens. */
+export const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 const ORIGIN_PATTERN = /^(\*|https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?)$/;
 
+/** 1,000 on the channel object plus 99 fan-out objects of 1,000 (docs/COSTS.md). */
+const DEFAULT_MAX_SUBSCRIBERS = 100_000;
+
 export function parseConfig(raw: RawConfig): RelayConfig {
+  try {
+    return parseValidated(raw);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      const message = redactSecrets(error.message, raw);
+      if (message !== error.message) throw Object.assign(error, { message });
+    }
+    throw error;
+  }
+}
+
+function parseValidated(raw: RawConfig): RelayConfig {
   const maxSubscribersPerChannel = parseInteger(
     "MAX_SUBSCRIBERS_PER_CHANNEL",
     raw.MAX_SUBSCRIBERS_PER_CHANNEL,
@@ -190,7 +254,8 @@ export function parseConfig(raw: RawConfig): RelayConfig {
   if (config.maxBufferedBytes < 2 * config.maxEventBytes) {
     throw new ConfigError(
       "MAX_BUFFERED_BYTES",
-      `must be at least twice MAX_EVENT_BYTES (${2 * config.maxEventBytes}), got ${config.maxBufferedBytes}`,
+      `must be at least twice MAX_EVENT_BYTES (${2 * config.maxEventBytes})`,
+      String(config.maxBufferedBytes),
     );
   }
   return config;
@@ -225,7 +290,8 @@ function parseOrigins(value: string | undefined): string[] {
     if (!ORIGIN_PATTERN.test(origin)) {
       throw new ConfigError(
         "ALLOWED_ORIGINS",
-        `entry "${origin}" is not an origin (scheme://host[:port]), "*", or a pattern like https://*.example.com`,
+        'has an entry that is not an origin (scheme://host[:port]), "*", or a pattern like https://*.example.com',
+        origin,
       );
     }
   }
@@ -238,10 +304,11 @@ function parseRedis(raw: RawConfig): RedisConfig | null {
   if (url === "" && token === "") return null;
   if (url === "") throw new ConfigError("UPSTASH_REDIS_REST_URL", "is required when UPSTASH_REDIS_REST_TOKEN is set");
   if (token === "") throw new ConfigError("UPSTASH_REDIS_REST_TOKEN", "is required when UPSTASH_REDIS_REST_URL is set");
-  if (!/^https?:\/\/[^\s/?#]+(\/\S*)?$/.test(url)) {
+  checkRestUrl(url);
+  if (!BEARER_TOKEN.test(token)) {
     throw new ConfigError(
-      "UPSTASH_REDIS_REST_URL",
-      `must be an http(s) URL like https://example.upstash.io, got "${url}"`,
+      "UPSTASH_REDIS_REST_TOKEN",
+      "has characters a bearer token cannot carry (allowed: A-Z a-z 0-9 . _ ~ + / - and trailing =)",
     );
   }
   const prefix = raw.REDIS_STREAM_PREFIX ?? "sse:";
@@ -250,7 +317,7 @@ function parseRedis(raw: RawConfig): RedisConfig | null {
   }
   const start = (raw.REDIS_START ?? "end").trim().toLowerCase() || "end";
   if (start !== "end" && start !== "beginning") {
-    throw new ConfigError("REDIS_START", `must be "end" or "beginning", got "${raw.REDIS_START}"`);
+    throw new ConfigError("REDIS_START", 'must be "end" or "beginning"', raw.REDIS_START);
   }
   return {
     url: url.replace(/\/+$/, ""),
@@ -260,14 +327,83 @@ function parseRedis(raw: RawConfig): RedisConfig | null {
     batchSize: parseInteger("REDIS_BATCH_SIZE", raw.REDIS_BATCH_SIZE, 100, 1, 1_000),
     startFrom: start,
     timeoutMs: parseInteger("REDIS_TIMEOUT_MS", raw.REDIS_TIMEOUT_MS, 5_000, 100, 60_000),
-    channelPrefixes: list(raw.REDIS_CHANNEL_PREFIXES),
+    channelPrefixes: parseRedisChannelPrefixes(raw.REDIS_CHANNEL_PREFIXES),
   };
+}
+
+/** Hosts where plain http:// cannot leak the token onto a network. */
+const LOOPBACK_HOST = /^(localhost|[a-z0-9-]+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * The REST URL of an Upstash database. A secret: it may hold a password (the console's
+ * rediss://default:<password>@… URL is an easy slip), so no message shows it.
+ */
+function checkRestUrl(value: string): void {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
+  if (scheme === "redis" || scheme === "rediss") {
+    throw new ConfigError(
+      "UPSTASH_REDIS_REST_URL",
+      "is a redis:// or rediss:// URL (the Redis protocol, which holds the password); set the REST URL instead, https://<name>.upstash.io, and its token in UPSTASH_REDIS_REST_TOKEN",
+      value,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError("UPSTASH_REDIS_REST_URL", "must be an https URL like https://<name>.upstash.io", value);
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || !/^https?:\/\/[^\s/?#]+(\/\S*)?$/i.test(value)) {
+    throw new ConfigError("UPSTASH_REDIS_REST_URL", "must be an https URL like https://<name>.upstash.io", value);
+  }
+  if (url.username !== "" || url.password !== "") {
+    throw new ConfigError(
+      "UPSTASH_REDIS_REST_URL",
+      "must not contain a user name or password (the REST token goes in UPSTASH_REDIS_REST_TOKEN)",
+      value,
+    );
+  }
+  if (url.protocol === "http:" && !LOOPBACK_HOST.test(url.hostname)) {
+    throw new ConfigError(
+      "UPSTASH_REDIS_REST_URL",
+      "must use https:// (plain http:// would send the token in clear; it is accepted only for localhost, 127.x.x.x and [::1])",
+      value,
+    );
+  }
+}
+
+/**
+ * Which channels poll Redis. Required with Redis: otherwise every anonymous stream on a random
+ * name would poll Redis and store a cursor. `*` alone is the explicit "every channel" (`[""]`).
+ */
+function parseRedisChannelPrefixes(value: string | undefined): string[] {
+  const prefixes = list(value);
+  if (prefixes.length === 0) {
+    throw new ConfigError(
+      "REDIS_CHANNEL_PREFIXES",
+      "is required when Redis ingestion is configured: list the channel prefixes your backends XADD to (e.g. orders-,page-), or * for every channel",
+    );
+  }
+  if (prefixes.includes("*")) {
+    if (prefixes.length > 1) throw new ConfigError("REDIS_CHANNEL_PREFIXES", "must be * alone or a list of prefixes");
+    return [""];
+  }
+  for (const prefix of prefixes) {
+    if (!CHANNEL_PREFIX.test(prefix)) {
+      throw new ConfigError(
+        "REDIS_CHANNEL_PREFIXES",
+        "has an entry with characters a channel name cannot have",
+        prefix,
+      );
+    }
+  }
+  return prefixes;
 }
 
 function parseChannelPrefixes(name: keyof RawConfig, value: string | undefined): string[] {
   const prefixes = list(value);
   for (const prefix of prefixes) {
-    if (!/^[A-Za-z0-9._:-]+$/.test(prefix)) {
+    if (!CHANNEL_PREFIX.test(prefix)) {
       throw new ConfigError(name, `entry "${prefix}" has characters a channel name cannot have`);
     }
   }
@@ -284,8 +420,12 @@ function parsePrefixes(value: string | undefined): string[] {
   // Unset means the documented default; an empty string turns private channels off.
   const prefixes = value === undefined ? ["private-"] : list(value);
   for (const prefix of prefixes) {
-    if (!/^[A-Za-z0-9._:-]+$/.test(prefix)) {
-      throw new ConfigError("PRIVATE_CHANNEL_PREFIXES", `entry "${prefix}" has characters a channel name cannot have`);
+    if (!CHANNEL_PREFIX.test(prefix)) {
+      throw new ConfigError(
+        "PRIVATE_CHANNEL_PREFIXES",
+        "has an entry with characters a channel name cannot have",
+        prefix,
+      );
     }
   }
   return prefixes;
@@ -302,7 +442,7 @@ function parseSecret(name: keyof RawConfig, value: string | undefined): string |
 function parseCookieName(value: string | undefined): string {
   const name = value?.trim() || "sse_token";
   if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name))
-    throw new ConfigError("SUBSCRIBE_TOKEN_COOKIE", `"${name}" is not a valid cookie name`);
+    throw new ConfigError("SUBSCRIBE_TOKEN_COOKIE", "is not a valid cookie name", name);
   return name;
 }
 
@@ -322,7 +462,7 @@ function parseBoolean(name: keyof RawConfig, value: string | undefined, fallback
   const normalized = value.trim().toLowerCase();
   if (normalized === "true" || normalized === "1") return true;
   if (normalized === "false" || normalized === "0") return false;
-  throw new ConfigError(name, `must be "true" or "false", got "${value}"`);
+  throw new ConfigError(name, 'must be "true" or "false"', value);
 }
 
 function parseInteger(
@@ -336,7 +476,7 @@ function parseInteger(
   const trimmed = value.trim();
   const number = Number(trimmed);
   if (!/^\d+$/.test(trimmed) || !Number.isSafeInteger(number) || number < min || number > max) {
-    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${value}"`);
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}`, value);
   }
   return number;
 }

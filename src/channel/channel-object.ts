@@ -25,6 +25,7 @@ import { errorResponse } from "../error-response";
 import { type Logger, log } from "../log";
 import type { Env } from "../env";
 import { RedisIngestState, entryToEvent, type RedisStatus } from "../redis/ingest";
+import { IdempotencyStore, type Reservation } from "./idempotency-store";
 import { RedisStreamReader } from "../redis/stream-reader";
 import { concatBytes } from "../sse/codec";
 import { SSE_HEADERS } from "../sse/headers";
@@ -34,7 +35,6 @@ import type { EventInput, IdempotencyRequest } from "./events";
 import { FanoutRegistry } from "./fanout-registry";
 import { AFTER_HEADER, CHANNEL_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER } from "./headers";
 import { ChannelHistory, type StoredEvent } from "./history";
-import { IdempotencyStore } from "./idempotency-store";
 import { encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
 import { SocketHub } from "./socket-hub";
 
@@ -118,7 +118,7 @@ export class ChannelObject extends DurableObject<Env> {
    */
   async publish(events: readonly EventInput[], idempotency?: IdempotencyRequest): Promise<PublishOutcome> {
     if (idempotency) {
-      const seen = this.idempotency.lookup(idempotency.key);
+      const seen = this.idempotency.lookup(idempotency.key, idempotency.fingerprint);
       if (seen) {
         return seen.fingerprint === idempotency.fingerprint
           ? { status: "replayed", ids: seen.ids }
@@ -145,6 +145,16 @@ export class ChannelObject extends DurableObject<Env> {
 
   async fanoutEmptied(name: string, activation: number): Promise<void> {
     this.fanouts.emptied(name, activation);
+  }
+
+  /** A batch over several channels reserves its key on each before storing anything (see IdempotencyStore). */
+  reserveIdempotencyKey(idempotency: IdempotencyRequest): Reservation {
+    return this.idempotency.reserve(idempotency.key, idempotency.fingerprint);
+  }
+
+  /** Drops a reservation of a batch that was refused. */
+  releaseIdempotencyKey(idempotency: IdempotencyRequest): void {
+    this.idempotency.release(idempotency.key, idempotency.fingerprint);
   }
 
   /** Redis polling while anyone is subscribed, and the post-restart re-announcement to fan-out objects. */

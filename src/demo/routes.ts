@@ -8,7 +8,7 @@ import type { ChannelObject } from "../channel/channel-object";
 import { configFromEnv } from "../config";
 import type { Env } from "../env";
 import { ApiError } from "../http/errors";
-import { parseEventData } from "../http/validation";
+import { mediaTypeOf, parseEventData } from "../http/validation";
 
 const DEMO_CHANNEL = "demo-note";
 const DEMO_EVENT = "note-updated";
@@ -31,6 +31,10 @@ export function demoRoutes(): Hono<{ Bindings: Env }> {
   });
 
   demo.post("/note", async (c) => {
+    // Only application/json: a form on any site can post text/plain (or urlencoded) without a preflight.
+    if (mediaTypeOf(c.req.header("Content-Type")) !== "application/json") {
+      throw new ApiError(415, "unsupported_media_type", "Send Content-Type: application/json.");
+    }
     const body: unknown = await c.req.json().catch(() => null);
     const text = typeof body === "object" && body !== null ? (body as { text?: unknown }).text : undefined;
     if (typeof text !== "string" || text.length > MAX_NOTE_LENGTH) {

@@ -5,7 +5,9 @@
  * `https://*.example.com` (matches `https://a.example.com`, not
  * `https://example.com`). With credentials on, `*` is never answered and
  * never allowed (config validation refuses it): the request's origin is
- * echoed only when it is listed or matches a pattern.
+ * echoed only when it is listed or matches a pattern, and
+ * `Access-Control-Allow-Credentials` goes only with an allowed origin (hono
+ * sends it on every answer).
  */
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
@@ -32,7 +34,7 @@ export function createOriginMatcher(policy: CorsPolicy): (origin: string) => str
 
 export function corsMiddleware(policy: CorsPolicy): MiddlewareHandler {
   const matchOrigin = createOriginMatcher(policy);
-  return cors({
+  const inner = cors({
     origin: (origin) => matchOrigin(origin),
     allowMethods: ["GET", "POST", "OPTIONS"],
     // Last-Event-ID: a fetch-based client resuming a stream sets it itself.
@@ -41,6 +43,16 @@ export function corsMiddleware(policy: CorsPolicy): MiddlewareHandler {
     credentials: policy.allowCredentials,
     maxAge: 86_400,
   });
+  if (!policy.allowCredentials) return inner;
+  return async (c, next) => {
+    const answered = await inner(c, next);
+    // A preflight is answered by the middleware itself (and hono copies c.res's headers into it).
+    for (const response of answered instanceof Response ? [answered, c.res] : [c.res]) {
+      if (!response.headers.has("Access-Control-Allow-Origin"))
+        response.headers.delete("Access-Control-Allow-Credentials");
+    }
+    return answered;
+  };
 }
 
 /** `https://*.example.com` → /^https:\/\/[^.\/]+(\.[^.\/]+)*\.example\.com$/ (one or more labels). */

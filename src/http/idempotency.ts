@@ -2,8 +2,9 @@
  * Idempotent publishing: a publish carrying `Idempotency-Key` that is
  * retried (same key, same events) gets the same ids back and is delivered
  * once. The channel object remembers keys for IDEMPOTENCY_TTL_SECONDS; the
- * fingerprint (SHA-256 of the channel and its events) tells a true retry
- * from a different request that reuses a key (refused with 422).
+ * fingerprint (SHA-256 of the whole request: every channel and its events)
+ * tells a true retry from a different request that reuses a key (refused
+ * with 422, before anything is stored).
  */
 import type { IdempotencyRequest } from "../channel/events";
 import { ApiError } from "./errors";
@@ -26,13 +27,21 @@ export function parseIdempotencyKey(value: string | undefined): string | undefin
   return value;
 }
 
+/** A request's events by channel: one entry for a single publish, one per channel for a batch. */
+export type ChannelEvents = readonly (readonly [channel: string, events: readonly EventInput[]])[];
+
 export async function idempotencyFor(
   key: string | undefined,
-  channel: string,
-  events: readonly EventInput[],
+  groups: ChannelEvents,
 ): Promise<IdempotencyRequest | undefined> {
   if (key === undefined) return undefined;
-  const canonical = JSON.stringify([channel, events.map((event) => [event.event ?? null, event.data])]);
+  const canonicalGroup = ([channel, events]: ChannelEvents[number]) => [
+    channel,
+    events.map((event) => [event.event ?? null, event.data]),
+  ];
+  // One channel keeps the form fingerprints had before batches covered every channel.
+  const sorted = [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const canonical = JSON.stringify(sorted.length === 1 ? canonicalGroup(sorted[0]!) : sorted.map(canonicalGroup));
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
   const fingerprint = [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
   return { key, fingerprint };

@@ -4,17 +4,26 @@
  * `channels` claim covers it. EventSource cannot set headers, so the token
  * is taken, in this order, from `Authorization: Bearer`, the cookie
  * SUBSCRIBE_TOKEN_COOKIE, or the `token` query parameter (which ends up in
- * access logs: prefer the cookie).
+ * access logs: prefer the cookie). An Authorization header wins (as in RFC
+ * 6750 and Mercure): when it is malformed or its token fails, the 401 says so,
+ * so it never silently hides a good cookie or `?token=`.
+ *
+ * Prefixes are matched without regard to case (`Private-a` is private too):
+ * channel names are case-sensitive, but a name that reads as private to a
+ * human must not be public. Grants stay exact.
  */
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { RelayConfig } from "../config";
 import { ApiError } from "./errors";
-import { grantCovers, verifyChannelToken } from "./tokens";
+import { grantCovers, verifyChannelToken, type ChannelGrant } from "./tokens";
 
 function isPrivateChannel(channel: string, config: Pick<RelayConfig, "privateChannelPrefixes">): boolean {
-  return config.privateChannelPrefixes.some((prefix) => channel.startsWith(prefix));
+  const name = channel.toLowerCase();
+  return config.privateChannelPrefixes.some((prefix) => name.startsWith(prefix.toLowerCase()));
 }
+
+const UNAUTHORIZED_HEADERS = { "WWW-Authenticate": 'Bearer realm="sse-relay"' };
 
 /**
  * For a private channel, verifies the subscriber's token and returns when
@@ -33,24 +42,50 @@ export async function authorizeSubscriber(
       "Private channels need SUBSCRIBE_JWT_SECRET to be configured on this relay.",
     );
   }
-  const token = subscriberToken(c, config.subscribeTokenCookie);
-  if (!token) {
+  const found = subscriberToken(c, config.subscribeTokenCookie);
+  if (!found) {
     throw new ApiError(
       401,
       "unauthorized",
       `Channel "${channel}" is private: send a subscriber token (cookie ${config.subscribeTokenCookie}, ?token=, or Authorization: Bearer).`,
-      { "WWW-Authenticate": 'Bearer realm="sse-relay"' },
+      UNAUTHORIZED_HEADERS,
     );
   }
-  const grant = await verifyChannelToken(token, config.subscribeJwtSecret, "subscribe");
+  let grant: ChannelGrant;
+  try {
+    grant = await verifyChannelToken(found.token, config.subscribeJwtSecret, "subscribe");
+  } catch (error) {
+    // Say where the refused token came from: a stale header must not pass for a bad cookie.
+    if (error instanceof ApiError)
+      throw new ApiError(error.status, error.code, `${error.message} ${found.source}`, error.headers);
+    throw error;
+  }
   if (!grantCovers(grant, channel)) {
-    throw new ApiError(403, "forbidden", `This subscriber token does not grant channel "${channel}".`);
+    throw new ApiError(403, "forbidden", `This subscriber token does not grant channel "${channel}". ${found.source}`);
   }
   return grant.expiresAt;
 }
 
-function subscriberToken(c: Context, cookieName: string): string | undefined {
+const HEADER_WINS = "Authorization header, which takes precedence over the cookie and ?token=";
+
+/** The token and a sentence naming where it came from; the Authorization header, when present, wins. */
+function subscriberToken(c: Context, cookieName: string): { token: string; source: string } | undefined {
   const authorization = c.req.header("Authorization");
-  const bearer = authorization?.match(/^Bearer +(\S+)$/i)?.[1];
-  return bearer ?? (getCookie(c, cookieName) || undefined) ?? (c.req.query("token") || undefined);
+  if (authorization !== undefined) {
+    const bearer = authorization.match(/^Bearer +(\S+)$/i)?.[1];
+    if (bearer === undefined) {
+      throw new ApiError(
+        401,
+        "unauthorized",
+        `Malformed Authorization header: expected Authorization: Bearer <subscriber token>. The ${HEADER_WINS}: fix or remove it.`,
+        UNAUTHORIZED_HEADERS,
+      );
+    }
+    return { token: bearer, source: `(The token came from the ${HEADER_WINS}.)` };
+  }
+  const cookie = getCookie(c, cookieName);
+  if (cookie) return { token: cookie, source: `(The token came from the cookie ${cookieName}.)` };
+  const query = c.req.query("token");
+  if (query) return { token: query, source: "(The token came from ?token=.)" };
+  return undefined;
 }

@@ -5,8 +5,10 @@
  *   let a browser read private channels;
  * - publisher tokens: `{"scope": "publish", "channels": [...], "exp": …}`
  *   let a backend publish to some channels only.
- * `channels` entries are exact names or prefixes ending in `*` (`"*"` alone
- * is every channel). `exp` is required, and the algorithm is pinned to
+ * `channels` entries are exact names or prefixes that end in a delimiter
+ * (`.`, `_`, `:` or `-`) and then `*`, such as `"private-user-42-*"` (`"*"`
+ * alone is every channel): `"private-user-4*"` is refused, as it would also
+ * open `private-user-42`. `exp` is required, and the algorithm is pinned to
  * HS256, so `alg: none` and algorithm swaps are refused. The `scope` claim
  * keeps a subscriber token from ever working as a publisher token, even if
  * both secrets were set to the same value.
@@ -19,13 +21,14 @@ export type TokenScope = "subscribe" | "publish";
 
 export interface ChannelGrant {
   readonly scope: TokenScope;
-  /** Exact channel names or `prefix*` patterns. */
+  /** Exact channel names, `prefix-*` patterns (the prefix ends in a delimiter) or `*`. */
   readonly channels: readonly string[];
   /** Expiry, in milliseconds since the epoch. */
   readonly expiresAt: number;
 }
 
-const PATTERN = /^[A-Za-z0-9._:-]*\*?$/;
+/** An exact channel name, `*`, or a prefix ending in a delimiter followed by `*`. */
+const GRANT_ENTRY = /^(\*|[A-Za-z0-9._:-]+|[A-Za-z0-9._:-]*[._:-]\*)$/;
 
 /** Verifies a token of the given scope; every failure is a 401 that says why without echoing the token. */
 export async function verifyChannelToken(token: string, secret: string, scope: TokenScope): Promise<ChannelGrant> {
@@ -51,12 +54,12 @@ export async function verifyChannelToken(token: string, secret: string, scope: T
   if (
     !Array.isArray(channels) ||
     channels.length === 0 ||
-    !channels.every((entry) => typeof entry === "string" && entry.length > 0 && PATTERN.test(entry))
+    !channels.every((entry) => typeof entry === "string" && GRANT_ENTRY.test(entry))
   ) {
     throw new ApiError(
       401,
       "invalid_token",
-      'The token\'s "channels" claim must list channel names or "prefix*" patterns.',
+      'The token\'s "channels" claim must list channel names or prefix patterns whose * follows a delimiter . _ : or - (e.g. "orders-*"; "*" alone is every channel).',
     );
   }
   return { scope, channels: channels as string[], expiresAt: payload.exp * 1000 };

@@ -4,8 +4,8 @@
  * returns a clean typed value or throws an ApiError; nothing here has side
  * effects, so a refused request changes nothing.
  */
-import { isSafeFieldValue } from "../sse/codec";
 import type { EventInput } from "../channel/events";
+import { framedSize, isSafeFieldValue, isWellFormedText } from "../sse/codec";
 import { ApiError } from "./errors";
 
 export type { EventInput };
@@ -72,6 +72,13 @@ export function parseEventName(value: unknown, where = "event"): string | undefi
   if (!isSafeFieldValue(value)) {
     throw new ApiError(400, "invalid_event_name", `"${where}" must not contain CR, LF or NUL characters.`);
   }
+  if (!isWellFormedText(value)) {
+    throw new ApiError(
+      400,
+      "invalid_event_name",
+      `"${where}" must be well-formed Unicode: it has a lone surrogate (an unpaired \\uD800-\\uDFFF escape).`,
+    );
+  }
   if (value.startsWith(RESERVED_EVENT_PREFIX)) {
     throw new ApiError(
       400,
@@ -91,9 +98,38 @@ export function parseEventData(value: unknown, limits: PublishLimits, where = "d
       `"${where}" is required: the event's payload (a string or any JSON value).`,
     );
   }
+  // JSON.stringify escapes lone surrogates, so only a string can hold one.
+  if (typeof value === "string" && !isWellFormedText(value)) {
+    throw new ApiError(
+      400,
+      "invalid_data",
+      `"${where}" must be well-formed Unicode: it has a lone surrogate (an unpaired \\uD800-\\uDFFF escape).`,
+    );
+  }
   const data = typeof value === "string" ? value : JSON.stringify(value);
   assertDataSize(data, limits);
   return data;
+}
+
+/**
+ * Bounds the frame an event is sent as, not only its data: every line break
+ * costs a `data: ` prefix, so 64 KiB of newlines would make a 458 KB frame.
+ * A frame may be at most twice MAX_EVENT_BYTES, so MAX_BUFFERED_BYTES (at
+ * least that) always holds one.
+ */
+export function assertFrameSize(input: EventInput, limits: PublishLimits, where = "The event"): EventInput {
+  const max = 2 * limits.maxEventBytes;
+  // Cheap upper bound first: a UTF-16 unit is at most 3 UTF-8 bytes, or a 7-byte "\ndata: ".
+  if (7 * input.data.length + 3 * (input.event?.length ?? 0) + 40 <= max) return input;
+  const size = framedSize(input);
+  if (size > max) {
+    throw new ApiError(
+      413,
+      "event_too_large",
+      `${where} takes ${size} bytes on the stream (each line of data gets its own "data: " prefix); the limit is twice MAX_EVENT_BYTES, ${max}.`,
+    );
+  }
+  return input;
 }
 
 function assertDataSize(data: string, limits: PublishLimits): void {
@@ -116,7 +152,11 @@ export function parseEventObject(body: unknown, limits: PublishLimits, where = "
   }
   const event = parseEventName(body.event, where === "body" ? "event" : `${where}.event`);
   const data = parseEventData(body.data, limits, where === "body" ? "data" : `${where}.data`);
-  return event === undefined ? { data } : { data, event };
+  return assertFrameSize(
+    event === undefined ? { data } : { data, event },
+    limits,
+    where === "body" ? "The event" : where,
+  );
 }
 
 /** The JSON body of a batch publish: `{"events": [{"channel", "data", "event"?}, ...]}`. */
@@ -147,6 +187,11 @@ export function parseBatch(body: unknown, limits: PublishLimits): ChannelEventIn
     });
     return { channel, ...parsed };
   });
+}
+
+/** The media type of a Content-Type header, lower case, without parameters ("" when absent). */
+export function mediaTypeOf(contentType: string | undefined): string {
+  return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -10,7 +10,14 @@
  */
 import type { RedisConfig } from "../config";
 import { ApiError } from "../http/errors";
-import { parseEventData, parseEventName, type EventInput, type PublishLimits } from "../http/validation";
+import {
+  assertFrameSize,
+  parseEventData,
+  parseEventName,
+  type EventInput,
+  type PublishLimits,
+} from "../http/validation";
+import { isWellFormedText, toWellFormedText } from "../sse/codec";
 import { STREAM_START, type StreamEntry } from "./stream-reader";
 import { tableExists } from "../channel/schema";
 
@@ -62,10 +69,9 @@ export class RedisIngestState {
     return this.channel === null ? null : this.config.streamPrefix + this.channel;
   }
 
-  /** Whether this channel is one that REDIS_CHANNEL_PREFIXES lets poll. */
+  /** Whether this channel is one that REDIS_CHANNEL_PREFIXES lets poll (`*` is the prefix ""). */
   isPolled(channel: string): boolean {
-    const prefixes = this.config.channelPrefixes;
-    return prefixes.length === 0 || prefixes.some((prefix) => channel.startsWith(prefix));
+    return this.config.channelPrefixes.some((prefix) => channel.startsWith(prefix));
   }
 
   /**
@@ -143,19 +149,30 @@ export class RedisIngestState {
 /**
  * A stream entry becomes an event exactly like an HTTP publish: field
  * `data` is the data, optional field `event` the name, same validation and
- * size limit. What a publish would refuse is skipped here (nobody to answer).
+ * size limits. What a publish would refuse is skipped here (nobody to answer),
+ * except ill-formed Unicode: a lone surrogate becomes U+FFFD, with a log line,
+ * so the event reads the same live and replayed.
  */
 export function entryToEvent(entry: StreamEntry, limits: PublishLimits): EntryResult {
-  const data = entry.fields.get("data");
-  if (data === undefined) return { skipped: 'no "data" field' };
+  const raw = entry.fields.get("data");
+  if (raw === undefined) return { skipped: 'no "data" field' };
+  const rawName = entry.fields.get("event");
+  const data = wellFormed(raw, entry.id, "data");
+  const name = rawName === undefined ? undefined : wellFormed(rawName, entry.id, "event");
   try {
-    const event = parseEventName(entry.fields.get("event"));
+    const event = parseEventName(name);
     const checked = parseEventData(data, limits);
-    return { event: event === undefined ? { data: checked } : { data: checked, event } };
+    return { event: assertFrameSize(event === undefined ? { data: checked } : { data: checked, event }, limits) };
   } catch (error) {
     if (error instanceof ApiError) return { skipped: error.message };
     throw error;
   }
+}
+
+function wellFormed(text: string, entry: string, field: string): string {
+  if (isWellFormedText(text)) return text;
+  console.warn(JSON.stringify({ msg: "redis entry repaired", entry, field, reason: "lone surrogates became U+FFFD" }));
+  return toWellFormedText(text);
 }
 
 function describeError(error: unknown): string {

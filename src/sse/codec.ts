@@ -22,6 +22,32 @@ const FORBIDDEN_IN_FIELD = /[\r\n\0]/;
 
 const utf8 = new TextEncoder();
 
+/** A UTF-16 surrogate without its other half: UTF-8 cannot encode it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * True if `text` is well-formed UTF-16 (String.prototype.isWellFormed). A
+ * lone surrogate would be encoded differently on the way to a stream (one
+ * U+FFFD) and through storage (three), so such text is never sent.
+ */
+export function isWellFormedText(text: string): boolean {
+  LONE_SURROGATE.lastIndex = 0;
+  return !LONE_SURROGATE.test(text);
+}
+
+/** Replaces each lone surrogate with U+FFFD (String.prototype.toWellFormed). */
+export function toWellFormedText(text: string): string {
+  return text.replace(LONE_SURROGATE, "\uFFFD");
+}
+
+/** Bytes of the frame `event` would be sent as, with the longest id an event can have. */
+export function framedSize(event: Omit<SseEvent, "id">): number {
+  return utf8.encode(formatEvent({ ...event, id: LONGEST_ID })).byteLength;
+}
+
+/** Event ids are below 2^53, so at most 16 digits. */
+const LONGEST_ID = "9".repeat(16);
+
 /** True if `value` can be sent as an `event:` or `id:` field without breaking framing. */
 export function isSafeFieldValue(value: string): boolean {
   return !FORBIDDEN_IN_FIELD.test(value);

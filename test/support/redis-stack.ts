@@ -36,7 +36,11 @@ export async function startRedisStack(): Promise<RedisStack> {
     bridge,
     bridgePort,
     client,
-    relayVars: { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: BRIDGE_TOKEN },
+    relayVars: {
+      UPSTASH_REDIS_REST_URL: bridge.url,
+      UPSTASH_REDIS_REST_TOKEN: BRIDGE_TOKEN,
+      REDIS_CHANNEL_PREFIXES: "*",
+    },
     stopBridge: () => stack.bridge.close(),
     startBridge: async () => {
       stack.bridge = await startBridge({ redisUrl: stack.server.url, token: BRIDGE_TOKEN, port: bridgePort });

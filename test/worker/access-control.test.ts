@@ -1,6 +1,7 @@
-import { SELF } from "cloudflare:test";
+import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
+import { IdempotencyStore } from "../../src/channel/idempotency-store";
 import { BASE, TOKEN, freshChannel, publish, publishData, stats, subscribe, fetchWithEnv } from "./relay-client";
 import { eventually, readStream } from "./sse-reader";
 
@@ -51,7 +52,7 @@ describe("private channels", () => {
 
   it("a granted private stream receives events; patterns with * cover prefixes", async () => {
     const channel = freshChannel("private-team-7");
-    const token = await subscriberToken(["private-team-7*"]);
+    const token = await subscriberToken(["private-team-7-*"]);
     const stream = await subscribe(channel, { headers: { Authorization: `Bearer ${token}` } });
     await publishData(channel, "for the team");
     expect((await stream.waitForEvents(1))[0]?.data).toBe("for the team");
@@ -131,6 +132,59 @@ describe("private channels", () => {
   it("answers 503 for private channels when no SUBSCRIBE_JWT_SECRET is configured (fails closed)", async () => {
     const result = await errorOf(await fetchWithEnv({ SUBSCRIBE_JWT_SECRET: "" }, new Request(url("private-x"))));
     expect(result).toMatchObject({ status: 503, error: "private_channels_disabled" });
+  });
+
+  it("a * in a grant must follow a delimiter: private-user-4* does not open private-user-42", async () => {
+    const loose = await subscriberToken(["private-user-4*"]);
+    const refused = await errorOf(
+      await SELF.fetch(url("private-user-42"), { headers: { Authorization: `Bearer ${loose}` } }),
+    );
+    expect(refused).toMatchObject({ status: 401, error: "invalid_token" });
+    expect(refused.message).toMatch(/delimiter/);
+    const strict = await subscriberToken(["private-user-4-*", "private-user-5"]);
+    const headers = { Authorization: `Bearer ${strict}` };
+    const covered = await SELF.fetch(url("private-user-4-tab1"), { headers });
+    expect(covered.status).toBe(200);
+    await covered.body?.cancel();
+    for (const other of ["private-user-42", "private-user-4", "private-user-50"]) {
+      expect((await errorOf(await SELF.fetch(url(other), { headers }))).status, other).toBe(403);
+    }
+    // Publisher grants follow the same rule.
+    const publisher = await publisherToken(["orders*"]);
+    expect((await publish("orders-1", { data: "x" }, { token: publisher })).status).toBe(401);
+  });
+
+  it("private prefixes match whatever the case: Private-… and PRIVATE-… are private too", async () => {
+    for (const channel of [freshChannel("Private"), freshChannel("PRIVATE"), freshChannel("pRiVaTe")]) {
+      const result = await errorOf(await SELF.fetch(url(channel)));
+      expect({ channel, status: result.status }).toEqual({ channel, status: 401 });
+    }
+    const channel = freshChannel("Private");
+    const token = await subscriberToken([channel]);
+    const response = await SELF.fetch(url(channel, `?token=${token}`));
+    expect(response.status).toBe(200);
+    await response.body?.cancel();
+  });
+
+  it("a bad Authorization header wins over a good cookie or ?token=, and the 401 names the header", async () => {
+    const channel = freshChannel("private");
+    const good = await subscriberToken([channel]);
+    for (const authorization of ["Bearer stale.token.value", "Basic dXNlcjpwYXNz", "Bearer"]) {
+      for (const init of [
+        { query: "", headers: { Authorization: authorization, Cookie: `sse_token=${good}` } },
+        { query: `?token=${good}`, headers: { Authorization: authorization } },
+      ]) {
+        const result = await errorOf(await SELF.fetch(url(channel, init.query), { headers: init.headers }));
+        expect({ authorization, status: result.status }).toEqual({ authorization, status: 401 });
+        expect(result.message).toContain("Authorization header");
+        expect(result.message).not.toContain(good);
+      }
+    }
+    // A refused cookie is named as the cookie.
+    const expired = await subscriberToken([channel], inSeconds(-10));
+    const result = await errorOf(await SELF.fetch(url(channel), { headers: { Cookie: `sse_token=${expired}` } }));
+    expect(result).toMatchObject({ status: 401, error: "token_expired" });
+    expect(result.message).toContain("cookie sse_token");
   });
 
   it("public channels ignore tokens entirely", async () => {
@@ -246,6 +300,88 @@ describe("idempotent publishing", () => {
     expect(await again.json()).toEqual(first);
     expect((await stats(a)).lastEventId).toBe("2");
     expect((await stats(b)).lastEventId).toBe("1");
+  });
+
+  const batch = (key: string, events: { channel: string; data: string }[]) =>
+    SELF.fetch(`${BASE}/v1/events`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json", "Idempotency-Key": key },
+      body: JSON.stringify({ events }),
+    });
+
+  it("a batch whose key conflicts on one channel is refused (422) and stores nothing on any", async () => {
+    const a = freshChannel("a");
+    const b = freshChannel("b");
+    const key = `key-${a}`;
+    // The key was used on channel b for something else.
+    expect((await publish(b, { data: "earlier" }, { headers: { "Idempotency-Key": key } })).status).toBe(201);
+    const events = [
+      { channel: a, data: "for a" },
+      { channel: b, data: "for b" },
+    ];
+    expect(await errorOf(await batch(key, events))).toMatchObject({ status: 422, error: "idempotency_key_reused" });
+    expect(await stats(a)).toMatchObject({ lastEventId: null, eventsRetained: 0 });
+    expect(await stats(b)).toMatchObject({ lastEventId: "1", eventsRetained: 1 });
+    // Retried with a new key, as a client would: each event is stored once.
+    const retry = await batch(`${key}-2`, events);
+    expect(retry.status).toBe(201);
+    expect(await retry.json()).toEqual({ ids: ["1", "2"] });
+    expect(await stats(a)).toMatchObject({ lastEventId: "1", eventsRetained: 1 });
+    // The refused batch left no reservation behind on a: the key is still free there.
+    expect((await publish(a, { data: "x" }, { headers: { "Idempotency-Key": key } })).status).toBe(201);
+  });
+
+  it("a key covers the whole batch: the same key with fewer or other channels is refused, nothing stored", async () => {
+    const a = freshChannel("a");
+    const b = freshChannel("b");
+    const key = `whole-${a}`;
+    const full = [
+      { channel: a, data: "1" },
+      { channel: b, data: "2" },
+    ];
+    expect((await batch(key, full)).status).toBe(201);
+    for (const other of [[full[0]!], [...full, { channel: freshChannel("c"), data: "3" }]]) {
+      expect((await errorOf(await batch(key, other))).status).toBe(422);
+    }
+    expect((await batch(key, [...full].reverse())).status).toBe(201); // same events per channel: a retry
+    expect([(await stats(a)).lastEventId, (await stats(b)).lastEventId]).toEqual(["1", "1"]);
+  });
+
+  it("concurrent batches reusing one key for different events: at most one is stored, refusals store nothing", async () => {
+    const a = freshChannel("a");
+    const b = freshChannel("b");
+    const key = `race-${a}`;
+    const contenders = Array.from({ length: 6 }, (_, i) => [
+      { channel: a, data: `a${i}` },
+      { channel: b, data: `b${i}` },
+    ]);
+    const responses = await Promise.all(contenders.map((events) => batch(key, events)));
+    const winners = contenders.filter((_, i) => responses[i]!.status === 201);
+    for (const response of responses) expect([201, 422]).toContain(response.status);
+    expect(winners.length).toBeLessThanOrEqual(1);
+    for (const channel of [a, b]) {
+      const stored = (await stats(channel)).eventsRetained;
+      expect({ channel, stored }).toEqual({ channel, stored: winners.length });
+    }
+  });
+});
+
+describe("idempotency keys expire", () => {
+  it("keys past IDEMPOTENCY_TTL_SECONDS are deleted when the channel object opens its store, not only by a keyed publish", async () => {
+    const stub = env.CHANNELS.get(env.CHANNELS.idFromName(freshChannel("ttl")));
+    await runInDurableObject(stub, (_instance, state) => {
+      const ttlMs = 60_000;
+      const store = new IdempotencyStore(state.storage.sql, ttlMs);
+      const now = Date.now();
+      store.remember("old", "f", ["1"], now - 2 * ttlMs);
+      state.storage.sql.exec("INSERT INTO idempotency_keys VALUES ('fresh', 'f', '[\"2\"]', ?)", now);
+      const count = () => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM idempotency_keys").one().n;
+      expect(count()).toBe(2);
+      // The object starting again (any request after an eviction) opens the store.
+      const reopened = new IdempotencyStore(state.storage.sql, ttlMs);
+      expect(count()).toBe(1);
+      expect(reopened.lookup("fresh")).toEqual({ fingerprint: "f", ids: ["2"] });
+    });
   });
 });
 

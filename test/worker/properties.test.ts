@@ -8,7 +8,7 @@ import { SELF } from "cloudflare:test";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { formatEvent } from "../../src/sse/codec";
+import { formatEvent, isWellFormedText } from "../../src/sse/codec";
 import { BASE, TOKEN, freshChannel, publish, stats, subscribe } from "./relay-client";
 import { SEED } from "./seed";
 
@@ -110,10 +110,13 @@ describe("codec properties", () => {
 
 describe("relay properties (through the Worker and the channel object)", () => {
   it("whatever is published arrives exactly, in order, through a real stream", async () => {
-    const samples = fc.sample(fc.tuple(anyData, fc.option(allowedName, { nil: undefined })), {
-      numRuns: 60,
-      seed: SEED,
-    });
+    // Lone surrogates are refused over HTTP (test/worker/unicode.test.ts): everything else arrives.
+    const samples = fc.sample(
+      fc
+        .tuple(anyData, fc.option(allowedName, { nil: undefined }))
+        .filter(([data, name]) => isWellFormedText(data) && isWellFormedText(name ?? "")),
+      { numRuns: 60, seed: SEED },
+    );
     const channel = freshChannel("prop");
     const stream = await subscribe(channel);
     for (const [data, event] of samples) {

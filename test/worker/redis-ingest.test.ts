@@ -11,7 +11,11 @@ describe("Redis configuration", () => {
   it("is off without Upstash credentials, with documented defaults when on", () => {
     expect(parseConfig({}).redis).toBeNull();
     expect(
-      parseConfig({ UPSTASH_REDIS_REST_URL: "https://eu1.upstash.io/", UPSTASH_REDIS_REST_TOKEN: "t" }).redis,
+      parseConfig({
+        UPSTASH_REDIS_REST_URL: "https://eu1.upstash.io/",
+        UPSTASH_REDIS_REST_TOKEN: "t",
+        REDIS_CHANNEL_PREFIXES: "orders-, page-",
+      }).redis,
     ).toEqual({
       url: "https://eu1.upstash.io",
       token: "t",
@@ -20,13 +24,46 @@ describe("Redis configuration", () => {
       batchSize: 100,
       startFrom: "end",
       timeoutMs: 5000,
-      channelPrefixes: [],
+      channelPrefixes: ["orders-", "page-"],
     });
+  });
+
+  it("needs REDIS_CHANNEL_PREFIXES, with * as the explicit every channel", () => {
+    const upstash = { UPSTASH_REDIS_REST_URL: "https://eu1.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" };
+    // The production template without it would let every anonymous stream poll Redis.
+    expect(() => parseConfig(upstash)).toThrow(/^REDIS_CHANNEL_PREFIXES is required when Redis/);
+    expect(() => parseConfig({ ...upstash, REDIS_CHANNEL_PREFIXES: " , " })).toThrow(/^REDIS_CHANNEL_PREFIXES /);
+    expect(() => parseConfig({ ...upstash, REDIS_CHANNEL_PREFIXES: "*,orders-" })).toThrow(/^REDIS_CHANNEL_PREFIXES /);
+    expect(() => parseConfig({ ...upstash, REDIS_CHANNEL_PREFIXES: "orders-*" })).toThrow(/^REDIS_CHANNEL_PREFIXES /);
+    expect(parseConfig({ ...upstash, REDIS_CHANNEL_PREFIXES: "*" }).redis?.channelPrefixes).toEqual([""]);
+    // Without Redis it is not needed (and ignored).
+    expect(parseConfig({}).redis).toBeNull();
+  });
+
+  it("accepts plain http:// only for loopback hosts (the token would travel in clear)", () => {
+    const withUrl = (url: string) => () =>
+      parseConfig({ UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: "t", REDIS_CHANNEL_PREFIXES: "*" });
+    for (const url of ["http://eu1.upstash.io", "http://10.0.0.5:8079", "http://127.example.com"]) {
+      expect(withUrl(url), url).toThrow(/^UPSTASH_REDIS_REST_URL must use https:\/\//);
+    }
+    for (const url of [
+      "http://127.0.0.1:8079",
+      "http://localhost:8079",
+      "http://bridge.localhost",
+      "http://[::1]:80",
+    ]) {
+      expect(withUrl(url)().redis?.url, url).toBe(url);
+    }
+    expect(withUrl("https://user:pw@eu1.upstash.io")).toThrow(/must not contain a user name or password/);
   });
 
   it.each([
     [{ UPSTASH_REDIS_REST_TOKEN: "t" }, "UPSTASH_REDIS_REST_URL"],
     [{ UPSTASH_REDIS_REST_URL: "https://x.upstash.io" }, "UPSTASH_REDIS_REST_TOKEN"],
+    [
+      { UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "has space" },
+      "UPSTASH_REDIS_REST_TOKEN",
+    ],
     [{ UPSTASH_REDIS_REST_URL: "redis://x:6379", UPSTASH_REDIS_REST_TOKEN: "t" }, "UPSTASH_REDIS_REST_URL"],
     [
       { UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t", REDIS_POLL_MS: "10" },
@@ -90,7 +127,7 @@ describe("ingest state", () => {
     batchSize: 10,
     startFrom: "end",
     timeoutMs: 5000,
-    channelPrefixes: [],
+    channelPrefixes: [""],
   };
 
   it("stores the channel and cursor durably, and backs off with jitter after failures", async () => {
@@ -122,7 +159,7 @@ describe("ingest state", () => {
     });
   });
 
-  it("polls only channels matching REDIS_CHANNEL_PREFIXES when set", async () => {
+  it("polls only channels matching REDIS_CHANNEL_PREFIXES (* is every channel)", async () => {
     const stub = env.CHANNELS.get(env.CHANNELS.idFromName("ingest-prefixes"));
     await runInDurableObject(stub, (_instance, state) => {
       const all = new RedisIngestState(state.storage.sql, config);
