@@ -27,12 +27,10 @@ import { noSniff } from "./http/security-headers";
 import type { IdempotencyRequest } from "./channel/events";
 import { authorizeSubscriber } from "./http/subscriber-auth";
 import { log } from "./log";
+import { assertFrameSize, EventRefused, parseEventData, parseEventName } from "./channel/event-rules";
 import {
-  assertFrameSize,
   parseBatch,
   parseChannelName,
-  parseEventName,
-  parseEventData,
   parseEventObject,
   parseLastEventId,
   mediaTypeOf,
@@ -55,6 +53,7 @@ export function createApp(): Hono<AppEnv> {
 
   app.onError((error, c) => {
     if (error instanceof ApiError) return error.toResponse();
+    if (error instanceof EventRefused) return errorResponse(error.status, error.code, error.message);
     if (error instanceof HTTPException) return error.getResponse();
     const requestLogger = (c.var.log ?? log).with({ channel: channelOf(c), method: c.req.method, path: c.req.path });
     if (error instanceof ConfigError) {

@@ -7,8 +7,10 @@
  * The frame carries no `id:` so it does not move the client's lastEventId.
  */
 import { formatEvent } from "../sse/codec";
+import { RESERVED_EVENT_PREFIX } from "./event-rules";
 
-export const LOST_EVENT_NAME = "relay.lost";
+/** In the relay's reserved namespace, so no publisher can forge it. */
+export const LOST_EVENT_NAME = `${RESERVED_EVENT_PREFIX}lost`;
 
 export interface LostEvents {
   /** `history-pruned`: the events after lastEventId were dropped from history.

@@ -8,7 +8,8 @@ import type { ChannelObject } from "../channel/channel-object";
 import { configFromEnv } from "../config";
 import type { Env } from "../env";
 import { ApiError } from "../http/errors";
-import { mediaTypeOf, parseEventData } from "../http/validation";
+import { parseEventData } from "../channel/event-rules";
+import { mediaTypeOf } from "../http/validation";
 
 const DEMO_CHANNEL = "demo-note";
 const DEMO_EVENT = "note-updated";

@@ -1,11 +1,12 @@
 /**
  * Validation of everything a client controls: channel names, event names,
- * event data, Last-Event-ID and publish bodies. Each function either
- * returns a clean typed value or throws an ApiError; nothing here has side
- * effects, so a refused request changes nothing.
+ * Last-Event-ID and publish bodies (the rules of an event itself are the
+ * relay's model: src/channel/event-rules.ts). Each function either returns
+ * a clean typed value or throws an ApiError (or EventRefused); nothing here
+ * has side effects, so a refused request changes nothing.
  */
+import { assertFrameSize, type EventLimits, parseEventData, parseEventName } from "../channel/event-rules";
 import type { EventInput } from "../channel/events";
-import { framedSize, isSafeFieldValue, isWellFormedText } from "../sse/codec";
 import { ApiError } from "./errors";
 
 export type { EventInput };
@@ -14,8 +15,7 @@ export interface ChannelEventInput extends EventInput {
   readonly channel: string;
 }
 
-export interface PublishLimits {
-  readonly maxEventBytes: number;
+export interface PublishLimits extends EventLimits {
   readonly maxBatchEvents: number;
   readonly maxChannelNameLength?: number;
 }
@@ -23,13 +23,8 @@ export interface PublishLimits {
 /** URL-safe, no percent-encoding needed: letters, digits, `.`, `_`, `:`, `-`. */
 const CHANNEL_NAME_CHARACTERS = /^[A-Za-z0-9._:-]+$/;
 const DEFAULT_MAX_CHANNEL_NAME_LENGTH = 128;
-const MAX_EVENT_NAME_LENGTH = 128;
-/** Event names the relay itself sends (relay.lost); publishers may not forge them. */
-const RESERVED_EVENT_PREFIX = "relay.";
 /** Event ids are decimal integers below 2^53. */
 const EVENT_ID = /^\d{1,15}$/;
-
-const utf8 = new TextEncoder();
 
 export function parseChannelName(
   value: unknown,
@@ -58,91 +53,6 @@ export function parseLastEventId(value: string | null | undefined): number | und
     );
   }
   return Number(value);
-}
-
-export function parseEventName(value: unknown, where = "event"): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "string" || value.length === 0 || value.length > MAX_EVENT_NAME_LENGTH) {
-    throw new ApiError(
-      400,
-      "invalid_event_name",
-      `"${where}" must be a non-empty string of at most ${MAX_EVENT_NAME_LENGTH} characters.`,
-    );
-  }
-  if (!isSafeFieldValue(value)) {
-    throw new ApiError(400, "invalid_event_name", `"${where}" must not contain CR, LF or NUL characters.`);
-  }
-  if (!isWellFormedText(value)) {
-    throw new ApiError(
-      400,
-      "invalid_event_name",
-      `"${where}" must be well-formed Unicode: it has a lone surrogate (an unpaired \\uD800-\\uDFFF escape).`,
-    );
-  }
-  if (value.startsWith(RESERVED_EVENT_PREFIX)) {
-    throw new ApiError(
-      400,
-      "reserved_event_name",
-      `Event names starting with "${RESERVED_EVENT_PREFIX}" are reserved for the relay's own signals.`,
-    );
-  }
-  return value;
-}
-
-/** Strings are sent as they are; any other JSON value is sent as its JSON text. */
-export function parseEventData(value: unknown, limits: PublishLimits, where = "data"): string {
-  if (value === undefined) {
-    throw new ApiError(
-      400,
-      "missing_data",
-      `"${where}" is required: the event's payload (a string or any JSON value).`,
-    );
-  }
-  // JSON.stringify escapes lone surrogates, so only a string can hold one.
-  if (typeof value === "string" && !isWellFormedText(value)) {
-    throw new ApiError(
-      400,
-      "invalid_data",
-      `"${where}" must be well-formed Unicode: it has a lone surrogate (an unpaired \\uD800-\\uDFFF escape).`,
-    );
-  }
-  const data = typeof value === "string" ? value : JSON.stringify(value);
-  assertDataSize(data, limits);
-  return data;
-}
-
-/**
- * Bounds the frame an event is sent as, not only its data: every line break
- * costs a `data: ` prefix, so 64 KiB of newlines would make a 458 KB frame.
- * A frame may be at most twice MAX_EVENT_BYTES, so MAX_BUFFERED_BYTES (at
- * least that) always holds one.
- */
-export function assertFrameSize(input: EventInput, limits: PublishLimits, where = "The event"): EventInput {
-  const max = 2 * limits.maxEventBytes;
-  // Cheap upper bound first: a UTF-16 unit is at most 3 UTF-8 bytes, or a 7-byte "\ndata: ".
-  if (7 * input.data.length + 3 * (input.event?.length ?? 0) + 40 <= max) return input;
-  const size = framedSize(input);
-  if (size > max) {
-    throw new ApiError(
-      413,
-      "event_too_large",
-      `${where} takes ${size} bytes on the stream (each line of data gets its own "data: " prefix); the limit is twice MAX_EVENT_BYTES, ${max}.`,
-    );
-  }
-  return input;
-}
-
-function assertDataSize(data: string, limits: PublishLimits): void {
-  // Cheap upper bound first: a UTF-16 unit is at most 3 UTF-8 bytes.
-  if (data.length * 3 <= limits.maxEventBytes) return;
-  const size = utf8.encode(data).byteLength;
-  if (size > limits.maxEventBytes) {
-    throw new ApiError(
-      413,
-      "event_too_large",
-      `Event data is ${size} bytes; the limit is ${limits.maxEventBytes} (MAX_EVENT_BYTES).`,
-    );
-  }
 }
 
 /** The JSON body of a single publish: `{"data": ..., "event"?: "..."}`. */

@@ -9,14 +9,14 @@
  * no entry is lost or repeated. Nothing is stored before the first poll.
  */
 import type { RedisConfig } from "../config";
-import { ApiError } from "../http/errors";
 import {
   assertFrameSize,
+  type EventLimits,
+  EventRefused,
   parseEventData,
   parseEventName,
-  type EventInput,
-  type PublishLimits,
-} from "../http/validation";
+} from "../channel/event-rules";
+import type { EventInput } from "../channel/events";
 import { isWellFormedText, toWellFormedText } from "../sse/codec";
 import { STREAM_START, type StreamEntry } from "./stream-reader";
 import { tableExists } from "../channel/schema";
@@ -153,7 +153,7 @@ export class RedisIngestState {
  * except ill-formed Unicode: a lone surrogate becomes U+FFFD, with a log line,
  * so the event reads the same live and replayed.
  */
-export function entryToEvent(entry: StreamEntry, limits: PublishLimits): EntryResult {
+export function entryToEvent(entry: StreamEntry, limits: EventLimits): EntryResult {
   const raw = entry.fields.get("data");
   if (raw === undefined) return { skipped: 'no "data" field' };
   const rawName = entry.fields.get("event");
@@ -164,7 +164,7 @@ export function entryToEvent(entry: StreamEntry, limits: PublishLimits): EntryRe
     const checked = parseEventData(data, limits);
     return { event: assertFrameSize(event === undefined ? { data: checked } : { data: checked, event }, limits) };
   } catch (error) {
-    if (error instanceof ApiError) return { skipped: error.message };
+    if (error instanceof EventRefused) return { skipped: error.message };
     throw error;
   }
 }

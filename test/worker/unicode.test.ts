@@ -130,7 +130,7 @@ describe("Redis entries with lone surrogates", () => {
         ["event", "n\uDC00"],
       ]),
     };
-    const result = entryToEvent(entry, { maxEventBytes: 100, maxBatchEvents: 10 });
+    const result = entryToEvent(entry, { maxEventBytes: 100 });
     expect(JSON.stringify(result)).toBe(JSON.stringify({ event: { data: "a\uFFFDb", event: "n\uFFFD" } }));
     expect(warned.map((line) => JSON.parse(line))).toEqual([
       expect.objectContaining({ msg: "redis entry repaired", entry: "7-0", field: "data" }),
@@ -175,12 +175,7 @@ describe("frame size", () => {
   });
 
   it("skips such a Redis entry with a reason", () => {
-    expect(
-      entryToEvent(
-        { id: "1-0", fields: new Map([["data", "\n".repeat(100)]]) },
-        { maxEventBytes: 100, maxBatchEvents: 1 },
-      ),
-    ).toEqual({
+    expect(entryToEvent({ id: "1-0", fields: new Map([["data", "\n".repeat(100)]]) }, { maxEventBytes: 100 })).toEqual({
       skipped: expect.stringMatching(/MAX_EVENT_BYTES/),
     });
   });
