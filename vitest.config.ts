@@ -39,6 +39,7 @@ function workerProject(
             FANOUT_THRESHOLD: "4",
             FANOUT_SIZE: "2",
             IDEMPOTENCY_TTL_SECONDS: "3600",
+            REPLAY_MAX_BYTES_PER_STREAM: "100000",
             TEST_SEED: String(testSeed()),
             ...overrides,
           },

@@ -143,6 +143,7 @@ async function subscribe(c: AppContext): Promise<Response> {
         heartbeatMs: config.heartbeatMs,
         bufferBytes: config.streamBufferBytes,
         cpuBudgetMs: config.streamCpuBudgetMs,
+        replay: config.replay,
         closeAt: tokenExpiresAt === undefined ? lifetimeEnd : Math.min(lifetimeEnd, tokenExpiresAt),
       },
       c.req.raw.signal,

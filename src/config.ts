@@ -3,6 +3,7 @@
  * typed object. A bad value throws a ConfigError that names the variable, so
  * a misconfigured deployment says exactly what to fix.
  */
+import type { ReplaySettings } from "./channel/replay-limits";
 import { oncePer } from "./once-per";
 import { expandHostEntry, MAX_SHARDS } from "./shard-hosts";
 
@@ -43,6 +44,9 @@ export interface RawConfig {
   STREAM_BUFFER_BYTES?: string;
   STREAM_CPU_BUDGET_MS?: string;
   RELAY_TEST_HOOKS?: string;
+  REPLAY_BYTES_PER_SECOND?: string;
+  REPLAY_MAX_BYTES_PER_STREAM?: string;
+  REPLAY_CONCURRENCY?: string;
 }
 
 /** Redis Stream ingestion over Upstash's REST API; null when not configured. */
@@ -111,6 +115,8 @@ export interface RelayConfig {
   readonly streamCpuBudgetMs: number;
   /** Loopback-only hooks for end-to-end fault tests (src/test-hooks). */
   readonly testHooks: boolean;
+  /** Bounds on history replay, per stream and per channel (src/channel/replay-limits.ts). */
+  readonly replay: ReplaySettings;
 }
 
 /** Hibernating mode: when and how subscribers spread over fan-out objects. */
@@ -242,6 +248,23 @@ function parseValidated(raw: RawConfig): RelayConfig {
     streamBufferBytes: parseInteger("STREAM_BUFFER_BYTES", raw.STREAM_BUFFER_BYTES, 65_536, 1_024, 16 * 1_048_576),
     streamCpuBudgetMs: parseInteger("STREAM_CPU_BUDGET_MS", raw.STREAM_CPU_BUDGET_MS, 5, 1, 300_000),
     testHooks: parseBoolean("RELAY_TEST_HOOKS", raw.RELAY_TEST_HOOKS, false),
+    replay: {
+      bytesPerSecond: parseInteger(
+        "REPLAY_BYTES_PER_SECOND",
+        raw.REPLAY_BYTES_PER_SECOND,
+        1_048_576,
+        1_024,
+        1_073_741_824,
+      ),
+      maxBytesPerStream: parseInteger(
+        "REPLAY_MAX_BYTES_PER_STREAM",
+        raw.REPLAY_MAX_BYTES_PER_STREAM,
+        8_388_608,
+        1_024,
+        1_073_741_824,
+      ),
+      concurrency: parseInteger("REPLAY_CONCURRENCY", raw.REPLAY_CONCURRENCY, 16, 1, 10_000),
+    },
   };
   // Credentials with every origin allowed would let any website read a visitor's private channels.
   if (config.allowCredentials && config.allowedOrigins.includes("*")) {

@@ -36,6 +36,7 @@ import { FanoutRegistry } from "./fanout-registry";
 import { AFTER_HEADER, CHANNEL_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER } from "./headers";
 import { ChannelHistory, type StoredEvent } from "./history";
 import { encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
+import { ReplayGate } from "./replay-limits";
 import { SocketHub } from "./socket-hub";
 
 /** What a publish did: stored new events, returned a retried request's ids, or refused a reused key. */
@@ -61,6 +62,14 @@ export interface ChannelStats {
   readonly redis: RedisStatus | { readonly enabled: false };
 }
 
+/** A page of history for a catching-up Worker stream (see readPage). */
+export interface HistoryPage extends ReplayPage {
+  /** Highest durable id. */
+  readonly last: number;
+  /** Non-zero: too many streams are catching up; ask again after this long (bytes is empty). */
+  readonly waitMs: number;
+}
+
 /** After a commit on a channel with fan-out objects, when the last id is re-announced to them. */
 const REANNOUNCE_DELAY_MS = 1_000;
 
@@ -81,6 +90,7 @@ export class ChannelObject extends DurableObject<Env> {
   private readonly redis: { readonly state: RedisIngestState; readonly reader: RedisStreamReader } | null;
   private readonly idempotency: IdempotencyStore;
   private readonly startedAt = new Date().toISOString();
+  private readonly replayGate: ReplayGate;
   /** Every line names the channel: the platform gives the object the name it was addressed by. */
   private readonly log: Logger;
 
@@ -93,7 +103,13 @@ export class ChannelObject extends DurableObject<Env> {
     this.deliveredId = this.history.lastEventId;
     this.durableId = this.deliveredId;
     this.idempotency = new IdempotencyStore(ctx.storage.sql, this.config.idempotencyTtlSeconds * 1000);
-    this.direct = new DirectStreams(this.history, this.config, () => this.deliveredId, this.closedStreams, this.log);
+    this.replayGate = new ReplayGate(this.config.replay.concurrency);
+    this.direct = new DirectStreams(this.history, this.config, {
+      deliveredId: () => this.deliveredId,
+      closed: this.closedStreams,
+      replayGate: this.replayGate,
+      log: this.log,
+    });
     this.hub = new SocketHub(ctx);
     this.fanouts = new FanoutRegistry(ctx.storage.sql, env, this.config.fanout, this.log);
     const redis = this.config.redis;
@@ -133,17 +149,33 @@ export class ChannelObject extends DurableObject<Env> {
     return { status: "published", ids: idsOf(stored) };
   }
 
-  /** History after `after` (up to the last durable event) as SSE bytes, at most about `maxBytes`. */
-  async readPage(after: number, maxBytes: number): Promise<ReplayPage & { readonly last: number }> {
-    const page = readPage(this.history, after, this.deliveredId, maxBytes);
-    return { ...page, last: this.deliveredId };
+  /**
+   * History after `after` (up to the last durable event) as SSE bytes, at
+   * most about `maxBytes`, for the catching-up stream `stream`. While
+   * REPLAY_CONCURRENCY other streams are catching up, answers `waitMs`
+   * instead (and nothing else): the stream asks again then.
+   */
+  async readPage(after: number, maxBytes: number, stream: string): Promise<HistoryPage> {
+    const last = this.deliveredId;
+    const waitMs = this.replayGate.enter(stream);
+    if (waitMs > 0) return { bytes: new Uint8Array(0), cursor: after, last, waitMs };
+    const page = readPage(this.history, after, last, maxBytes);
+    if (page.cursor >= last) this.replayGate.leave(stream);
+    return { ...page, last, waitMs: 0 };
   }
 
   async ensureFanout(name: string, region: string, activation: number): Promise<void> {
     this.fanouts.ensure(name, region, activation);
   }
 
-  async fanoutEmptied(name: string, activation: number): Promise<void> {
+  /** A fan-out object lost its last subscriber; `closed`: its streams' ends since it last reported. */
+  async fanoutEmptied(
+    name: string,
+    activation: number,
+    closed: { readonly stalled: number; readonly expired: number },
+  ): Promise<void> {
+    this.closedStreams.stalled += closed.stalled;
+    this.closedStreams.expired += closed.expired;
     this.fanouts.emptied(name, activation);
   }
 
@@ -183,10 +215,14 @@ export class ChannelObject extends DurableObject<Env> {
   /** `mode`: how the Worker serves this channel (it knows the channel's name; this object may not yet). */
   async stats(mode: ChannelStats["mode"]): Promise<ChannelStats> {
     const history = this.history.stats();
+    const closedStreams = { ...this.closedStreams };
     const fanouts = await Promise.all(
       this.fanouts.names().map(async (name) => {
         const stub = this.env.FANOUTS.get(this.env.FANOUTS.idFromName(name));
-        return { name, subscribers: await stub.count().catch(() => 0) };
+        const count = await stub.count().catch(() => ({ subscribers: 0, stalled: 0, expired: 0 }));
+        closedStreams.stalled += count.stalled;
+        closedStreams.expired += count.expired;
+        return { name, subscribers: count.subscribers };
       }),
     );
     const direct = mode === "direct";
@@ -194,7 +230,7 @@ export class ChannelObject extends DurableObject<Env> {
       mode,
       subscribers: this.direct.size + this.hub.size + fanouts.reduce((sum, fanout) => sum + fanout.subscribers, 0),
       bufferedBytes: direct ? this.direct.bufferedBytes : null,
-      closedStreams: { ...this.closedStreams },
+      closedStreams,
       fanouts,
       objectStartedAt: this.startedAt,
       lastEventId: history.lastEventId > 0 ? String(history.lastEventId) : null,

@@ -13,6 +13,7 @@
 import type { Logger } from "../log";
 import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
 import type { ChannelHistory } from "./history";
+import { ReplayAllowance, type ReplayGate, type ReplaySettings } from "./replay-limits";
 import { readPage, resumePoint } from "./replay";
 import { type CloseReason, Subscriber } from "./subscriber";
 
@@ -23,22 +24,36 @@ export interface DirectSettings {
   readonly heartbeatMs: number;
   readonly maxBufferedBytes: number;
   readonly maxStreamSeconds: number;
+  readonly replay: ReplaySettings;
+}
+
+/** What the channel object shares with its direct streams. */
+export interface DirectContext {
+  /** Highest id that is durable and has been handed to live subscribers. */
+  readonly deliveredId: () => number;
+  readonly closed: ClosedStreams;
+  /** The channel's one count of streams catching up, shared with hibernating mode. */
+  readonly replayGate: ReplayGate;
+  readonly log: Logger;
 }
 
 export type ClosedStreams = Record<"overflow" | "stalled" | "expired", number>;
 
 export class DirectStreams {
   private readonly subscribers = new Set<Subscriber>();
+  private readonly allowances = new WeakMap<Subscriber, ReplayAllowance>();
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  /** When the heartbeat timer last fired: a late tick means this object is behind on its own work. */
+  private lastTickAt = 0;
+  private readonly deliveredId: () => number;
 
   constructor(
     private readonly history: ChannelHistory,
     private readonly settings: DirectSettings,
-    /** Highest id that is durable and has been handed to live subscribers. */
-    private readonly deliveredId: () => number,
-    private readonly closed: ClosedStreams,
-    private readonly log: Logger,
-  ) {}
+    private readonly context: DirectContext,
+  ) {
+    this.deliveredId = context.deliveredId;
+  }
 
   get size(): number {
     return this.subscribers.size;
@@ -107,25 +122,45 @@ export class DirectStreams {
    * overflows a stream (it waits for the next pull instead).
    */
   private replay(subscriber: Subscriber): void {
+    const pageBytes = this.settings.maxBufferedBytes / 2;
     while (!subscriber.live && subscriber.hasRoomForReplay) {
       const delivered = this.deliveredId();
       if (subscriber.cursor >= delivered) {
         // Caught up (or waiting for an id that is not yet durable).
         subscriber.live = subscriber.cursor === delivered;
+        this.context.replayGate.leave(subscriber);
         break;
       }
-      const page = readPage(this.history, subscriber.cursor, delivered, this.settings.maxBufferedBytes / 2);
+      const allowance = this.allowanceOf(subscriber).check(pageBytes);
+      if ("exhausted" in allowance) {
+        // Its share of replay is spent: a clean end, the browser resumes from here on a new connection.
+        subscriber.close("expired");
+        return;
+      }
+      if ("waitMs" in allowance || this.context.replayGate.enter(subscriber) > 0) break;
+      const page = readPage(this.history, subscriber.cursor, delivered, pageBytes);
       subscriber.cursor = page.cursor;
+      this.allowanceOf(subscriber).took(page.bytes.byteLength);
       if (!subscriber.push(page.bytes)) return;
     }
     if (!subscriber.live) subscriber.waitForRoom();
   }
 
+  private allowanceOf(subscriber: Subscriber): ReplayAllowance {
+    let allowance = this.allowances.get(subscriber);
+    if (!allowance) {
+      allowance = new ReplayAllowance(this.settings.replay);
+      this.allowances.set(subscriber, allowance);
+    }
+    return allowance;
+  }
+
   private remove(subscriber: Subscriber, reason: CloseReason): void {
     this.subscribers.delete(subscriber);
-    if (reason === "overflow" || reason === "stalled" || reason === "expired") this.closed[reason] += 1;
+    this.context.replayGate.leave(subscriber);
+    if (reason === "overflow" || reason === "stalled" || reason === "expired") this.context.closed[reason] += 1;
     if (reason === "overflow" || reason === "stalled") {
-      this.log.info("subscriber dropped", { reason, subscribers: this.subscribers.size });
+      this.context.log.info("subscriber dropped", { reason, subscribers: this.subscribers.size });
     }
     if (this.subscribers.size === 0) this.stopHeartbeat();
   }
@@ -138,20 +173,20 @@ export class DirectStreams {
    */
   private startHeartbeat(): void {
     if (this.heartbeatTimer !== undefined) return;
-    this.heartbeatTimer = setInterval(
-      () => {
-        const stalled: Subscriber[] = [];
-        for (const subscriber of this.subscribers) {
-          if (subscriber.heartbeat(HEARTBEAT) === "stalled") stalled.push(subscriber);
-        }
-        // Many streams stalled at once means this object is behind on its own work, not that their
-        // peers died: closing them would add a reconnect storm to the overload.
-        if (stalled.length <= Math.max(1, this.subscribers.size / 10)) {
-          for (const subscriber of stalled) subscriber.close("stalled");
-        }
-      },
-      Math.max(25, Math.floor(this.settings.heartbeatMs / 2)),
-    );
+    const interval = Math.max(25, Math.floor(this.settings.heartbeatMs / 2));
+    this.lastTickAt = Date.now();
+    this.heartbeatTimer = setInterval(() => {
+      const now = Date.now();
+      // A tick that fires a whole interval late means this object is behind on its own work: its
+      // streams look stalled because it could not run, not because their peers died, and closing
+      // them would add a reconnect storm to the overload. Only the object's own lateness grants
+      // this, so no client can claim it by opening many streams that never read.
+      const behind = now - this.lastTickAt > 2 * interval;
+      this.lastTickAt = now;
+      for (const subscriber of this.subscribers) {
+        if (subscriber.heartbeat(HEARTBEAT, now) === "stalled" && !behind) subscriber.close("stalled");
+      }
+    }, interval);
   }
 
   private stopHeartbeat(): void {

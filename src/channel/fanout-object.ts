@@ -18,12 +18,19 @@ import { CHANNEL_HEADER, FANOUT_HEADER, REGION_HEADER } from "./headers";
 import type { PushReceipt } from "./fanout-registry";
 import { type SocketAttachment, SocketHub } from "./socket-hub";
 
+export interface FanoutCount {
+  readonly subscribers: number;
+  readonly stalled: number;
+  readonly expired: number;
+}
+
 export class FanoutObject extends DurableObject<Env> {
   private readonly hub: SocketHub;
   /** Highest id pushed here since this instance started (0 after hibernation: Workers know better). */
   private last = 0;
   /** When this object last went from no subscribers to some (the channel orders registrations by it). */
   private activation = 0;
+  private readonly closedStreams: { stalled: number; expired: number } = { stalled: 0, expired: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -56,17 +63,23 @@ export class FanoutObject extends DurableObject<Env> {
     return { subscribers: this.hub.size, activation: this.activation };
   }
 
-  async count(): Promise<number> {
-    return this.hub.size;
+  /** Subscribers held, and streams the Workers ended as stalled or expired since this instance started. */
+  async count(): Promise<FanoutCount> {
+    return { subscribers: this.hub.size, ...this.closedStreams };
   }
 
   override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
-    this.hub.closed(socket, code);
+    const reason = this.hub.closed(socket, code);
+    if (reason === "stalled" || reason === "expired") this.closedStreams[reason] += 1;
     const attachment = socket.deserializeAttachment() as SocketAttachment | null;
     if (this.hub.size > 0 || !attachment?.fanout) return;
     // The channel forgets this object (its next first subscriber registers it again); nothing is stored here.
     const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(attachment.channel));
-    await stub.fanoutEmptied(attachment.fanout, this.activation).catch((error: unknown) => {
+    // Its close counts go with it (the channel keeps them once this object is forgotten).
+    const closed = { ...this.closedStreams };
+    this.closedStreams.stalled = 0;
+    this.closedStreams.expired = 0;
+    await stub.fanoutEmptied(attachment.fanout, this.activation, closed).catch((error: unknown) => {
       log.warn("fan-out could not report itself empty", {
         channel: attachment.channel,
         fanout: attachment.fanout,

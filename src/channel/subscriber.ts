@@ -82,8 +82,9 @@ export class Subscriber {
 
   /** Replay stopped for lack of room: ask to be fed again once some has drained. */
   waitForRoom(): void {
-    // A subscriber that started behind has pull() for this.
-    if (!this.options.live || this.roomTimer !== undefined || this.closed) return;
+    // Also for a subscriber that started behind (it has pull()): a replay held back by its rate or the
+    // channel's replay gate enqueued nothing, so no read would call pull() again.
+    if (this.roomTimer !== undefined || this.closed) return;
     this.roomTimer = setTimeout(() => {
       this.roomTimer = undefined;
       if (!this.live && !this.closed) this.options.onDemand(this);

@@ -18,7 +18,8 @@
  *   stream ends cleanly (EventSource resumes with Last-Event-ID) before a
  *   modelled CPU budget is spent.
  */
-import type { ChannelObject } from "../channel/channel-object";
+import type { ChannelObject, HistoryPage } from "../channel/channel-object";
+import { ReplayAllowance, type ReplaySettings } from "../channel/replay-limits";
 import {
   BRIDGE_PROTOCOL,
   type BridgeCloseReason,
@@ -43,6 +44,8 @@ export interface BridgeSettings {
   readonly cpuBudgetMs: number;
   /** When the stream ends cleanly (ms since epoch): lifetime limit or token expiry. */
   readonly closeAt: number;
+  /** Replay bytes per second and in all for this stream (the channel bounds concurrent replays). */
+  readonly replay: Pick<ReplaySettings, "bytesPerSecond" | "maxBytesPerStream">;
 }
 
 export interface BridgeTarget {
@@ -109,12 +112,16 @@ class BridgedStream {
   private drainedAtLastCheck = 0;
   private writtenAtLastTick = 0;
   private roomWaiter: (() => void) | null = null;
+  /** Names this stream to the channel's replay gate. */
+  private readonly id = crypto.randomUUID();
+  private readonly allowance: ReplayAllowance;
   private readonly timers: ReturnType<typeof setTimeout>[] = [];
 
   constructor(
     private readonly target: BridgeTarget,
     private readonly settings: BridgeSettings,
   ) {
+    this.allowance = new ReplayAllowance(settings.replay);
     this.readable = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -262,9 +269,21 @@ class BridgedStream {
       once = false;
       if (this.bufferedBytes > this.settings.bufferBytes / 2) await this.room();
       if (this.closed) return;
-      let page: Awaited<ReturnType<ChannelObject["readPage"]>>;
+      const pageBytes = Math.ceil(this.settings.bufferBytes / 2);
+      const allowance = this.allowance.check(pageBytes);
+      if ("exhausted" in allowance) {
+        // This connection's share of replay is spent: a clean end; the browser resumes from here.
+        this.close("rotated");
+        return;
+      }
+      if ("waitMs" in allowance) {
+        once = true;
+        await this.sleep(allowance.waitMs);
+        continue;
+      }
+      let page: HistoryPage;
       try {
-        page = await channel.readPage(this.cursor, Math.ceil(this.settings.bufferBytes / 2));
+        page = await channel.readPage(this.cursor, pageBytes, this.id);
       } catch (error) {
         // The channel is unreachable: the browser resumes from its Last-Event-ID instead.
         this.target.log.warn("history read failed; ending the stream", { cursor: this.cursor, error });
@@ -272,10 +291,23 @@ class BridgedStream {
         return;
       }
       this.known = Math.max(this.known, page.last);
+      if (page.waitMs > 0) {
+        // The channel has enough streams catching up: wait for a turn (queued, not refused).
+        once = true;
+        await this.sleep(page.waitMs);
+        continue;
+      }
+      this.allowance.took(page.bytes.byteLength);
       if (page.cursor <= this.cursor) return; // nothing durable past the cursor yet
       this.cursor = page.cursor;
       this.write(page.bytes);
     }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.timers.push(setTimeout(resolve, ms));
+    });
   }
 
   private room(): Promise<void> {

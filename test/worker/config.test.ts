@@ -30,6 +30,7 @@ describe("parseConfig", () => {
       streamBufferBytes: 65_536,
       streamCpuBudgetMs: 5,
       testHooks: false,
+      replay: { bytesPerSecond: 1_048_576, maxBytesPerStream: 8_388_608, concurrency: 16 },
     });
   });
 

@@ -62,9 +62,10 @@ describe("CORS with credentials", () => {
 });
 
 describe("the host guard", () => {
-  const hosts = ["sse.example.com"];
+  // RELAY_HOSTS is matched exactly, shard patterns expanded (sse.example.com,s{n}.sse.example.com with SHARDS=2).
+  const hosts = ["sse.example.com", "s0.sse.example.com", "s1.sse.example.com"];
 
-  it("refuses empty labels and user info, which endsWith alone would let through", async () => {
+  it("refuses empty labels and user info", async () => {
     for (const host of [".sse.example.com", "s0..sse.example.com", "-.sse.example.com", "s0.sse.example.com.."]) {
       expect(isServedHost(host, hosts), host).toBe(false);
     }
@@ -79,7 +80,7 @@ describe("the host guard", () => {
   });
 
   it("answers 421 to such hosts over HTTP", async () => {
-    const on = { RELAY_HOSTS: "sse.example.com" };
+    const on = { RELAY_HOSTS: "sse.example.com,s{n}.sse.example.com", SHARDS: "1" };
     for (const url of ["https://.sse.example.com/healthz", "https://s0..sse.example.com/healthz"]) {
       const response = await fetchWithEnv(on, new Request(url));
       expect(response.status, url).toBe(421);

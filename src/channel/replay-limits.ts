@@ -1,0 +1,80 @@
+/**
+ * Bounds on history replay, so one cheap request (`?lastEventId=0`) cannot
+ * make a channel read and hand out its whole history again and again:
+ * - per stream, a byte rate and a total (ReplayAllowance): past the total the
+ *   stream ends cleanly and the browser resumes where it was, on a new
+ *   connection (which costs it a request);
+ * - per channel, how many streams may be catching up at once (ReplayGate):
+ *   the others wait their turn, they are not refused, so a reconnect storm
+ *   after a deploy still catches everyone up.
+ * Pure bookkeeping on timestamps: no timers (objects must hibernate).
+ */
+
+export interface ReplaySettings {
+  /** Replay bytes one stream may receive per second. */
+  readonly bytesPerSecond: number;
+  /** Replay bytes one stream may receive in all, before it ends cleanly. */
+  readonly maxBytesPerStream: number;
+  /** Streams of one channel that may be catching up at the same time. */
+  readonly concurrency: number;
+}
+
+export type Allowance = { readonly ok: true } | { readonly waitMs: number } | { readonly exhausted: true };
+
+/** One stream's replay budget: a token bucket of one second's bytes, and a total. */
+export class ReplayAllowance {
+  private tokens: number;
+  private taken = 0;
+  private at: number;
+
+  constructor(
+    private readonly settings: Pick<ReplaySettings, "bytesPerSecond" | "maxBytesPerStream">,
+    now = Date.now(),
+  ) {
+    this.tokens = settings.bytesPerSecond;
+    this.at = now;
+  }
+
+  /** May `bytes` more be replayed now? (A page larger than a second's worth passes a full bucket.) */
+  check(bytes: number, now = Date.now()): Allowance {
+    if (this.taken >= this.settings.maxBytesPerStream) return { exhausted: true };
+    const rate = this.settings.bytesPerSecond;
+    this.tokens = Math.min(rate, this.tokens + ((now - this.at) / 1000) * rate);
+    this.at = now;
+    if (this.tokens >= Math.min(bytes, rate)) return { ok: true };
+    return { waitMs: Math.ceil(((Math.min(bytes, rate) - this.tokens) / rate) * 1000) };
+  }
+
+  /** Records bytes actually replayed. */
+  took(bytes: number): void {
+    this.tokens -= bytes;
+    this.taken += bytes;
+  }
+}
+
+/** A stream that asked for no page for this long is no longer counted as catching up. */
+const LEASE_MS = 2_000;
+/** How long a stream turned away waits before asking again. */
+const RETRY_MS = 250;
+
+/** Which streams of a channel are catching up; at most `concurrency` at once. */
+export class ReplayGate {
+  private readonly leases = new Map<unknown, number>();
+
+  constructor(private readonly concurrency: number) {}
+
+  /** 0 if `stream` may read a page now (it holds a lease until it stops asking), else how long to wait. */
+  enter(stream: unknown, now = Date.now()): number {
+    for (const [key, at] of this.leases) if (now - at > LEASE_MS) this.leases.delete(key);
+    if (this.leases.has(stream) || this.leases.size < this.concurrency) {
+      this.leases.set(stream, now);
+      return 0;
+    }
+    return RETRY_MS;
+  }
+
+  /** The stream caught up (or ended): its slot is free at once. */
+  leave(stream: unknown): void {
+    this.leases.delete(stream);
+  }
+}
