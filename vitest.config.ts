@@ -40,6 +40,7 @@ function workerProject(
             FANOUT_SIZE: "2",
             IDEMPOTENCY_TTL_SECONDS: "3600",
             REPLAY_MAX_BYTES_PER_STREAM: "100000",
+            MAX_STREAMS_PER_CLIENT: "3",
             TEST_SEED: String(testSeed()),
             ...overrides,
           },

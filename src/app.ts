@@ -8,7 +8,8 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ChannelObject, PublishOutcome } from "./channel/channel-object";
-import { AFTER_HEADER, CHANNEL_HEADER, EXPIRES_HEADER } from "./channel/headers";
+import { AFTER_HEADER, CHANNEL_HEADER, CLIENT_HEADER, EXPIRES_HEADER } from "./channel/headers";
+import { clientKeyOf } from "./http/client-key";
 import { openBridgedStream, regionOf } from "./edge/bridged-stream";
 import { ConfigError, configFromEnv, type RelayConfig } from "./config";
 import { demoRoutes } from "./demo/routes";
@@ -126,12 +127,15 @@ async function subscribe(c: AppContext): Promise<Response> {
   // The header wins: on reconnect EventSource sends it while the URL still holds the first query value.
   const header = c.req.header("Last-Event-ID");
   const after = parseLastEventId(header ? header : c.req.query("lastEventId"));
-  const tokenExpiresAt = await authorizeSubscriber(c, channel, config);
+  const grant = await authorizeSubscriber(c, channel, config);
+  const tokenExpiresAt = grant?.expiresAt;
+  const client = await clientKeyOf(c.req.raw, grant?.subject ?? null);
   if (deliveryMode(channel, config) === "hibernating") {
     const lifetimeEnd = Date.now() + config.maxStreamSeconds * 1000;
     const bridged = await openBridgedStream(
       {
         channel,
+        client,
         region: regionOf(c.req.raw),
         channels: c.env.CHANNELS,
         fanouts: c.env.FANOUTS,
@@ -154,6 +158,7 @@ async function subscribe(c: AppContext): Promise<Response> {
   const headers = new Headers({ [CHANNEL_HEADER]: channel });
   if (after !== undefined) headers.set(AFTER_HEADER, String(after));
   if (tokenExpiresAt !== undefined) headers.set(EXPIRES_HEADER, String(tokenExpiresAt));
+  if (client !== null) headers.set(CLIENT_HEADER, client);
   const response = await channelStub(c.env, channel).fetch("https://channel/subscribe", {
     headers,
     signal: c.req.raw.signal,

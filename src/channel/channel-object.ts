@@ -33,7 +33,8 @@ import { type BridgeCloseReason, encodeBatch, type Redirect } from "./bridge-pro
 import { type ClosedStreams, DirectStreams } from "./direct-streams";
 import type { EventInput, IdempotencyRequest } from "./events";
 import { FanoutRegistry } from "./fanout-registry";
-import { AFTER_HEADER, CHANNEL_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER } from "./headers";
+import { AFTER_HEADER, CHANNEL_HEADER, CLIENT_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER } from "./headers";
+import { channelFull, tooManyStreams } from "./refusals";
 import { ChannelHistory, type StoredEvent } from "./history";
 import { encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
 import { ReplayGate } from "./replay-limits";
@@ -258,15 +259,21 @@ export class ChannelObject extends DurableObject<Env> {
   /** A Worker's bridge socket: accepted here, or sent to a fan-out object past the threshold. */
   private attach(request: Request, channel: string): Response {
     if (this.subscriberCount() >= this.config.maxSubscribersPerChannel) return this.full();
+    const client = request.headers.get(CLIENT_HEADER);
     const afterHeader = request.headers.get(AFTER_HEADER);
     const resume = afterHeader === null ? undefined : resumePoint(this.history, Number(afterHeader));
     const common = { last: this.deliveredId, ...(resume ? { resume } : {}) };
     this.startRedisPolling(channel);
     if (this.hub.size < this.config.fanout.threshold) {
-      return this.hub.accept(request, { channel }, { ...common, subscribers: this.hub.size + 1 });
+      if (client !== null && this.hub.countClient(client) >= this.config.maxStreamsPerClient) {
+        return tooManyStreams(this.config.maxStreamsPerClient);
+      }
+      const attachment = client === null ? { channel } : { channel, client };
+      return this.hub.accept(request, attachment, { ...common, subscribers: this.hub.size + 1 });
     }
     const region = request.headers.get(REGION_HEADER) ?? "any";
-    const fanout = this.fanouts.assign(channel, region, request.headers.get(FULL_HEADER));
+    // One client's streams go to the same fan-out object, which counts its share there.
+    const fanout = this.fanouts.assign(channel, region, request.headers.get(FULL_HEADER), client);
     if (fanout === null) return this.full();
     const redirect: Redirect = {
       t: "redirect",
@@ -280,22 +287,21 @@ export class ChannelObject extends DurableObject<Env> {
 
   private subscribeDirect(request: Request, channel: string): Response {
     if (this.subscriberCount() >= this.config.maxSubscribersPerChannel) return this.full();
+    const client = request.headers.get(CLIENT_HEADER);
+    if (client !== null && this.direct.countClient(client) >= this.config.maxStreamsPerClient) {
+      return tooManyStreams(this.config.maxStreamsPerClient);
+    }
     const afterHeader = request.headers.get(AFTER_HEADER);
     const after = afterHeader === null ? undefined : Number(afterHeader);
     const expiresHeader = request.headers.get(EXPIRES_HEADER);
-    const subscriber = this.direct.open(after, expiresHeader === null ? null : Number(expiresHeader));
+    const subscriber = this.direct.open(after, expiresHeader === null ? null : Number(expiresHeader), client);
     request.signal?.addEventListener("abort", () => subscriber.close("disconnected"));
     this.startRedisPolling(channel);
     return new Response(subscriber.stream, { status: 200, headers: SSE_HEADERS });
   }
 
   private full(): Response {
-    return errorResponse(
-      503,
-      "channel_full",
-      `This channel has its maximum of ${this.config.maxSubscribersPerChannel} subscribers (MAX_SUBSCRIBERS_PER_CHANNEL); retry later.`,
-      { "Retry-After": "5" },
-    );
+    return channelFull(this.config.maxSubscribersPerChannel);
   }
 
   private subscriberCount(): number {

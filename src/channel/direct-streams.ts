@@ -42,6 +42,7 @@ export type ClosedStreams = Record<"overflow" | "stalled" | "expired", number>;
 export class DirectStreams {
   private readonly subscribers = new Set<Subscriber>();
   private readonly allowances = new WeakMap<Subscriber, ReplayAllowance>();
+  private readonly clients = new WeakMap<Subscriber, string>();
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   /** When the heartbeat timer last fired: a late tick means this object is behind on its own work. */
   private lastTickAt = 0;
@@ -66,7 +67,14 @@ export class DirectStreams {
   }
 
   /** A new stream, replaying after `after` if given; ends cleanly at MAX_STREAM_SECONDS or its token's expiry. */
-  open(after: number | undefined, tokenExpiresAt: number | null): Subscriber {
+  /** Open streams of one client (see MAX_STREAMS_PER_CLIENT). */
+  countClient(client: string): number {
+    let count = 0;
+    for (const subscriber of this.subscribers) if (this.clients.get(subscriber) === client) count += 1;
+    return count;
+  }
+
+  open(after: number | undefined, tokenExpiresAt: number | null, client: string | null = null): Subscriber {
     const lifetimeEnd = Date.now() + this.settings.maxStreamSeconds * 1000;
     const closeAt = tokenExpiresAt === null ? lifetimeEnd : Math.min(lifetimeEnd, tokenExpiresAt);
     const greeting: string[] = [formatComment("connected"), formatRetry(this.settings.retryMs)];
@@ -86,6 +94,7 @@ export class DirectStreams {
     });
     subscriber.write(encodeText(greeting.join("")));
     this.subscribers.add(subscriber);
+    if (client !== null) this.clients.set(subscriber, client);
     this.startHeartbeat();
     if (tokenExpiresAt !== null) {
       // A token's expiry is enforced to the moment; plain lifetimes are checked on heartbeat ticks.

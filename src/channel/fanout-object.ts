@@ -14,7 +14,8 @@ import { errorResponse } from "../error-response";
 import type { Env } from "../env";
 import { log } from "../log";
 import { decodeBatch } from "./bridge-protocol";
-import { CHANNEL_HEADER, FANOUT_HEADER, REGION_HEADER } from "./headers";
+import { CHANNEL_HEADER, CLIENT_HEADER, FANOUT_HEADER, REGION_HEADER } from "./headers";
+import { tooManyStreams } from "./refusals";
 import type { PushReceipt } from "./fanout-registry";
 import { type SocketAttachment, SocketHub } from "./socket-hub";
 
@@ -44,7 +45,14 @@ export class FanoutObject extends DurableObject<Env> {
       return errorResponse(400, "bad_attach", "A fan-out object is attached to by the relay's Worker only.");
     }
     const held = this.hub.size;
-    if (held >= configFromEnv(this.env).fanout.size) {
+    const config = configFromEnv(this.env);
+    // The client's share first: a client sent here because its other streams are here is refused,
+    // not moved on to another object where its count would start again.
+    const client = request.headers.get(CLIENT_HEADER);
+    if (client !== null && this.hub.countClient(client) >= config.maxStreamsPerClient) {
+      return tooManyStreams(config.maxStreamsPerClient);
+    }
+    if (held >= config.fanout.size) {
       return errorResponse(503, "fanout_full", "This fan-out object is full; ask the channel for another.");
     }
     if (held === 0) {
@@ -53,7 +61,8 @@ export class FanoutObject extends DurableObject<Env> {
       const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(channel));
       await stub.ensureFanout(name, request.headers.get(REGION_HEADER) ?? "any", this.activation);
     }
-    return this.hub.accept(request, { channel, fanout: name }, { last: this.last, subscribers: held + 1 });
+    const attachment = client === null ? { channel, fanout: name } : { channel, fanout: name, client };
+    return this.hub.accept(request, attachment, { last: this.last, subscribers: held + 1 });
   }
 
   async deliver(message: Uint8Array): Promise<PushReceipt> {

@@ -47,6 +47,8 @@ interface Entry {
 
 export class FanoutRegistry {
   private readonly entries = new Map<string, Entry>();
+  /** Where each client's streams were sent (in memory: after a restart a client may land elsewhere once). */
+  private readonly clients = new Map<string, string>();
 
   constructor(
     private readonly sql: SqlStorage,
@@ -85,10 +87,16 @@ export class FanoutRegistry {
   }
 
   /** A fan-out object with room for one more subscriber in `region`, created if needed; null if none may be. */
-  assign(channel: string, region: string, full: string | null): string | null {
+  assign(channel: string, region: string, full: string | null, client: string | null): string | null {
     if (full !== null) {
       const entry = this.entries.get(full);
       if (entry) entry.subscribers = Math.max(entry.subscribers, this.settings.size);
+    }
+    // The same client goes where its other streams are, so that object can count its share.
+    const sticky = client === null ? undefined : this.entries.get(this.clients.get(client) ?? "");
+    if (sticky && sticky.name !== full) {
+      sticky.subscribers += 1;
+      return sticky.name;
     }
     let chosen: Entry | undefined;
     const used = new Set<number>();
@@ -104,6 +112,7 @@ export class FanoutRegistry {
       chosen = this.add(fanoutName(channel, region, index), region, 0);
     }
     chosen.subscribers += 1;
+    if (client !== null) this.clients.set(client, chosen.name);
     return chosen.name;
   }
 
@@ -189,6 +198,7 @@ export class FanoutRegistry {
 
   private remove(name: string): void {
     this.entries.delete(name);
+    for (const [client, fanout] of this.clients) if (fanout === name) this.clients.delete(client);
     this.sql.exec("DELETE FROM fanouts WHERE name = ?", name);
     // The last one gone: leave no table behind either.
     if (this.entries.size === 0) this.sql.exec("DROP TABLE IF EXISTS fanouts");

@@ -13,5 +13,7 @@ export const EXPIRES_HEADER = "X-Relay-Expires";
 export const FANOUT_HEADER = "X-Relay-Fanout";
 /** Bridge: the subscriber's region (fan-out objects are per region, created near it). */
 export const REGION_HEADER = "X-Relay-Region";
+/** Whose share the stream counts against (a hash; see src/http/client-key.ts); absent when unknown. */
+export const CLIENT_HEADER = "X-Relay-Client";
 /** Bridge: a fan-out object the channel sent the Worker to turned out full. */
 export const FULL_HEADER = "X-Relay-Fanout-Full";

@@ -16,6 +16,8 @@ export interface SocketAttachment {
   readonly channel: string;
   /** The fan-out object's own name, on sockets a fan-out object holds. */
   readonly fanout?: string;
+  /** Whose share the stream counts against (a hash), when known. */
+  readonly client?: string;
 }
 
 const OPEN = 1;
@@ -30,6 +32,15 @@ export class SocketHub {
 
   get size(): number {
     return this.sockets().length;
+  }
+
+  /** Open sockets of one client. */
+  countClient(client: string): number {
+    let count = 0;
+    for (const socket of this.sockets()) {
+      if ((socket.deserializeAttachment() as SocketAttachment | null)?.client === client) count += 1;
+    }
+    return count;
   }
 
   /** Accepts a Worker's attach request, or refuses a protocol version this object does not speak. */

@@ -30,7 +30,14 @@ import {
   type Redirect,
 } from "../channel/bridge-protocol";
 import type { FanoutObject } from "../channel/fanout-object";
-import { AFTER_HEADER, CHANNEL_HEADER, FANOUT_HEADER, FULL_HEADER, REGION_HEADER } from "../channel/headers";
+import {
+  AFTER_HEADER,
+  CHANNEL_HEADER,
+  CLIENT_HEADER,
+  FANOUT_HEADER,
+  FULL_HEADER,
+  REGION_HEADER,
+} from "../channel/headers";
 import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
 import type { Logger } from "../log";
 import { SSE_HEADERS } from "../sse/headers";
@@ -50,6 +57,8 @@ export interface BridgeSettings {
 
 export interface BridgeTarget {
   readonly channel: string;
+  /** Whose share of the channel this stream counts against; null when unknown. */
+  readonly client: string | null;
   /** Where the subscriber is (fan-out objects are per region); "any" when unknown. */
   readonly region: string;
   readonly channels: DurableObjectNamespace<ChannelObject>;
@@ -209,12 +218,14 @@ class BridgedStream {
   }
 
   private attachHeaders(): Headers {
-    return new Headers({
+    const headers = new Headers({
       Upgrade: "websocket",
       "Sec-WebSocket-Protocol": BRIDGE_PROTOCOL,
       [CHANNEL_HEADER]: this.target.channel,
       [REGION_HEADER]: this.target.region,
     });
+    if (this.target.client !== null) headers.set(CLIENT_HEADER, this.target.client);
+    return headers;
   }
 
   private use({ socket, hello, redirect }: Upstream): void {

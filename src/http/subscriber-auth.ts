@@ -25,15 +25,23 @@ function isPrivateChannel(channel: string, config: Pick<RelayConfig, "privateCha
 
 const UNAUTHORIZED_HEADERS = { "WWW-Authenticate": 'Bearer realm="sse-relay"' };
 
+/** Who may read a private channel, and until when. */
+export interface SubscriberGrant {
+  /** When the token expires (ms since epoch): the stream ends then. */
+  readonly expiresAt: number;
+  /** The token's subject, if it names one. */
+  readonly subject: string | null;
+}
+
 /**
- * For a private channel, verifies the subscriber's token and returns when
- * it expires (ms since epoch); for a public one, returns undefined.
+ * For a private channel, verifies the subscriber's token and returns its
+ * expiry and subject; for a public one, returns undefined.
  */
 export async function authorizeSubscriber(
   c: Context,
   channel: string,
   config: RelayConfig,
-): Promise<number | undefined> {
+): Promise<SubscriberGrant | undefined> {
   if (!isPrivateChannel(channel, config)) return undefined;
   if (config.subscribeJwtSecret === null) {
     throw new ApiError(
@@ -63,7 +71,7 @@ export async function authorizeSubscriber(
   if (!grantCovers(grant, channel)) {
     throw new ApiError(403, "forbidden", `This subscriber token does not grant channel "${channel}". ${found.source}`);
   }
-  return grant.expiresAt;
+  return { expiresAt: grant.expiresAt, subject: grant.subject };
 }
 
 const HEADER_WINS = "Authorization header, which takes precedence over the cookie and ?token=";

@@ -25,6 +25,8 @@ export interface ChannelGrant {
   readonly channels: readonly string[];
   /** Expiry, in milliseconds since the epoch. */
   readonly expiresAt: number;
+  /** The token's `sub` claim, if any: whom it was issued to (a subscriber's share is counted by it). */
+  readonly subject: string | null;
 }
 
 /** An exact channel name, `*`, or a prefix ending in a delimiter followed by `*`. */
@@ -62,7 +64,8 @@ export async function verifyChannelToken(token: string, secret: string, scope: T
       'The token\'s "channels" claim must list channel names or prefix patterns whose * follows a delimiter . _ : or - (e.g. "orders-*"; "*" alone is every channel).',
     );
   }
-  return { scope, channels: channels as string[], expiresAt: payload.exp * 1000 };
+  const subject = typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : null;
+  return { scope, channels: channels as string[], expiresAt: payload.exp * 1000, subject };
 }
 
 /** True if one of the grant's entries names the channel or is a prefix pattern that covers it. */

@@ -21,6 +21,7 @@ describe("parseConfig", () => {
       subscribeTokenCookie: "sse_token",
       publishJwtSecret: null,
       maxSubscribersPerChannel: 100_000,
+      maxStreamsPerClient: 100,
       maxStreamSeconds: 3_600,
       maxChannelNameLength: 128,
       relayHosts: [],

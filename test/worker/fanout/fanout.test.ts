@@ -118,6 +118,18 @@ describe("fan-out objects", () => {
     await Promise.all(streams.map((stream) => stream.cancel()));
   });
 
+  it("one client's streams go to one fan-out object, which counts its share (MAX_STREAMS_PER_CLIENT 3)", async () => {
+    const channel = freshChannel();
+    const anonymous = await subscribeMany(channel, 3); // the channel object's own three
+    const headers = { "CF-Connecting-IP": "203.0.113.9" };
+    const mine = [];
+    for (let index = 0; index < 3; index++) mine.push(await subscribe(channel, { headers }));
+    const { fanouts } = await stats(channel);
+    expect(fanouts).toEqual([{ name: expect.any(String), subscribers: 3 }]);
+    await expect(subscribe(channel, { headers })).rejects.toThrow(/429/);
+    await Promise.all([...anonymous, ...mine].map((stream) => stream.cancel()));
+  });
+
   it("refuses the 41st subscriber with 503 channel_full", async () => {
     const channel = freshChannel();
     const streams = await subscribeMany(channel, 40);
