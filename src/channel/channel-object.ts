@@ -192,7 +192,7 @@ export class ChannelObject extends DurableObject<Env> {
 
   /** Redis polling while anyone is subscribed, and the post-restart re-announcement to fan-out objects. */
   override async alarm(): Promise<void> {
-    if (this.fanouts.size > 0) this.fanouts.push(this.deliveredId, this.deliveredId, new Uint8Array(0));
+    if (this.fanouts.size > 0) this.fanouts.reannounce(this.deliveredId);
     const redis = this.redis;
     if (!redis) return;
     if (this.subscriberCount() === 0) {

@@ -41,8 +41,11 @@ interface Entry {
   /** Approximate: counted on assignment, corrected by every push receipt. */
   subscribers: number;
   activation: number;
+  /** Highest id this object confirmed receiving (0 after the channel restarts: unknown). */
+  acked: number;
   inFlight: boolean;
-  pending: { from: number; to: number; frames: Uint8Array[] } | null;
+  /** Batches waiting for the push in flight, in order. */
+  pending: { from: number; to: number; frames: Uint8Array[] }[];
 }
 
 export class FanoutRegistry {
@@ -65,8 +68,9 @@ export class FanoutRegistry {
         region: row.region,
         subscribers: settings.size,
         activation: row.activation,
+        acked: 0,
         inFlight: false,
-        pending: null,
+        pending: [],
       });
     }
   }
@@ -125,27 +129,40 @@ export class FanoutRegistry {
     }
   }
 
-  /** Sends a durable batch to every fan-out object (or a tick, from = to, after a restart). */
+  /**
+   * After a possible crash between a commit and its pushes: tells every fan-out object that has not
+   * confirmed `last` where the channel is (a tick), so its Workers read what they missed.
+   */
+  reannounce(last: number): void {
+    for (const entry of this.entries.values())
+      if (entry.acked < last) this.pushTo(entry, last, last, new Uint8Array(0));
+  }
+
+  /** Sends a durable batch to every fan-out object. */
   push(from: number, to: number, frames: Uint8Array): void {
-    for (const entry of this.entries.values()) {
-      if (entry.pending) {
-        entry.pending.to = to;
-        entry.pending.frames.push(frames);
-      } else {
-        entry.pending = { from, to, frames: [frames] };
-      }
-      if (!entry.inFlight) void this.flush(entry);
+    for (const entry of this.entries.values()) this.pushTo(entry, from, to, frames);
+  }
+
+  private pushTo(entry: Entry, from: number, to: number, frames: Uint8Array): void {
+    const tail = entry.pending[entry.pending.length - 1];
+    // Batches that follow on join into one push; a gap (a tick ahead of what is queued) stays separate.
+    if (tail && tail.to === from) {
+      tail.to = to;
+      tail.frames.push(frames);
+    } else {
+      entry.pending.push({ from, to, frames: [frames] });
     }
+    if (!entry.inFlight) void this.flush(entry);
   }
 
   private async flush(entry: Entry): Promise<void> {
-    while (entry.pending && this.entries.get(entry.name) === entry) {
-      const { from, to, frames } = entry.pending;
-      entry.pending = null;
+    while (entry.pending.length > 0 && this.entries.get(entry.name) === entry) {
+      const { from, to, frames } = entry.pending.shift()!;
       entry.inFlight = true;
       try {
         const stub = this.env.FANOUTS.get(this.env.FANOUTS.idFromName(entry.name));
         const receipt = await stub.deliver(encodeBatch(from, to, concatBytes(frames)));
+        entry.acked = Math.max(entry.acked, to);
         this.received(entry, receipt);
       } catch (error) {
         // Its sockets closed with it: their Workers re-dial and fill the gap from history.
@@ -189,8 +206,9 @@ export class FanoutRegistry {
       region,
       subscribers: 0,
       activation,
+      acked: 0,
       inFlight: false,
-      pending: null,
+      pending: [],
     };
     this.entries.set(name, entry);
     return entry;

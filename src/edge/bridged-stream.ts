@@ -238,7 +238,9 @@ class BridgedStream {
     socket.addEventListener("close", () => this.upstreamLost(socket));
     socket.addEventListener("error", () => this.upstreamLost(socket));
     this.learn(Math.max(hello.last, redirect?.last ?? 0));
-    // Pushes to a fan-out object made before it accepted this socket never reach it: ask the channel once.
+    // Pushes the channel made before this fan-out object accepted the socket (or before the object was
+    // registered again after emptying) never reach it: ask the channel once. (One more object request
+    // per fan-out attach, which the hello of a just-woken fan-out object cannot make unnecessary.)
     if (redirect !== null) this.catchUp(true);
   }
 
