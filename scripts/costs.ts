@@ -475,7 +475,8 @@ ${table(
 
 - Direct mode bills a watched channel object for every second (128 MB):
   one fits in the Paid plan's included duration, each further one costs
-  about ${usd(durationPerChannel)} a month, and one object holds about ${v(inputs.cpu, "directMaxSubscribers").toLocaleString("en-US")} streams.
+  about ${usd(durationPerChannel)} a month, and one object holds about ${v(inputs.cpu, "directMaxSubscribers").toLocaleString("en-US")} streams
+  (measured locally).
 - Hibernating mode bills requests and Worker CPU instead: many quiet
   channels cost little, a big busy one costs Worker CPU per delivery
   (${v(inputs.cpu, "workerMicrosPerWrite")} µs, measured locally; production may differ). With the Free-plan-safe
@@ -483,7 +484,10 @@ ${table(
   idle and every ${Math.round(busy.cycle)} s at 1 event/s, which costs requests and,
   past about ${compact(limitSubscribers(inputs, RELAY.streamCpuBudgetMs, 1))} subscribers at 1 event/s, overloads the channel
   object: on Paid, raise it.
-- On the Free plan, publishing 1 event/s all day writes ${compact(rowsPerDay)} rows a day${
+- On the Free plan, 100,000 requests a day carry about ${freeViewers(inputs, "hibernating").toLocaleString("en-US")} idle viewers in
+  hibernating mode (their reconnects) and about ${freeViewers(inputs, "direct").toLocaleString("en-US")} in direct mode, where
+  13,000 GB-s a day keep only one channel object awake. Publishing 1
+  event/s all day writes ${compact(rowsPerDay)} rows a day${
     rowsPerDay > freeRows ? `, past the ${compact(freeRows)} allowed` : ""
   };
   Redis polling needs Upstash's pay-as-you-go tier (one polled channel
@@ -652,6 +656,9 @@ ${(freeCommands / 86_400).toFixed(1)} days of it. \`REDIS_CHANNEL_PREFIXES\` lim
   (${compact(limitSubscribers(inputs, RELAY.streamCpuBudgetMs, 0))} idle) the channel object is asked for more than
   1,000 requests/s. With \`STREAM_CPU_BUDGET_MS=${RAISED_BUDGET_MS}\` (Paid) streams last an hour and the same limit is
   at about ${compact(limitSubscribers(inputs, RAISED_BUDGET_MS, 1))} subscribers.
+- **On the Free plan** the daily request allowance is the audience: 100,000 Worker requests a day are the reconnects
+  of about ${freeViewers(inputs, "hibernating").toLocaleString("en-US")} idle viewers in hibernating mode (every ${Math.round(streamCycle(RELAY.streamCpuBudgetMs, 0, v(inputs.assumptions, "eventBytes")).cycle)} s) and of about
+  ${freeViewers(inputs, "direct").toLocaleString("en-US")} in direct mode (every hour), where 13,000 GB-s a day keep one channel object awake, not two.
 - **Worker CPU per delivery** dominates big busy channels in hibernating mode: 1,000,000 deliveries a second for a
   month at ${v(inputs.cpu, "workerMicrosPerWrite")} µs is ${compact((T * 1e6 * v(inputs.cpu, "workerMicrosPerWrite")) / 1000)} CPU-ms.
 - **Re-announcement alarms**: a channel with fan-out objects arms an alarm with each commit, at most one a second, and
@@ -667,7 +674,9 @@ ${(freeCommands / 86_400).toFixed(1)} days of it. \`REDIS_CHANNEL_PREFIXES\` lim
 
 These are local measurements on one workerd process (wrangler dev, a shared 2-core VM) or assumptions, as marked.
 Production CPU per delivery can differ and is unknown until measured with Workers Observability (CPU time per
-invocation) on a deployment. The bill of big hibernating channels scales with \`workerMicrosPerWrite\`.
+invocation) on a deployment. The bill of big hibernating channels scales with \`workerMicrosPerWrite\`. When
+bench/results/modes.json has a \`costInputs\` object (entries named as below, each \`{ "value", "kind", "source" }\`),
+\`npm run costs\` uses its figures instead and says so at the top of this page.
 `);
   out.push(table(["Name", "Value", "How obtained", "Source"], inputRows(inputs.cpu, true)));
   out.push(`
@@ -698,10 +707,30 @@ invocation) on a deployment. The bill of big hibernating channels scales with \`
   ${v(inputs.cpu, "fanoutMicrosPerSend")} µs per socket. Incoming WebSocket messages are billed at 20:1, but the Workers send
   the objects none (outgoing messages are free).
 - **Duration, direct**: 128 MB for every second of the month, per channel with at least one subscriber.
-- **Not counted**: stored data (history is at most \`HISTORY_LIMIT\` events per channel, about 1 MB at 1 KB events: inside
+- **Not counted**: a channel object's \`webSocketClose\` handler when a Worker ends its stream (a wake-up of a few
+  ms, not a request), stored data (history is at most \`HISTORY_LIMIT\` events per channel, about 1 MB at 1 KB events: inside
   the included 5 GB), Workers Logs, and Upstash bandwidth (free up to 200 GB a month). Cloudflare does not bill egress.
 `);
+  out.push(`
+### Against the research notes' estimate
+
+The project's research notes estimated this before the code existed (one reconnect per subscriber-hour, one object
+request per reconnect, 10 µs per heartbeat). The relay as built differs: with the default 5 ms budget an idle
+stream's heartbeats (68 µs each in its CPU model) end it every ${Math.round(streamCycle(RELAY.streamCpuBudgetMs, 0, v(inputs.assumptions, "eventBytes")).lifetime / 60)} minutes, not every hour; a subscriber on a fan-out object
+costs three object requests per reconnect (attach to the channel, attach to the fan-out object, one history page);
+and the re-announcement alarm adds a tick to every fan-out object each second a channel publishes. The figures above
+count all three.
+`);
   return `${out.join("\n")}\n`;
+}
+
+/** Idle viewers (account-wide) whose reconnects use the Free plan's 100,000 Worker requests a day. */
+export function freeViewers(inputs: Inputs, mode: "direct" | "hibernating"): number {
+  const cycle =
+    mode === "direct"
+      ? RELAY.maxStreamSeconds + RELAY.retryMs / 1000
+      : streamCycle(RELAY.streamCpuBudgetMs, 0, v(inputs.assumptions, "eventBytes")).cycle;
+  return Math.floor(v(inputs.prices, "workersFreeRequestsPerDay") / (86_400 / cycle) / 10) * 10;
 }
 
 /** Subscribers past which one channel object is asked for more than its soft request limit. */
