@@ -390,7 +390,8 @@ export function freeCell(inputs: Inputs, u: Usage): string {
   if (u.notViable) return `not viable: ${u.notViable}`;
   const verdict = freePlan(inputs, u);
   if (verdict.fits) return `$0 (${pct(verdict.tightest.share)} of daily ${verdict.tightest.name})`;
-  return `**fails**: ${verdict.passed.join("; ")}`;
+  const shown = verdict.passed.slice(0, 2).join("; ");
+  return `**fails**: ${shown}${verdict.passed.length > 2 ? ` (and ${verdict.passed.length - 2} more)` : ""}`;
 }
 
 export function paidCell(inputs: Inputs, u: Usage): string {
@@ -517,8 +518,8 @@ A month's bill (${T.toLocaleString("en-US")} s) for the relay alone on a Cloudfl
 - **${MODE_LABEL["hibernating-raised"]}** (Paid only: the default CPU limit per invocation is 30 s): streams then
   last \`MAX_STREAM_SECONDS\` (1 hour) unless the channel is very busy.
 
-Free-plan cells show $0 with the share of the tightest daily limit used, or **fails** with every daily limit passed
-(past a limit, further operations of that type fail until 00:00 UTC). Paid cells are the whole bill, $5 minimum
+Free-plan cells show $0 with the share of the tightest daily limit used, or **fails** with the daily limits passed,
+worst first (past a limit, further operations of that type fail until 00:00 UTC). Paid cells are the whole bill, $5 minimum
 included; ⚠ marks a channel object asked for more than Cloudflare's soft limit of 1,000 requests per second.
 `);
 
@@ -660,7 +661,10 @@ ${(freeCommands / 86_400).toFixed(1)} days of it. \`REDIS_CHANNEL_PREFIXES\` lim
   of about ${freeViewers(inputs, "hibernating").toLocaleString("en-US")} idle viewers in hibernating mode (every ${Math.round(streamCycle(RELAY.streamCpuBudgetMs, 0, v(inputs.assumptions, "eventBytes")).cycle)} s) and of about
   ${freeViewers(inputs, "direct").toLocaleString("en-US")} in direct mode (every hour), where 13,000 GB-s a day keep one channel object awake, not two.
 - **Worker CPU per delivery** dominates big busy channels in hibernating mode: 1,000,000 deliveries a second for a
-  month at ${v(inputs.cpu, "workerMicrosPerWrite")} µs is ${compact((T * 1e6 * v(inputs.cpu, "workerMicrosPerWrite")) / 1000)} CPU-ms.
+  month at ${v(inputs.cpu, "workerMicrosPerWrite")} µs is ${compact((T * 1e6 * v(inputs.cpu, "workerMicrosPerWrite")) / 1000)} CPU-ms, ${usd(
+    (((T * 1e6 * v(inputs.cpu, "workerMicrosPerWrite")) / 1000 - v(inputs.prices, "workersPaidIncludedCpuMs")) / 1e6) *
+      v(inputs.prices, "workersPaidUsdPerMillionCpuMs"),
+  )} a month.
 - **Re-announcement alarms**: a channel with fan-out objects arms an alarm with each commit, at most one a second, and
   each alarm pushes a tick to every fan-out object: at 1 event/s that doubles the pushes (counted above).
 
