@@ -21,6 +21,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CPU_MODEL, deliveryCostMicros } from "../src/edge/cpu-model.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const INPUTS_PATH = join(ROOT, "scripts/costs-inputs.json");
@@ -32,8 +33,8 @@ export const README_END = "<!-- END costs -->";
 
 /**
  * The relay's defaults this model depends on (src/config.ts; the e2e test
- * checks they still agree) and the stream's CPU model
- * (cpuCostMicros in src/edge/bridged-stream.ts: 60 µs per write + 8 µs per KiB).
+ * checks they still agree). The stream's CPU model is the relay's own
+ * (src/edge/cpu-model.ts).
  */
 export const RELAY = {
   heartbeatMs: 15_000,
@@ -45,8 +46,6 @@ export const RELAY = {
   maxSubscribersPerChannel: 100_000,
   redisPollMs: 1_000,
   reannounceDelayMs: 1_000,
-  modelMicrosPerWrite: 60,
-  modelMicrosPerKiB: 8,
 } as const;
 
 /** STREAM_CPU_BUDGET_MS in the "raised budget" column: under the Paid plan's default 30 s CPU limit. */
@@ -156,12 +155,13 @@ export interface Usage {
 const FRAME_OVERHEAD = 20;
 
 function modelMicros(bytes: number): number {
-  return RELAY.modelMicrosPerWrite + Math.ceil(bytes / 1024) * RELAY.modelMicrosPerKiB;
+  return deliveryCostMicros(bytes);
 }
 
 /** How a hibernating stream lives: writes until its CPU budget is spent, seconds per (re)connection cycle. */
 export function streamCycle(budgetMs: number, rate: number, eventBytes: number) {
-  const perWrite = Math.max(modelMicros(eventBytes + FRAME_OVERHEAD), modelMicros(16));
+  // An idle stream spends its budget on heartbeats (their own, smaller cost); a busy one on deliveries.
+  const perWrite = rate === 0 ? CPU_MODEL.heartbeatMicros : modelMicros(eventBytes + FRAME_OVERHEAD);
   const writesPerStream = Math.ceil((budgetMs * 1000) / perWrite);
   const tickSeconds = RELAY.heartbeatMs / 2 / 1000;
   let lifetime: number;
@@ -249,7 +249,8 @@ export function usage(inputs: Inputs, scenario: Scenario, mode: Mode): Usage {
   const pushes = K * r;
   // With fan-out objects, each commit arms the re-announcement alarm (if none is due): at most one per REANNOUNCE delay.
   const alarms = K > 0 ? Math.min(r, 1000 / RELAY.reannounceDelayMs) : 0;
-  const ticks = alarms * K;
+  // The alarm ticks only fan-out objects that have not confirmed the last push: none when nothing failed.
+  const ticks = 0;
   const channelRequestsPerSecond = r + channelAttaches + readPages + alarms;
 
   const activeMs = v(a, "objectActiveMsPerRequest");
@@ -652,7 +653,7 @@ ${(freeCommands / 86_400).toFixed(1)} days of it. \`REDIS_CHANNEL_PREFIXES\` lim
   raised from ${RELAY.maxSubscribersPerChannel.toLocaleString("en-US")}). What limits one channel is the channel object's
   request rate: every reconnect asks it for an attach, and a fan-out subscriber or one that missed events also for a
   history page. With the default 5 ms budget a stream lasts ${streamCycle(RELAY.streamCpuBudgetMs, 0, v(inputs.assumptions, "eventBytes")).lifetime.toFixed(0)} s idle and ${streamCycle(RELAY.streamCpuBudgetMs, 1, v(inputs.assumptions, "eventBytes")).lifetime.toFixed(0)} s at 1 event/s
-  (${streamCycle(RELAY.streamCpuBudgetMs, 0, v(inputs.assumptions, "eventBytes")).writesPerStream} writes of 68 µs modelled),
+  (${streamCycle(RELAY.streamCpuBudgetMs, 0, v(inputs.assumptions, "eventBytes")).writesPerStream} heartbeats of ${CPU_MODEL.heartbeatMicros} µs modelled when idle),
   so past roughly ${compact(limitSubscribers(inputs, RELAY.streamCpuBudgetMs, 1))} subscribers at 1 event/s
   (${compact(limitSubscribers(inputs, RELAY.streamCpuBudgetMs, 0))} idle) the channel object is asked for more than
   1,000 requests/s. With \`STREAM_CPU_BUDGET_MS=${RAISED_BUDGET_MS}\` (Paid) streams last an hour and the same limit is
@@ -665,8 +666,9 @@ ${(freeCommands / 86_400).toFixed(1)} days of it. \`REDIS_CHANNEL_PREFIXES\` lim
     (((T * 1e6 * v(inputs.cpu, "workerMicrosPerWrite")) / 1000 - v(inputs.prices, "workersPaidIncludedCpuMs")) / 1e6) *
       v(inputs.prices, "workersPaidUsdPerMillionCpuMs"),
   )} a month.
-- **Re-announcement alarms**: a channel with fan-out objects arms an alarm with each commit, at most one a second, and
-  each alarm pushes a tick to every fan-out object: at 1 event/s that doubles the pushes (counted above).
+- **Re-announcement alarms**: a channel with fan-out objects arms an alarm with each commit, at most one a second (an
+  object request each, counted above); it sends a tick only to a fan-out object that has not confirmed the last push
+  (none when no push failed, so no ticks are counted).
 
 ## Inputs
 
@@ -693,11 +695,11 @@ bench/results/modes.json has a \`costInputs\` object (entries named as below, ea
 - **Publishing** (both modes): per event 1 Worker request (${v(inputs.cpu, "workerMsPerPublish")} ms CPU), 1 Durable Object
   request (the publish RPC) and ${v(inputs.assumptions, "rowsWrittenPerEvent")} rows written; no Idempotency-Key (a key
   adds its own rows).
-- **Stream rotation, hibernating**: the Worker charges each write 60 µs + 8 µs per KiB (its CPU model) and ends the
+- **Stream rotation, hibernating**: the Worker charges each delivery ${CPU_MODEL.deliveryMicros} µs + ${CPU_MODEL.perKiBMicros} µs per KiB and each heartbeat ${CPU_MODEL.heartbeatMicros} µs (its CPU model, src/edge/cpu-model.ts) and ends the
   stream when \`STREAM_CPU_BUDGET_MS\` is reached, or after \`MAX_STREAM_SECONDS\`. Idle, it writes a heartbeat
   comment every 7.5 s (from 15 s on); busy, one write per event plus one catch-up write after each reconnect. The
   browser comes back after \`retry\` (${RELAY.retryMs / 1000} s). The Worker is billed the measured
-  \`workerMicrosPerWrite\` per write, not the model's pessimistic 68 µs.
+  \`workerMicrosPerWrite\` per write, not the model's pessimistic ${deliveryCostMicros(1)} µs.
 - **Per reconnect, hibernating**: 1 Worker request (${v(inputs.cpu, "workerMsPerConnect")} ms CPU), 1 attach to the
   channel object; a subscriber sent to a fan-out object adds the fan-out attach and one history page; a channel-held
   subscriber reads one history page when events were published while it was away.
@@ -720,10 +722,11 @@ bench/results/modes.json has a \`costInputs\` object (entries named as below, ea
 
 The project's research notes estimated this before the code existed (one reconnect per subscriber-hour, one object
 request per reconnect, 10 µs per heartbeat). The relay as built differs: with the default 5 ms budget an idle
-stream's heartbeats (68 µs each in its CPU model) end it every ${Math.round(streamCycle(RELAY.streamCpuBudgetMs, 0, v(inputs.assumptions, "eventBytes")).lifetime / 60)} minutes, not every hour; a subscriber on a fan-out object
+stream's heartbeats (${CPU_MODEL.heartbeatMicros} µs each in its CPU model) end it every ${Math.round(streamCycle(RELAY.streamCpuBudgetMs, 0, v(inputs.assumptions, "eventBytes")).lifetime / 60)} minutes, not every hour; a subscriber on a fan-out object
 costs three object requests per reconnect (attach to the channel, attach to the fan-out object, one history page);
-and the re-announcement alarm adds a tick to every fan-out object each second a channel publishes. The figures above
-count all three.
+and the re-announcement alarm fires at most once a second while a channel with fan-out objects publishes (it sends a
+tick only to a fan-out object that has not confirmed the last push, so normally none). The figures above count all
+three.
 `);
   return `${out.join("\n")}\n`;
 }

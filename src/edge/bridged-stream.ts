@@ -41,6 +41,7 @@ import {
 import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
 import type { Logger } from "../log";
 import { SSE_HEADERS } from "../sse/headers";
+import { CPU_MODEL, deliveryCostMicros } from "./cpu-model";
 
 export interface BridgeSettings {
   readonly retryMs: number;
@@ -65,15 +66,6 @@ export interface BridgeTarget {
   readonly fanouts: DurableObjectNamespace<FanoutObject>;
   /** Lines about this stream carry the channel and the request id. */
   readonly log: Logger;
-}
-
-/**
- * CPU model of one write, calibrated from local workerd measurements of the
- * bridge (docs/COSTS.md): a fixed cost per delivery plus a cost per KiB.
- * Deliberately pessimistic: ending a stream early costs one reconnect.
- */
-function cpuCostMicros(bytes: number): number {
-  return 60 + Math.ceil(bytes / 1024) * 8;
 }
 
 const HEARTBEAT = encodeComment("heartbeat");
@@ -376,7 +368,7 @@ class BridgedStream {
     return buffered === 0 || buffered + bytes.byteLength <= this.settings.bufferBytes;
   }
 
-  private write(bytes: Uint8Array): void {
+  private write(bytes: Uint8Array, costMicros = deliveryCostMicros(bytes.byteLength)): void {
     if (this.closed || bytes.byteLength === 0) return;
     try {
       this.controller.enqueue(bytes);
@@ -385,7 +377,7 @@ class BridgedStream {
       return;
     }
     this.bytesWritten += bytes.byteLength;
-    this.cpuMicros += cpuCostMicros(bytes.byteLength);
+    this.cpuMicros += costMicros;
     if (this.cpuMicros >= this.settings.cpuBudgetMs * 1000) this.close("rotated");
   }
 
@@ -403,7 +395,7 @@ class BridgedStream {
       return;
     }
     this.drainedAtLastCheck = drained;
-    if (this.bytesWritten === this.writtenAtLastTick) this.write(HEARTBEAT);
+    if (this.bytesWritten === this.writtenAtLastTick) this.write(HEARTBEAT, CPU_MODEL.heartbeatMicros);
     this.writtenAtLastTick = this.bytesWritten;
   }
 }

@@ -69,14 +69,19 @@ describe("npm run costs", () => {
       maxSubscribersPerChannel: RELAY.maxSubscribersPerChannel,
     });
     expect(
-      parseConfig({ UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" }).redis?.pollMs,
+      parseConfig({
+        UPSTASH_REDIS_REST_URL: "https://x.upstash.io",
+        UPSTASH_REDIS_REST_TOKEN: "t",
+        REDIS_CHANNEL_PREFIXES: "*",
+      }).redis?.pollMs,
     ).toBe(RELAY.redisPollMs);
   });
 
-  it("a 5 ms stream: 74 writes of 68 µs, so 555 s idle (heartbeats every 7.5 s from 15 s on) and 72 s at 1 event/s", () => {
+  it("a 5 ms stream: 334 heartbeats of 15 µs, so 2,505 s idle (every 7.5 s from 15 s on); 74 deliveries of 68 µs, so 72 s at 1 event/s", () => {
     const idle = streamCycle(5, 0, 1000);
-    expect(idle.writesPerStream).toBe(74);
-    expect(idle.lifetime).toBe(15 + 72 * 7.5);
+    expect(idle.writesPerStream).toBe(334);
+    expect(idle.lifetime).toBe(15 + 332 * 7.5);
+    expect(streamCycle(5, 1, 1000).writesPerStream).toBe(74);
     expect(streamCycle(5, 1, 1000).lifetime).toBe(72);
     // With a 25 s budget the hour-long lifetime ends streams first.
     expect(streamCycle(25_000, 1, 1000).lifetime).toBe(3600);
@@ -104,12 +109,12 @@ describe("npm run costs", () => {
     expect(busy.passed).toEqual(["rows written 259k/day > 100k"]); // 3 rows × 86,400 events
   });
 
-  it("an idle hibernating channel of 1,000 on Paid: reconnects every 557 s, all inside the included usage but DO requests", () => {
+  it("an idle hibernating channel of 1,000 on Paid: reconnects every 2,507 s, all inside the included usage", () => {
     const u = usage(inputs, scenario("1000-0"), "hibernating");
-    const connects = (1_000 * MONTH) / 557;
+    const connects = (1_000 * MONTH) / 2_507;
     expect(u.workerRequests).toBeCloseTo(connects, 3);
     expect(u.doRequests).toBeCloseTo(connects, 3); // one attach each, no history read when idle
-    const writes = connects * 74;
+    const writes = connects * 334;
     const cpuMs =
       writes * (inputs.cpu.workerMicrosPerWrite!.value / 1000) + connects * inputs.cpu.workerMsPerConnect!.value;
     expect(u.workerCpuMs).toBeCloseTo(cpuMs, 3);

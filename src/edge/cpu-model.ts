@@ -1,0 +1,21 @@
+/**
+ * The modelled CPU cost of a bridged stream's writes. A Worker cannot read
+ * its own CPU time, and a plain invocation's CPU limit covers the whole
+ * stream (10 ms on the Free plan), so each stream counts what its writes
+ * would cost and ends cleanly before STREAM_CPU_BUDGET_MS (see
+ * bridged-stream.ts). Deliberately pessimistic against local measurements
+ * (docs/BENCHMARKS.md, docs/COSTS.md): ending a stream early costs one
+ * reconnect; running past the limit would cost the stream.
+ */
+export const CPU_MODEL = {
+  /** A delivery: the socket message, its decode, the enqueue. */
+  deliveryMicros: 60,
+  /** Per KiB written, on top. */
+  perKiBMicros: 8,
+  /** A heartbeat comment to an idle stream: a timer and a 14-byte enqueue, no message to decode. */
+  heartbeatMicros: 15,
+} as const;
+
+export function deliveryCostMicros(bytes: number): number {
+  return CPU_MODEL.deliveryMicros + Math.ceil(bytes / 1024) * CPU_MODEL.perKiBMicros;
+}
