@@ -24,9 +24,9 @@ import { type RelayConfig, configFromEnv } from "../config";
 import { errorResponse } from "../error-response";
 import { type Logger, log } from "../log";
 import type { Env } from "../env";
-import { RedisIngestState, entryToEvent, type RedisStatus } from "../redis/ingest";
+import type { RedisStatus } from "../redis/ingest";
+import { RedisPoller } from "../redis/poller";
 import { IdempotencyStore, type Reservation } from "./idempotency-store";
-import { RedisStreamReader } from "../redis/stream-reader";
 import { concatBytes } from "../sse/codec";
 import { SSE_HEADERS } from "../sse/headers";
 import { type BridgeCloseReason, encodeBatch, type Redirect } from "./bridge-protocol";
@@ -88,7 +88,7 @@ export class ChannelObject extends DurableObject<Env> {
   private durableId: number;
   private deliveryScheduled = false;
   private readonly closedStreams: ClosedStreams = { overflow: 0, stalled: 0, expired: 0 };
-  private readonly redis: { readonly state: RedisIngestState; readonly reader: RedisStreamReader } | null;
+  private readonly redis: RedisPoller | null;
   private readonly idempotency: IdempotencyStore;
   private readonly startedAt = new Date().toISOString();
   private readonly replayGate: ReplayGate;
@@ -114,9 +114,9 @@ export class ChannelObject extends DurableObject<Env> {
     this.hub = new SocketHub(ctx);
     this.fanouts = new FanoutRegistry(ctx.storage.sql, env, this.config.fanout, this.log);
     const redis = this.config.redis;
-    this.redis = redis && { state: new RedisIngestState(ctx.storage.sql, redis), reader: new RedisStreamReader(redis) };
+    this.redis = redis && new RedisPoller(ctx.storage.sql, redis, this.config, this.log);
     const channel = this.hub.channelName();
-    if (channel !== null) this.redis?.state.bindChannel(channel);
+    if (channel !== null) this.redis?.bind(channel);
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -193,24 +193,9 @@ export class ChannelObject extends DurableObject<Env> {
   /** Redis polling while anyone is subscribed, and the post-restart re-announcement to fan-out objects. */
   override async alarm(): Promise<void> {
     if (this.fanouts.size > 0) this.fanouts.reannounce(this.deliveredId);
-    const redis = this.redis;
-    if (!redis) return;
-    if (this.subscriberCount() === 0) {
-      redis.state.polling = false;
-      return;
-    }
-    redis.state.polling = true;
-    let full = false;
-    try {
-      full = await this.ingestFromRedis(redis.state, redis.reader);
-    } catch (error) {
-      redis.state.recordFailure(error);
-      this.log.error("redis poll failed", {
-        stream: redis.state.streamKey,
-        error: redis.state.status().lastPoll?.error,
-      });
-    }
-    await this.ctx.storage.setAlarm(Date.now() + redis.state.nextDelayMs(full));
+    if (!this.redis) return;
+    const next = await this.redis.poll(this.subscriberCount() > 0, (events, also) => this.commit(events, also));
+    if (next !== null) await this.ctx.storage.setAlarm(Date.now() + next);
   }
 
   /** `mode`: how the Worker serves this channel (it knows the channel's name; this object may not yet). */
@@ -238,7 +223,7 @@ export class ChannelObject extends DurableObject<Env> {
       oldestEventId: history.oldestEventId === null ? null : String(history.oldestEventId),
       eventsRetained: history.eventsRetained,
       historyLimit: this.config.historyLimit,
-      redis: this.redis ? this.redis.state.status() : { enabled: false },
+      redis: this.redis ? this.redis.status() : { enabled: false },
     };
   }
 
@@ -368,32 +353,6 @@ export class ChannelObject extends DurableObject<Env> {
     if (this.fanouts.size > 0) this.fanouts.push(batchFrom, id, batch);
   }
 
-  /** Reads the next batch after the stored cursor; returns true if the batch was full (more may wait). */
-  private async ingestFromRedis(state: RedisIngestState, reader: RedisStreamReader): Promise<boolean> {
-    const key = state.streamKey;
-    if (key === null) return false;
-    let cursor = state.cursor;
-    if (cursor === null) {
-      // First poll ever: start at the stream's current end (or its beginning, by REDIS_START).
-      cursor = state.startsAtBeginning ? state.initialCursor : await reader.lastEntryId(key);
-      const startAt = cursor;
-      await this.commit([], () => state.setCursor(startAt));
-    }
-    const entries = await reader.readAfter(key, cursor, this.config.redis!.batchSize);
-    if (entries.length > 0) {
-      const events: EventInput[] = [];
-      for (const entry of entries) {
-        const result = entryToEvent(entry, this.config);
-        if ("event" in result) events.push(result.event);
-        else this.log.warn("redis entry skipped", { stream: key, entry: entry.id, reason: result.skipped });
-      }
-      const newCursor = entries[entries.length - 1]!.id;
-      await this.commit(events, () => state.setCursor(newCursor));
-    }
-    state.recordSuccess(entries.length);
-    return entries.length >= this.config.redis!.batchSize;
-  }
-
   private async scheduleReannouncement(): Promise<void> {
     const at = Date.now() + REANNOUNCE_DELAY_MS;
     const current = await this.ctx.storage.getAlarm();
@@ -401,12 +360,7 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   private startRedisPolling(channel: string): void {
-    const redis = this.redis;
-    if (!redis?.state.isPolled(channel)) return;
-    redis.state.bindChannel(channel);
-    if (redis.state.polling) return;
-    redis.state.polling = true;
-    void this.ctx.storage.setAlarm(Date.now());
+    if (this.redis?.start(channel)) void this.ctx.storage.setAlarm(Date.now());
   }
 }
 
