@@ -148,6 +148,7 @@ async function subscribe(c: AppContext): Promise<Response> {
         bufferBytes: config.streamBufferBytes,
         cpuBudgetMs: config.streamCpuBudgetMs,
         replay: config.replay,
+        maxSubscribers: config.maxSubscribersPerChannel,
         closeAt: tokenExpiresAt === undefined ? lifetimeEnd : Math.min(lifetimeEnd, tokenExpiresAt),
       },
       c.req.raw.signal,

@@ -61,8 +61,10 @@ export const CLOSE_CODES = {
   disconnected: 1000,
   stalled: 4002,
   expired: 4003,
-  /** The stream reached its modelled CPU budget and ended cleanly (the browser resumes). */
+  /** The stream reached its modelled CPU budget (or its replay share) and ended cleanly (the browser resumes). */
   rotated: 4004,
+  /** The channel could not be reached; the stream ended cleanly for the browser to try again. */
+  unavailable: 4005,
 } as const;
 
 export type BridgeCloseReason = keyof typeof CLOSE_CODES;

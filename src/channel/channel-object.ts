@@ -254,7 +254,7 @@ export class ChannelObject extends DurableObject<Env> {
         return tooManyStreams(this.config.maxStreamsPerClient);
       }
       const attachment = client === null ? { channel } : { channel, client };
-      return this.hub.accept(request, attachment, { ...common, subscribers: this.hub.size + 1 });
+      return this.hub.accept(request, attachment, { ...common, subscribers: this.subscriberCount() + 1 });
     }
     const region = request.headers.get(REGION_HEADER) ?? "any";
     // One client's streams go to the same fan-out object, which counts its share there.

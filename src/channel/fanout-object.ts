@@ -29,13 +29,22 @@ export class FanoutObject extends DurableObject<Env> {
   private readonly hub: SocketHub;
   /** Highest id pushed here since this instance started (0 after hibernation: Workers know better). */
   private last = 0;
-  /** When this object last went from no subscribers to some (the channel orders registrations by it). */
+  /**
+   * When this object last went from no subscribers to some (the channel orders registrations by it).
+   * Kept in every socket's attachment too, so it survives hibernation.
+   */
   private activation = 0;
+  /** Attaches between their capacity check and their accept (awaiting the channel's registration). */
+  private attaching = 0;
   private readonly closedStreams: { stalled: number; expired: number } = { stalled: 0, expired: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.hub = new SocketHub(ctx);
+    for (const socket of ctx.getWebSockets()) {
+      const attachment = socket.deserializeAttachment() as SocketAttachment | null;
+      this.activation = Math.max(this.activation, attachment?.activation ?? 0);
+    }
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -52,24 +61,30 @@ export class FanoutObject extends DurableObject<Env> {
     if (client !== null && this.hub.countClient(client) >= config.maxStreamsPerClient) {
       return tooManyStreams(config.maxStreamsPerClient);
     }
-    if (held >= config.fanout.size) {
+    if (held + this.attaching >= config.fanout.size) {
       return errorResponse(503, "fanout_full", "This fan-out object is full; ask the channel for another.");
     }
-    if (held === 0) {
-      // First subscriber: make sure the channel pushes here before the Worker waits for pushes.
-      this.activation = Math.max(Date.now(), this.activation + 1);
-      const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(channel));
-      await stub.ensureFanout(name, request.headers.get(REGION_HEADER) ?? "any", this.activation);
+    this.attaching += 1;
+    try {
+      if (held === 0) {
+        // First subscriber: make sure the channel pushes here before the Worker waits for pushes.
+        this.activation = Math.max(Date.now(), this.activation + 1);
+        const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(channel));
+        await stub.ensureFanout(name, request.headers.get(REGION_HEADER) ?? "any", this.activation);
+      }
+    } finally {
+      this.attaching -= 1;
     }
-    const attachment = client === null ? { channel, fanout: name } : { channel, fanout: name, client };
-    return this.hub.accept(request, attachment, { last: this.last, subscribers: held + 1 });
+    const attachment = { channel, fanout: name, activation: this.activation, ...(client === null ? {} : { client }) };
+    return this.hub.accept(request, attachment, { last: this.last, subscribers: this.hub.size + 1 });
   }
 
   async deliver(message: Uint8Array): Promise<PushReceipt> {
     const batch = decodeBatch(message);
     this.last = Math.max(this.last, batch.to);
     this.hub.broadcast(message);
-    return { subscribers: this.hub.size, activation: this.activation };
+    // Attaches in progress count as subscribers: the channel must not forget an object someone is joining.
+    return { subscribers: this.hub.size + this.attaching, activation: this.activation };
   }
 
   /** Subscribers held, and streams the Workers ended as stalled or expired since this instance started. */

@@ -48,6 +48,9 @@ interface Entry {
   pending: { from: number; to: number; frames: Uint8Array[] }[];
 }
 
+/** Client placements remembered per channel (a hint; see assign). */
+const MAX_REMEMBERED_CLIENTS = 10_000;
+
 export class FanoutRegistry {
   private readonly entries = new Map<string, Entry>();
   /** Where each client's streams were sent (in memory: after a restart a client may land elsewhere once). */
@@ -61,12 +64,12 @@ export class FanoutRegistry {
   ) {
     if (!tableExists(sql, "fanouts")) return;
     for (const row of sql.exec<{ name: string; region: string; activation: number }>("SELECT * FROM fanouts")) {
-      // After a restart the counts are unknown until the next push: assume full, so
-      // new subscribers are spread over fresh objects rather than overfilling these.
+      // After a restart the counts are unknown until the next push: assume room; an object that is
+      // in fact full refuses (503 fanout_full) and the Worker asks again, naming it.
       this.entries.set(row.name, {
         name: row.name,
         region: row.region,
-        subscribers: settings.size,
+        subscribers: 0,
         activation: row.activation,
         acked: 0,
         inFlight: false,
@@ -96,12 +99,10 @@ export class FanoutRegistry {
       const entry = this.entries.get(full);
       if (entry) entry.subscribers = Math.max(entry.subscribers, this.settings.size);
     }
-    // The same client goes where its other streams are, so that object can count its share.
+    // The same client goes where its other streams are, so that object can count its share (and
+    // refuse past it). Not counted here: if it is refused, nothing changed.
     const sticky = client === null ? undefined : this.entries.get(this.clients.get(client) ?? "");
-    if (sticky && sticky.name !== full) {
-      sticky.subscribers += 1;
-      return sticky.name;
-    }
+    if (sticky && sticky.name !== full && sticky.subscribers < this.settings.size) return sticky.name;
     let chosen: Entry | undefined;
     const used = new Set<number>();
     for (const entry of this.entries.values()) {
@@ -116,7 +117,12 @@ export class FanoutRegistry {
       chosen = this.add(fanoutName(channel, region, index), region, 0);
     }
     chosen.subscribers += 1;
-    if (client !== null) this.clients.set(client, chosen.name);
+    if (client !== null) {
+      // Bounded: the oldest placements are forgotten first (those clients may land elsewhere once).
+      this.clients.delete(client);
+      this.clients.set(client, chosen.name);
+      if (this.clients.size > MAX_REMEMBERED_CLIENTS) this.clients.delete(this.clients.keys().next().value!);
+    }
     return chosen.name;
   }
 

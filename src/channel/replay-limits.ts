@@ -52,29 +52,52 @@ export class ReplayAllowance {
   }
 }
 
-/** A stream that asked for no page for this long is no longer counted as catching up. */
+/** A stream that asked for no page (or no turn) for this long is no longer counted. */
 const LEASE_MS = 2_000;
-/** How long a stream turned away waits before asking again. */
-const RETRY_MS = 250;
+/** How long a page takes to be asked for, read and sent, roughly: a waiting stream's turn comes after its place × this. */
+const TURN_MS = 100;
+/** The longest a waiting stream is told to wait before asking again (it keeps its place). */
+const MAX_WAIT_MS = 2_000;
 
-/** Which streams of a channel are catching up; at most `concurrency` at once. */
+/**
+ * Which streams of a channel are catching up: at most `concurrency` at once,
+ * the others wait in first-come order (each keeps its place while it keeps
+ * asking) and are told to ask again when their turn should be near, so the
+ * wait costs few requests and nobody is passed over.
+ */
 export class ReplayGate {
   private readonly leases = new Map<unknown, number>();
+  /** Waiting streams in arrival order, with when each last asked. */
+  private readonly queue = new Map<unknown, number>();
 
   constructor(private readonly concurrency: number) {}
 
   /** 0 if `stream` may read a page now (it holds a lease until it stops asking), else how long to wait. */
   enter(stream: unknown, now = Date.now()): number {
     for (const [key, at] of this.leases) if (now - at > LEASE_MS) this.leases.delete(key);
-    if (this.leases.has(stream) || this.leases.size < this.concurrency) {
+    for (const [key, at] of this.queue) if (now - at > LEASE_MS + MAX_WAIT_MS) this.queue.delete(key);
+    if (this.leases.has(stream)) {
       this.leases.set(stream, now);
       return 0;
     }
-    return RETRY_MS;
+    const free = this.concurrency - this.leases.size;
+    let place = 0;
+    for (const key of this.queue.keys()) {
+      if (key === stream) break;
+      place += 1;
+    }
+    if (place < free) {
+      this.queue.delete(stream);
+      this.leases.set(stream, now);
+      return 0;
+    }
+    this.queue.set(stream, now); // a stream already waiting keeps its place (a Map keeps insertion order)
+    return Math.min(MAX_WAIT_MS, (place - free + 1) * TURN_MS);
   }
 
   /** The stream caught up (or ended): its slot is free at once. */
   leave(stream: unknown): void {
     this.leases.delete(stream);
+    this.queue.delete(stream);
   }
 }

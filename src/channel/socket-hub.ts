@@ -18,6 +18,8 @@ export interface SocketAttachment {
   readonly fanout?: string;
   /** Whose share the stream counts against (a hash), when known. */
   readonly client?: string;
+  /** On a fan-out object's sockets: its activation when the socket was accepted (survives hibernation). */
+  readonly activation?: number;
 }
 
 const OPEN = 1;

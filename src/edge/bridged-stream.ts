@@ -30,6 +30,7 @@ import {
   type Redirect,
 } from "../channel/bridge-protocol";
 import type { FanoutObject } from "../channel/fanout-object";
+import { channelFull } from "../channel/refusals";
 import {
   AFTER_HEADER,
   CHANNEL_HEADER,
@@ -52,6 +53,8 @@ export interface BridgeSettings {
   readonly cpuBudgetMs: number;
   /** When the stream ends cleanly (ms since epoch): lifetime limit or token expiry. */
   readonly closeAt: number;
+  /** MAX_SUBSCRIBERS_PER_CHANNEL, for the refusal when no fan-out object has room. */
+  readonly maxSubscribers: number;
   /** Replay bytes per second and in all for this stream (the channel bounds concurrent replays). */
   readonly replay: Pick<ReplaySettings, "bytesPerSecond" | "maxBytesPerStream">;
 }
@@ -71,9 +74,13 @@ export interface BridgeTarget {
 const HEARTBEAT = encodeComment("heartbeat");
 /** Re-dials that fail in a row before the stream is ended (the browser then reconnects itself). */
 const MAX_REDIAL_FAILURES = 5;
-/** An object takes about 1,000 requests/s: re-dials after a deploy are spread so that a channel gets at most this many per second. */
+/**
+ * An object takes about 1,000 requests/s, and every re-dial attaches at the channel object first: after
+ * a deploy closes every socket at once, re-dials are spread so that a channel gets about this many per
+ * second, by the channel's subscriber count the stream last heard (at its latest attach).
+ */
 const REDIALS_PER_SECOND = 500;
-const MAX_REDIAL_SPREAD_MS = 10_000;
+const MAX_REDIAL_SPREAD_MS = 600_000;
 
 type Upstream = { socket: WebSocket; hello: Hello; redirect: Redirect | null };
 
@@ -116,7 +123,7 @@ class BridgedStream {
   /** Names this stream to the channel's replay gate. */
   private readonly id = crypto.randomUUID();
   private readonly allowance: ReplayAllowance;
-  private readonly timers: ReturnType<typeof setTimeout>[] = [];
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(
     private readonly target: BridgeTarget,
@@ -151,8 +158,8 @@ class BridgedStream {
     this.cursor = start.resume ? start.resume.cursor : start.last;
     this.write(encodeText(greeting.join("")));
     this.use(attached);
-    this.timers.push(setInterval(() => this.tick(), Math.max(25, Math.floor(this.settings.heartbeatMs / 2))));
-    this.timers.push(setTimeout(() => this.close("expired"), Math.max(0, this.settings.closeAt - Date.now())));
+    this.timers.add(setInterval(() => this.tick(), Math.max(25, Math.floor(this.settings.heartbeatMs / 2))));
+    this.after(Math.max(0, this.settings.closeAt - Date.now()), () => this.close("expired"));
     return undefined;
   }
 
@@ -167,7 +174,7 @@ class BridgedStream {
     }
     try {
       // A clean end lets EventSource resume at once with Last-Event-ID; the others drop the backlog.
-      if (reason === "expired" || reason === "rotated") this.controller.close();
+      if (reason === "expired" || reason === "rotated" || reason === "unavailable") this.controller.close();
       else this.controller.error(new Error(`stream closed: ${reason}`));
     } catch {
       // Cancelled by the runtime already.
@@ -185,7 +192,11 @@ class BridgedStream {
       if (full !== null) headers.set(FULL_HEADER, full);
       const response = await channel.fetch("https://channel/attach", { headers });
       if (response.webSocket) return { ...(await helloOf(response.webSocket)), redirect: null };
-      if (response.status === 400 && response.headers.has("X-Relay-Protocols")) return null;
+      // An object from before the bridge knows no /attach (404); a newer one names the versions it speaks.
+      if (response.status === 404 || (response.status === 400 && response.headers.has("X-Relay-Protocols"))) {
+        await response.body?.cancel();
+        return null;
+      }
       if (response.status !== 200) return response;
       const redirect = decodeControl(await response.text()) as Redirect;
       const fanoutHeaders = this.attachHeaders();
@@ -200,13 +211,7 @@ class BridgedStream {
       full = redirect.fanout;
       await attached.body?.cancel();
     }
-    return new Response(
-      JSON.stringify({ error: "channel_full", message: "No fan-out object had room; retry later." }),
-      {
-        status: 503,
-        headers: { "Content-Type": "application/json; charset=utf-8", "Retry-After": "5" },
-      },
-    );
+    return channelFull(this.settings.maxSubscribers);
   }
 
   private attachHeaders(): Headers {
@@ -292,7 +297,7 @@ class BridgedStream {
       } catch (error) {
         // The channel is unreachable: the browser resumes from its Last-Event-ID instead.
         this.target.log.warn("history read failed; ending the stream", { cursor: this.cursor, error });
-        this.close("expired");
+        this.close("unavailable");
         return;
       }
       this.known = Math.max(this.known, page.last);
@@ -310,9 +315,16 @@ class BridgedStream {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.timers.push(setTimeout(resolve, ms));
-    });
+    return new Promise((resolve) => this.after(ms, resolve));
+  }
+
+  /** A timer the stream forgets once it fired, and clears if the stream ends first. */
+  private after(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      run();
+    }, ms);
+    this.timers.add(timer);
   }
 
   private room(): Promise<void> {
@@ -331,7 +343,7 @@ class BridgedStream {
     // Every socket of an object closes at once on a restart or deploy: spread the re-dials.
     const spread = Math.min(MAX_REDIAL_SPREAD_MS, (this.subscribersSeen / REDIALS_PER_SECOND) * 1000);
     const delay = Math.random() * (spread + 50) + 50 * 2 ** Math.min(this.redialFailures, 6);
-    this.timers.push(setTimeout(() => void this.redial(), delay));
+    this.after(delay, () => void this.redial());
   }
 
   private async redial(): Promise<void> {
@@ -349,7 +361,7 @@ class BridgedStream {
     }
     if (attached === null || attached instanceof Response) {
       this.redialFailures += 1;
-      if (this.redialFailures >= MAX_REDIAL_FAILURES) this.close("expired");
+      if (this.redialFailures >= MAX_REDIAL_FAILURES) this.close("unavailable");
       else this.scheduleRedial();
       return;
     }

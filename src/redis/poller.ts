@@ -45,7 +45,8 @@ export class RedisPoller {
 
   /** One poll; returns when to poll next (ms from now), or null to stop (nobody subscribed). */
   async poll(subscribed: boolean, commit: Commit): Promise<number | null> {
-    if (!subscribed) {
+    // Not a channel REDIS_CHANNEL_PREFIXES polls (its stream key is only ever bound for those): no loop.
+    if (!subscribed || this.state.streamKey === null) {
       this.state.polling = false;
       return null;
     }

@@ -65,4 +65,16 @@ describe("ReplayAllowance and ReplayGate (pure)", () => {
     expect(gate.enter("d", 200)).toBeGreaterThan(0);
     expect(gate.enter("d", 5_000)).toBe(0); // b and c went quiet: their leases lapsed
   });
+
+  it("waiting streams get their turn in the order they came, whoever asks first", () => {
+    const gate = new ReplayGate(1);
+    expect(gate.enter("a", 0)).toBe(0);
+    expect(gate.enter("b", 10)).toBe(100); // first in line
+    expect(gate.enter("c", 20)).toBe(200); // second in line: told to ask later
+    gate.leave("a");
+    expect(gate.enter("c", 30)).toBeGreaterThan(0); // c asks first, but b came first
+    expect(gate.enter("b", 40)).toBe(0);
+    gate.leave("b");
+    expect(gate.enter("c", 50)).toBe(0);
+  });
 });

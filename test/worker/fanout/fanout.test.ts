@@ -3,7 +3,7 @@
  * object holds 3 subscribers itself (FANOUT_THRESHOLD), each fan-out object 3
  * more (FANOUT_SIZE), up to 40 (MAX_SUBSCRIBERS_PER_CHANNEL) in this project.
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { freshChannel, publishData, stats, subscribe } from "../relay-client";
 import { SEED } from "../seed";
@@ -53,6 +53,21 @@ describe("fan-out objects", () => {
       state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'fanouts'").toArray(),
     );
     expect(tables).toEqual([]);
+  });
+
+  it("fan-out objects that hibernated with their subscribers still leave the registry when those leave", async () => {
+    const channel = freshChannel();
+    const streams = await subscribeMany(channel, 9); // 3 on the channel, 6 on two fan-out objects
+    const { fanouts } = await stats(channel);
+    expect(fanouts).toHaveLength(2);
+    for (const { name } of fanouts) await evictDurableObject(env.FANOUTS.get(env.FANOUTS.idFromName(name)));
+    await publishData(channel, "after hibernation");
+    for (const stream of streams) await stream.waitForEvents(1);
+    await Promise.all(streams.map((stream) => stream.cancel()));
+    await eventually(async () => {
+      const after = await stats(channel);
+      return after.subscribers === 0 && after.fanouts.length === 0;
+    });
   });
 
   it("a fan-out object reset in the middle of a publish burst: every stream stays contiguous, no duplicate", async () => {
