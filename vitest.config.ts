@@ -68,12 +68,12 @@ export default defineConfig({
   test: {
     reporters: ["default", "./test/support/summary-reporter.ts"],
     projects: [
-      workerProject("worker", {}, { exclude: ["test/worker/fanout/**"] }),
+      workerProject("worker", {}, { exclude: ["test/worker/fanout/**", "test/worker/direct/**"] }),
       // The same suites with every test channel in direct mode (the object holds the streams).
       workerProject(
         "worker-direct",
         { DIRECT_CHANNEL_PREFIXES: ALL_TEST_CHANNELS },
-        { exclude: ["test/worker/fanout/**"] },
+        { exclude: ["test/worker/fanout/**", "test/worker/hibernating/**"] },
       ),
       // Hot channels: small fan-out objects (3 subscribers each) and room for 40 subscribers.
       workerProject(

@@ -4,12 +4,10 @@
  */
 import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ChannelObject } from "../../src/channel/channel-object";
-import { BRIDGE_PROTOCOL } from "../../src/channel/bridge-protocol";
-import { BASE, DELIVERY_MODE, fetchWithEnv, freshChannel, publishData, stats, subscribe } from "./relay-client";
-import { eventually, readStream } from "./sse-reader";
-
-const hibernating = DELIVERY_MODE === "hibernating";
+import type { ChannelObject } from "../../../src/channel/channel-object";
+import { BRIDGE_PROTOCOL } from "../../../src/channel/bridge-protocol";
+import { BASE, fetchWithEnv, freshChannel, publishData, stats, subscribe } from "../relay-client";
+import { eventually, readStream } from "../sse-reader";
 
 function channelStub(channel: string): DurableObjectStub<ChannelObject> {
   return env.CHANNELS.get(env.CHANNELS.idFromName(channel));
@@ -32,7 +30,7 @@ function ids(events: readonly { id?: string | undefined }[]): number[] {
   return events.map((event) => Number(event.id));
 }
 
-describe.runIf(hibernating)("hibernating delivery", () => {
+describe("hibernating delivery", () => {
   it("subscribers stay connected while the idle channel object is evicted; the next publish reaches each once", async () => {
     const channel = freshChannel();
     await publishData(channel, "before");
@@ -147,24 +145,5 @@ describe.runIf(hibernating)("hibernating delivery", () => {
     expect(response.status).toBe(400);
     expect(response.headers.get("X-Relay-Protocols")).toBe(BRIDGE_PROTOCOL);
     expect(await response.json()).toMatchObject({ error: "unsupported_protocol" });
-  });
-});
-
-describe("no storage for nobody", () => {
-  it("subscribing to and reading stats of a channel never written to leaves no tables behind", async () => {
-    const channel = freshChannel();
-    const stream = await subscribe(channel);
-    await stats(channel);
-    await stream.cancel();
-    const tables = await runInDurableObject(channelStub(channel), (_instance, state) =>
-      state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray(),
-    );
-    expect(tables).toEqual([]);
-    // The first real write creates the schema.
-    await publishData(channel, "now it exists");
-    const after = await runInDurableObject(channelStub(channel), (_instance, state) =>
-      state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").toArray(),
-    );
-    expect(after.map((row) => row.name)).toEqual(expect.arrayContaining(["events", "sequence"]));
   });
 });
