@@ -415,23 +415,18 @@ function parseRedisChannelPrefixes(value: string | undefined): string[] {
     if (prefixes.length > 1) throw new ConfigError("REDIS_CHANNEL_PREFIXES", "must be * alone or a list of prefixes");
     return [""];
   }
-  for (const prefix of prefixes) {
-    if (!CHANNEL_PREFIX.test(prefix)) {
-      throw new ConfigError(
-        "REDIS_CHANNEL_PREFIXES",
-        "has an entry with characters a channel name cannot have",
-        prefix,
-      );
-    }
-  }
-  return prefixes;
+  return checkChannelPrefixes("REDIS_CHANNEL_PREFIXES", prefixes);
 }
 
+/** A list of channel-name prefixes, each checked against what a channel name may hold. */
 function parseChannelPrefixes(name: keyof RawConfig, value: string | undefined): string[] {
-  const prefixes = list(value);
+  return checkChannelPrefixes(name, list(value));
+}
+
+function checkChannelPrefixes(name: keyof RawConfig, prefixes: string[]): string[] {
   for (const prefix of prefixes) {
     if (!CHANNEL_PREFIX.test(prefix)) {
-      throw new ConfigError(name, `entry "${prefix}" has characters a channel name cannot have`);
+      throw new ConfigError(name, "has an entry with characters a channel name cannot have", prefix);
     }
   }
   return prefixes;
@@ -445,17 +440,7 @@ function parseFanout(raw: RawConfig, max: number): FanoutConfig {
 
 function parsePrefixes(value: string | undefined): string[] {
   // Unset means the documented default; an empty string turns private channels off.
-  const prefixes = value === undefined ? ["private-"] : list(value);
-  for (const prefix of prefixes) {
-    if (!CHANNEL_PREFIX.test(prefix)) {
-      throw new ConfigError(
-        "PRIVATE_CHANNEL_PREFIXES",
-        "has an entry with characters a channel name cannot have",
-        prefix,
-      );
-    }
-  }
-  return prefixes;
+  return checkChannelPrefixes("PRIVATE_CHANNEL_PREFIXES", value === undefined ? ["private-"] : list(value));
 }
 
 /** HS256 keys shorter than the hash are brute-forceable; refuse them. */
