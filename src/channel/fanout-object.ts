@@ -6,6 +6,8 @@
  * Public surface (the Worker and the channel object only):
  * - `fetch(attach)`: a Worker's hibernatable bridge socket;
  * - `deliver(batch)`: a push from the channel object; returns a receipt;
+ * - `readRecent(after, maxBytes)`: the batches it pushed lately, so its Workers' slow readers
+ *   catch up here and not at the channel object (in memory only, RECENT_BYTES at most);
  * - `count()`: subscribers held, for the channel's stats.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -13,6 +15,7 @@ import { configFromEnv } from "../config";
 import { errorResponse } from "../error-response";
 import type { Env } from "../env";
 import { log } from "../log";
+import { concatBytes } from "../sse/codec";
 import { decodeBatch } from "./bridge-protocol";
 import { CHANNEL_HEADER, CLIENT_HEADER, FANOUT_HEADER, REGION_HEADER } from "./headers";
 import { tooManyStreams } from "./refusals";
@@ -25,6 +28,9 @@ export interface FanoutCount {
   readonly expired: number;
 }
 
+/** Recent batches a fan-out object keeps for its slow readers: memory, not storage; lost on hibernation. */
+const RECENT_BYTES = 512 * 1024;
+
 export class FanoutObject extends DurableObject<Env> {
   private readonly hub: SocketHub;
   /** Highest id pushed here since this instance started (0 after hibernation: Workers know better). */
@@ -36,6 +42,9 @@ export class FanoutObject extends DurableObject<Env> {
   private activation = 0;
   /** Attaches between their capacity check and their accept (awaiting the channel's registration). */
   private attaching = 0;
+  /** The latest contiguous batches pushed here, oldest first, at most RECENT_BYTES of frames. */
+  private readonly recent: { readonly from: number; readonly to: number; readonly frames: Uint8Array }[] = [];
+  private recentBytes = 0;
   private readonly closedStreams: { stalled: number; expired: number } = { stalled: 0, expired: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -83,8 +92,42 @@ export class FanoutObject extends DurableObject<Env> {
     const batch = decodeBatch(message);
     this.last = Math.max(this.last, batch.to);
     this.hub.broadcast(message);
+    this.remember(batch.from, batch.to, batch.frames);
     // Attaches in progress count as subscribers: the channel must not forget an object someone is joining.
     return { subscribers: this.hub.size + this.attaching, activation: this.activation };
+  }
+
+  /**
+   * Batches after `after`, whole, at most about `maxBytes` (at least one), if this object still has
+   * them from exactly there; null otherwise (the Worker then reads the channel's history).
+   */
+  async readRecent(after: number, maxBytes: number): Promise<{ bytes: Uint8Array; cursor: number } | null> {
+    const start = this.recent.findIndex((batch) => batch.from === after);
+    if (start < 0) return null;
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    let cursor = after;
+    for (const batch of this.recent.slice(start)) {
+      if (chunks.length > 0 && size + batch.frames.byteLength > maxBytes) break;
+      chunks.push(batch.frames);
+      size += batch.frames.byteLength;
+      cursor = batch.to;
+    }
+    return { bytes: concatBytes(chunks), cursor };
+  }
+
+  private remember(from: number, to: number, frames: Uint8Array): void {
+    if (frames.byteLength === 0) return; // a tick: nothing to keep
+    const tail = this.recent[this.recent.length - 1];
+    if (tail && tail.to !== from) {
+      // Not contiguous with what is kept (a lost push, a restart): start again from this batch.
+      this.recent.length = 0;
+      this.recentBytes = 0;
+    }
+    this.recent.push({ from, to, frames: frames.slice() });
+    this.recentBytes += frames.byteLength;
+    while (this.recent.length > 1 && this.recentBytes > RECENT_BYTES)
+      this.recentBytes -= this.recent.shift()!.frames.byteLength;
   }
 
   /** Subscribers held, and streams the Workers ended as stalled or expired since this instance started. */

@@ -114,6 +114,8 @@ class BridgedStream {
   private closed = false;
   private socket: WebSocket | null = null;
   private subscribersSeen = 1;
+  /** The fan-out object feeding this stream, if any: slow readers catch up from its recent batches first. */
+  private fanout: string | null = null;
   private redialFailures = 0;
   private cpuMicros = 0;
   private bytesWritten = 0;
@@ -227,6 +229,7 @@ class BridgedStream {
 
   private use({ socket, hello, redirect }: Upstream): void {
     this.socket = socket;
+    this.fanout = redirect?.fanout ?? null;
     this.subscribersSeen = Math.max(hello.subscribers, redirect?.subscribers ?? 0);
     socket.addEventListener("message", (event) => {
       if (this.socket !== socket || typeof event.data === "string") return;
@@ -275,6 +278,8 @@ class BridgedStream {
   private async readHistory(force: boolean): Promise<void> {
     const channel = this.target.channels.get(this.target.channels.idFromName(this.target.channel));
     let once = force;
+    // The forced read is about what the fan-out object may have missed: only the channel knows.
+    let askChannel = force;
     while (!this.closed && (once || this.cursor < this.known)) {
       once = false;
       if (this.bufferedBytes > this.settings.bufferBytes / 2) await this.room();
@@ -291,6 +296,8 @@ class BridgedStream {
         await this.sleep(allowance.waitMs);
         continue;
       }
+      if (!askChannel && (await this.readRecent(pageBytes))) continue;
+      askChannel = false;
       let page: HistoryPage;
       try {
         page = await channel.readPage(this.cursor, pageBytes, this.id);
@@ -312,6 +319,18 @@ class BridgedStream {
       this.cursor = page.cursor;
       this.write(page.bytes);
     }
+  }
+
+  /** Catches up from the fan-out object's recent batches; false if it does not have them from the cursor. */
+  private async readRecent(pageBytes: number): Promise<boolean> {
+    if (this.fanout === null) return false;
+    const stub = this.target.fanouts.get(this.target.fanouts.idFromName(this.fanout));
+    const recent = await stub.readRecent(this.cursor, pageBytes).catch(() => null);
+    if (recent === null || this.closed || recent.cursor <= this.cursor) return false;
+    this.allowance.took(recent.bytes.byteLength);
+    this.cursor = recent.cursor;
+    this.write(recent.bytes);
+    return true;
   }
 
   private sleep(ms: number): Promise<void> {

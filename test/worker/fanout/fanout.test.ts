@@ -5,6 +5,7 @@
  */
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { encodeBatch } from "../../../src/channel/bridge-protocol";
 import { freshChannel, publishData, stats, subscribe } from "../relay-client";
 import { SEED } from "../seed";
 import { eventually } from "../sse-reader";
@@ -150,5 +151,23 @@ describe("fan-out objects", () => {
     const streams = await subscribeMany(channel, 40);
     await expect(subscribe(channel)).rejects.toThrow(/503/);
     await Promise.all(streams.map((stream) => stream.cancel()));
+  });
+});
+
+describe("a fan-out object's recent batches (where its slow readers catch up first)", () => {
+  it("serves whole batches from a batch boundary, bounded by bytes, and forgets them after a gap", async () => {
+    const stub = env.FANOUTS.get(env.FANOUTS.idFromName(`${freshChannel()}/fanout/any/0`));
+    const frames = (text: string) => new TextEncoder().encode(text);
+    await stub.deliver(encodeBatch(0, 2, frames("a".repeat(100))));
+    await stub.deliver(encodeBatch(2, 3, frames("b".repeat(100))));
+    await stub.deliver(encodeBatch(3, 5, frames("c".repeat(100))));
+    const text = (page: { bytes: Uint8Array } | null) => (page ? new TextDecoder().decode(page.bytes) : null);
+    expect(text(await stub.readRecent(2, 1_000))).toBe("b".repeat(100) + "c".repeat(100));
+    expect((await stub.readRecent(2, 150))?.cursor).toBe(3); // bounded, whole batches
+    expect((await stub.readRecent(0, 1))?.cursor).toBe(2); // at least one batch
+    expect(await stub.readRecent(1, 1_000)).toBeNull(); // not a boundary: the channel's history serves it
+    await stub.deliver(encodeBatch(7, 8, frames("d"))); // a gap: what came before is no longer contiguous
+    expect(await stub.readRecent(3, 1_000)).toBeNull();
+    expect(text(await stub.readRecent(7, 1_000))).toBe("d");
   });
 });
