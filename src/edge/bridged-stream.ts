@@ -18,30 +18,12 @@
  *   stream ends cleanly (EventSource resumes with Last-Event-ID) before a
  *   modelled CPU budget is spent.
  */
-import type { ChannelObject, HistoryPage } from "../channel/channel-object";
+import type { HistoryPage } from "../channel/channel-object";
 import { ReplayAllowance, type ReplaySettings } from "../channel/replay-limits";
-import {
-  BRIDGE_PROTOCOL,
-  type BridgeCloseReason,
-  CLOSE_CODES,
-  decodeBatch,
-  decodeControl,
-  type Hello,
-  type Redirect,
-} from "../channel/bridge-protocol";
-import type { FanoutObject } from "../channel/fanout-object";
-import { channelFull } from "../channel/refusals";
-import {
-  AFTER_HEADER,
-  CHANNEL_HEADER,
-  CLIENT_HEADER,
-  FANOUT_HEADER,
-  FULL_HEADER,
-  REGION_HEADER,
-} from "../channel/headers";
+import { type BridgeCloseReason, CLOSE_CODES, decodeBatch } from "../channel/bridge-protocol";
 import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
-import type { Logger } from "../log";
 import { SSE_HEADERS } from "../sse/headers";
+import { attach, type BridgeTarget, type Upstream } from "./attach";
 import { CPU_MODEL, deliveryCostMicros } from "./cpu-model";
 
 export interface BridgeSettings {
@@ -59,18 +41,6 @@ export interface BridgeSettings {
   readonly replay: Pick<ReplaySettings, "bytesPerSecond" | "maxBytesPerStream">;
 }
 
-export interface BridgeTarget {
-  readonly channel: string;
-  /** Whose share of the channel this stream counts against; null when unknown. */
-  readonly client: string | null;
-  /** Where the subscriber is (fan-out objects are per region); "any" when unknown. */
-  readonly region: string;
-  readonly channels: DurableObjectNamespace<ChannelObject>;
-  readonly fanouts: DurableObjectNamespace<FanoutObject>;
-  /** Lines about this stream carry the channel and the request id. */
-  readonly log: Logger;
-}
-
 const HEARTBEAT = encodeComment("heartbeat");
 /** Re-dials that fail in a row before the stream is ended (the browser then reconnects itself). */
 const MAX_REDIAL_FAILURES = 5;
@@ -81,8 +51,6 @@ const MAX_REDIAL_FAILURES = 5;
  */
 const REDIALS_PER_SECOND = 500;
 const MAX_REDIAL_SPREAD_MS = 600_000;
-
-type Upstream = { socket: WebSocket; hello: Hello; redirect: Redirect | null };
 
 /**
  * Opens a bridged stream: answers with the SSE response once the first
@@ -121,6 +89,11 @@ class BridgedStream {
   private bytesWritten = 0;
   private drainedAtLastCheck = 0;
   private writtenAtLastTick = 0;
+  /** Heartbeat ticks run twice per HEARTBEAT_MS. */
+  private get tickMs(): number {
+    return Math.max(25, Math.floor(this.settings.heartbeatMs / 2));
+  }
+  private lastTickAt = 0;
   private roomWaiter: (() => void) | null = null;
   /** Names this stream to the channel's replay gate. */
   private readonly id = crypto.randomUUID();
@@ -152,7 +125,7 @@ class BridgedStream {
 
   /** First attach: the refusal to pass on, or undefined once streaming. */
   async connect(after: number | undefined): Promise<Response | null | undefined> {
-    const attached = await this.dial(after);
+    const attached = await attach(this.target, after, this.settings.maxSubscribers);
     if (attached instanceof Response || attached === null) return attached;
     const start = attached.redirect ?? attached.hello;
     const greeting = [formatComment("connected"), formatRetry(this.settings.retryMs)];
@@ -160,7 +133,8 @@ class BridgedStream {
     this.cursor = start.resume ? start.resume.cursor : start.last;
     this.write(encodeText(greeting.join("")));
     this.use(attached);
-    this.timers.add(setInterval(() => this.tick(), Math.max(25, Math.floor(this.settings.heartbeatMs / 2))));
+    this.lastTickAt = Date.now();
+    this.timers.add(setInterval(() => this.tick(), this.tickMs));
     this.after(Math.max(0, this.settings.closeAt - Date.now()), () => this.close("expired"));
     return undefined;
   }
@@ -182,49 +156,6 @@ class BridgedStream {
       // Cancelled by the runtime already.
     }
     this.roomWaiter?.();
-  }
-
-  /** Attaches to the channel object, or to the fan-out object it names. */
-  private async dial(after: number | undefined): Promise<Upstream | Response | null> {
-    const channel = this.target.channels.get(this.target.channels.idFromName(this.target.channel));
-    let full: string | null = null;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const headers = this.attachHeaders();
-      if (after !== undefined) headers.set(AFTER_HEADER, String(after));
-      if (full !== null) headers.set(FULL_HEADER, full);
-      const response = await channel.fetch("https://channel/attach", { headers });
-      if (response.webSocket) return { ...(await helloOf(response.webSocket)), redirect: null };
-      // An object from before the bridge knows no /attach (404); a newer one names the versions it speaks.
-      if (response.status === 404 || (response.status === 400 && response.headers.has("X-Relay-Protocols"))) {
-        await response.body?.cancel();
-        return null;
-      }
-      if (response.status !== 200) return response;
-      const redirect = decodeControl(await response.text()) as Redirect;
-      const fanoutHeaders = this.attachHeaders();
-      fanoutHeaders.set(FANOUT_HEADER, redirect.fanout);
-      const fanout = this.target.fanouts.get(
-        this.target.fanouts.idFromName(redirect.fanout),
-        redirect.locationHint ? { locationHint: redirect.locationHint } : {},
-      );
-      const attached = await fanout.fetch("https://fanout/attach", { headers: fanoutHeaders });
-      if (attached.webSocket) return { ...(await helloOf(attached.webSocket)), redirect };
-      if (attached.status !== 503) return attached;
-      full = redirect.fanout;
-      await attached.body?.cancel();
-    }
-    return channelFull(this.settings.maxSubscribers);
-  }
-
-  private attachHeaders(): Headers {
-    const headers = new Headers({
-      Upgrade: "websocket",
-      "Sec-WebSocket-Protocol": BRIDGE_PROTOCOL,
-      [CHANNEL_HEADER]: this.target.channel,
-      [REGION_HEADER]: this.target.region,
-    });
-    if (this.target.client !== null) headers.set(CLIENT_HEADER, this.target.client);
-    return headers;
   }
 
   private use({ socket, hello, redirect }: Upstream): void {
@@ -369,7 +300,7 @@ class BridgedStream {
     if (this.closed) return;
     let attached: Upstream | Response | null;
     try {
-      attached = await this.dial(this.cursor);
+      attached = await attach(this.target, this.cursor, this.settings.maxSubscribers);
     } catch (error) {
       this.target.log.warn("re-dial failed", { cursor: this.cursor, failures: this.redialFailures + 1, error });
       attached = null;
@@ -419,59 +350,20 @@ class BridgedStream {
    */
   private tick(): void {
     if (this.closed) return;
+    const now = Date.now();
+    // A tick a whole interval late means this isolate is behind on its own work (its streams could
+    // not drain because it could not run): judge nobody stalled then. Only the isolate's lateness
+    // grants this, so no client can claim it.
+    const behind = now - this.lastTickAt > 2 * this.tickMs;
+    this.lastTickAt = now;
     const buffered = this.bufferedBytes;
     const drained = this.bytesWritten - buffered;
-    if (buffered > 0 && drained === this.drainedAtLastCheck) {
+    if (buffered > 0 && drained === this.drainedAtLastCheck && !behind) {
       this.close("stalled");
       return;
     }
     this.drainedAtLastCheck = drained;
     if (this.bytesWritten === this.writtenAtLastTick) this.write(HEARTBEAT, CPU_MODEL.heartbeatMicros);
     this.writtenAtLastTick = this.bytesWritten;
-  }
-}
-
-/** Accepts the Worker's end and waits for the object's hello. */
-function helloOf(socket: WebSocket): Promise<{ socket: WebSocket; hello: Hello }> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (event: MessageEvent) => {
-      socket.removeEventListener("message", onMessage);
-      try {
-        const hello = decodeControl(String(event.data));
-        if (hello.t !== "hello") throw new TypeError("expected hello");
-        resolve({ socket, hello });
-      } catch (error) {
-        reject(error);
-      }
-    };
-    socket.binaryType = "arraybuffer";
-    socket.addEventListener("message", onMessage);
-    socket.addEventListener("close", () => reject(new Error("closed before hello")));
-    socket.accept();
-  });
-}
-
-/**
- * The subscriber's region, from Cloudflare's request data: fan-out objects
- * are per region and created there (a location hint only applies when an
- * object is created, so the region is part of its name). "any" locally.
- */
-export function regionOf(request: Request): string {
-  const cf = request.cf as { continent?: string; longitude?: string } | undefined;
-  switch (cf?.continent) {
-    case "NA":
-      return Number(cf.longitude) < -100 ? "wnam" : "enam";
-    case "SA":
-      return "sam";
-    case "EU":
-      return Number(cf.longitude) > 20 ? "eeur" : "weur";
-    case "AS":
-      return "apac";
-    case "OC":
-      return "oc";
-    case "AF":
-      return "afr";
-    default:
-      return "any";
   }
 }

@@ -1,0 +1,129 @@
+/**
+ * The Worker's side of attaching to an object (see src/channel/bridge-protocol.ts):
+ * the upgrade request, the redirect to a fan-out object, the hello, and the
+ * subscriber's region, which names the fan-out objects it is sent to.
+ */
+import { BRIDGE_PROTOCOL, decodeControl, type Hello, type Redirect } from "../channel/bridge-protocol";
+import {
+  AFTER_HEADER,
+  CHANNEL_HEADER,
+  CLIENT_HEADER,
+  FANOUT_HEADER,
+  FULL_HEADER,
+  REGION_HEADER,
+} from "../channel/headers";
+import { channelFull } from "../channel/refusals";
+import type { ChannelObject } from "../channel/channel-object";
+import type { FanoutObject } from "../channel/fanout-object";
+import type { Logger } from "../log";
+
+export interface BridgeTarget {
+  readonly channel: string;
+  /** Whose share of the channel this stream counts against; null when unknown. */
+  readonly client: string | null;
+  /** Where the subscriber is (fan-out objects are per region); "any" when unknown. */
+  readonly region: string;
+  readonly channels: DurableObjectNamespace<ChannelObject>;
+  readonly fanouts: DurableObjectNamespace<FanoutObject>;
+  /** Lines about this stream carry the channel and the request id. */
+  readonly log: Logger;
+}
+
+/** An attached socket, the object's hello, and the channel's redirect if a fan-out object holds it. */
+export type Upstream = { socket: WebSocket; hello: Hello; redirect: Redirect | null };
+
+/**
+ * Attaches to the channel object, or to the fan-out object it names: the
+ * socket and the object's hello, the object's refusal to pass on (503
+ * channel_full, 429…), or null if the object predates the bridge.
+ */
+export async function attach(
+  target: BridgeTarget,
+  after: number | undefined,
+  maxSubscribers: number,
+): Promise<Upstream | Response | null> {
+  const channel = target.channels.get(target.channels.idFromName(target.channel));
+  let full: string | null = null;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const headers = attachHeaders(target);
+    if (after !== undefined) headers.set(AFTER_HEADER, String(after));
+    if (full !== null) headers.set(FULL_HEADER, full);
+    const response = await channel.fetch("https://channel/attach", { headers });
+    if (response.webSocket) return { ...(await helloOf(response.webSocket)), redirect: null };
+    // An object from before the bridge knows no /attach (404); a newer one names the versions it speaks.
+    if (response.status === 404 || (response.status === 400 && response.headers.has("X-Relay-Protocols"))) {
+      await response.body?.cancel();
+      return null;
+    }
+    if (response.status !== 200) return response;
+    const redirect = decodeControl(await response.text()) as Redirect;
+    const fanoutHeaders = attachHeaders(target);
+    fanoutHeaders.set(FANOUT_HEADER, redirect.fanout);
+    const fanout = target.fanouts.get(
+      target.fanouts.idFromName(redirect.fanout),
+      redirect.locationHint ? { locationHint: redirect.locationHint } : {},
+    );
+    const attached = await fanout.fetch("https://fanout/attach", { headers: fanoutHeaders });
+    if (attached.webSocket) return { ...(await helloOf(attached.webSocket)), redirect };
+    if (attached.status !== 503) return attached;
+    full = redirect.fanout;
+    await attached.body?.cancel();
+  }
+  return channelFull(maxSubscribers);
+}
+
+function attachHeaders(target: BridgeTarget): Headers {
+  const headers = new Headers({
+    Upgrade: "websocket",
+    "Sec-WebSocket-Protocol": BRIDGE_PROTOCOL,
+    [CHANNEL_HEADER]: target.channel,
+    [REGION_HEADER]: target.region,
+  });
+  if (target.client !== null) headers.set(CLIENT_HEADER, target.client);
+  return headers;
+}
+
+/** Accepts the Worker's end and waits for the object's hello. */
+function helloOf(socket: WebSocket): Promise<{ socket: WebSocket; hello: Hello }> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (event: MessageEvent) => {
+      socket.removeEventListener("message", onMessage);
+      try {
+        const hello = decodeControl(String(event.data));
+        if (hello.t !== "hello") throw new TypeError("expected hello");
+        resolve({ socket, hello });
+      } catch (error) {
+        reject(error);
+      }
+    };
+    socket.binaryType = "arraybuffer";
+    socket.addEventListener("message", onMessage);
+    socket.addEventListener("close", () => reject(new Error("closed before hello")));
+    socket.accept();
+  });
+}
+
+/**
+ * The subscriber's region, from Cloudflare's request data: fan-out objects
+ * are per region and created there (a location hint only applies when an
+ * object is created, so the region is part of its name). "any" locally.
+ */
+export function regionOf(request: Request): string {
+  const cf = request.cf as { continent?: string; longitude?: string } | undefined;
+  switch (cf?.continent) {
+    case "NA":
+      return Number(cf.longitude) < -100 ? "wnam" : "enam";
+    case "SA":
+      return "sam";
+    case "EU":
+      return Number(cf.longitude) > 20 ? "eeur" : "weur";
+    case "AS":
+      return "apac";
+    case "OC":
+      return "oc";
+    case "AF":
+      return "afr";
+    default:
+      return "any";
+  }
+}
