@@ -10,6 +10,10 @@ import { parseArgs } from "node:util";
 export interface Plan {
   readonly mode: "full" | "smoke";
   readonly systems: string[];
+  /** Systems that get a rate sweep (the others run the size runs only). */
+  readonly sweepSystems: string[];
+  /** FANOUT_THRESHOLD / FANOUT_SIZE of the relay-fanout system. */
+  readonly fanout: { readonly threshold: number; readonly size: number };
   /** N for the latency table. */
   readonly sizes: number[];
   /** Events per size run and their rate. */
@@ -56,7 +60,12 @@ const USAGE = `Usage: node bench/run.ts [--smoke] [options]
 
   --smoke               every system at tiny sizes (and a two-step sweep, and wrangler dev at N=20);
                         docs rendered to the results directory only; exit 1 on any loss or failure
-  --systems LIST        relay,nchan,node (default: all three)
+  --systems LIST        relay,relay-direct,relay-fanout,nchan,node (default: all five); the relay's delivery modes:
+                        relay = hibernating (the default mode, every subscriber on the channel object),
+                        relay-direct = direct mode, relay-fanout = hibernating with fan-out objects
+  --sweep-systems LIST  systems that get the rate sweep (default relay,nchan,node)
+  --fanout T/S          FANOUT_THRESHOLD/FANOUT_SIZE of relay-fanout (default 250/250, smoke 20/15)
+  --quiet-wait S        wait up to S seconds for the machine to go quiet first (default 600, smoke 0)
   --sizes LIST          subscriber counts (default 1000,5000,10000)
   --events N            events per size run (default 60)
   --rate R              events per second in size runs (default 5)
@@ -74,6 +83,9 @@ export function planFromArgs(argv: string[]): Plan {
     options: {
       smoke: { type: "boolean", default: false },
       systems: { type: "string" },
+      "sweep-systems": { type: "string" },
+      fanout: { type: "string" },
+      "quiet-wait": { type: "string" },
       sizes: { type: "string" },
       events: { type: "string" },
       rate: { type: "string" },
@@ -101,7 +113,9 @@ export function planFromArgs(argv: string[]): Plan {
         : value.split(",").map((item) => positiveInteger(item, value));
   return {
     mode: smoke ? "smoke" : "full",
-    systems: (values.systems ?? "relay,nchan,node").split(","),
+    systems: (values.systems ?? "relay,relay-direct,relay-fanout,nchan,node").split(","),
+    sweepSystems: (values["sweep-systems"] ?? "relay,nchan,node").split(","),
+    fanout: parseFanout(values.fanout ?? (smoke ? "20/15" : "250/250")),
     sizes: list(values.sizes, smoke ? [50] : [1_000, 5_000, 10_000]),
     events: positiveInteger(values.events ?? (smoke ? "10" : "60"), "--events"),
     ratePerSecond: positiveInteger(values.rate ?? (smoke ? "20" : "5"), "--rate"),
@@ -116,7 +130,14 @@ export function planFromArgs(argv: string[]): Plan {
     relayCeiling: smoke ? undefined : 9_900,
     ceilingEvents: 20,
     ceilingRate: 0.5,
-    quietWaitMs: smoke ? 0 : 10 * 60_000,
+    quietWaitMs:
+      values["quiet-wait"] === undefined
+        ? smoke
+          ? 0
+          : 10 * 60_000
+        : values["quiet-wait"] === "0"
+          ? 0
+          : positiveInteger(values["quiet-wait"], "--quiet-wait") * 1000,
     subscribersPerWorker: 2_500,
     maxWorkers: 4,
     openConcurrency: 256,
@@ -129,6 +150,12 @@ export function planFromArgs(argv: string[]): Plan {
     writeDocs: !smoke && !values["no-docs"],
     reportOnly: values["report-only"],
   };
+}
+
+function parseFanout(text: string): { threshold: number; size: number } {
+  const [threshold, size] = text.split("/");
+  if (threshold === undefined || size === undefined) throw new Error(`--fanout: expected T/S, got "${text}"`);
+  return { threshold: positiveInteger(threshold, "--fanout"), size: positiveInteger(size, "--fanout") };
 }
 
 function positiveInteger(text: string, what: string): number {

@@ -3,8 +3,15 @@ import type { BenchResults } from "../scenario/results.ts";
 import { compact, lineChart, type Series } from "./svg-chart.ts";
 import { label } from "./tables.ts";
 
-const COLORS: Record<string, string> = { relay: "#f38020", nchan: "#1f6fb4", node: "#2c9c3c", "relay-dev": "#888888" };
-const SYSTEMS = ["relay", "nchan", "node"];
+const COLORS: Record<string, string> = {
+  relay: "#f38020",
+  "relay-direct": "#b5179e",
+  "relay-fanout": "#7a4b00",
+  nchan: "#1f6fb4",
+  node: "#2c9c3c",
+  "relay-dev": "#888888",
+};
+const SYSTEMS = ["relay", "relay-direct", "relay-fanout", "nchan", "node"];
 
 export function latencyChart(results: BenchResults): string {
   const series: Series[] = [];

@@ -2,7 +2,9 @@
 import type { BenchResults, SizeResult, SweepResult } from "../scenario/results.ts";
 
 export const LABELS: Record<string, string> = {
-  relay: "Relay (workerd)",
+  relay: "Relay, hibernating (workerd)",
+  "relay-direct": "Relay, direct (workerd)",
+  "relay-fanout": "Relay, hibernating + fan-out (workerd)",
   nchan: "Nchan",
   node: "Node broadcaster",
   "relay-dev": "Relay (wrangler dev)",
@@ -35,7 +37,7 @@ export const fmt = {
 };
 
 export function resultsTable(results: BenchResults): string {
-  const order = ["relay", "nchan", "node"];
+  const order = ["relay", "relay-direct", "relay-fanout", "nchan", "node"];
   const rows = [...results.sizes]
     .sort((a, b) => a.subscribers - b.subscribers || order.indexOf(a.system) - order.indexOf(b.system))
     .map((r) => sizeRow(r));

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { BenchResults } from "../scenario/results.ts";
 import { latencyChart, sweepChart, throughputChart } from "./charts.ts";
 import { devProxyLatencyTable, devProxyProcessTable, fdsPerSubscriber } from "./dev-proxy.ts";
+import { modesTable, objectWorkTable, SYSTEM_ORDER } from "./modes.ts";
 import { checkTargets, targetsTable } from "./targets.ts";
 import {
   conciseFailure,
@@ -29,7 +30,7 @@ function headline(results: BenchResults): string {
   const at = (system: string, n: number) => results.sizes.find((r) => r.system === system && r.subscribers === n);
   const sizes = unique(results.sizes.map((r) => r.subscribers)).sort((a, b) => a - b);
   for (const n of sizes) {
-    const parts = ["relay", "nchan", "node"].map((system) => {
+    const parts = SYSTEM_ORDER.map((system) => {
       const r = at(system, n);
       if (!r) return undefined;
       if (!r.step)
@@ -51,14 +52,12 @@ function headline(results: BenchResults): string {
       );
     lines.push(`- **Sustainable deliveries per second at N = ${fmt.int(n)}**: ${parts.join("; ")}.`);
   }
-  const memory = ["relay", "nchan", "node"]
-    .map((system) => {
-      const runs = results.sizes.filter((r) => r.system === system && r.memory && r.subscribers >= 1_000);
-      return runs.length === 0
-        ? undefined
-        : `${label(system)} ${runs.map((r) => fmt.one(r.memory!.perSubscriberKB)).join(" / ")} KB`;
-    })
-    .filter((p) => p !== undefined);
+  const memory = SYSTEM_ORDER.map((system) => {
+    const runs = results.sizes.filter((r) => r.system === system && r.memory && r.subscribers >= 1_000);
+    return runs.length === 0
+      ? undefined
+      : `${label(system)} ${runs.map((r) => fmt.one(r.memory!.perSubscriberKB)).join(" / ")} KB`;
+  }).filter((p) => p !== undefined);
   if (memory.length > 0) lines.push(`- **Memory per idle subscriber** (at each N in turn): ${memory.join("; ")}.`);
   return lines.join("\n");
 }
@@ -98,6 +97,10 @@ export function writeReport(results: BenchResults, dir: string): string {
     rate: String(results.settings.ratePerSecond),
     payloadBytes: String(results.settings.payloadBytes),
     resultsTable: resultsTable(results),
+    modesTable: modesTable(results),
+    objectWorkTable: objectWorkTable(results),
+    fanoutThreshold: String(results.fanout?.threshold ?? "–"),
+    fanoutSize: String(results.fanout?.size ?? "–"),
     charts: charts.join("\n\n"),
     sweepSummary: results.sweeps.length > 0 ? sweepSummaryTable(results) : "_No sweep in this run._",
     sweepDetails: sweepSizes

@@ -65,6 +65,25 @@ export interface StepFigures {
   readonly errors: string[];
 }
 
+/**
+ * Who did the fan-out, from the relay's stats endpoint read after the
+ * measured step with every subscriber still open: streams on the channel
+ * object itself and on each fan-out object. Per event, the channel object
+ * sends one message per own stream and at most one push per live fan-out
+ * object (pushes committed while one is in flight are joined); each fan-out
+ * object sends one message per stream it holds.
+ */
+export interface ObjectWork {
+  readonly mode: string;
+  readonly subscribers: number;
+  readonly channelObjectStreams: number;
+  readonly fanouts: readonly { readonly name: string; readonly subscribers: number }[];
+  /** Upper bound per event: one per live fan-out object. */
+  readonly channelObjectPushesPerEvent: number;
+  /** The most streams one fan-out object writes per event (0 without fan-out). */
+  readonly maxFanoutDeliveriesPerEvent: number;
+}
+
 export interface SizeResult {
   readonly system: string;
   readonly subscribers: number;
@@ -73,6 +92,8 @@ export interface SizeResult {
   readonly open?: OpenFigures;
   readonly memory?: MemoryFigures;
   readonly step?: StepFigures;
+  /** The relay only: streams per object after the step. */
+  readonly objects?: ObjectWork;
   /** Last lines the server printed when something failed. */
   readonly serverOutput?: string;
 }
@@ -93,6 +114,8 @@ export interface SweepResult {
 
 export interface BenchResults {
   readonly mode: "full" | "smoke";
+  /** The relay-fanout system's FANOUT_THRESHOLD / FANOUT_SIZE. */
+  readonly fanout?: { readonly threshold: number; readonly size: number };
   readonly startedAt: string;
   readonly durationSeconds: number;
   readonly machine: Record<string, string>;

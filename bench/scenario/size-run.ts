@@ -1,7 +1,7 @@
 /** One row of the latency table: a system with N subscribers, M events at the set rate. */
 import type { SystemDefinition } from "../systems/types.ts";
-import type { SizeResult } from "./results.ts";
-import { type Session, type SessionError, measureStep, openSession, type SessionSettings } from "./session.ts";
+import type { ObjectWork, SizeResult } from "./results.ts";
+import { CHANNEL, type Session, type SessionError, measureStep, openSession, type SessionSettings } from "./session.ts";
 
 export interface SizeRunPlan {
   readonly events: number;
@@ -37,6 +37,7 @@ export async function runSize(
       ratePerSecond: plan.ratePerSecond,
     });
     const ok = step.lost === 0 && step.droppedStreams === 0 && step.publishFailed === 0 && step.duplicates === 0;
+    const objects = await objectWork(session);
     return {
       system: definition.id,
       subscribers: n,
@@ -45,10 +46,27 @@ export async function runSize(
       open: session.open,
       memory: session.memory,
       step,
+      ...(objects ? { objects } : {}),
     };
   } finally {
     await session.close();
   }
+}
+
+/** Streams per object as the relay's stats endpoint reports them; undefined for other systems. */
+async function objectWork(session: Session): Promise<ObjectWork | undefined> {
+  const read = session.system.channelStats;
+  if (!read) return undefined;
+  const stats = await read.call(session.system, CHANNEL);
+  const onFanouts = stats.fanouts.reduce((sum, f) => sum + f.subscribers, 0);
+  return {
+    mode: stats.mode,
+    subscribers: stats.subscribers,
+    channelObjectStreams: stats.subscribers - onFanouts,
+    fanouts: stats.fanouts,
+    channelObjectPushesPerEvent: stats.fanouts.length,
+    maxFanoutDeliveriesPerEvent: Math.max(0, ...stats.fanouts.map((f) => f.subscribers)),
+  };
 }
 
 export function describeFailure(step: {
