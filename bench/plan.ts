@@ -16,6 +16,8 @@ export interface Plan {
   readonly fanout: { readonly threshold: number; readonly size: number };
   /** N for the latency table. */
   readonly sizes: number[];
+  /** Rounds of the size runs, interleaved (every system at every N, then again): the write-up reports medians. */
+  readonly repeat: number;
   /** Events per size run and their rate. */
   readonly events: number;
   readonly ratePerSecond: number;
@@ -67,6 +69,8 @@ const USAGE = `Usage: node bench/run.ts [--smoke] [options]
   --fanout T/S          FANOUT_THRESHOLD/FANOUT_SIZE of relay-fanout (default 250/250, smoke 20/15)
   --quiet-wait S        wait up to S seconds for the machine to go quiet first (default 600, smoke 0)
   --sizes LIST          subscriber counts (default 1000,5000,10000)
+  --repeat R            size runs R times, interleaved (round 1: every system at every N; round 2: ...);
+                        the modes table reports medians (default 1)
   --events N            events per size run (default 60)
   --rate R              events per second in size runs (default 5)
   --sweep-sizes LIST    N for the publish-rate sweep (default 1000,5000,10000; "none" to skip)
@@ -88,6 +92,7 @@ export function planFromArgs(argv: string[]): Plan {
       "quiet-wait": { type: "string" },
       sizes: { type: "string" },
       events: { type: "string" },
+      repeat: { type: "string" },
       rate: { type: "string" },
       "sweep-sizes": { type: "string" },
       "report-only": { type: "string" },
@@ -117,6 +122,7 @@ export function planFromArgs(argv: string[]): Plan {
     sweepSystems: (values["sweep-systems"] ?? "relay,nchan,node").split(","),
     fanout: parseFanout(values.fanout ?? (smoke ? "20/15" : "250/250")),
     sizes: list(values.sizes, smoke ? [50] : [1_000, 5_000, 10_000]),
+    repeat: positiveInteger(values.repeat ?? "1", "--repeat"),
     events: positiveInteger(values.events ?? (smoke ? "10" : "60"), "--events"),
     ratePerSecond: positiveInteger(values.rate ?? (smoke ? "20" : "5"), "--rate"),
     payloadBytes: 100,

@@ -62,12 +62,16 @@ async function measure(plan: Plan, _resultsDir: string): Promise<BenchResults> {
   }
 
   const sizes: SizeResult[] = [];
-  for (const n of plan.sizes) {
-    for (const system of systems) {
-      log(`${system.label}: N=${n}, ${plan.events} events at ${plan.ratePerSecond}/s`);
-      const result = await runSize(system, settingsFor(plan, n), plan);
-      log(summarizeSize(result));
-      sizes.push(result);
+  // Rounds interleaved, so a slow spell on the shared machine hits every system rather than one.
+  for (let round = 1; round <= plan.repeat; round += 1) {
+    for (const n of plan.sizes) {
+      for (const system of systems) {
+        const which = plan.repeat > 1 ? ` (round ${round} of ${plan.repeat})` : "";
+        log(`${system.label}: N=${n}, ${plan.events} events at ${plan.ratePerSecond}/s${which}`);
+        const result = await runSize(system, settingsFor(plan, n), plan);
+        log(summarizeSize(result));
+        sizes.push(plan.repeat > 1 ? { ...result, round } : result);
+      }
     }
   }
   const relay = systems.find((s) => s.id === "relay");
@@ -146,6 +150,7 @@ async function measure(plan: Plan, _resultsDir: string): Promise<BenchResults> {
     settings: {
       events: plan.events,
       ratePerSecond: plan.ratePerSecond,
+      repeat: plan.repeat,
       payloadBytes: plan.payloadBytes,
       subscribersPerWorker: plan.subscribersPerWorker,
       maxWorkers: plan.maxWorkers,

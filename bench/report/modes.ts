@@ -6,6 +6,7 @@
  */
 import type { BenchResults, SizeResult } from "../scenario/results.ts";
 import { cpuPerDeliveryUs, fmt, label, table, unique } from "./tables.ts";
+import type { TargetCheck } from "./targets.ts";
 
 /** The relay's modes first, then the baselines, in the order the write-up shows them. */
 export const SYSTEM_ORDER = ["relay", "relay-direct", "relay-fanout", "nchan", "node"];
@@ -17,26 +18,90 @@ function bySystemThenN(results: BenchResults): SizeResult[] {
   return [...results.sizes].sort((a, b) => a.subscribers - b.subscribers || rank(a.system) - rank(b.system));
 }
 
-/** p50 / p99, CPU per delivery and memory per subscriber of every system at every N. */
-export function modesTable(results: BenchResults): string {
-  const rows = bySystemThenN(results).map((r) => {
-    const s = r.step;
-    return [
-      fmt.int(r.subscribers),
-      label(r.system),
-      s ? `${fmt.int(s.delivered)} / ${fmt.int(s.expectedDeliveries)}` : `failed: ${r.failure ?? "?"}`,
-      fmt.ms(s?.latency.p50Ms),
-      fmt.ms(s?.latency.p99Ms),
-      s ? fmt.one(cpuPerDeliveryUs(s)) : "–",
-      fmt.one(r.memory?.perSubscriberKB),
-      s ? fmt.one(s.otherCpuPercent) : "–",
-    ];
+/** One system at one N over every round of the run: medians, and the spread of the rounds. */
+interface MedianFigures {
+  readonly system: string;
+  readonly subscribers: number;
+  readonly rounds: number;
+  /** Rounds in which the size run failed (could not open, lost, dropped, refused). */
+  readonly failedRounds: number;
+  readonly delivered: number;
+  readonly expected: number;
+  readonly lost: number;
+  readonly p50Ms: Spread;
+  readonly p99Ms: Spread;
+  readonly cpuUsPerDelivery: Spread;
+  readonly kbPerSubscriber: Spread;
+  readonly otherCpuPercent: Spread;
+  readonly objects: SizeResult["objects"];
+}
+
+interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+function spread(values: number[]): Spread {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return { median: NaN, min: NaN, max: NaN };
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]!, max: sorted.at(-1)! };
+}
+
+/** Every (system, N) of the size runs, in the write-up's order, with medians over its rounds. */
+export function medians(results: BenchResults): MedianFigures[] {
+  const groups = new Map<string, SizeResult[]>();
+  for (const r of bySystemThenN(results)) {
+    const key = `${r.subscribers}|${r.system}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((runs) => {
+    const steps = runs.flatMap((r) => (r.step ? [r.step] : []));
+    const memories = runs.flatMap((r) => (r.memory ? [r.memory] : []));
+    return {
+      system: runs[0]!.system,
+      subscribers: runs[0]!.subscribers,
+      rounds: runs.length,
+      failedRounds: runs.filter((r) => !r.ok).length,
+      delivered: steps.reduce((sum, s) => sum + s.delivered, 0),
+      expected: steps.reduce((sum, s) => sum + s.expectedDeliveries, 0),
+      lost: steps.reduce((sum, s) => sum + s.lost, 0),
+      p50Ms: spread(steps.map((s) => s.latency.p50Ms)),
+      p99Ms: spread(steps.map((s) => s.latency.p99Ms)),
+      cpuUsPerDelivery: spread(steps.map((s) => cpuPerDeliveryUs(s))),
+      kbPerSubscriber: spread(memories.map((m) => m.perSubscriberKB)),
+      otherCpuPercent: spread(steps.map((s) => s.otherCpuPercent)),
+      objects: runs.findLast((r) => r.objects)?.objects,
+    };
   });
+}
+
+function spreadText(s: Spread, format: (v: number) => string): string {
+  if (!Number.isFinite(s.median)) return "–";
+  return s.min === s.max ? format(s.median) : `${format(s.median)} (${format(s.min)}–${format(s.max)})`;
+}
+
+/** p50 / p99, CPU per delivery and memory per subscriber of every system at every N (medians over rounds). */
+export function modesTable(results: BenchResults): string {
+  const rows = medians(results).map((m) => [
+    fmt.int(m.subscribers),
+    label(m.system),
+    String(m.rounds),
+    `${fmt.int(m.delivered)} / ${fmt.int(m.expected)}${m.failedRounds > 0 ? ` (${m.failedRounds} round(s) failed)` : ""}`,
+    spreadText(m.p50Ms, fmt.ms),
+    spreadText(m.p99Ms, fmt.ms),
+    spreadText(m.cpuUsPerDelivery, fmt.one),
+    spreadText(m.kbPerSubscriber, fmt.one),
+    spreadText(m.otherCpuPercent, (v) => fmt.int(v)),
+  ]);
   return table(
     [
       "N",
       "System",
-      "delivered",
+      "rounds",
+      "delivered (all rounds)",
       "p50 ms",
       "p99 ms",
       "server CPU µs per delivery",
@@ -49,7 +114,8 @@ export function modesTable(results: BenchResults): string {
 
 /** Per object per event in the fan-out run(s): streams written by the channel object and by each fan-out object. */
 export function objectWorkTable(results: BenchResults): string {
-  const runs = results.sizes.filter((r) => r.objects && r.system.startsWith("relay"));
+  // One row per system and N: the objects' streams are the same in every round (they follow N, T and S).
+  const runs = medians(results).filter((m) => m.objects && m.system.startsWith("relay"));
   if (runs.length === 0) return "_No relay run reported its objects._";
   return table(
     [
@@ -61,12 +127,12 @@ export function objectWorkTable(results: BenchResults): string {
       "channel object per event: stream writes + pushes",
       "fan-out object per event: stream writes (max)",
     ],
-    bySystemThenN({ ...results, sizes: runs }).map((r) => {
-      const o = r.objects!;
+    runs.map((m) => {
+      const o = m.objects!;
       const per = unique(o.fanouts.map((f) => f.subscribers)).sort((a, b) => b - a);
       return [
-        label(r.system),
-        fmt.int(r.subscribers),
+        label(m.system),
+        fmt.int(m.subscribers),
         fmt.int(o.channelObjectStreams),
         fmt.int(o.fanouts.length),
         per.length === 0 ? "–" : per.map((n) => fmt.int(n)).join(", "),
@@ -80,34 +146,33 @@ export function objectWorkTable(results: BenchResults): string {
 /** What bench/results/modes.json holds: per system and N, the figures a cost model needs. */
 export function modesSummary(results: BenchResults, source: string): unknown {
   const systems: Record<string, { label: string; byN: Record<string, unknown> }> = {};
-  for (const r of bySystemThenN(results)) {
-    const entry = systems[r.system] ?? { label: label(r.system), byN: {} };
-    systems[r.system] = entry;
-    const s = r.step;
-    entry.byN[String(r.subscribers)] = {
-      ok: r.ok,
-      ...(r.failure ? { failure: r.failure } : {}),
-      ...(s
-        ? {
-            events: s.events,
-            ratePerSecond: s.ratePerSecond,
-            delivered: s.delivered,
-            lost: s.lost,
-            p50Ms: round(s.latency.p50Ms, 1),
-            p99Ms: round(s.latency.p99Ms, 1),
-            serverCpuUsPerDelivery: round(cpuPerDeliveryUs(s), 1),
-            serverCpuPercent: s.serverCpuPercent,
-            otherProcessesCpuPercent: s.otherCpuPercent,
-          }
-        : {}),
-      ...(r.memory ? { kbPerSubscriber: r.memory.perSubscriberKB, idleRssMB: r.memory.idleMB } : {}),
-      ...(r.objects
+  const rounded = (x: Spread, digits: number) => ({
+    median: round(x.median, digits),
+    min: round(x.min, digits),
+    max: round(x.max, digits),
+  });
+  for (const m of medians(results)) {
+    const entry = systems[m.system] ?? { label: label(m.system), byN: {} };
+    systems[m.system] = entry;
+    const o = m.objects;
+    entry.byN[String(m.subscribers)] = {
+      rounds: m.rounds,
+      failedRounds: m.failedRounds,
+      delivered: m.delivered,
+      expected: m.expected,
+      lost: m.lost,
+      p50Ms: rounded(m.p50Ms, 1),
+      p99Ms: rounded(m.p99Ms, 1),
+      serverCpuUsPerDelivery: rounded(m.cpuUsPerDelivery, 1),
+      kbPerSubscriber: rounded(m.kbPerSubscriber, 1),
+      otherProcessesCpuPercent: rounded(m.otherCpuPercent, 0),
+      ...(o
         ? {
             objects: {
-              channelObjectStreams: r.objects.channelObjectStreams,
-              fanoutObjects: r.objects.fanouts.length,
-              channelObjectPushesPerEventAtMost: r.objects.channelObjectPushesPerEvent,
-              maxFanoutStreamWritesPerEvent: r.objects.maxFanoutDeliveriesPerEvent,
+              channelObjectStreams: o.channelObjectStreams,
+              fanoutObjects: o.fanouts.length,
+              channelObjectPushesPerEventAtMost: o.channelObjectPushesPerEvent,
+              maxFanoutStreamWritesPerEvent: o.maxFanoutDeliveriesPerEvent,
             },
           }
         : {}),
@@ -119,6 +184,12 @@ export function modesSummary(results: BenchResults, source: string): unknown {
     relayCommit: results.versions.relayCommit ?? "unknown",
     machine: { cpus: results.machine.cpus, cpuModel: results.machine.cpuModel },
     fanout: results.fanout,
+    settings: {
+      events: results.settings.events,
+      ratePerSecond: results.settings.ratePerSecond,
+      payloadBytes: results.settings.payloadBytes,
+      rounds: results.settings.repeat ?? 1,
+    },
     meaning: {
       serverCpuUsPerDelivery:
         "user + system CPU of the whole server process tree over the publishing step divided by deliveries; for the relay this is one workerd process running the Worker (which holds the SSE streams in hibernating mode) and every Durable Object together, so it is the sum of what production splits between edge machines (Worker) and the object's machine",
@@ -126,9 +197,82 @@ export function modesSummary(results: BenchResults, source: string): unknown {
         "resident memory of the server process tree with every subscriber open and idle, minus before opening, divided by N",
       objects:
         "from the relay's stats endpoint after the step: streams on the channel object and per fan-out object; pushes per event is an upper bound (one per live fan-out object; pushes committed while one is in flight are joined)",
+      figures: "median over the interleaved rounds, with min and max",
       caveat:
-        "one run on a shared 2-core VM (server pinned to CPU 0, load generator to CPU 1); the same code varies by about ±20 % from run to run; compare systems within a run",
+        "measured on a shared 2-core VM (server pinned to CPU 0, load generator to CPU 1); the same code varies by about ±20 % from run to run; compare systems within a run",
     },
     systems,
   };
+}
+
+/** Issue 9 item 5's targets for the delivery modes, against this run's medians. */
+export function modesTargets(results: BenchResults): TargetCheck[] {
+  const all = medians(results);
+  const relayRuns = all.filter((m) => m.system.startsWith("relay"));
+  const at = (system: string, n: number) => all.find((m) => m.system === system && m.subscribers === n);
+  const sizes = unique(relayRuns.map((m) => m.subscribers)).sort((a, b) => a - b);
+  const checks: TargetCheck[] = [];
+
+  checks.push({
+    target: "Every event delivered in every mode",
+    met: relayRuns.length === 0 ? null : relayRuns.every((m) => m.expected > 0 && m.lost === 0 && m.failedRounds === 0),
+    figures: relayRuns
+      .map(
+        (m) =>
+          `${label(m.system)} N=${fmt.int(m.subscribers)}: ${fmt.int(m.delivered)} / ${fmt.int(m.expected)}${m.failedRounds > 0 ? `, ${m.failedRounds} round(s) failed` : ""}`,
+      )
+      .join("; "),
+  });
+
+  checks.push({
+    target: "The relay within 1.2× of the bare floor of the same mode",
+    met: null,
+    figures:
+      "not measured in this run: the harness has no bare-bridge floor Worker (bench/experiments/floor-worker is the direct-mode floor, run by hand)",
+  });
+
+  checks.push({
+    target: "The object's own CPU per delivery in the default (hibernating) mode no more than in direct mode",
+    met: null,
+    figures: `not separable here: Worker and objects share one workerd process. Whole process, µs per delivery (median): ${sizes
+      .map(
+        (n) =>
+          `N=${fmt.int(n)}: hibernating ${fmt.one(at("relay", n)?.cpuUsPerDelivery.median)} vs direct ${fmt.one(at("relay-direct", n)?.cpuUsPerDelivery.median)}`,
+      )
+      .join("; ")}`,
+  });
+
+  const fanoutRuns = relayRuns.filter((m) => m.system === "relay-fanout" && m.objects);
+  const shape = results.fanout;
+  checks.push({
+    target:
+      "Per event: a fan-out object at most S deliveries plus a constant; the channel object at most one push per live fan-out object plus a constant",
+    met:
+      fanoutRuns.length === 0 || !shape
+        ? null
+        : fanoutRuns.every(
+            (m) =>
+              m.objects!.maxFanoutDeliveriesPerEvent <= shape.size &&
+              m.objects!.channelObjectStreams <= shape.threshold &&
+              m.objects!.channelObjectPushesPerEvent === m.objects!.fanouts.length,
+          ),
+    figures: fanoutRuns
+      .map((m) => {
+        const o = m.objects!;
+        return `N=${fmt.int(m.subscribers)} (T=${shape?.threshold}, S=${shape?.size}): channel object ${fmt.int(o.channelObjectStreams)} stream writes + ≤ ${o.fanouts.length} pushes; each fan-out object ≤ ${fmt.int(o.maxFanoutDeliveriesPerEvent)} stream writes`;
+      })
+      .join("; "),
+  });
+
+  checks.push({
+    target: "Worker memory per subscriber reported",
+    met: null,
+    figures: `reported for the whole workerd process only (Worker + objects together), median KB per idle subscriber: ${sizes
+      .map(
+        (n) =>
+          `N=${fmt.int(n)}: hibernating ${fmt.one(at("relay", n)?.kbPerSubscriber.median)}, direct ${fmt.one(at("relay-direct", n)?.kbPerSubscriber.median)}, fan-out ${fmt.one(at("relay-fanout", n)?.kbPerSubscriber.median)}`,
+      )
+      .join("; ")}`,
+  });
+  return checks;
 }

@@ -39,7 +39,12 @@ export const fmt = {
 export function resultsTable(results: BenchResults): string {
   const order = ["relay", "relay-direct", "relay-fanout", "nchan", "node"];
   const rows = [...results.sizes]
-    .sort((a, b) => a.subscribers - b.subscribers || order.indexOf(a.system) - order.indexOf(b.system))
+    .sort(
+      (a, b) =>
+        a.subscribers - b.subscribers ||
+        order.indexOf(a.system) - order.indexOf(b.system) ||
+        (a.round ?? 0) - (b.round ?? 0),
+    )
     .map((r) => sizeRow(r));
   return table(
     [
@@ -70,7 +75,7 @@ export function sizeRow(r: SizeResult): string[] {
   if (s && s.otherCpuPercent > 10) notes.push(`other processes used ${fmt.one(s.otherCpuPercent)} % CPU meanwhile`);
   const note = notes.join("; ");
   return [
-    label(r.system),
+    r.round === undefined ? label(r.system) : `${label(r.system)}, round ${r.round}`,
     fmt.int(r.subscribers),
     s ? `${s.events} @ ${s.ratePerSecond}/s` : "–",
     fmt.s(r.open?.allOpenMs),

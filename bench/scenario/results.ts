@@ -87,6 +87,8 @@ export interface ObjectWork {
 export interface SizeResult {
   readonly system: string;
   readonly subscribers: number;
+  /** Which round of an interleaved repeated run (--repeat), from 1; absent in a single-round run. */
+  readonly round?: number;
   readonly ok: boolean;
   readonly failure?: string;
   readonly open?: OpenFigures;
