@@ -54,6 +54,8 @@ export interface Plan {
   /** Where results JSON goes; docs are written only by the full run. */
   readonly resultsDir: string;
   readonly writeDocs: boolean;
+  /** Results files whose size runs are merged into the report (e.g. a separate split-process run). */
+  readonly include: string[];
   /** Re-render the docs from this results file instead of measuring. */
   readonly reportOnly: string | undefined;
 }
@@ -78,6 +80,7 @@ const USAGE = `Usage: node bench/run.ts [--smoke] [options]
   --pin | --no-pin      server on CPU 0, load generator on CPU 1 (default: --pin when 2+ CPUs)
   --no-docs             do not rewrite docs/BENCHMARKS.md and the charts
   --out DIR             results directory (default bench/results, smoke: bench/results/tmp)
+  --include FILE        merge another results file's size runs into the report (repeatable)
   --report-only FILE    re-render docs/BENCHMARKS.md and the charts from a results file, measure nothing
 `;
 
@@ -96,6 +99,7 @@ export function planFromArgs(argv: string[]): Plan {
       rate: { type: "string" },
       "sweep-sizes": { type: "string" },
       "report-only": { type: "string" },
+      include: { type: "string", multiple: true },
       "dev-proxy": { type: "string" },
       pin: { type: "boolean" },
       "no-pin": { type: "boolean" },
@@ -155,6 +159,7 @@ export function planFromArgs(argv: string[]): Plan {
     resultsDir: values.out ?? (smoke ? "bench/results/tmp" : "bench/results"),
     writeDocs: !smoke && !values["no-docs"],
     reportOnly: values["report-only"],
+    include: values.include ?? [],
   };
 }
 

@@ -21,6 +21,7 @@ import { runSweep } from "./scenario/sweep.ts";
 import { nchan } from "./systems/nchan.ts";
 import { nodeBroadcaster } from "./systems/node-broadcaster.ts";
 import { REPO_ROOT, RELAY_SOURCE, relayModes } from "./systems/relay-workerd.ts";
+import { relaySplitModes } from "./systems/relay-split.ts";
 import { relayWranglerDev } from "./systems/relay-wrangler-dev.ts";
 import type { SystemDefinition } from "./systems/types.ts";
 import { run as exec, tryRun } from "./lib/exec.ts";
@@ -43,7 +44,12 @@ async function measure(plan: Plan, _resultsDir: string): Promise<BenchResults> {
   const started = Date.now();
   // Outside the repository: tsc (tsconfig.node.json checks bench/ with checkJs) must never see the bundle.
   const bundleDir = mkdtempSync(join(tmpdir(), "sse-bench-bundle-"));
-  const all: SystemDefinition[] = [...relayModes(bundleDir, plan.fanout), nchan, nodeBroadcaster];
+  const all: SystemDefinition[] = [
+    ...relayModes(bundleDir, plan.fanout),
+    ...relaySplitModes(bundleDir, plan.fanout),
+    nchan,
+    nodeBroadcaster,
+  ];
   const systems = plan.systems.map((id) => {
     const found = all.find((s) => s.id === id);
     if (!found) throw new Error(`unknown system "${id}" (known: ${all.map((s) => s.id).join(", ")})`);
@@ -223,6 +229,17 @@ async function main(): Promise<void> {
     const file = join(resultsDir, `${plan.mode}.json`);
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
     log(`results: ${file}`);
+  }
+  for (const file of plan.include) {
+    const other = JSON.parse(readFileSync(resolve(file), "utf8")) as BenchResults;
+    results = {
+      ...results,
+      sizes: [...results.sizes, ...other.sizes],
+      includedRuns: [
+        ...(results.includedRuns ?? []),
+        { file, startedAt: other.startedAt, systems: [...new Set(other.sizes.map((r) => r.system))] },
+      ],
+    };
   }
   // The smoke run renders the write-up too (into its results directory) so the renderer cannot rot.
   const docsDir =

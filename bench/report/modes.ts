@@ -9,7 +9,16 @@ import { cpuPerDeliveryUs, fmt, label, table, unique } from "./tables.ts";
 import type { TargetCheck } from "./targets.ts";
 
 /** The relay's modes first, then the baselines, in the order the write-up shows them. */
-export const SYSTEM_ORDER = ["relay", "relay-direct", "relay-fanout", "nchan", "node"];
+export const SYSTEM_ORDER = [
+  "relay",
+  "relay-direct",
+  "relay-fanout",
+  "relay-split",
+  "relay-direct-split",
+  "relay-fanout-split",
+  "nchan",
+  "node",
+];
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -206,7 +215,10 @@ export function modesSummary(results: BenchResults, source: string): unknown {
 }
 
 /** Issue 9 item 5's targets for the delivery modes, against this run's medians. */
-export function modesTargets(results: BenchResults): TargetCheck[] {
+export function modesTargets(
+  results: BenchResults,
+  roles: { readonly objects: string; readonly worker: string },
+): TargetCheck[] {
   const all = medians(results);
   const relayRuns = all.filter((m) => m.system.startsWith("relay"));
   const at = (system: string, n: number) => all.find((m) => m.system === system && m.subscribers === n);
@@ -231,15 +243,33 @@ export function modesTargets(results: BenchResults): TargetCheck[] {
       "not measured in this run: the harness has no bare-bridge floor Worker (bench/experiments/floor-worker is the direct-mode floor, run by hand)",
   });
 
+  const objectsCpu = (system: string, n: number) =>
+    spread(
+      results.sizes
+        .filter((r) => r.system === system && r.subscribers === n && r.step)
+        .map((r) => roleFigures(r, roles.objects).cpuUs),
+    ).median;
+  const splitSizes = sizes.filter((n) => at("relay-split", n) && at("relay-direct-split", n));
   checks.push({
     target: "The object's own CPU per delivery in the default (hibernating) mode no more than in direct mode",
-    met: null,
-    figures: `not separable here: Worker and objects share one workerd process. Whole process, µs per delivery (median): ${sizes
-      .map(
-        (n) =>
-          `N=${fmt.int(n)}: hibernating ${fmt.one(at("relay", n)?.cpuUsPerDelivery.median)} vs direct ${fmt.one(at("relay-direct", n)?.cpuUsPerDelivery.median)}`,
-      )
-      .join("; ")}`,
+    met:
+      splitSizes.length === 0
+        ? null
+        : splitSizes.every((n) => objectsCpu("relay-split", n) <= objectsCpu("relay-direct-split", n)),
+    figures:
+      splitSizes.length === 0
+        ? `not separable without the split-process run: Worker and objects share one workerd process. Whole process, µs per delivery (median): ${sizes
+            .map(
+              (n) =>
+                `N=${fmt.int(n)}: hibernating ${fmt.one(at("relay", n)?.cpuUsPerDelivery.median)} vs direct ${fmt.one(at("relay-direct", n)?.cpuUsPerDelivery.median)}`,
+            )
+            .join("; ")}`
+        : `objects' process alone (split run), µs per delivery (median): ${splitSizes
+            .map(
+              (n) =>
+                `N=${fmt.int(n)}: hibernating ${fmt.one(objectsCpu("relay-split", n))} vs direct ${fmt.one(objectsCpu("relay-direct-split", n))}`,
+            )
+            .join("; ")}`,
   });
 
   const fanoutRuns = relayRuns.filter((m) => m.system === "relay-fanout" && m.objects);
@@ -264,15 +294,88 @@ export function modesTargets(results: BenchResults): TargetCheck[] {
       .join("; "),
   });
 
+  const workerKb = (system: string, n: number) =>
+    spread(
+      results.sizes
+        .filter((r) => r.system === system && r.subscribers === n && r.memory)
+        .map((r) => roleFigures(r, roles.worker).kb),
+    ).median;
+  const splitMemory = sizes.filter((n) => at("relay-split", n));
   checks.push({
     target: "Worker memory per subscriber reported",
-    met: null,
-    figures: `reported for the whole workerd process only (Worker + objects together), median KB per idle subscriber: ${sizes
-      .map(
-        (n) =>
-          `N=${fmt.int(n)}: hibernating ${fmt.one(at("relay", n)?.kbPerSubscriber.median)}, direct ${fmt.one(at("relay-direct", n)?.kbPerSubscriber.median)}, fan-out ${fmt.one(at("relay-fanout", n)?.kbPerSubscriber.median)}`,
-      )
-      .join("; ")}`,
+    met: splitMemory.length === 0 ? null : true,
+    figures:
+      splitMemory.length === 0
+        ? `whole workerd process only (Worker + objects together), median KB per idle subscriber: ${sizes
+            .map(
+              (n) =>
+                `N=${fmt.int(n)}: hibernating ${fmt.one(at("relay", n)?.kbPerSubscriber.median)}, direct ${fmt.one(at("relay-direct", n)?.kbPerSubscriber.median)}, fan-out ${fmt.one(at("relay-fanout", n)?.kbPerSubscriber.median)}`,
+            )
+            .join("; ")}`
+        : `the Worker's process alone (split run), median KB per idle subscriber: ${splitMemory
+            .map(
+              (n) =>
+                `N=${fmt.int(n)}: hibernating ${fmt.one(workerKb("relay-split", n))}${at("relay-direct-split", n) ? `, direct ${fmt.one(workerKb("relay-direct-split", n))}` : ""}`,
+            )
+            .join("; ")}`,
   });
   return checks;
+}
+
+/** CPU µs per delivery and KB per idle subscriber of one process role of a size run. */
+function roleFigures(r: SizeResult, role: string): { cpuUs: number; kb: number } {
+  const s = r.step;
+  const cpuUs =
+    s && s.deliveriesPerSecond > 0 ? ((s.serverCpuByRole[role] ?? 0) / 100 / s.deliveriesPerSecond) * 1e6 : NaN;
+  const m = r.memory;
+  const rss = (list: readonly { role: string; rssMB: number }[]) =>
+    list.filter((p) => p.role === role).reduce((sum, p) => sum + p.rssMB, 0);
+  const kb = m ? ((rss(m.processes) - rss(m.baselineProcesses)) * 1024) / r.subscribers : NaN;
+  return { cpuUs, kb };
+}
+
+/**
+ * The split-process runs (Worker and objects in two workerd processes):
+ * each process's own CPU per delivery and memory per subscriber, medians
+ * over the rounds, next to the one-process figure of the same mode.
+ */
+export function splitTable(results: BenchResults, objectsRole: string, workerRole: string): string {
+  const split = results.sizes.filter((r) => r.system.endsWith("-split"));
+  if (split.length === 0) return "_No split-process run in this run._";
+  const all = medians(results);
+  const rows = medians({ ...results, sizes: split }).map((m) => {
+    const runs = split.filter((r) => r.system === m.system && r.subscribers === m.subscribers && r.step);
+    const objects = runs.map((r) => roleFigures(r, objectsRole));
+    const worker = runs.map((r) => roleFigures(r, workerRole));
+    const oneProcess = all.find((o) => o.system === m.system.replace(/-split$/, "") && o.subscribers === m.subscribers);
+    return [
+      fmt.int(m.subscribers),
+      label(m.system),
+      String(m.rounds),
+      `${fmt.int(m.delivered)} / ${fmt.int(m.expected)}`,
+      spreadText(m.p50Ms, fmt.ms),
+      spreadText(m.p99Ms, fmt.ms),
+      spreadText(spread(objects.map((o) => o.cpuUs)), fmt.one),
+      spreadText(spread(worker.map((o) => o.cpuUs)), fmt.one),
+      oneProcess ? fmt.one(oneProcess.cpuUsPerDelivery.median) : "–",
+      spreadText(spread(objects.map((o) => o.kb)), fmt.one),
+      spreadText(spread(worker.map((o) => o.kb)), fmt.one),
+    ];
+  });
+  return table(
+    [
+      "N",
+      "System",
+      "rounds",
+      "delivered",
+      "p50 ms",
+      "p99 ms",
+      "objects' process CPU µs per delivery",
+      "Worker's process CPU µs per delivery",
+      "same mode in one process, µs per delivery",
+      "objects' process KB per subscriber",
+      "Worker's process KB per subscriber",
+    ],
+    rows,
+  );
 }

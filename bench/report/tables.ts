@@ -8,6 +8,9 @@ export const LABELS: Record<string, string> = {
   nchan: "Nchan",
   node: "Node broadcaster",
   "relay-dev": "Relay (wrangler dev)",
+  "relay-split": "Relay, hibernating, split (two workerd processes)",
+  "relay-direct-split": "Relay, direct, split (two workerd processes)",
+  "relay-fanout-split": "Relay, hibernating + fan-out, split (two workerd processes)",
 };
 
 export function label(system: string): string {
@@ -37,7 +40,16 @@ export const fmt = {
 };
 
 export function resultsTable(results: BenchResults): string {
-  const order = ["relay", "relay-direct", "relay-fanout", "nchan", "node"];
+  const order = [
+    "relay",
+    "relay-direct",
+    "relay-fanout",
+    "relay-split",
+    "relay-direct-split",
+    "relay-fanout-split",
+    "nchan",
+    "node",
+  ];
   const rows = [...results.sizes]
     .sort(
       (a, b) =>

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import type { BenchResults } from "../scenario/results.ts";
 import { latencyChart, sweepChart, throughputChart } from "./charts.ts";
 import { devProxyLatencyTable, devProxyProcessTable, fdsPerSubscriber } from "./dev-proxy.ts";
-import { medians, modesTable, modesTargets, objectWorkTable, SYSTEM_ORDER } from "./modes.ts";
+import { OBJECTS_ROLE, WORKER_ROLE } from "../systems/relay-split.ts";
+import { medians, modesTable, modesTargets, objectWorkTable, SYSTEM_ORDER, splitTable } from "./modes.ts";
 import { checkTargets, targetsTable } from "./targets.ts";
 import {
   conciseFailure,
@@ -124,7 +125,8 @@ export function writeReport(results: BenchResults, dir: string): string {
       .map(([k, v]) => `${k}: ${v.toFixed(2)}`)
       .join("; "),
     targets: targetsTable(checkTargets(results)),
-    modesTargets: targetsTable(modesTargets(results)),
+    modesTargets: targetsTable(modesTargets(results, { objects: OBJECTS_ROLE, worker: WORKER_ROLE })),
+    splitTable: splitTable(results, OBJECTS_ROLE, WORKER_ROLE),
     headline: headline(results),
     relayCommit: results.versions.relayCommit ?? "unknown",
   };

@@ -67,7 +67,7 @@ export interface StepFigures {
 
 /**
  * Who did the fan-out, from the relay's stats endpoint read after the
- * measured step with every subscriber still open: streams on the channel
+ * warm-up events and before the measured step (every subscriber open): streams on the channel
  * object itself and on each fan-out object. Per event, the channel object
  * sends one message per own stream and at most one push per live fan-out
  * object (pushes committed while one is in flight are joined); each fan-out
@@ -125,6 +125,8 @@ export interface BenchResults {
   readonly settings: Record<string, unknown>;
   readonly sizes: SizeResult[];
   readonly sweeps: SweepResult[];
+  /** Other runs whose size runs were merged into this report (--include). */
+  readonly includedRuns?: { readonly file: string; readonly startedAt: string; readonly systems: string[] }[];
   /** The relay under wrangler dev, for the dev-proxy analysis. */
   readonly devProxy: SizeResult[];
 }

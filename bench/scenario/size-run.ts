@@ -31,13 +31,14 @@ export async function runSize(
   try {
     // A few events first so every system's fan-out path is warm; not counted.
     await measureStep(session, settings, { step: 0, events: 3, ratePerSecond: 10 });
+    // Who holds the streams, read before the measured step (streams the relay ends during it would skew it).
+    const objects = await objectWork(session);
     const step = await measureStep(session, settings, {
       step: 1,
       events: plan.events,
       ratePerSecond: plan.ratePerSecond,
     });
     const ok = step.lost === 0 && step.droppedStreams === 0 && step.publishFailed === 0 && step.duplicates === 0;
-    const objects = await objectWork(session);
     return {
       system: definition.id,
       subscribers: n,

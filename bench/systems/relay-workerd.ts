@@ -57,7 +57,7 @@ export interface FanoutShape {
 }
 
 /** One delivery mode of the relay as a system of its own. */
-interface RelayMode {
+export interface RelayMode {
   readonly id: string;
   readonly label: string;
   readonly vars: Readonly<Record<string, string>>;
@@ -66,41 +66,55 @@ interface RelayMode {
 }
 
 /**
- * The three delivery modes, each a system: hibernating (the default; every
- * subscriber on the channel object, so FANOUT_THRESHOLD is raised past N),
- * direct (the channel object holds the SSE streams), and hibernating with
- * fan-out objects of `fanout.size` past `fanout.threshold`.
+ * The three delivery modes: hibernating (the default; every subscriber on
+ * the channel object, so FANOUT_THRESHOLD is raised past N), direct (the
+ * channel object holds the SSE streams), and hibernating with fan-out
+ * objects of `fanout.size` past `fanout.threshold`.
  */
-export function relayModes(bundleDir: string, fanout: FanoutShape): SystemDefinition[] {
+export function relayModeList(fanout: FanoutShape): RelayMode[] {
   return [
-    relayWorkerd(bundleDir, {
+    {
       id: "relay",
       label: "Relay, hibernating (workerd)",
       vars: { FANOUT_THRESHOLD: "100000" },
       channelPrefix: "",
       role: "workerd (Worker + channel object)",
-    }),
-    relayWorkerd(bundleDir, {
+    },
+    {
       id: "relay-direct",
       label: "Relay, direct (workerd)",
       vars: { DIRECT_CHANNEL_PREFIXES: DIRECT_PREFIX },
       channelPrefix: DIRECT_PREFIX,
       role: "workerd (Worker + channel object)",
-    }),
-    relayWorkerd(bundleDir, {
+    },
+    {
       id: "relay-fanout",
       label: `Relay, hibernating + fan-out ${fanout.threshold}/${fanout.size} (workerd)`,
       vars: { FANOUT_THRESHOLD: String(fanout.threshold), FANOUT_SIZE: String(fanout.size) },
       channelPrefix: "",
       role: "workerd (Worker + channel and fan-out objects)",
-    }),
+    },
   ];
+}
+
+/** Each delivery mode as a system, all from one bundle. */
+export function relayModes(bundleDir: string, fanout: FanoutShape): SystemDefinition[] {
+  return relayModeList(fanout).map((mode) => relayWorkerd(bundleDir, mode));
+}
+
+/** The workerd config's [vars] for a mode: wrangler.toml's, the bench's, the mode's. */
+export function varsFor(mode: RelayMode): string {
+  const settings = readWorkerSettings(join(RELAY_SOURCE, "wrangler.toml"));
+  const vars: Record<string, string> = { ...settings.vars, ...BENCH_VARS, ...mode.vars };
+  return Object.entries(vars)
+    .map(([name, value]) => `    (name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)}),`)
+    .join("\n");
 }
 
 let bundle: Promise<string> | undefined;
 
 /** Bundles the Worker once per bench run; returns the path of index.js. */
-function bundleWorker(outDir: string): Promise<string> {
+export function bundleWorker(outDir: string): Promise<string> {
   bundle ??= (async () => {
     await run(process.execPath, [WRANGLER, "deploy", "--dry-run", "--env", "", "--outdir", outDir], {
       cwd: RELAY_SOURCE,
@@ -130,7 +144,6 @@ function relayWorkerd(bundleDir: string, mode: RelayMode): SystemDefinition {
       mkdirSync(storage, { recursive: true });
       copyFileSync(await bundleWorker(bundleDir), join(context.workDir, "index.js"));
       const settings = readWorkerSettings(join(RELAY_SOURCE, "wrangler.toml"));
-      const vars: Record<string, string> = { ...settings.vars, ...BENCH_VARS, ...mode.vars };
       const config = readFileSync(TEMPLATE, "utf8")
         .replaceAll("__PORT__", String(port))
         .replaceAll("__STORAGE__", storage)
@@ -145,12 +158,7 @@ function relayWorkerd(bundleDir: string, mode: RelayMode): SystemDefinition {
           "__COMPATIBILITY_FLAGS__",
           settings.compatibilityFlags.map((flag) => JSON.stringify(flag)).join(", "),
         )
-        .replaceAll(
-          "__VARS__",
-          Object.entries(vars)
-            .map(([name, value]) => `    (name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)}),`)
-            .join("\n"),
-        );
+        .replaceAll("__VARS__", varsFor(mode));
       const configPath = join(context.workDir, "relay.capnp");
       writeFileSync(configPath, config);
       const server = await startHealthyServer(
@@ -179,7 +187,7 @@ function relayWorkerd(bundleDir: string, mode: RelayMode): SystemDefinition {
 }
 
 /** The relay's own stats endpoint (GET /v1/channels/{c}, publisher token): subscribers, fan-out objects. */
-async function relayChannelStats(port: number, channel: string): Promise<ChannelStatsReading> {
+export async function relayChannelStats(port: number, channel: string): Promise<ChannelStatsReading> {
   const response = await fetch(`http://127.0.0.1:${port}/v1/channels/${channel}`, {
     headers: { Authorization: `Bearer ${BENCH_TOKEN}` },
   });
