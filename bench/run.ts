@@ -21,7 +21,7 @@ import { runSweep } from "./scenario/sweep.ts";
 import { nchan } from "./systems/nchan.ts";
 import { nodeBroadcaster } from "./systems/node-broadcaster.ts";
 import { REPO_ROOT, RELAY_SOURCE, relayModes } from "./systems/relay-workerd.ts";
-import { relaySplitModes } from "./systems/relay-split.ts";
+import { OBJECTS_ROLE, relaySplitModes, WORKER_ROLE } from "./systems/relay-split.ts";
 import { relayWranglerDev } from "./systems/relay-wrangler-dev.ts";
 import type { SystemDefinition } from "./systems/types.ts";
 import { run as exec, tryRun } from "./lib/exec.ts";
@@ -252,7 +252,10 @@ async function main(): Promise<void> {
   // Per mode, the figures the cost model cites: next to the results, in the results directory.
   const modesFile = join(resultsDir, "modes.json");
   const source = plan.reportOnly ?? join(plan.resultsDir, `${plan.mode}.json`);
-  writeFileSync(modesFile, `${JSON.stringify(modesSummary(results, source), null, 2)}\n`);
+  writeFileSync(
+    modesFile,
+    `${JSON.stringify(modesSummary(results, source, { objects: OBJECTS_ROLE, worker: WORKER_ROLE }), null, 2)}\n`,
+  );
   log(`modes summary: ${modesFile}`);
 
   const found = problems(results);

@@ -153,7 +153,11 @@ export function objectWorkTable(results: BenchResults): string {
 }
 
 /** What bench/results/modes.json holds: per system and N, the figures a cost model needs. */
-export function modesSummary(results: BenchResults, source: string): unknown {
+export function modesSummary(
+  results: BenchResults,
+  source: string,
+  roles: { readonly objects: string; readonly worker: string },
+): unknown {
   const systems: Record<string, { label: string; byN: Record<string, unknown> }> = {};
   const rounded = (x: Spread, digits: number) => ({
     median: round(x.median, digits),
@@ -164,6 +168,19 @@ export function modesSummary(results: BenchResults, source: string): unknown {
     const entry = systems[m.system] ?? { label: label(m.system), byN: {} };
     systems[m.system] = entry;
     const o = m.objects;
+    const runs = results.sizes.filter((r) => r.system === m.system && r.subscribers === m.subscribers && r.step);
+    const perProcess = m.system.endsWith("-split")
+      ? {
+          objectsProcess: {
+            cpuUsPerDelivery: rounded(spread(runs.map((r) => roleFigures(r, roles.objects).cpuUs)), 1),
+            kbPerSubscriber: rounded(spread(runs.map((r) => roleFigures(r, roles.objects).kb)), 1),
+          },
+          workerProcess: {
+            cpuUsPerDelivery: rounded(spread(runs.map((r) => roleFigures(r, roles.worker).cpuUs)), 1),
+            kbPerSubscriber: rounded(spread(runs.map((r) => roleFigures(r, roles.worker).kb)), 1),
+          },
+        }
+      : {};
     entry.byN[String(m.subscribers)] = {
       rounds: m.rounds,
       failedRounds: m.failedRounds,
@@ -175,6 +192,7 @@ export function modesSummary(results: BenchResults, source: string): unknown {
       serverCpuUsPerDelivery: rounded(m.cpuUsPerDelivery, 1),
       kbPerSubscriber: rounded(m.kbPerSubscriber, 1),
       otherProcessesCpuPercent: rounded(m.otherCpuPercent, 0),
+      ...perProcess,
       ...(o
         ? {
             objects: {
@@ -202,6 +220,8 @@ export function modesSummary(results: BenchResults, source: string): unknown {
     meaning: {
       serverCpuUsPerDelivery:
         "user + system CPU of the whole server process tree over the publishing step divided by deliveries; for the relay this is one workerd process running the Worker (which holds the SSE streams in hibernating mode) and every Durable Object together, so it is the sum of what production splits between edge machines (Worker) and the object's machine",
+      objectsProcess:
+        "split systems only (Worker and objects in two workerd processes): the objects' process's own CPU per delivery and memory per subscriber, what production pays on the Durable Object's machine; workerProcess: the Worker's, paid on the edge machines",
       kbPerSubscriber:
         "resident memory of the server process tree with every subscriber open and idle, minus before opening, divided by N",
       objects:

@@ -127,6 +127,10 @@ export function writeReport(results: BenchResults, dir: string): string {
     targets: targetsTable(checkTargets(results)),
     modesTargets: targetsTable(modesTargets(results, { objects: OBJECTS_ROLE, worker: WORKER_ROLE })),
     splitTable: splitTable(results, OBJECTS_ROLE, WORKER_ROLE),
+    includedRuns:
+      (results.includedRuns ?? [])
+        .map((run) => `\`${run.file}\`, started ${run.startedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC")}`)
+        .join("; ") || "none",
     headline: headline(results),
     relayCommit: results.versions.relayCommit ?? "unknown",
   };

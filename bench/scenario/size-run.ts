@@ -58,7 +58,12 @@ export async function runSize(
 async function objectWork(session: Session): Promise<ObjectWork | undefined> {
   const read = session.system.channelStats;
   if (!read) return undefined;
-  const stats = await read.call(session.system, CHANNEL);
+  let stats: Awaited<ReturnType<typeof read>>;
+  try {
+    stats = await read.call(session.system, CHANNEL);
+  } catch {
+    return undefined; // a server that fell over is reported by the step, not here
+  }
   const onFanouts = stats.fanouts.reduce((sum, f) => sum + f.subscribers, 0);
   return {
     mode: stats.mode,

@@ -34,6 +34,7 @@ import type { RunningSystem, StartContext, SystemDefinition } from "./types.ts";
 import { readWorkerSettings } from "./wrangler-config.ts";
 
 const SPLIT_DIR = join(import.meta.dirname, "../servers/split");
+const SPLIT_OPEN_FILES = 65_536;
 const FILES = ["split.capnp", "objects-entry.js", "worker-entry.js", "rpc-json.js"];
 
 /** Process roles, by the config constant on each workerd's command line. */
@@ -72,7 +73,10 @@ function relaySplit(bundleDir: string, mode: RelayMode): SystemDefinition {
         .replaceAll("__VARS__", varsFor(mode));
       writeFileSync(join(context.workDir, "split.capnp"), config);
       // One process group (stopped together); bash waits for both and stops the other if one exits.
-      const script = `"${WORKERD}" serve split.capnp objectsConfig & "${WORKERD}" serve split.capnp workerConfig & wait -n; kill 0`;
+      // The Worker's process keeps four descriptors per subscriber (its client connection and its
+      // connection to the objects' process, each held twice by workerd): the open-file limit is raised
+      // for these two processes only, or N = 5,000 would not fit under 20,000.
+      const script = `ulimit -n ${SPLIT_OPEN_FILES}; "${WORKERD}" serve split.capnp objectsConfig & "${WORKERD}" serve split.capnp workerConfig & wait -n; kill 0`;
       const server = await startHealthyServer(
         { command: "bash", args: ["-c", script], cwd: resolve(context.workDir), cpus: context.cpus },
         `http://127.0.0.1:${port}/healthz`,
