@@ -5,7 +5,7 @@
  * (docs/COSTS.md) can cite.
  */
 import type { BenchResults, SizeResult } from "../scenario/results.ts";
-import { cpuPerDeliveryUs, fmt, label, table, unique } from "./tables.ts";
+import { conciseFailure, cpuPerDeliveryUs, fmt, label, table, unique } from "./tables.ts";
 import type { TargetCheck } from "./targets.ts";
 
 /** The relay's modes first, then the baselines, in the order the write-up shows them. */
@@ -225,7 +225,7 @@ export function modesSummary(
       kbPerSubscriber:
         "resident memory of the server process tree with every subscriber open and idle, minus before opening, divided by N",
       objects:
-        "from the relay's stats endpoint after the step: streams on the channel object and per fan-out object; pushes per event is an upper bound (one per live fan-out object; pushes committed while one is in flight are joined)",
+        "from the relay's stats endpoint after the warm-up events, before the measured step (in the 13:21 run of full.json, after it): streams on the channel object and per fan-out object; pushes per event is an upper bound (one per live fan-out object; pushes committed while one is in flight are joined)",
       figures: "median over the interleaved rounds, with min and max",
       caveat:
         "measured on a shared 2-core VM (server pinned to CPU 0, load generator to CPU 1); the same code varies by about ±20 % from run to run; compare systems within a run",
@@ -269,7 +269,8 @@ export function modesTargets(
         .filter((r) => r.system === system && r.subscribers === n && r.step)
         .map((r) => roleFigures(r, roles.objects).cpuUs),
     ).median;
-  const splitSizes = sizes.filter((n) => at("relay-split", n) && at("relay-direct-split", n));
+  const measured = (system: string, n: number) => (at(system, n)?.expected ?? 0) > 0 && at(system, n)?.lost === 0;
+  const splitSizes = sizes.filter((n) => measured("relay-split", n) && measured("relay-direct-split", n));
   checks.push({
     target: "The object's own CPU per delivery in the default (hibernating) mode no more than in direct mode",
     met:
@@ -320,7 +321,7 @@ export function modesTargets(
         .filter((r) => r.system === system && r.subscribers === n && r.memory)
         .map((r) => roleFigures(r, roles.worker).kb),
     ).median;
-  const splitMemory = sizes.filter((n) => at("relay-split", n));
+  const splitMemory = sizes.filter((n) => measured("relay-split", n));
   checks.push({
     target: "Worker memory per subscriber reported",
     met: splitMemory.length === 0 ? null : true,
@@ -335,7 +336,7 @@ export function modesTargets(
         : `the Worker's process alone (split run), median KB per idle subscriber: ${splitMemory
             .map(
               (n) =>
-                `N=${fmt.int(n)}: hibernating ${fmt.one(workerKb("relay-split", n))}${at("relay-direct-split", n) ? `, direct ${fmt.one(workerKb("relay-direct-split", n))}` : ""}`,
+                `N=${fmt.int(n)}: hibernating ${fmt.one(workerKb("relay-split", n))}${measured("relay-direct-split", n) ? `, direct ${fmt.one(workerKb("relay-direct-split", n))}` : ""}`,
             )
             .join("; ")}`,
   });
@@ -364,7 +365,7 @@ export function splitTable(results: BenchResults, objectsRole: string, workerRol
   if (split.length === 0) return "_No split-process run in this run._";
   const all = medians(results);
   const rows = medians({ ...results, sizes: split }).map((m) => {
-    const runs = split.filter((r) => r.system === m.system && r.subscribers === m.subscribers && r.step);
+    const runs = split.filter((r) => r.system === m.system && r.subscribers === m.subscribers && r.ok);
     const objects = runs.map((r) => roleFigures(r, objectsRole));
     const worker = runs.map((r) => roleFigures(r, workerRole));
     const oneProcess = all.find((o) => o.system === m.system.replace(/-split$/, "") && o.subscribers === m.subscribers);
@@ -372,7 +373,9 @@ export function splitTable(results: BenchResults, objectsRole: string, workerRol
       fmt.int(m.subscribers),
       label(m.system),
       String(m.rounds),
-      `${fmt.int(m.delivered)} / ${fmt.int(m.expected)}`,
+      m.failedRounds > 0
+        ? `${fmt.int(m.delivered)} / ${fmt.int(m.expected)}; ${m.failedRounds} round(s) failed: ${conciseFailure(split.find((r) => r.system === m.system && r.subscribers === m.subscribers && !r.ok)?.failure)}`
+        : `${fmt.int(m.delivered)} / ${fmt.int(m.expected)}`,
       spreadText(m.p50Ms, fmt.ms),
       spreadText(m.p99Ms, fmt.ms),
       spreadText(spread(objects.map((o) => o.cpuUs)), fmt.one),

@@ -34,7 +34,6 @@ import type { RunningSystem, StartContext, SystemDefinition } from "./types.ts";
 import { readWorkerSettings } from "./wrangler-config.ts";
 
 const SPLIT_DIR = join(import.meta.dirname, "../servers/split");
-const SPLIT_OPEN_FILES = 65_536;
 const FILES = ["split.capnp", "objects-entry.js", "worker-entry.js", "rpc-json.js"];
 
 /** Process roles, by the config constant on each workerd's command line. */
@@ -74,9 +73,9 @@ function relaySplit(bundleDir: string, mode: RelayMode): SystemDefinition {
       writeFileSync(join(context.workDir, "split.capnp"), config);
       // One process group (stopped together); bash waits for both and stops the other if one exits.
       // The Worker's process keeps four descriptors per subscriber (its client connection and its
-      // connection to the objects' process, each held twice by workerd): the open-file limit is raised
-      // for these two processes only, or N = 5,000 would not fit under 20,000.
-      const script = `ulimit -n ${SPLIT_OPEN_FILES}; "${WORKERD}" serve split.capnp objectsConfig & "${WORKERD}" serve split.capnp workerConfig & wait -n; kill 0`;
+      // connection to the objects' process, each held twice by workerd): about 4,990 subscribers fit
+      // under a 20,000 open-file limit. Raising it needs CAP_SYS_RESOURCE (`ulimit -Hn` before the run).
+      const script = `"${WORKERD}" serve split.capnp objectsConfig & "${WORKERD}" serve split.capnp workerConfig & wait -n; kill 0`;
       const server = await startHealthyServer(
         { command: "bash", args: ["-c", script], cwd: resolve(context.workDir), cpus: context.cpus },
         `http://127.0.0.1:${port}/healthz`,
@@ -87,13 +86,17 @@ function relaySplit(bundleDir: string, mode: RelayMode): SystemDefinition {
         let role = roles.get(pid);
         if (role === undefined) {
           const command = commandLine(pid);
-          role = command.includes("objectsConfig")
-            ? OBJECTS_ROLE
-            : command.includes("workerConfig")
-              ? WORKER_ROLE
-              : command === ""
-                ? "exited"
-                : "launcher (bash)";
+          // The launcher's own command line names both configs: test for it first.
+          role =
+            command === ""
+              ? "exited"
+              : command.startsWith("bash")
+                ? "launcher (bash)"
+                : command.includes("objectsConfig")
+                  ? OBJECTS_ROLE
+                  : command.includes("workerConfig")
+                    ? WORKER_ROLE
+                    : "other";
           if (role !== "exited") roles.set(pid, role);
         }
         return role;
