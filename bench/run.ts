@@ -248,7 +248,12 @@ async function main(): Promise<void> {
       : plan.mode === "smoke"
         ? resultsDir
         : undefined;
-  if (docsDir) log(`write-up: ${writeReport(results, docsDir)}`);
+  if (docsDir) {
+    const written = writeReport(results, docsDir);
+    // The repository's formatter owns Markdown layout (table padding): docs/ is formatted as committed.
+    if (docsDir !== resultsDir) await exec(join(REPO_ROOT, "node_modules/.bin/biome"), ["format", "--write", written]);
+    log(`write-up: ${written}`);
+  }
   // Per mode, the figures the cost model cites: next to the results, in the results directory.
   const modesFile = join(resultsDir, "modes.json");
   const source = plan.reportOnly ?? join(plan.resultsDir, `${plan.mode}.json`);

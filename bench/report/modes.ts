@@ -402,3 +402,20 @@ export function splitTable(results: BenchResults, objectsRole: string, workerRol
     rows,
   );
 }
+
+/** One line for the write-up's headline: each split system's per-process CPU per delivery. */
+export function splitHeadline(
+  results: BenchResults,
+  roles: { readonly objects: string; readonly worker: string },
+): string {
+  const split = results.sizes.filter((r) => r.system.endsWith("-split") && r.ok);
+  const parts = medians({ ...results, sizes: split }).map((m) => {
+    const runs = split.filter((r) => r.system === m.system && r.subscribers === m.subscribers);
+    const objects = spread(runs.map((r) => roleFigures(r, roles.objects).cpuUs)).median;
+    const worker = spread(runs.map((r) => roleFigures(r, roles.worker).cpuUs)).median;
+    return `${label(m.system).replace(/, split.*$/, "")} at N = ${fmt.int(m.subscribers)}: objects ${fmt.one(objects)} µs, Worker ${fmt.one(worker)} µs`;
+  });
+  return parts.length === 0
+    ? ""
+    : `- **CPU per delivery with the Worker and the objects in separate processes** (medians): ${parts.join("; ")}.`;
+}

@@ -9,7 +9,15 @@ import type { BenchResults } from "../scenario/results.ts";
 import { latencyChart, sweepChart, throughputChart } from "./charts.ts";
 import { devProxyLatencyTable, devProxyProcessTable, fdsPerSubscriber } from "./dev-proxy.ts";
 import { OBJECTS_ROLE, WORKER_ROLE } from "../systems/relay-split.ts";
-import { medians, modesTable, modesTargets, objectWorkTable, SYSTEM_ORDER, splitTable } from "./modes.ts";
+import {
+  medians,
+  modesTable,
+  modesTargets,
+  objectWorkTable,
+  SYSTEM_ORDER,
+  splitHeadline,
+  splitTable,
+} from "./modes.ts";
 import { checkTargets, targetsTable } from "./targets.ts";
 import {
   conciseFailure,
@@ -34,7 +42,7 @@ function headline(results: BenchResults): string {
   const rounds = Math.max(1, ...all.map((m) => m.rounds));
   for (const n of sizes) {
     const parts = all
-      .filter((m) => m.subscribers === n)
+      .filter((m) => m.subscribers === n && !m.system.endsWith("-split"))
       .map((m) => {
         const r = at(m.system, n)!;
         if (m.expected === 0)
@@ -64,7 +72,12 @@ function headline(results: BenchResults): string {
       ? undefined
       : `${label(system)} ${runs.map((m) => fmt.one(m.kbPerSubscriber.median)).join(" / ")} KB`;
   }).filter((p) => p !== undefined);
-  if (memory.length > 0) lines.push(`- **Memory per idle subscriber** (at each N in turn): ${memory.join("; ")}.`);
+  if (memory.length > 0)
+    lines.push(
+      `- **Memory per idle subscriber** (at each N in turn, measured before any event was published): ${memory.join("; ")}.`,
+    );
+  const split = splitHeadline(results, { objects: OBJECTS_ROLE, worker: WORKER_ROLE });
+  if (split !== "") lines.push(split);
   return lines.join("\n");
 }
 
