@@ -82,7 +82,8 @@ export function medians(results: BenchResults): MedianFigures[] {
       cpuUsPerDelivery: spread(steps.map((s) => cpuPerDeliveryUs(s))),
       kbPerSubscriber: spread(memories.map((m) => m.perSubscriberKB)),
       otherCpuPercent: spread(steps.map((s) => s.otherCpuPercent)),
-      objects: runs.findLast((r) => r.objects)?.objects,
+      // Only from clean runs: where streams were lost, the reading may postdate the losses.
+      objects: runs.findLast((r) => r.ok && r.objects)?.objects,
     };
   });
 }
