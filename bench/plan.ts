@@ -10,8 +10,14 @@ import { parseArgs } from "node:util";
 export interface Plan {
   readonly mode: "full" | "smoke";
   readonly systems: string[];
+  /** Systems that get a rate sweep (the others run the size runs only). */
+  readonly sweepSystems: string[];
+  /** FANOUT_THRESHOLD / FANOUT_SIZE of the relay-fanout system. */
+  readonly fanout: { readonly threshold: number; readonly size: number };
   /** N for the latency table. */
   readonly sizes: number[];
+  /** Rounds of the size runs, interleaved (every system at every N, then again): the write-up reports medians. */
+  readonly repeat: number;
   /** Events per size run and their rate. */
   readonly events: number;
   readonly ratePerSecond: number;
@@ -48,6 +54,8 @@ export interface Plan {
   /** Where results JSON goes; docs are written only by the full run. */
   readonly resultsDir: string;
   readonly writeDocs: boolean;
+  /** Results files whose size runs are merged into the report (e.g. a separate split-process run). */
+  readonly include: string[];
   /** Re-render the docs from this results file instead of measuring. */
   readonly reportOnly: string | undefined;
 }
@@ -56,8 +64,15 @@ const USAGE = `Usage: node bench/run.ts [--smoke] [options]
 
   --smoke               every system at tiny sizes (and a two-step sweep, and wrangler dev at N=20);
                         docs rendered to the results directory only; exit 1 on any loss or failure
-  --systems LIST        relay,nchan,node (default: all three)
+  --systems LIST        relay,relay-direct,relay-fanout,nchan,node (default: all five); the relay's delivery modes:
+                        relay = hibernating (the default mode, every subscriber on the channel object),
+                        relay-direct = direct mode, relay-fanout = hibernating with fan-out objects
+  --sweep-systems LIST  systems that get the rate sweep (default relay,nchan,node)
+  --fanout T/S          FANOUT_THRESHOLD/FANOUT_SIZE of relay-fanout (default 250/250, smoke 20/15)
+  --quiet-wait S        wait up to S seconds for the machine to go quiet first (default 600, smoke 0)
   --sizes LIST          subscriber counts (default 1000,5000,10000)
+  --repeat R            size runs R times, interleaved (round 1: every system at every N; round 2: ...);
+                        the modes table reports medians (default 1)
   --events N            events per size run (default 60)
   --rate R              events per second in size runs (default 5)
   --sweep-sizes LIST    N for the publish-rate sweep (default 1000,5000,10000; "none" to skip)
@@ -65,6 +80,7 @@ const USAGE = `Usage: node bench/run.ts [--smoke] [options]
   --pin | --no-pin      server on CPU 0, load generator on CPU 1 (default: --pin when 2+ CPUs)
   --no-docs             do not rewrite docs/BENCHMARKS.md and the charts
   --out DIR             results directory (default bench/results, smoke: bench/results/tmp)
+  --include FILE        merge another results file's size runs into the report (repeatable)
   --report-only FILE    re-render docs/BENCHMARKS.md and the charts from a results file, measure nothing
 `;
 
@@ -74,11 +90,16 @@ export function planFromArgs(argv: string[]): Plan {
     options: {
       smoke: { type: "boolean", default: false },
       systems: { type: "string" },
+      "sweep-systems": { type: "string" },
+      fanout: { type: "string" },
+      "quiet-wait": { type: "string" },
       sizes: { type: "string" },
       events: { type: "string" },
+      repeat: { type: "string" },
       rate: { type: "string" },
       "sweep-sizes": { type: "string" },
       "report-only": { type: "string" },
+      include: { type: "string", multiple: true },
       "dev-proxy": { type: "string" },
       pin: { type: "boolean" },
       "no-pin": { type: "boolean" },
@@ -101,8 +122,11 @@ export function planFromArgs(argv: string[]): Plan {
         : value.split(",").map((item) => positiveInteger(item, value));
   return {
     mode: smoke ? "smoke" : "full",
-    systems: (values.systems ?? "relay,nchan,node").split(","),
+    systems: (values.systems ?? "relay,relay-direct,relay-fanout,nchan,node").split(","),
+    sweepSystems: (values["sweep-systems"] ?? "relay,nchan,node").split(","),
+    fanout: parseFanout(values.fanout ?? (smoke ? "20/15" : "250/250")),
     sizes: list(values.sizes, smoke ? [50] : [1_000, 5_000, 10_000]),
+    repeat: positiveInteger(values.repeat ?? "1", "--repeat"),
     events: positiveInteger(values.events ?? (smoke ? "10" : "60"), "--events"),
     ratePerSecond: positiveInteger(values.rate ?? (smoke ? "20" : "5"), "--rate"),
     payloadBytes: 100,
@@ -116,7 +140,14 @@ export function planFromArgs(argv: string[]): Plan {
     relayCeiling: smoke ? undefined : 9_900,
     ceilingEvents: 20,
     ceilingRate: 0.5,
-    quietWaitMs: smoke ? 0 : 10 * 60_000,
+    quietWaitMs:
+      values["quiet-wait"] === undefined
+        ? smoke
+          ? 0
+          : 10 * 60_000
+        : values["quiet-wait"] === "0"
+          ? 0
+          : positiveInteger(values["quiet-wait"], "--quiet-wait") * 1000,
     subscribersPerWorker: 2_500,
     maxWorkers: 4,
     openConcurrency: 256,
@@ -128,7 +159,14 @@ export function planFromArgs(argv: string[]): Plan {
     resultsDir: values.out ?? (smoke ? "bench/results/tmp" : "bench/results"),
     writeDocs: !smoke && !values["no-docs"],
     reportOnly: values["report-only"],
+    include: values.include ?? [],
   };
+}
+
+function parseFanout(text: string): { threshold: number; size: number } {
+  const [threshold, size] = text.split("/");
+  if (threshold === undefined || size === undefined) throw new Error(`--fanout: expected T/S, got "${text}"`);
+  return { threshold: positiveInteger(threshold, "--fanout"), size: positiveInteger(size, "--fanout") };
 }
 
 function positiveInteger(text: string, what: string): number {

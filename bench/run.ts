@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { describeMachine } from "./lib/machine.ts";
 import { waitForQuiet } from "./lib/machine-load.ts";
 import { planFromArgs, type Plan } from "./plan.ts";
+import { modesSummary } from "./report/modes.ts";
 import { writeReport } from "./report/write-report.ts";
 import type { BenchResults, SizeResult, SweepResult } from "./scenario/results.ts";
 import type { SessionSettings } from "./scenario/session.ts";
@@ -19,7 +20,8 @@ import { runSize } from "./scenario/size-run.ts";
 import { runSweep } from "./scenario/sweep.ts";
 import { nchan } from "./systems/nchan.ts";
 import { nodeBroadcaster } from "./systems/node-broadcaster.ts";
-import { REPO_ROOT, RELAY_SOURCE, relayWorkerd } from "./systems/relay-workerd.ts";
+import { REPO_ROOT, RELAY_SOURCE, relayModes } from "./systems/relay-workerd.ts";
+import { OBJECTS_ROLE, relaySplitModes, WORKER_ROLE } from "./systems/relay-split.ts";
 import { relayWranglerDev } from "./systems/relay-wrangler-dev.ts";
 import type { SystemDefinition } from "./systems/types.ts";
 import { run as exec, tryRun } from "./lib/exec.ts";
@@ -42,7 +44,12 @@ async function measure(plan: Plan, _resultsDir: string): Promise<BenchResults> {
   const started = Date.now();
   // Outside the repository: tsc (tsconfig.node.json checks bench/ with checkJs) must never see the bundle.
   const bundleDir = mkdtempSync(join(tmpdir(), "sse-bench-bundle-"));
-  const all: SystemDefinition[] = [relayWorkerd(bundleDir), nchan, nodeBroadcaster];
+  const all: SystemDefinition[] = [
+    ...relayModes(bundleDir, plan.fanout),
+    ...relaySplitModes(bundleDir, plan.fanout),
+    nchan,
+    nodeBroadcaster,
+  ];
   const systems = plan.systems.map((id) => {
     const found = all.find((s) => s.id === id);
     if (!found) throw new Error(`unknown system "${id}" (known: ${all.map((s) => s.id).join(", ")})`);
@@ -61,12 +68,16 @@ async function measure(plan: Plan, _resultsDir: string): Promise<BenchResults> {
   }
 
   const sizes: SizeResult[] = [];
-  for (const n of plan.sizes) {
-    for (const system of systems) {
-      log(`${system.label}: N=${n}, ${plan.events} events at ${plan.ratePerSecond}/s`);
-      const result = await runSize(system, settingsFor(plan, n), plan);
-      log(summarizeSize(result));
-      sizes.push(result);
+  // Rounds interleaved, so a slow spell on the shared machine hits every system rather than one.
+  for (let round = 1; round <= plan.repeat; round += 1) {
+    for (const n of plan.sizes) {
+      for (const system of systems) {
+        const which = plan.repeat > 1 ? ` (round ${round} of ${plan.repeat})` : "";
+        log(`${system.label}: N=${n}, ${plan.events} events at ${plan.ratePerSecond}/s${which}`);
+        const result = await runSize(system, settingsFor(plan, n), plan);
+        log(summarizeSize(result));
+        sizes.push(plan.repeat > 1 ? { ...result, round } : result);
+      }
     }
   }
   const relay = systems.find((s) => s.id === "relay");
@@ -110,7 +121,7 @@ async function measure(plan: Plan, _resultsDir: string): Promise<BenchResults> {
     return result;
   };
   for (const n of plan.sweepSizes) {
-    for (const system of systems) {
+    for (const system of systems.filter((s) => plan.sweepSystems.includes(s.id))) {
       const result = await sweep(system, n);
       // Past the open-file ceiling, sweep the relay at the largest N it can hold instead.
       if (
@@ -137,6 +148,7 @@ async function measure(plan: Plan, _resultsDir: string): Promise<BenchResults> {
 
   return {
     mode: plan.mode,
+    fanout: plan.fanout,
     startedAt: new Date(started).toISOString(),
     durationSeconds: Math.round((Date.now() - started) / 1000),
     machine,
@@ -144,6 +156,7 @@ async function measure(plan: Plan, _resultsDir: string): Promise<BenchResults> {
     settings: {
       events: plan.events,
       ratePerSecond: plan.ratePerSecond,
+      repeat: plan.repeat,
       payloadBytes: plan.payloadBytes,
       subscribersPerWorker: plan.subscribersPerWorker,
       maxWorkers: plan.maxWorkers,
@@ -189,7 +202,10 @@ function summarizeSize(r: SizeResult): string {
   if (!r.step || !r.open || !r.memory)
     return `  FAILED: ${r.failure}${r.serverOutput ? `\n    server said: ${r.serverOutput.split("\n").slice(-3).join("\n    ")}` : ""}`;
   const s = r.step;
-  return `  ${r.ok ? "ok" : "FAILED"}: open ${r.open.allOpenMs} ms, p50 ${s.latency.p50Ms} p99 ${s.latency.p99Ms} max ${s.latency.maxMs} ms, ${s.delivered}/${s.expectedDeliveries} delivered, ${s.deliveriesPerSecond}/s, server cpu ${s.serverCpuPercent}%, client cpu ${s.clientCpuPercent}%, other ${s.otherCpuPercent}%, ${r.memory.perSubscriberKB} KB/sub${r.failure ? `, ${r.failure}` : ""}`;
+  const objects = r.objects
+    ? `; objects: channel ${r.objects.channelObjectStreams} streams + ${r.objects.fanouts.length} fan-out objects (${r.objects.fanouts.map((f) => f.subscribers).join(", ")})`
+    : "";
+  return `  ${r.ok ? "ok" : "FAILED"}: open ${r.open.allOpenMs} ms, p50 ${s.latency.p50Ms} p99 ${s.latency.p99Ms} max ${s.latency.maxMs} ms, ${s.delivered}/${s.expectedDeliveries} delivered, ${s.deliveriesPerSecond}/s, server cpu ${s.serverCpuPercent}%, client cpu ${s.clientCpuPercent}%, other ${s.otherCpuPercent}%, ${r.memory.perSubscriberKB} KB/sub${objects}${r.failure ? `, ${r.failure}` : ""}`;
 }
 
 function log(line: string): void {
@@ -214,6 +230,17 @@ async function main(): Promise<void> {
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
     log(`results: ${file}`);
   }
+  for (const file of plan.include) {
+    const other = JSON.parse(readFileSync(resolve(file), "utf8")) as BenchResults;
+    results = {
+      ...results,
+      sizes: [...results.sizes, ...other.sizes],
+      includedRuns: [
+        ...(results.includedRuns ?? []),
+        { file, startedAt: other.startedAt, systems: [...new Set(other.sizes.map((r) => r.system))] },
+      ],
+    };
+  }
   // The smoke run renders the write-up too (into its results directory) so the renderer cannot rot.
   const docsDir =
     plan.writeDocs || plan.reportOnly !== undefined
@@ -221,7 +248,20 @@ async function main(): Promise<void> {
       : plan.mode === "smoke"
         ? resultsDir
         : undefined;
-  if (docsDir) log(`write-up: ${writeReport(results, docsDir)}`);
+  if (docsDir) {
+    const written = writeReport(results, docsDir);
+    // The repository's formatter owns Markdown layout (table padding): docs/ is formatted as committed.
+    if (docsDir !== resultsDir) await exec(join(REPO_ROOT, "node_modules/.bin/biome"), ["format", "--write", written]);
+    log(`write-up: ${written}`);
+  }
+  // Per mode, the figures the cost model cites: next to the results, in the results directory.
+  const modesFile = join(resultsDir, "modes.json");
+  const source = plan.reportOnly ?? join(plan.resultsDir, `${plan.mode}.json`);
+  writeFileSync(
+    modesFile,
+    `${JSON.stringify(modesSummary(results, source, { objects: OBJECTS_ROLE, worker: WORKER_ROLE }), null, 2)}\n`,
+  );
+  log(`modes summary: ${modesFile}`);
 
   const found = problems(results);
   if (plan.mode === "smoke") {

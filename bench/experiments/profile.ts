@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { run } from "../lib/exec.ts";
 import { sleep } from "../lib/server-process.ts";
 import { measureStep, openSession, type SessionSettings } from "../scenario/session.ts";
-import { relayWorkerd } from "../systems/relay-workerd.ts";
+import { relayModes } from "../systems/relay-workerd.ts";
 
 const { values } = parseArgs({
   options: {
@@ -54,7 +54,8 @@ const settings: SessionSettings = {
 
 const dir = mkdtempSync(join(tmpdir(), "sse-bench-profile-"));
 process.env.BENCH_WORKERD_V8_FLAGS ??= "--perf-basic-prof"; // names JIT frames in perf's report
-const relay = relayWorkerd(join(dir, "bundle"));
+// The default (hibernating) mode; FANOUT_THRESHOLD is raised past N, so no fan-out objects.
+const relay = relayModes(join(dir, "bundle"), { threshold: 100_000, size: 1_000 })[0]!;
 await relay.check();
 const session = await openSession(relay, settings);
 try {

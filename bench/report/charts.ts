@@ -1,32 +1,42 @@
 /** The write-up's charts, drawn from one run's results. */
 import type { BenchResults } from "../scenario/results.ts";
 import { compact, lineChart, type Series } from "./svg-chart.ts";
+import { medians } from "./modes.ts";
 import { label } from "./tables.ts";
 
-const COLORS: Record<string, string> = { relay: "#f38020", nchan: "#1f6fb4", node: "#2c9c3c", "relay-dev": "#888888" };
-const SYSTEMS = ["relay", "nchan", "node"];
+const COLORS: Record<string, string> = {
+  relay: "#f38020",
+  "relay-direct": "#b5179e",
+  "relay-fanout": "#7a4b00",
+  nchan: "#1f6fb4",
+  node: "#2c9c3c",
+  "relay-dev": "#888888",
+};
+const SYSTEMS = ["relay", "relay-direct", "relay-fanout", "nchan", "node"];
 
 export function latencyChart(results: BenchResults): string {
   const series: Series[] = [];
+  // Medians over the rounds, and only the runs at the common rate (the relay's open-file ceiling run uses a lower one).
+  const common = {
+    ...results,
+    sizes: results.sizes.filter((r) => r.step && r.step.ratePerSecond === results.settings.ratePerSecond),
+  };
+  const all = medians(common);
   for (const system of SYSTEMS) {
-    // Only the runs at the common rate (the relay's open-file ceiling run uses a lower one).
-    const runs = results.sizes
-      .filter(
-        (r) =>
-          r.system === system && r.step && r.step.lost === 0 && r.step.ratePerSecond === results.settings.ratePerSecond,
-      )
+    const runs = all
+      .filter((m) => m.system === system && m.expected > 0 && m.lost === 0)
       .sort((a, b) => a.subscribers - b.subscribers);
     if (runs.length === 0) continue;
     series.push({
       name: `${label(system)} p99`,
       color: COLORS[system]!,
-      points: runs.map((r) => [r.subscribers, r.step!.latency.p99Ms] as const),
+      points: runs.map((m) => [m.subscribers, m.p99Ms.median] as const),
     });
     series.push({
       name: `${label(system)} p50`,
       color: COLORS[system]!,
       dashed: true,
-      points: runs.map((r) => [r.subscribers, r.step!.latency.p50Ms] as const),
+      points: runs.map((m) => [m.subscribers, m.p50Ms.median] as const),
     });
   }
   return lineChart({

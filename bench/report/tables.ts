@@ -2,10 +2,15 @@
 import type { BenchResults, SizeResult, SweepResult } from "../scenario/results.ts";
 
 export const LABELS: Record<string, string> = {
-  relay: "Relay (workerd)",
+  relay: "Relay, hibernating (workerd)",
+  "relay-direct": "Relay, direct (workerd)",
+  "relay-fanout": "Relay, hibernating + fan-out (workerd)",
   nchan: "Nchan",
   node: "Node broadcaster",
   "relay-dev": "Relay (wrangler dev)",
+  "relay-split": "Relay, hibernating, split (two workerd processes)",
+  "relay-direct-split": "Relay, direct, split (two workerd processes)",
+  "relay-fanout-split": "Relay, hibernating + fan-out, split (two workerd processes)",
 };
 
 export function label(system: string): string {
@@ -35,9 +40,23 @@ export const fmt = {
 };
 
 export function resultsTable(results: BenchResults): string {
-  const order = ["relay", "nchan", "node"];
+  const order = [
+    "relay",
+    "relay-direct",
+    "relay-fanout",
+    "relay-split",
+    "relay-direct-split",
+    "relay-fanout-split",
+    "nchan",
+    "node",
+  ];
   const rows = [...results.sizes]
-    .sort((a, b) => a.subscribers - b.subscribers || order.indexOf(a.system) - order.indexOf(b.system))
+    .sort(
+      (a, b) =>
+        a.subscribers - b.subscribers ||
+        order.indexOf(a.system) - order.indexOf(b.system) ||
+        (a.round ?? 0) - (b.round ?? 0),
+    )
     .map((r) => sizeRow(r));
   return table(
     [
@@ -68,7 +87,7 @@ export function sizeRow(r: SizeResult): string[] {
   if (s && s.otherCpuPercent > 10) notes.push(`other processes used ${fmt.one(s.otherCpuPercent)} % CPU meanwhile`);
   const note = notes.join("; ");
   return [
-    label(r.system),
+    r.round === undefined ? label(r.system) : `${label(r.system)}, round ${r.round}`,
     fmt.int(r.subscribers),
     s ? `${s.events} @ ${s.ratePerSecond}/s` : "–",
     fmt.s(r.open?.allOpenMs),

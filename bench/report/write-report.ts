@@ -8,6 +8,16 @@ import { join } from "node:path";
 import type { BenchResults } from "../scenario/results.ts";
 import { latencyChart, sweepChart, throughputChart } from "./charts.ts";
 import { devProxyLatencyTable, devProxyProcessTable, fdsPerSubscriber } from "./dev-proxy.ts";
+import { OBJECTS_ROLE, WORKER_ROLE } from "../systems/relay-split.ts";
+import {
+  medians,
+  modesTable,
+  modesTargets,
+  objectWorkTable,
+  SYSTEM_ORDER,
+  splitHeadline,
+  splitTable,
+} from "./modes.ts";
 import { checkTargets, targetsTable } from "./targets.ts";
 import {
   conciseFailure,
@@ -23,23 +33,28 @@ import {
 
 const TEMPLATE = join(import.meta.dirname, "BENCHMARKS.template.md");
 
-/** A few lines with the figures people look for first. */
+/** A few lines with the figures people look for first (medians over the rounds of a repeated run). */
 function headline(results: BenchResults): string {
   const lines: string[] = [];
+  const all = medians(results);
   const at = (system: string, n: number) => results.sizes.find((r) => r.system === system && r.subscribers === n);
   const sizes = unique(results.sizes.map((r) => r.subscribers)).sort((a, b) => a - b);
+  const rounds = Math.max(1, ...all.map((m) => m.rounds));
   for (const n of sizes) {
-    const parts = ["relay", "nchan", "node"].map((system) => {
-      const r = at(system, n);
-      if (!r) return undefined;
-      if (!r.step)
-        return `${label(system)} ${r.open && r.open.failed > 0 ? `could not open them all (${fmt.int(r.open.opened)} of ${fmt.int(n)}: out of file descriptors)` : `failed: ${conciseFailure(r.failure)}`}`;
-      const lost = r.step.lost > 0 ? `, **${fmt.int(r.step.lost)} lost**` : "";
-      return `${label(system)} ${fmt.ms(r.step.latency.p50Ms)} / ${fmt.ms(r.step.latency.p99Ms)} ms${lost}`;
-    });
+    const parts = all
+      .filter((m) => m.subscribers === n && !m.system.endsWith("-split"))
+      .map((m) => {
+        const r = at(m.system, n)!;
+        if (m.expected === 0)
+          return `${label(m.system)} ${r.open && r.open.failed > 0 ? `could not open them all (${fmt.int(r.open.opened)} of ${fmt.int(n)}: out of file descriptors)` : `failed: ${conciseFailure(r.failure)}`}`;
+        const lost = m.lost > 0 ? `, **${fmt.int(m.lost)} lost**` : "";
+        return `${label(m.system)} ${fmt.ms(m.p50Ms.median)} / ${fmt.ms(m.p99Ms.median)} ms, ${fmt.one(m.cpuUsPerDelivery.median)} µs CPU per delivery${lost}`;
+      });
     const rate = at("nchan", n)?.step ?? at("node", n)?.step ?? at("relay", n)?.step;
-    const what = rate ? ` (${rate.events} events at ${rate.ratePerSecond}/s)` : "";
-    lines.push(`- **N = ${fmt.int(n)}**${what}, p50 / p99: ${parts.filter((p) => p !== undefined).join("; ")}.`);
+    const what = rate
+      ? ` (${rate.events} events at ${rate.ratePerSecond}/s${rounds > 1 ? `, medians of ${rounds} rounds` : ""})`
+      : "";
+    lines.push(`- **N = ${fmt.int(n)}**${what}, p50 / p99: ${parts.join("; ")}.`);
   }
   const sweepSizes = unique(results.sweeps.map((s) => s.subscribers)).sort((a, b) => a - b);
   for (const n of sweepSizes) {
@@ -51,15 +66,18 @@ function headline(results: BenchResults): string {
       );
     lines.push(`- **Sustainable deliveries per second at N = ${fmt.int(n)}**: ${parts.join("; ")}.`);
   }
-  const memory = ["relay", "nchan", "node"]
-    .map((system) => {
-      const runs = results.sizes.filter((r) => r.system === system && r.memory && r.subscribers >= 1_000);
-      return runs.length === 0
-        ? undefined
-        : `${label(system)} ${runs.map((r) => fmt.one(r.memory!.perSubscriberKB)).join(" / ")} KB`;
-    })
-    .filter((p) => p !== undefined);
-  if (memory.length > 0) lines.push(`- **Memory per idle subscriber** (at each N in turn): ${memory.join("; ")}.`);
+  const memory = SYSTEM_ORDER.map((system) => {
+    const runs = all.filter((m) => m.system === system && m.subscribers >= 1_000 && m.expected > 0);
+    return runs.length === 0
+      ? undefined
+      : `${label(system)} ${runs.map((m) => fmt.one(m.kbPerSubscriber.median)).join(" / ")} KB`;
+  }).filter((p) => p !== undefined);
+  if (memory.length > 0)
+    lines.push(
+      `- **Memory per idle subscriber** (at each N in turn, measured before any event was published): ${memory.join("; ")}.`,
+    );
+  const split = splitHeadline(results, { objects: OBJECTS_ROLE, worker: WORKER_ROLE });
+  if (split !== "") lines.push(split);
   return lines.join("\n");
 }
 
@@ -98,6 +116,10 @@ export function writeReport(results: BenchResults, dir: string): string {
     rate: String(results.settings.ratePerSecond),
     payloadBytes: String(results.settings.payloadBytes),
     resultsTable: resultsTable(results),
+    modesTable: modesTable(results),
+    objectWorkTable: objectWorkTable(results),
+    fanoutThreshold: String(results.fanout?.threshold ?? "–"),
+    fanoutSize: String(results.fanout?.size ?? "–"),
     charts: charts.join("\n\n"),
     sweepSummary: results.sweeps.length > 0 ? sweepSummaryTable(results) : "_No sweep in this run._",
     sweepDetails: sweepSizes
@@ -116,6 +138,12 @@ export function writeReport(results: BenchResults, dir: string): string {
       .map(([k, v]) => `${k}: ${v.toFixed(2)}`)
       .join("; "),
     targets: targetsTable(checkTargets(results)),
+    modesTargets: targetsTable(modesTargets(results, { objects: OBJECTS_ROLE, worker: WORKER_ROLE })),
+    splitTable: splitTable(results, OBJECTS_ROLE, WORKER_ROLE),
+    includedRuns:
+      (results.includedRuns ?? [])
+        .map((run) => `\`${run.file}\`, started ${run.startedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC")}`)
+        .join("; ") || "none",
     headline: headline(results),
     relayCommit: results.versions.relayCommit ?? "unknown",
   };

@@ -65,14 +65,37 @@ export interface StepFigures {
   readonly errors: string[];
 }
 
+/**
+ * Who did the fan-out, from the relay's stats endpoint read after the
+ * warm-up events and before the measured step (every subscriber open): streams on the channel
+ * object itself and on each fan-out object. Per event, the channel object
+ * sends one message per own stream and at most one push per live fan-out
+ * object (pushes committed while one is in flight are joined); each fan-out
+ * object sends one message per stream it holds.
+ */
+export interface ObjectWork {
+  readonly mode: string;
+  readonly subscribers: number;
+  readonly channelObjectStreams: number;
+  readonly fanouts: readonly { readonly name: string; readonly subscribers: number }[];
+  /** Upper bound per event: one per live fan-out object. */
+  readonly channelObjectPushesPerEvent: number;
+  /** The most streams one fan-out object writes per event (0 without fan-out). */
+  readonly maxFanoutDeliveriesPerEvent: number;
+}
+
 export interface SizeResult {
   readonly system: string;
   readonly subscribers: number;
+  /** Which round of an interleaved repeated run (--repeat), from 1; absent in a single-round run. */
+  readonly round?: number;
   readonly ok: boolean;
   readonly failure?: string;
   readonly open?: OpenFigures;
   readonly memory?: MemoryFigures;
   readonly step?: StepFigures;
+  /** The relay only: streams per object after the step. */
+  readonly objects?: ObjectWork;
   /** Last lines the server printed when something failed. */
   readonly serverOutput?: string;
 }
@@ -93,6 +116,8 @@ export interface SweepResult {
 
 export interface BenchResults {
   readonly mode: "full" | "smoke";
+  /** The relay-fanout system's FANOUT_THRESHOLD / FANOUT_SIZE. */
+  readonly fanout?: { readonly threshold: number; readonly size: number };
   readonly startedAt: string;
   readonly durationSeconds: number;
   readonly machine: Record<string, string>;
@@ -100,6 +125,8 @@ export interface BenchResults {
   readonly settings: Record<string, unknown>;
   readonly sizes: SizeResult[];
   readonly sweeps: SweepResult[];
+  /** Other runs whose size runs were merged into this report (--include). */
+  readonly includedRuns?: { readonly file: string; readonly startedAt: string; readonly systems: string[] }[];
   /** The relay under wrangler dev, for the dev-proxy analysis. */
   readonly devProxy: SizeResult[];
 }

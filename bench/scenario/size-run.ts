@@ -1,7 +1,7 @@
 /** One row of the latency table: a system with N subscribers, M events at the set rate. */
 import type { SystemDefinition } from "../systems/types.ts";
-import type { SizeResult } from "./results.ts";
-import { type Session, type SessionError, measureStep, openSession, type SessionSettings } from "./session.ts";
+import type { ObjectWork, SizeResult } from "./results.ts";
+import { CHANNEL, type Session, type SessionError, measureStep, openSession, type SessionSettings } from "./session.ts";
 
 export interface SizeRunPlan {
   readonly events: number;
@@ -31,6 +31,8 @@ export async function runSize(
   try {
     // A few events first so every system's fan-out path is warm; not counted.
     await measureStep(session, settings, { step: 0, events: 3, ratePerSecond: 10 });
+    // Who holds the streams, read before the measured step (streams the relay ends during it would skew it).
+    const objects = await objectWork(session);
     const step = await measureStep(session, settings, {
       step: 1,
       events: plan.events,
@@ -45,10 +47,32 @@ export async function runSize(
       open: session.open,
       memory: session.memory,
       step,
+      ...(objects ? { objects } : {}),
     };
   } finally {
     await session.close();
   }
+}
+
+/** Streams per object as the relay's stats endpoint reports them; undefined for other systems. */
+async function objectWork(session: Session): Promise<ObjectWork | undefined> {
+  const read = session.system.channelStats;
+  if (!read) return undefined;
+  let stats: Awaited<ReturnType<typeof read>>;
+  try {
+    stats = await read.call(session.system, CHANNEL);
+  } catch {
+    return undefined; // a server that fell over is reported by the step, not here
+  }
+  const onFanouts = stats.fanouts.reduce((sum, f) => sum + f.subscribers, 0);
+  return {
+    mode: stats.mode,
+    subscribers: stats.subscribers,
+    channelObjectStreams: stats.subscribers - onFanouts,
+    fanouts: stats.fanouts,
+    channelObjectPushesPerEvent: stats.fanouts.length,
+    maxFanoutDeliveriesPerEvent: Math.max(0, ...stats.fanouts.map((f) => f.subscribers)),
+  };
 }
 
 export function describeFailure(step: {

@@ -1,6 +1,6 @@
 # workerd configuration for the relay as production runs it: the Worker
-# and its ChannelObject Durable Object (SQLite storage) in one workerd
-# process, no wrangler dev proxy in front. bench/systems/relay-workerd.ts
+# and its Durable Objects (ChannelObject with SQLite storage, FanoutObject)
+# in one workerd process, no wrangler dev proxy in front. bench/systems/relay-workerd.ts
 # fills in the __NAME__ placeholders and runs `workerd serve <this file>`.
 using Workerd = import "/workerd/workerd.capnp";
 
@@ -23,11 +23,13 @@ const relay :Workerd.Worker = (
   compatibilityFlags = [__COMPATIBILITY_FLAGS__],
   bindings = [
     (name = "CHANNELS", durableObjectNamespace = "ChannelObject"),
+    (name = "FANOUTS", durableObjectNamespace = "FanoutObject"),
 __VARS__
   ],
-  # wrangler.toml's migration declares ChannelObject in new_sqlite_classes.
+  # wrangler.toml's migrations declare both classes in new_sqlite_classes.
   durableObjectNamespaces = [
     (className = "ChannelObject", uniqueKey = "sse-relay-ChannelObject", enableSql = true),
+    (className = "FanoutObject", uniqueKey = "sse-relay-FanoutObject", enableSql = true),
   ],
   durableObjectStorage = (localDisk = "channel-storage"),
 );

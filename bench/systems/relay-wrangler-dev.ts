@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { commandLine } from "../lib/proc.ts";
 import { freePort, startHealthyServer } from "../lib/server-process.ts";
-import { BENCH_TOKEN, RELAY_ROUTES, RELAY_SOURCE, WRANGLER } from "./relay-workerd.ts";
+import { BENCH_VARS, RELAY_ROUTES, RELAY_SOURCE, WRANGLER } from "./relay-workerd.ts";
 import type { RunningSystem, StartContext, SystemDefinition } from "./types.ts";
 
 export const relayWranglerDev: SystemDefinition = {
@@ -26,7 +26,8 @@ export const relayWranglerDev: SystemDefinition = {
       "--inspector-port",
       String(inspectorPort),
     ];
-    args.push("--persist-to", join(context.workDir, "state"), "--var", `PUBLISH_TOKENS:${BENCH_TOKEN}`);
+    args.push("--persist-to", join(context.workDir, "state"));
+    for (const [name, value] of Object.entries(BENCH_VARS)) args.push("--var", `${name}:${value}`);
     const server = await startHealthyServer(
       {
         command: process.execPath,

@@ -14,6 +14,16 @@ export interface RunningSystem {
   roleOf(pid: number): string;
   output(): string;
   stop(): Promise<void>;
+  /** The relay only: what its stats endpoint says about the channel (subscribers per object). */
+  channelStats?(channel: string): Promise<ChannelStatsReading>;
+}
+
+/** The part of the relay's GET /v1/channels/{c} answer the bench records. */
+export interface ChannelStatsReading {
+  readonly mode: string;
+  /** Streams open, across the channel object and its fan-out objects. */
+  readonly subscribers: number;
+  readonly fanouts: readonly { readonly name: string; readonly subscribers: number }[];
 }
 
 export interface StartContext {
@@ -24,7 +34,7 @@ export interface StartContext {
 }
 
 export interface SystemDefinition {
-  /** Short key used in results and on the command line: relay, nchan, node, relay-dev. */
+  /** Short key used in results and on the command line: relay, relay-direct, relay-fanout, nchan, node, relay-dev. */
   readonly id: string;
   readonly label: string;
   /** Checks the system can run here; throws a message saying what to install. */
