@@ -77,12 +77,12 @@ describe("npm run costs", () => {
     ).toBe(RELAY.redisPollMs);
   });
 
-  it("a 5 ms stream: 334 heartbeats of 15 µs, so 2,505 s idle (every 7.5 s from 15 s on); 74 deliveries of 68 µs, so 72 s at 1 event/s", () => {
+  it("a 5 ms stream: 334 heartbeats of 15 µs, so 2,505 s idle (every 7.5 s from 15 s on); 47 deliveries of 108 µs, so 45 s at 1 event/s", () => {
     const idle = streamCycle(5, 0, 1000);
     expect(idle.writesPerStream).toBe(334);
     expect(idle.lifetime).toBe(15 + 332 * 7.5);
-    expect(streamCycle(5, 1, 1000).writesPerStream).toBe(74);
-    expect(streamCycle(5, 1, 1000).lifetime).toBe(72);
+    expect(streamCycle(5, 1, 1000).writesPerStream).toBe(47); // ceil(5,000 / (100 + 8 per KiB))
+    expect(streamCycle(5, 1, 1000).lifetime).toBe(45);
     // With a 25 s budget the hour-long lifetime ends streams first.
     expect(streamCycle(25_000, 1, 1000).lifetime).toBe(3600);
   });
