@@ -41,6 +41,7 @@ function workerProject(
             IDEMPOTENCY_TTL_SECONDS: "3600",
             REPLAY_MAX_BYTES_PER_STREAM: "100000",
             MAX_STREAMS_PER_CLIENT: "3",
+            REPLAY_CONCURRENCY: "2",
             TEST_SEED: String(testSeed()),
             ...overrides,
           },

@@ -9,7 +9,7 @@
  * Once the relay answers: redis-cli -p 6390 XADD sse:demo '*' data 'hello from Redis'
  */
 import { spawn } from "node:child_process";
-import { describeLocalVars, devVarFlags } from "./dev-vars.ts";
+import { describeLocalVars, devVarFlags, readDevVars } from "./dev-vars.ts";
 import { startBridge } from "./upstash-bridge.ts";
 import { startRedisServer } from "./redis-server.ts";
 
@@ -22,13 +22,15 @@ const bridge = await startBridge({ redisUrl: redis.url, token: BRIDGE_TOKEN, por
 console.log(`redis-server on ${redis.url}, Upstash REST bridge on ${bridge.url} (REDIS_PORT, BRIDGE_PORT change them)`);
 console.log(describeLocalVars());
 
+const userVars = readDevVars();
 const wrangler = spawn(
   "wrangler",
   [
     "dev",
     ...devVarFlags(),
     ...["--var", `UPSTASH_REDIS_REST_URL:${bridge.url}`, "--var", `UPSTASH_REDIS_REST_TOKEN:${BRIDGE_TOKEN}`],
-    ...["--var", "REDIS_CHANNEL_PREFIXES:*"],
+    // Every channel polls Redis locally, unless your .dev.vars says which.
+    ...(userVars.REDIS_CHANNEL_PREFIXES === undefined ? ["--var", "REDIS_CHANNEL_PREFIXES:*"] : []),
     ...process.argv.slice(2),
   ],
   { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
@@ -50,7 +52,7 @@ void (async () => {
           "",
           `  relay ready on http://localhost:${relayPort} with Redis ingestion. Try:`,
           `    curl -N http://localhost:${relayPort}/v1/channels/demo/events`,
-          `    redis-cli -p ${REDIS_PORT} XADD sse:demo '*' data 'hello from Redis'`,
+          `    redis-cli -p ${REDIS_PORT} XADD ${userVars.REDIS_STREAM_PREFIX ?? "sse:"}demo '*' data 'hello from Redis'`,
           "",
         ].join("\n"),
       );

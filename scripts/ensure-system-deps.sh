@@ -20,6 +20,9 @@ NEEDS=(
   "test  | redis-server                     | command -v redis-server"
   "test  | chromium                         | [ -x \"\${CHROMIUM_PATH:-/usr/bin/chromium}\" ]"
   "test  | python3-flask python3-redis      | /usr/bin/python3 -c 'import flask, redis'"
+  "test  | python3-jwt                      | /usr/bin/python3 -c 'import jwt'"
+  "test  | golang-go                        | command -v go"
+  "test  | php-cli                          | command -v php"
   "bench | redis-server                     | command -v redis-server"
   "bench | nginx-light libnginx-mod-nchan   | [ -x /usr/sbin/nginx ] && [ -e /usr/lib/nginx/modules/ngx_nchan_module.so ]"
 )

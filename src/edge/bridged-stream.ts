@@ -142,6 +142,7 @@ class BridgedStream {
   close(reason: BridgeCloseReason): void {
     if (this.closed) return;
     this.closed = true;
+    if (reason === "stalled") this.target.log.info("subscriber dropped", { reason, cursor: this.cursor });
     for (const timer of this.timers) clearTimeout(timer);
     try {
       this.socket?.close(CLOSE_CODES[reason], reason);

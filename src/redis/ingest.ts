@@ -9,6 +9,7 @@
  * no entry is lost or repeated. Nothing is stored before the first poll.
  */
 import type { RedisConfig } from "../config";
+import { type Logger, log } from "../log";
 import {
   assertFrameSize,
   type EventLimits,
@@ -153,12 +154,12 @@ export class RedisIngestState {
  * except ill-formed Unicode: a lone surrogate becomes U+FFFD, with a log line,
  * so the event reads the same live and replayed.
  */
-export function entryToEvent(entry: StreamEntry, limits: EventLimits): EntryResult {
+export function entryToEvent(entry: StreamEntry, limits: EventLimits, logger: Logger = log): EntryResult {
   const raw = entry.fields.get("data");
   if (raw === undefined) return { skipped: 'no "data" field' };
   const rawName = entry.fields.get("event");
-  const data = wellFormed(raw, entry.id, "data");
-  const name = rawName === undefined ? undefined : wellFormed(rawName, entry.id, "event");
+  const data = wellFormed(raw, entry.id, "data", logger);
+  const name = rawName === undefined ? undefined : wellFormed(rawName, entry.id, "event", logger);
   try {
     const event = parseEventName(name);
     const checked = parseEventData(data, limits);
@@ -169,9 +170,9 @@ export function entryToEvent(entry: StreamEntry, limits: EventLimits): EntryResu
   }
 }
 
-function wellFormed(text: string, entry: string, field: string): string {
+function wellFormed(text: string, entry: string, field: string, logger: Logger): string {
   if (isWellFormedText(text)) return text;
-  console.warn(JSON.stringify({ msg: "redis entry repaired", entry, field, reason: "lone surrogates became U+FFFD" }));
+  logger.warn("redis entry repaired", { entry, field, reason: "lone surrogates became U+FFFD" });
   return toWellFormedText(text);
 }
 

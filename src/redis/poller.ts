@@ -81,7 +81,7 @@ export class RedisPoller {
     if (entries.length > 0) {
       const events: EventInput[] = [];
       for (const entry of entries) {
-        const result = entryToEvent(entry, this.limits);
+        const result = entryToEvent(entry, this.limits, this.log);
         if ("event" in result) events.push(result.event);
         else this.log.warn("redis entry skipped", { stream: key, entry: entry.id, reason: result.skipped });
       }

@@ -24,6 +24,20 @@ describe("replay bounds", () => {
     await second.cancel();
   });
 
+  it("more streams than REPLAY_CONCURRENCY (2 in tests) replay at once: the rest wait their turn, none is refused, all catch up", async () => {
+    const channel = freshChannel();
+    // 18 events of 4 KB: each replay takes several pages of half a 32 KiB budget.
+    for (let index = 1; index <= 18; index++) await publishData(channel, `${index}:${"q".repeat(4_000)}`);
+    const streams = await Promise.all(
+      [1, 2, 3, 4, 5].map(() => subscribe(channel, { headers: { "Last-Event-ID": "0" } })),
+    );
+    for (const stream of streams) {
+      const events = await stream.waitForEvents(18);
+      expect(events.map((event) => Number(event.id))).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
+    }
+    await Promise.all(streams.map((stream) => stream.cancel()));
+  });
+
   it("?lastEventId=0 on a channel whose history was pruned gets what is retained, without relay.lost", async () => {
     const channel = freshChannel();
     for (let index = 1; index <= 25; index++) await publishData(channel, `e${index}`); // HISTORY_LIMIT 20: 1–5 pruned

@@ -44,12 +44,12 @@ describe("fan-out objects", () => {
 
     // Half leave, then the rest: the registry follows the subscribers down to nothing.
     await Promise.all(streams.slice(0, 15).map((stream) => stream.cancel()));
-    await eventually(async () => (await stats(channel)).subscribers === 15, 10_000);
+    await eventually(async () => (await stats(channel)).subscribers === 15);
     await Promise.all(streams.slice(15).map((stream) => stream.cancel()));
     await eventually(async () => {
       const after = await stats(channel);
       return after.subscribers === 0 && after.fanouts.length === 0;
-    }, 10_000);
+    });
     const tables = await runInDurableObject(env.CHANNELS.get(env.CHANNELS.idFromName(channel)), (_instance, state) =>
       state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'fanouts'").toArray(),
     );
@@ -128,7 +128,7 @@ describe("fan-out objects", () => {
       state.abort("simulated crash between commit and push");
     }).catch(() => {});
     for (const stream of streams) {
-      const events = await stream.waitForEvents(2, 10_000);
+      const events = await stream.waitForEvents(2);
       expect(events.map((event) => event.data)).toEqual(["one", "stored, never pushed"]);
     }
     await Promise.all(streams.map((stream) => stream.cancel()));
