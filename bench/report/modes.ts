@@ -226,7 +226,7 @@ export function modesSummary(
       kbPerSubscriber:
         "resident memory of the server process tree with every subscriber open and idle, minus before opening, divided by N",
       objects:
-        "from the relay's stats endpoint after the warm-up events, before the measured step (in the 13:21 run of full.json, after it): streams on the channel object and per fan-out object; pushes per event is an upper bound (one per live fan-out object; pushes committed while one is in flight are joined)",
+        "from the relay's stats endpoint after the warm-up events, before the measured step, from clean rounds only (none of a system at an N whose every round lost streams): streams on the channel object and per fan-out object; pushes per event is an upper bound (one per live fan-out object; pushes committed while one is in flight are joined)",
       figures: "median over the interleaved rounds, with min and max",
       caveat:
         "measured on a shared 2-core VM (server pinned to CPU 0, load generator to CPU 1); the same code varies by about ±20 % from run to run; compare systems within a run",
