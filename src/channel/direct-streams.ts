@@ -14,6 +14,7 @@ import type { Logger } from "../log";
 import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
 import type { ChannelHistory } from "./history";
 import { ReplayAllowance, type ReplayGate, type ReplaySettings } from "./replay-limits";
+import { ClientCount, isOverloaded } from "./stall-rule";
 import { readPage, resumePoint } from "./replay";
 import { type CloseReason, Subscriber } from "./subscriber";
 
@@ -186,15 +187,22 @@ export class DirectStreams {
     this.lastTickAt = Date.now();
     this.heartbeatTimer = setInterval(() => {
       const now = Date.now();
-      // A tick that fires a whole interval late means this object is behind on its own work: its
-      // streams look stalled because it could not run, not because their peers died, and closing
-      // them would add a reconnect storm to the overload. Only the object's own lateness grants
-      // this, so no client can claim it by opening many streams that never read.
-      const behind = now - this.lastTickAt > 2 * interval;
+      const late = now - this.lastTickAt - interval;
       this.lastTickAt = now;
+      const stalled: Subscriber[] = [];
+      const all = new ClientCount();
+      const stalledClients = new ClientCount();
       for (const subscriber of this.subscribers) {
-        if (subscriber.heartbeat(HEARTBEAT, now) === "stalled" && !behind) subscriber.close("stalled");
+        const client = this.clients.get(subscriber) ?? subscriber;
+        all.add(client);
+        if (subscriber.heartbeat(HEARTBEAT, now) === "stalled") {
+          stalled.push(subscriber);
+          stalledClients.add(client);
+        }
       }
+      // See stall-rule.ts: only this object's own lateness, or stalls spread over many clients, exempt them.
+      if (isOverloaded(late, interval, stalledClients.distinct, all.distinct)) return;
+      for (const subscriber of stalled) subscriber.close("stalled");
     }, interval);
   }
 

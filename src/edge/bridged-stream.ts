@@ -20,6 +20,7 @@
  */
 import type { HistoryPage } from "../channel/channel-object";
 import { ReplayAllowance, type ReplaySettings } from "../channel/replay-limits";
+import { ClientCount, isOverloaded } from "../channel/stall-rule";
 import { type BridgeCloseReason, CLOSE_CODES, decodeBatch } from "../channel/bridge-protocol";
 import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
 import { SSE_HEADERS } from "../sse/headers";
@@ -42,6 +43,13 @@ export interface BridgeSettings {
 }
 
 const HEARTBEAT = encodeComment("heartbeat");
+
+/**
+ * This isolate's open streams and its stalled-looking ones, by client: all streams of one isolate
+ * share its thread, so when it is behind they all look stalled together (see stall-rule.ts).
+ */
+const OPEN_CLIENTS = new ClientCount();
+const STALLED_CLIENTS = new ClientCount();
 /** Re-dials that fail in a row before the stream is ended (the browser then reconnects itself). */
 const MAX_REDIAL_FAILURES = 5;
 /**
@@ -94,6 +102,22 @@ class BridgedStream {
     return Math.max(25, Math.floor(this.settings.heartbeatMs / 2));
   }
   private lastTickAt = 0;
+  /** Whether the last tick found this stream draining nothing (counted in STALLED_CLIENTS). */
+  private looksStalled = false;
+  /** Whether this stream is counted in OPEN_CLIENTS. */
+  private counted = false;
+
+  /** Whose stream this is, for the stall rule: its client, or itself when the client is not known. */
+  private get clientKey(): string {
+    return this.target.client ?? this.id;
+  }
+
+  private markStalled(stalled: boolean): void {
+    if (stalled === this.looksStalled) return;
+    this.looksStalled = stalled;
+    if (stalled) STALLED_CLIENTS.add(this.clientKey);
+    else STALLED_CLIENTS.remove(this.clientKey);
+  }
   private roomWaiter: (() => void) | null = null;
   /** Names this stream to the channel's replay gate. */
   private readonly id = crypto.randomUUID();
@@ -133,6 +157,8 @@ class BridgedStream {
     this.cursor = start.resume ? start.resume.cursor : start.last;
     this.write(encodeText(greeting.join("")));
     this.use(attached);
+    this.counted = true;
+    OPEN_CLIENTS.add(this.clientKey);
     this.lastTickAt = Date.now();
     this.timers.add(setInterval(() => this.tick(), this.tickMs));
     this.after(Math.max(0, this.settings.closeAt - Date.now()), () => this.close("expired"));
@@ -142,6 +168,8 @@ class BridgedStream {
   close(reason: BridgeCloseReason): void {
     if (this.closed) return;
     this.closed = true;
+    this.markStalled(false);
+    if (this.counted) OPEN_CLIENTS.remove(this.clientKey);
     if (reason === "stalled") this.target.log.info("subscriber dropped", { reason, cursor: this.cursor });
     for (const timer of this.timers) clearTimeout(timer);
     try {
@@ -352,14 +380,17 @@ class BridgedStream {
   private tick(): void {
     if (this.closed) return;
     const now = Date.now();
-    // A tick a whole interval late means this isolate is behind on its own work (its streams could
-    // not drain because it could not run): judge nobody stalled then. Only the isolate's lateness
-    // grants this, so no client can claim it.
-    const behind = now - this.lastTickAt > 2 * this.tickMs;
+    const late = now - this.lastTickAt - this.tickMs;
     this.lastTickAt = now;
     const buffered = this.bufferedBytes;
     const drained = this.bytesWritten - buffered;
-    if (buffered > 0 && drained === this.drainedAtLastCheck && !behind) {
+    const wasStalled = this.looksStalled;
+    this.markStalled(buffered > 0 && drained === this.drainedAtLastCheck);
+    // Judged at the second stalled tick in a row: by then every stream of this isolate has ticked once
+    // and counted itself. See stall-rule.ts: the isolate's own lateness, or stalls spread over most
+    // clients of its streams, mean the isolate is behind, not that the peer died.
+    const overloaded = isOverloaded(late, this.tickMs, STALLED_CLIENTS.distinct, OPEN_CLIENTS.distinct);
+    if (wasStalled && this.looksStalled && !overloaded) {
       this.close("stalled");
       return;
     }

@@ -27,22 +27,46 @@ describe("subscriber lifecycle", () => {
     await stuck.body?.cancel().catch(() => {});
   });
 
-  it("streams that never read are cut as stalled even when they are most of a channel's streams (no one can claim the overload exemption)", async () => {
+  it("one client's streams that never read are cut as stalled even when they are most of the channel's (it cannot claim the overload exemption)", async () => {
     const channel = freshChannel();
-    // Seven streams that never read and one that reads: at each tick most of the channel looks stalled.
-    // Before, that exempted them all (the object "must be behind"); only the object's own late ticks may.
+    // Three streams of one client (its share is 3 in tests) that never read, and two readers: most of the
+    // channel's streams look stalled, but they are one client's, and one client counts once.
     const stuck = await Promise.all(
-      Array.from({ length: 7 }, () => SELF.fetch(`${BASE}/v1/channels/${channel}/events`)),
+      [1, 2, 3].map(() =>
+        SELF.fetch(`${BASE}/v1/channels/${channel}/events`, { headers: { "CF-Connecting-IP": "203.0.113.50" } }),
+      ),
     );
-    await eventually(async () => (await stats(channel)).subscribers === 7);
-    const reader = await subscribe(channel); // the eighth: the test maximum
+    await eventually(async () => (await stats(channel)).subscribers === 3);
+    const readers = [await subscribe(channel), await subscribe(channel)];
     for (let index = 0; index < 4; index++) await publishData(channel, "s".repeat(4_000)); // within every budget
-    await reader.waitForEvents(4);
+    for (const reader of readers) await reader.waitForEvents(4);
     await eventually(async () => {
       const now = await stats(channel);
-      return now.subscribers === 1 && now.closedStreams.stalled === 7;
+      return now.subscribers === 2 && now.closedStreams.stalled === 3;
     });
-    expect(reader.events.map((event) => event.id)).toEqual(["1", "2", "3", "4"]);
+    await Promise.all(stuck.map((response) => response.body?.cancel().catch(() => {})));
+    await Promise.all(readers.map((reader) => reader.cancel()));
+  });
+
+  it("streams of most clients stalled at once are not cut: the process is behind, not their peers dead", async () => {
+    const channel = freshChannel();
+    const stuck = await Promise.all(
+      ["192.0.2.11", "192.0.2.12", "192.0.2.13"].map((address) =>
+        SELF.fetch(`${BASE}/v1/channels/${channel}/events`, { headers: { "CF-Connecting-IP": address } }),
+      ),
+    );
+    await eventually(async () => (await stats(channel)).subscribers === 3);
+    const reader = await subscribe(channel);
+    for (let index = 0; index < 4; index++) await publishData(channel, "s".repeat(4_000));
+    await reader.waitForEvents(4);
+    // Three idle-stream heartbeats of the reader after the last event: at least three ticks judged the others.
+    const heartbeats = () => reader.comments.filter((comment) => comment.trim() === "heartbeat").length;
+    const seen = heartbeats();
+    await reader.waitForComment(() => heartbeats() >= seen + 3);
+    expect(await stats(channel)).toMatchObject({
+      subscribers: 4,
+      closedStreams: { overflow: 0, stalled: 0, expired: 0 },
+    });
     await Promise.all(stuck.map((response) => response.body?.cancel().catch(() => {})));
     await reader.cancel();
   });
