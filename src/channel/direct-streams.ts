@@ -14,7 +14,7 @@ import type { Logger } from "../log";
 import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
 import type { ChannelHistory } from "./history";
 import { ReplayAllowance, type ReplayGate, type ReplaySettings } from "./replay-limits";
-import { ClientCount, isOverloaded } from "./stall-rule";
+import { ClientCount, shouldCut } from "./stall-rule";
 import { readPage, resumePoint } from "./replay";
 import { type CloseReason, Subscriber } from "./subscriber";
 
@@ -200,9 +200,13 @@ export class DirectStreams {
           stalledClients.add(client);
         }
       }
-      // See stall-rule.ts: only this object's own lateness, or stalls spread over many clients, exempt them.
-      if (isOverloaded(late, interval, stalledClients.distinct, all.distinct)) return;
-      for (const subscriber of stalled) subscriber.close("stalled");
+      // See stall-rule.ts: this object's own lateness, or stalls spread over many clients, exempt them
+      // for a while.
+      const tick = { lateMs: late, intervalMs: interval };
+      for (const subscriber of stalled) {
+        if (shouldCut(subscriber.stalledTicks, tick, stalledClients.distinct, all.distinct))
+          subscriber.close("stalled");
+      }
     }, interval);
   }
 

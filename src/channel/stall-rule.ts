@@ -1,7 +1,7 @@
 /**
  * When streams that drain nothing are cut as stalled (a dead peer whose
  * disconnect was never reported), and when they are not: if the process
- * holding them is behind on its own work (overload), every stream looks
+ * holding them is behind on its own work (overload), many streams look
  * stalled because it could not run, and cutting them would add a reconnect
  * storm to the overload.
  *
@@ -9,16 +9,31 @@
  * that never read, so it is judged by what one client cannot fake: a tick
  * that ran a whole interval late, or stalled streams spread over many
  * distinct clients (token subject or address, see src/http/client-key.ts).
- * One client's stalled streams count once, however many it opens.
+ * One client's stalled streams count once, however many it opens; and no
+ * exemption lasts past MAX_STALLED_TICKS.
  */
 
 /**
- * Stalled-looking streams are exempt from being cut when this holds: the tick ran a whole interval
- * late, or most clients' streams (at least two clients) look stalled at once. Dead peers are a
- * minority that gets reaped; an overloaded process stalls nearly everyone.
+ * Consecutive stalled ticks after which a stream is cut whatever else is stalled: 3 × HEARTBEAT_MS
+ * without draining a byte is a dead peer even in an overload, so even exempted streams are reaped.
  */
-export function isOverloaded(tickLateMs: number, intervalMs: number, stalledClients: number, clients: number): boolean {
-  return tickLateMs > intervalMs || (stalledClients >= 2 && stalledClients > clients / 2);
+export const MAX_STALLED_TICKS = 6;
+
+/**
+ * Whether a stream that drained nothing for `stalledTicks` consecutive ticks is cut now. Not while
+ * the process looks behind on its own work (the tick ran a whole interval late, or the streams of
+ * more than a tenth of the clients, at least two, look stalled at once), unless it has been stalled
+ * for MAX_STALLED_TICKS.
+ */
+export function shouldCut(
+  stalledTicks: number,
+  tick: { readonly lateMs: number; readonly intervalMs: number },
+  stalledClients: number,
+  clients: number,
+): boolean {
+  if (stalledTicks >= MAX_STALLED_TICKS) return true;
+  const overloaded = tick.lateMs > tick.intervalMs || (stalledClients >= 2 && stalledClients > clients / 10);
+  return stalledTicks >= 1 && !overloaded;
 }
 
 /**

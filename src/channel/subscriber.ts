@@ -49,6 +49,8 @@ export class Subscriber {
   private closed = false;
   private bytesWritten = 0;
   private drainedAtLastCheck = 0;
+  /** Consecutive heartbeat ticks that found unsent data and nothing drained. */
+  stalledTicks = 0;
   private writtenAtLastTick = 0;
   private readonly maxBufferedBytes: number;
   private roomTimer: ReturnType<typeof setTimeout> | undefined;
@@ -154,7 +156,11 @@ export class Subscriber {
     }
     const buffered = this.bufferedBytes;
     const drained = this.bytesWritten - buffered;
-    if (buffered > 0 && drained === this.drainedAtLastCheck) return "stalled";
+    if (buffered > 0 && drained === this.drainedAtLastCheck) {
+      this.stalledTicks += 1;
+      return "stalled";
+    }
+    this.stalledTicks = 0;
     this.drainedAtLastCheck = drained;
     // A stream that carried data since the last tick needs no keep-alive comment.
     if (this.bytesWritten === this.writtenAtLastTick) this.write(comment);

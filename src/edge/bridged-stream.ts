@@ -20,7 +20,7 @@
  */
 import type { HistoryPage } from "../channel/channel-object";
 import { ReplayAllowance, type ReplaySettings } from "../channel/replay-limits";
-import { ClientCount, isOverloaded } from "../channel/stall-rule";
+import { ClientCount, shouldCut } from "../channel/stall-rule";
 import { type BridgeCloseReason, CLOSE_CODES, decodeBatch } from "../channel/bridge-protocol";
 import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
 import { SSE_HEADERS } from "../sse/headers";
@@ -104,6 +104,8 @@ class BridgedStream {
   private lastTickAt = 0;
   /** Whether the last tick found this stream draining nothing (counted in STALLED_CLIENTS). */
   private looksStalled = false;
+  /** Consecutive ticks that found this stream draining nothing. */
+  private stalledTicks = 0;
   /** Whether this stream is counted in OPEN_CLIENTS. */
   private counted = false;
 
@@ -384,13 +386,14 @@ class BridgedStream {
     this.lastTickAt = now;
     const buffered = this.bufferedBytes;
     const drained = this.bytesWritten - buffered;
-    const wasStalled = this.looksStalled;
     this.markStalled(buffered > 0 && drained === this.drainedAtLastCheck);
-    // Judged at the second stalled tick in a row: by then every stream of this isolate has ticked once
-    // and counted itself. See stall-rule.ts: the isolate's own lateness, or stalls spread over most
-    // clients of its streams, mean the isolate is behind, not that the peer died.
-    const overloaded = isOverloaded(late, this.tickMs, STALLED_CLIENTS.distinct, OPEN_CLIENTS.distinct);
-    if (wasStalled && this.looksStalled && !overloaded) {
+    this.stalledTicks = this.looksStalled ? this.stalledTicks + 1 : 0;
+    // Judged from the second stalled tick in a row: by then every stream of this isolate has ticked
+    // once and counted itself. See stall-rule.ts: the isolate's own lateness, or stalls spread over
+    // many clients of its streams, mean the isolate is behind, not that the peer died.
+    const tick = { lateMs: late, intervalMs: this.tickMs };
+    const counted = STALLED_CLIENTS.distinct;
+    if (this.stalledTicks >= 2 && shouldCut(this.stalledTicks - 1, tick, counted, OPEN_CLIENTS.distinct)) {
       this.close("stalled");
       return;
     }

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ReplayAllowance, ReplayGate } from "../../src/channel/replay-limits";
+import { shouldCut } from "../../src/channel/stall-rule";
 import { freshChannel, publishData, subscribe } from "./relay-client";
 
 describe("replay bounds", () => {
@@ -90,5 +91,21 @@ describe("ReplayAllowance and ReplayGate (pure)", () => {
     expect(gate.enter("b", 40)).toBe(0);
     gate.leave("b");
     expect(gate.enter("c", 50)).toBe(0);
+  });
+});
+
+describe("the stall rule (pure)", () => {
+  const onTime = { lateMs: 0, intervalMs: 100 };
+  it.each([
+    // stalled ticks, tick, stalled clients, clients, cut?
+    [1, onTime, 1, 10, true], // one client's dead streams, however many
+    [0, onTime, 1, 10, false], // not stalled yet
+    [1, onTime, 2, 30, true], // two of thirty: not more than a tenth
+    [1, onTime, 2, 10, false], // two of ten clients stalled at once: the process is behind
+    [1, { lateMs: 150, intervalMs: 100 }, 1, 10, false], // the tick itself ran late
+    [5, onTime, 9, 10, false],
+    [6, onTime, 9, 10, true], // MAX_STALLED_TICKS: reaped whatever else is stalled
+  ])("%i stalled ticks, %o, %i of %i clients stalled → cut: %s", (ticks, tick, stalledClients, clients, cut) => {
+    expect(shouldCut(ticks, tick, stalledClients, clients)).toBe(cut);
   });
 });
