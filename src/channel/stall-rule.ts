@@ -20,10 +20,11 @@
 export const MAX_STALLED_TICKS = 6;
 
 /**
- * Whether a stream that drained nothing for `stalledTicks` consecutive ticks is cut now. Not while
- * the process looks behind on its own work (the tick ran a whole interval late, or the streams of
- * more than a tenth of the clients, at least two, look stalled at once), unless it has been stalled
- * for MAX_STALLED_TICKS.
+ * Whether a stream that drained nothing for `stalledTicks` consecutive ticks is cut now: from the
+ * second such tick (a stream only behind usually drains by then; a dead peer never does), but not
+ * while the process looks behind on its own work (the tick ran a whole interval late, or the streams
+ * of more than a tenth of the clients, at least two, look stalled at once), unless it has been
+ * stalled for MAX_STALLED_TICKS.
  */
 export function shouldCut(
   stalledTicks: number,
@@ -33,7 +34,7 @@ export function shouldCut(
 ): boolean {
   if (stalledTicks >= MAX_STALLED_TICKS) return true;
   const overloaded = tick.lateMs > tick.intervalMs || (stalledClients >= 2 && stalledClients > clients / 10);
-  return stalledTicks >= 1 && !overloaded;
+  return stalledTicks >= 2 && !overloaded;
 }
 
 /**

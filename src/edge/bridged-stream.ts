@@ -388,12 +388,12 @@ class BridgedStream {
     const drained = this.bytesWritten - buffered;
     this.markStalled(buffered > 0 && drained === this.drainedAtLastCheck);
     this.stalledTicks = this.looksStalled ? this.stalledTicks + 1 : 0;
-    // Judged from the second stalled tick in a row: by then every stream of this isolate has ticked
-    // once and counted itself. See stall-rule.ts: the isolate's own lateness, or stalls spread over
+    // Judged from the second stalled tick in a row (by then every stream of this isolate has ticked
+    // once and counted itself). See stall-rule.ts: the isolate's own lateness, or stalls spread over
     // many clients of its streams, mean the isolate is behind, not that the peer died.
     const tick = { lateMs: late, intervalMs: this.tickMs };
     const counted = STALLED_CLIENTS.distinct;
-    if (this.stalledTicks >= 2 && shouldCut(this.stalledTicks - 1, tick, counted, OPEN_CLIENTS.distinct)) {
+    if (shouldCut(this.stalledTicks, tick, counted, OPEN_CLIENTS.distinct)) {
       this.close("stalled");
       return;
     }

@@ -98,11 +98,11 @@ describe("the stall rule (pure)", () => {
   const onTime = { lateMs: 0, intervalMs: 100 };
   it.each([
     // stalled ticks, tick, stalled clients, clients, cut?
-    [1, onTime, 1, 10, true], // one client's dead streams, however many
-    [0, onTime, 1, 10, false], // not stalled yet
-    [1, onTime, 2, 30, true], // two of thirty: not more than a tenth
-    [1, onTime, 2, 10, false], // two of ten clients stalled at once: the process is behind
-    [1, { lateMs: 150, intervalMs: 100 }, 1, 10, false], // the tick itself ran late
+    [2, onTime, 1, 10, true], // one client's dead streams, however many
+    [1, onTime, 1, 10, false], // stalled for one tick only: maybe just behind
+    [2, onTime, 2, 30, true], // two of thirty: not more than a tenth
+    [2, onTime, 2, 10, false], // two of ten clients stalled at once: the process is behind
+    [2, { lateMs: 150, intervalMs: 100 }, 1, 10, false], // the tick itself ran late
     [5, onTime, 9, 10, false],
     [6, onTime, 9, 10, true], // MAX_STALLED_TICKS: reaped whatever else is stalled
   ])("%i stalled ticks, %o, %i of %i clients stalled → cut: %s", (ticks, tick, stalledClients, clients, cut) => {
