@@ -17,7 +17,7 @@
  * Consecutive stalled ticks after which a stream is cut whatever else is stalled: 3 × HEARTBEAT_MS
  * without draining a byte is a dead peer even in an overload, so even exempted streams are reaped.
  */
-export const MAX_STALLED_TICKS = 6;
+const MAX_STALLED_TICKS = 6;
 
 /**
  * Whether a stream that drained nothing for `stalledTicks` consecutive ticks is cut now: from the
