@@ -5,20 +5,8 @@
  * (docs/COSTS.md) can cite.
  */
 import type { BenchResults, SizeResult } from "../scenario/results.ts";
-import { conciseFailure, cpuPerDeliveryUs, fmt, label, table, unique } from "./tables.ts";
+import { conciseFailure, cpuPerDeliveryUs, fmt, label, SYSTEM_ORDER, table, unique } from "./tables.ts";
 import type { TargetCheck } from "./targets.ts";
-
-/** The relay's modes first, then the baselines, in the order the write-up shows them. */
-export const SYSTEM_ORDER = [
-  "relay",
-  "relay-direct",
-  "relay-fanout",
-  "relay-split",
-  "relay-direct-split",
-  "relay-fanout-split",
-  "nchan",
-  "node",
-];
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 

@@ -39,17 +39,20 @@ export const fmt = {
   one: (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(1)),
 };
 
+/** The relay's modes first, then the baselines, in the order the write-up shows them. */
+export const SYSTEM_ORDER = [
+  "relay",
+  "relay-direct",
+  "relay-fanout",
+  "relay-split",
+  "relay-direct-split",
+  "relay-fanout-split",
+  "nchan",
+  "node",
+];
+
 export function resultsTable(results: BenchResults): string {
-  const order = [
-    "relay",
-    "relay-direct",
-    "relay-fanout",
-    "relay-split",
-    "relay-direct-split",
-    "relay-fanout-split",
-    "nchan",
-    "node",
-  ];
+  const order = SYSTEM_ORDER;
   const rows = [...results.sizes]
     .sort(
       (a, b) =>

@@ -9,17 +9,10 @@ import type { BenchResults } from "../scenario/results.ts";
 import { latencyChart, sweepChart, throughputChart } from "./charts.ts";
 import { devProxyLatencyTable, devProxyProcessTable, fdsPerSubscriber } from "./dev-proxy.ts";
 import { OBJECTS_ROLE, WORKER_ROLE } from "../systems/relay-split.ts";
-import {
-  medians,
-  modesTable,
-  modesTargets,
-  objectWorkTable,
-  SYSTEM_ORDER,
-  splitHeadline,
-  splitTable,
-} from "./modes.ts";
+import { medians, modesTable, modesTargets, objectWorkTable, splitHeadline, splitTable } from "./modes.ts";
 import { checkTargets, targetsTable } from "./targets.ts";
 import {
+  SYSTEM_ORDER,
   conciseFailure,
   fmt,
   label,
