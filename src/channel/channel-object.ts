@@ -248,11 +248,11 @@ export class ChannelObject extends DurableObject<Env> {
     const afterHeader = request.headers.get(AFTER_HEADER);
     const resume = afterHeader === null ? undefined : resumePoint(this.history, Number(afterHeader));
     const common = { last: this.deliveredId, ...(resume ? { resume } : {}) };
-    this.startRedisPolling(channel);
     if (this.hub.size < this.config.fanout.threshold) {
       if (client !== null && this.hub.countClient(client) >= this.config.maxStreamsPerClient) {
         return tooManyStreams(this.config.maxStreamsPerClient);
       }
+      this.startRedisPolling(channel);
       const attachment = client === null ? { channel } : { channel, client };
       return this.hub.accept(request, attachment, { ...common, subscribers: this.subscriberCount() + 1 });
     }
@@ -260,6 +260,8 @@ export class ChannelObject extends DurableObject<Env> {
     // One client's streams go to the same fan-out object, which counts its share there.
     const fanout = this.fanouts.assign(channel, region, request.headers.get(FULL_HEADER), client);
     if (fanout === null) return this.full();
+    // A refused request changes nothing: polling starts only for a subscriber that is let in.
+    this.startRedisPolling(channel);
     const redirect: Redirect = {
       t: "redirect",
       fanout,
@@ -349,7 +351,7 @@ export class ChannelObject extends DurableObject<Env> {
     // An incomplete burst (frames of another instance's events) goes out as a tick: Workers fill it from history.
     const batch = complete ? bytes : new Uint8Array(0);
     const batchFrom = complete ? from : id;
-    if (this.hub.size > 0) this.hub.broadcast(encodeBatch(batchFrom, id, batch));
+    this.hub.broadcast(() => encodeBatch(batchFrom, id, batch));
     if (this.fanouts.size > 0) this.fanouts.push(batchFrom, id, batch);
   }
 

@@ -91,10 +91,10 @@ export class FanoutObject extends DurableObject<Env> {
   async deliver(message: Uint8Array): Promise<PushReceipt> {
     const batch = decodeBatch(message);
     this.last = Math.max(this.last, batch.to);
-    this.hub.broadcast(message);
+    const sent = this.hub.broadcast(message);
     this.remember(batch.from, batch.to, batch.frames);
     // Attaches in progress count as subscribers: the channel must not forget an object someone is joining.
-    return { subscribers: this.hub.size + this.attaching, activation: this.activation };
+    return { subscribers: sent + this.attaching, activation: this.activation };
   }
 
   /**

@@ -65,12 +65,18 @@ export class SocketHub {
     });
   }
 
-  /** Sends one message to every attached Worker; outgoing messages are not billed. */
-  broadcast(message: Uint8Array): number {
+  /**
+   * Sends one message to every attached Worker (outgoing messages are not billed); the message is
+   * built only if anyone is attached. Returns how many it went to.
+   */
+  broadcast(message: Uint8Array | (() => Uint8Array)): number {
+    const sockets = this.sockets();
+    if (sockets.length === 0) return 0;
+    const bytes = typeof message === "function" ? message() : message;
     let sent = 0;
-    for (const socket of this.sockets()) {
+    for (const socket of sockets) {
       try {
-        socket.send(message);
+        socket.send(bytes);
         sent += 1;
       } catch {
         // Closing already: its Worker re-dials and fills the gap from history.

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { entryToEvent } from "../../src/redis/ingest";
 import { isWellFormedText, toWellFormedText } from "../../src/sse/codec";
 import { BASE, TOKEN, freshChannel, publish, stats } from "./relay-client";
-import { GUARD_MS } from "./sse-reader";
+import { eventually } from "./sse-reader";
 
 const MAX_EVENT_BYTES = 8192; // vitest.config.ts
 
@@ -38,13 +38,9 @@ function rawFrames(response: Response) {
   return {
     /** The frame carrying `id: <id>`, once it has arrived. */
     async frame(id: string): Promise<Uint8Array> {
-      const deadline = Date.now() + GUARD_MS;
-      for (;;) {
-        const found = frames.find((frame) => latin1(frame).startsWith(`id: ${id}\n`));
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`frame ${id} never arrived`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      const find = () => frames.find((frame) => latin1(frame).startsWith(`id: ${id}\n`));
+      await eventually(async () => find() !== undefined);
+      return find()!;
     },
     async cancel() {
       await reader.cancel();
