@@ -45,6 +45,17 @@ export interface BridgeSettings {
 const HEARTBEAT = encodeComment("heartbeat");
 
 /**
+ * Rewrites a chunk of the channel's frames (whole frames: a live batch, a
+ * history page, a fan-out object's recent batches) just before it is
+ * written, and the relay.lost notice a resume may start with; see
+ * src/sse/frames.ts to parse them. The cursor stays on the
+ * channel's own ids whatever it returns: an empty result writes nothing and
+ * the stream still moves past those events. Greeting, retry and heartbeats
+ * do not pass through it.
+ */
+export type FrameView = (frames: Uint8Array) => Uint8Array;
+
+/**
  * This isolate's open streams and its stalled-looking ones, by client: all streams of one isolate
  * share its thread, so when it is behind they all look stalled together (see stall-rule.ts).
  */
@@ -71,8 +82,9 @@ export async function openBridgedStream(
   after: number | undefined,
   settings: BridgeSettings,
   signal: AbortSignal | undefined,
+  view?: FrameView,
 ): Promise<Response | null> {
-  const stream = new BridgedStream(target, settings);
+  const stream = new BridgedStream(target, settings, view);
   const refusal = await stream.connect(after);
   if (refusal !== undefined) return refusal;
   signal?.addEventListener("abort", () => stream.close("disconnected"));
@@ -129,6 +141,8 @@ class BridgedStream {
   constructor(
     private readonly target: BridgeTarget,
     private readonly settings: BridgeSettings,
+    /** Without a view, frames are written as received (zero-copy). */
+    private readonly view?: FrameView,
   ) {
     this.allowance = new ReplayAllowance(settings.replay);
     this.readable = new ReadableStream<Uint8Array>(
@@ -154,10 +168,10 @@ class BridgedStream {
     const attached = await attach(this.target, after, this.settings.maxSubscribers);
     if (attached instanceof Response || attached === null) return attached;
     const start = attached.redirect ?? attached.hello;
-    const greeting = [formatComment("connected"), formatRetry(this.settings.retryMs)];
-    if (start.resume?.notice) greeting.push(start.resume.notice);
     this.cursor = start.resume ? start.resume.cursor : start.last;
-    this.write(encodeText(greeting.join("")));
+    this.write(encodeText(formatComment("connected") + formatRetry(this.settings.retryMs)));
+    // The relay.lost notice of an unknown Last-Event-ID is one of the channel's frames (a view sees it).
+    if (start.resume?.notice) this.writeFrames(encodeText(start.resume.notice));
     this.use(attached);
     this.counted = true;
     OPEN_CLIENTS.add(this.clientKey);
@@ -216,7 +230,7 @@ class BridgedStream {
     if (!this.catchingUp && batch.from === this.cursor && batch.frames.byteLength > 0 && this.fits(batch.frames)) {
       this.known = Math.max(this.known, batch.to);
       this.cursor = batch.to;
-      this.write(batch.frames);
+      this.writeFrames(batch.frames);
       return;
     }
     // A gap (lost push, restart, tick) or a reader behind its budget: read history as it drains.
@@ -279,7 +293,7 @@ class BridgedStream {
       this.allowance.took(page.bytes.byteLength);
       if (page.cursor <= this.cursor) return; // nothing durable past the cursor yet
       this.cursor = page.cursor;
-      this.write(page.bytes);
+      this.writeFrames(page.bytes);
     }
   }
 
@@ -291,7 +305,7 @@ class BridgedStream {
     if (recent === null || this.closed || recent.cursor <= this.cursor) return false;
     this.allowance.took(recent.bytes.byteLength);
     this.cursor = recent.cursor;
-    this.write(recent.bytes);
+    this.writeFrames(recent.bytes);
     return true;
   }
 
@@ -359,6 +373,12 @@ class BridgedStream {
   private fits(bytes: Uint8Array): boolean {
     const buffered = this.bufferedBytes;
     return buffered === 0 || buffered + bytes.byteLength <= this.settings.bufferBytes;
+  }
+
+  /** Channel frames, through the view if there is one. */
+  private writeFrames(frames: Uint8Array): void {
+    if (this.closed) return;
+    this.write(this.view ? this.view(frames) : frames);
   }
 
   private write(bytes: Uint8Array, costMicros = deliveryCostMicros(bytes.byteLength)): void {
