@@ -98,6 +98,8 @@ export class ChannelObject extends DurableObject<Env> {
   /** Every line names the channel: the platform gives the object the name it was addressed by. */
   private readonly log: Logger;
   private readonly presence: ChannelPresence;
+  /** The Worker asked to call `presenceDue` back, and for which wait. */
+  private presenceCallback: { readonly at: number; readonly socket: WebSocket } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -414,10 +416,15 @@ export class ChannelObject extends DurableObject<Env> {
   private async wakeForPresence(at: number): Promise<void> {
     const inMs = at - Date.now();
     if (this.direct.size > 0) return this.direct.wakeAfter(inMs, () => void this.presence.due());
+    const sockets = this.hub.sockets();
+    // One call-back per wait: ask again only if the Worker asked has gone.
+    const asked = this.presenceCallback;
+    if (asked?.at === at && sockets.includes(asked.socket)) return;
     const message = encodePresenceDue(inMs);
-    for (const socket of this.hub.sockets()) {
+    for (const socket of sockets) {
       try {
         socket.send(message);
+        this.presenceCallback = { at, socket };
         return;
       } catch {
         // Closing: try the next.

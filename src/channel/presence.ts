@@ -101,9 +101,14 @@ export class PresenceThrottle {
     return { send: false, wakeAt: this.dueAt };
   }
 
-  /** The owner woke at `now` (perhaps early, e.g. an alarm set for another of the object's reasons). */
+  /**
+   * The owner woke at `now` (perhaps early, e.g. an alarm set for another of the object's reasons).
+   * A throttle that never sent (a fresh instance of the object, called back for a wait an earlier
+   * instance arranged) sends: it cannot know what was held back.
+   */
   woke(now: number): ThrottleStep {
-    if (!this.pending) return { send: false, wakeAt: null };
+    if (!this.pending)
+      return this.lastSentAt === Number.NEGATIVE_INFINITY ? this.sent(now) : { send: false, wakeAt: null };
     if (now >= this.dueAt) return this.sent(now);
     return { send: false, wakeAt: this.dueAt };
   }

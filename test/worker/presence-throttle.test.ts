@@ -9,6 +9,13 @@ const wait = (wakeAt: number | null) => ({ send: false, wakeAt }) as const;
 const CASES: readonly { readonly name: string; readonly steps: readonly Step[] }[] = [
   { name: "a first change is sent at once", steps: [["change", 0, SEND]] },
   {
+    name: "a fresh throttle woken (an earlier instance's call-back) sends once",
+    steps: [
+      ["alarm", 0, SEND],
+      ["alarm", 5_000, wait(null)],
+    ],
+  },
+  {
     name: "a burst within the interval waits for one send at its end",
     steps: [
       ["change", 0, SEND],
