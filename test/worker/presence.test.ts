@@ -78,6 +78,24 @@ describe("presence", () => {
     await Promise.all([first, ...others].map((stream) => stream.cancel()));
   });
 
+  it.skipIf(DELIVERY_MODE !== "hibernating")(
+    "with every stream left on fan-out objects, changes still reach them (the channel's alarm waits)",
+    async () => {
+      const channel = freshChannel("seen");
+      const streams: (StreamReader & { response: Response })[] = [];
+      for (let n = 1; n <= 6; n++) streams.push(await subscribe(channel));
+      const [fifth, sixth] = [streams[4]!, streams[5]!];
+      await seesCount(sixth, 6);
+      // The channel object's own four leave at once: only fan-out streams remain, the channel has no socket.
+      await Promise.all(streams.slice(0, 4).map((stream) => stream.cancel()));
+      await seesCount(sixth, 2);
+      await fifth.cancel();
+      await seesCount(sixth, 1);
+      expect(await readCount(channel)).toBe(1);
+      await sixth.cancel();
+    },
+  );
+
   it("a burst of joins is coalesced into fewer events, and the final count is right", async () => {
     const channel = freshChannel("seen");
     const watcher = await subscribe(channel);
