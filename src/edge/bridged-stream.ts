@@ -26,7 +26,7 @@ import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/co
 import { SSE_HEADERS } from "../sse/headers";
 import { attach, type BridgeTarget, type Upstream } from "./attach";
 import { CPU_MODEL, deliveryCostMicros } from "./cpu-model";
-import { type PresenceMessage, readPresenceMessage } from "../channel/presence";
+import { onPresenceMessage } from "./presence-hook";
 
 export interface BridgeSettings {
   readonly retryMs: number;
@@ -196,7 +196,14 @@ class BridgedStream {
     this.subscribersSeen = Math.max(hello.subscribers, redirect?.subscribers ?? 0);
     socket.addEventListener("message", (event) => {
       if (this.socket !== socket) return;
-      if (typeof event.data === "string") return this.onPresence(readPresenceMessage(event.data));
+      if (typeof event.data === "string") {
+        return onPresenceMessage(
+          event.data,
+          this.target,
+          (f) => this.fits(f) && this.write(f),
+          (ms, run) => this.after(ms, run),
+        );
+      }
       this.onBatch(event.data as ArrayBuffer);
     });
     socket.addEventListener("close", () => this.upstreamLost(socket));
@@ -355,20 +362,6 @@ class BridgedStream {
   private get bufferedBytes(): number {
     const desired = this.controller.desiredSize;
     return desired === null ? 0 : Math.max(0, -desired);
-  }
-
-  /**
-   * Presence (src/channel/presence.ts): a frame without an id, written if the stream has room (a later
-   * count follows), or the channel's request to call it back when its presence interval is over.
-   */
-  private onPresence(message: PresenceMessage): void {
-    if (message === null) return;
-    if ("frame" in message) {
-      if (this.fits(message.frame)) this.write(message.frame);
-      return;
-    }
-    const channel = this.target.channels.get(this.target.channels.idFromName(this.target.channel));
-    this.after(message.dueInMs, () => void channel.presenceDue().catch(() => {}));
   }
 
   /** An empty queue always takes one write, so a single large event never starves a stream. */
