@@ -42,6 +42,8 @@ function workerProject(
             REPLAY_MAX_BYTES_PER_STREAM: "100000",
             MAX_STREAMS_PER_CLIENT: "3",
             REPLAY_CONCURRENCY: "2",
+            PRESENCE_CHANNEL_PREFIXES: "seen-,private-seen-",
+            PRESENCE_INTERVAL_MS: "1000",
             TEST_SEED: String(testSeed()),
             ...overrides,
           },

@@ -1,8 +1,7 @@
 /**
- * @typedef {object} LostEvents
- * @property {"history-pruned" | "unknown-id"} reason
- * @property {string} lastEventId        the id the stream resumed from
- * @property {string | null} firstAvailableId  oldest event still retained
+ * @typedef {object} Presence
+ * @property {string} channel
+ * @property {number} subscribers  streams open on the channel (this one included)
  */
 /**
  * @typedef {object} RelayEvent
@@ -26,6 +25,7 @@
  * @property {ShardHosts} [shardHosts]      names of the shard hosts (default: s0…s{N-1} subdomains of the relay's host)
  * @property {Record<string, EventHandler>} [on]  handlers by event name; "message" for unnamed events
  * @property {(info: LostEvents, channel: string) => void} [onLost]  events were lost: reload state from your app
+ * @property {(presence: Presence) => void} [onPresence]  how many are watching (presence channels only)
  * @property {(channel: string) => void} [onOpen]
  * @property {(channel: string, event: Event) => void} [onError]  connection trouble (EventSource retries on its own)
  * @property {string} [lastEventId]         resume after this id on the first connect ("0": everything retained)
@@ -110,16 +110,20 @@ export function subscribe(options: SubscribeOptions): Subscription;
  */
 /** Name of the relay's "you missed events" signal. */
 export const LOST_EVENT: "relay.lost";
-export type LostEvents = {
-    reason: "history-pruned" | "unknown-id";
+/**
+ * @typedef {object} LostEvents
+ * @property {"history-pruned" | "unknown-id"} reason
+ * @property {string} lastEventId        the id the stream resumed from
+ * @property {string | null} firstAvailableId  oldest event still retained
+ */
+/** Name of the relay's subscriber count on presence channels (PRESENCE_CHANNEL_PREFIXES). */
+export const PRESENCE_EVENT: "relay.presence";
+export type Presence = {
+    channel: string;
     /**
-     * the id the stream resumed from
+     * streams open on the channel (this one included)
      */
-    lastEventId: string;
-    /**
-     * oldest event still retained
-     */
-    firstAvailableId: string | null;
+    subscribers: number;
 };
 export type RelayEvent = {
     channel: string;
@@ -166,6 +170,10 @@ export type SubscribeOptions = {
      * events were lost: reload state from your app
      */
     onLost?: ((info: LostEvents, channel: string) => void) | undefined;
+    /**
+     * how many are watching (presence channels only)
+     */
+    onPresence?: ((presence: Presence) => void) | undefined;
     onOpen?: ((channel: string) => void) | undefined;
     /**
      * connection trouble (EventSource retries on its own)
@@ -219,4 +227,15 @@ export type Subscription = {
      * last id seen on a channel
      */
     lastEventId: (channel: string) => string | undefined;
+};
+export type LostEvents = {
+    reason: "history-pruned" | "unknown-id";
+    /**
+     * the id the stream resumed from
+     */
+    lastEventId: string;
+    /**
+     * oldest event still retained
+     */
+    firstAvailableId: string | null;
 };

@@ -33,6 +33,15 @@ export const LOST_EVENT = "relay.lost";
  * @property {string | null} firstAvailableId  oldest event still retained
  */
 
+/** Name of the relay's subscriber count on presence channels (PRESENCE_CHANNEL_PREFIXES). */
+export const PRESENCE_EVENT = "relay.presence";
+
+/**
+ * @typedef {object} Presence
+ * @property {string} channel
+ * @property {number} subscribers  streams open on the channel (this one included)
+ */
+
 /**
  * @typedef {object} RelayEvent
  * @property {string} channel
@@ -57,6 +66,7 @@ export const LOST_EVENT = "relay.lost";
  * @property {ShardHosts} [shardHosts]      names of the shard hosts (default: s0…s{N-1} subdomains of the relay's host)
  * @property {Record<string, EventHandler>} [on]  handlers by event name; "message" for unnamed events
  * @property {(info: LostEvents, channel: string) => void} [onLost]  events were lost: reload state from your app
+ * @property {(presence: Presence) => void} [onPresence]  how many are watching (presence channels only)
  * @property {(channel: string) => void} [onOpen]
  * @property {(channel: string, event: Event) => void} [onError]  connection trouble (EventSource retries on its own)
  * @property {string} [lastEventId]         resume after this id on the first connect ("0": everything retained)
@@ -211,10 +221,13 @@ function openStream(options, channel, resumeFrom, deliver) {
         deliver({ channel, type, id: message.lastEventId, data: message.data });
       });
     }
-    current.addEventListener(LOST_EVENT, (event) => {
-      const message = /** @type {MessageEvent<string>} */ (event);
-      deliver({ channel, type: LOST_EVENT, id: "", data: message.data });
-    });
+    for (const type of [LOST_EVENT, PRESENCE_EVENT]) {
+      current.addEventListener(type, (event) => {
+        const message = /** @type {MessageEvent<string>} */ (event);
+        // No id: these frames carry none (EventSource's lastEventId is an earlier event's).
+        deliver({ channel, type, id: "", data: message.data });
+      });
+    }
     current.addEventListener("open", () => {
       failures = 0;
       options.onOpen?.(channel);
@@ -245,6 +258,10 @@ function openStream(options, channel, resumeFrom, deliver) {
 function dispatch(options, event) {
   if (event.type === LOST_EVENT) {
     options.onLost?.(/** @type {LostEvents} */ (parse(event.data)), event.channel);
+    return;
+  }
+  if (event.type === PRESENCE_EVENT) {
+    options.onPresence?.(/** @type {Presence} */ (parse(event.data)));
     return;
   }
   options.on?.[event.type]?.(parse(event.data), event);

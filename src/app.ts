@@ -28,6 +28,7 @@ import { type RequestLogVariables, requestLog } from "./http/request-log";
 import { noSniff } from "./http/security-headers";
 import type { IdempotencyRequest } from "./channel/events";
 import { authorizeSubscriber } from "./http/subscriber-auth";
+import { presenceEnabled } from "./channel/presence";
 import { log } from "./log";
 import { assertFrameSize, EventRefused, parseEventData, parseEventName } from "./channel/event-rules";
 import {
@@ -49,6 +50,7 @@ type AppContext = Context<AppEnv>;
 const CHANNEL_EVENTS = "/v1/channels/:channel/events";
 const CHANNEL = "/v1/channels/:channel";
 const BATCH = "/v1/events";
+const CHANNEL_PRESENCE = "/v1/channels/:channel/presence";
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -107,11 +109,13 @@ export function createApp(): Hono<AppEnv> {
   app.post(CHANNEL_EVENTS, requirePublisher, limitBody, publishOne);
   app.get(CHANNEL, requirePublisher, channelStats);
   app.post(BATCH, requirePublisher, limitBody, publishBatch);
+  app.get(CHANNEL_PRESENCE, readPresence);
 
   for (const [path, allow] of [
     [CHANNEL_EVENTS, "GET, POST, OPTIONS"],
     [CHANNEL, "GET, OPTIONS"],
     [BATCH, "POST, OPTIONS"],
+    [CHANNEL_PRESENCE, "GET, OPTIONS"],
     ["/healthz", "GET"],
   ] as const) {
     app.all(path, (c) =>
@@ -167,6 +171,22 @@ async function subscribe(c: AppContext): Promise<Response> {
   });
   // Re-wrap so middleware (CORS) can add headers to what the object returned.
   return new Response(response.body, response);
+}
+
+/** How many streams are open on a presence channel: anyone for a public channel, token holders for a private one. */
+async function readPresence(c: AppContext): Promise<Response> {
+  const config = c.var.config;
+  const channel = parseChannelName(c.req.param("channel"), config);
+  if (!presenceEnabled(channel, config.presence)) {
+    throw new ApiError(
+      404,
+      "presence_disabled",
+      `Presence is not enabled for channel "${channel}" (PRESENCE_CHANNEL_PREFIXES).`,
+    );
+  }
+  await authorizeSubscriber(c, channel, config);
+  const subscribers = await channelStub(c.env, channel).presenceCount();
+  return c.json({ channel, subscribers }, 200, { "Cache-Control": "no-store" });
 }
 
 function deliveryMode(channel: string, config: RelayConfig): "hibernating" | "direct" {

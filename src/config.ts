@@ -4,6 +4,7 @@
  * a misconfigured deployment says exactly what to fix.
  */
 import type { ReplaySettings } from "./channel/replay-limits";
+import type { PresenceSettings } from "./channel/presence";
 import { oncePer } from "./once-per";
 import { expandHostEntry, MAX_SHARDS } from "./shard-hosts";
 
@@ -48,6 +49,8 @@ export interface RawConfig {
   REPLAY_MAX_BYTES_PER_STREAM?: string;
   REPLAY_CONCURRENCY?: string;
   MAX_STREAMS_PER_CLIENT?: string;
+  PRESENCE_CHANNEL_PREFIXES?: string;
+  PRESENCE_INTERVAL_MS?: string;
 }
 
 /** Redis Stream ingestion over Upstash's REST API; null when not configured. */
@@ -120,6 +123,8 @@ export interface RelayConfig {
   readonly testHooks: boolean;
   /** Bounds on history replay, per stream and per channel (src/channel/replay-limits.ts). */
   readonly replay: ReplaySettings;
+  /** Subscriber counts shown to subscribers of these channels (src/channel/presence.ts). */
+  readonly presence: PresenceSettings;
 }
 
 /** Hibernating mode: when and how subscribers spread over fan-out objects. */
@@ -268,6 +273,10 @@ function parseValidated(raw: RawConfig): RelayConfig {
         1_073_741_824,
       ),
       concurrency: parseInteger("REPLAY_CONCURRENCY", raw.REPLAY_CONCURRENCY, 16, 1, 10_000),
+    },
+    presence: {
+      channelPrefixes: parseChannelPrefixes("PRESENCE_CHANNEL_PREFIXES", raw.PRESENCE_CHANNEL_PREFIXES),
+      intervalMs: parseInteger("PRESENCE_INTERVAL_MS", raw.PRESENCE_INTERVAL_MS, 2_000, 100, 60_000),
     },
   };
   // Credentials with every origin allowed would let any website read a visitor's private channels.

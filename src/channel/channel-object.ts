@@ -14,7 +14,8 @@
  * - `publish(events)`, `readPage(after, maxBytes)`, `stats()`;
  * - `ensureFanout`, `fanoutEmptied`: fan-out objects keeping the registry right;
  * - `alarm()`: Redis polling while subscribed, and re-announcing the last id
- *   to fan-out objects after a restart.
+ *   to fan-out objects after a restart, and a waiting presence count;
+ * - `presenceCount`, `fanoutPresence`: presence (channel-presence.ts).
  *
  * Delivery invariant: an event is handed out only after its write is
  * durable (`storage.sync()`), and `deliveredId` is the highest such id.
@@ -39,6 +40,8 @@ import { ChannelHistory, type StoredEvent } from "./history";
 import { encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
 import { ReplayGate } from "./replay-limits";
 import { SocketHub } from "./socket-hub";
+import { ChannelPresence } from "./channel-presence";
+import { encodePresenceDue } from "./presence";
 
 /** What a publish did: stored new events, returned a retried request's ids, or refused a reused key. */
 export type PublishOutcome =
@@ -94,6 +97,9 @@ export class ChannelObject extends DurableObject<Env> {
   private readonly replayGate: ReplayGate;
   /** Every line names the channel: the platform gives the object the name it was addressed by. */
   private readonly log: Logger;
+  private readonly presence: ChannelPresence;
+  /** The Worker asked to call `presenceDue` back, and for which wait. */
+  private presenceCallback: { readonly at: number; readonly socket: WebSocket } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -110,6 +116,7 @@ export class ChannelObject extends DurableObject<Env> {
       closed: this.closedStreams,
       replayGate: this.replayGate,
       log: this.log,
+      onSizeChange: () => this.presence.changed(),
     });
     this.hub = new SocketHub(ctx);
     this.fanouts = new FanoutRegistry(ctx.storage.sql, env, this.config.fanout, this.log);
@@ -117,6 +124,21 @@ export class ChannelObject extends DurableObject<Env> {
     this.redis = redis && new RedisPoller(ctx.storage.sql, redis, this.config, this.log);
     const channel = this.hub.channelName();
     if (channel !== null) this.redis?.bind(channel);
+    this.presence = new ChannelPresence(
+      ctx.id.name ?? channel,
+      this.config.presence,
+      env,
+      {
+        ownCount: () => this.direct.size + this.hub.size,
+        fanoutNames: () => this.fanouts.names(),
+        sendLocal: (message, frame) => {
+          this.hub.broadcast(message);
+          if (this.direct.size > 0) this.direct.sendFrame(frame);
+        },
+        wake: (at) => this.wakeForPresence(at),
+      },
+      this.log,
+    );
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -178,6 +200,22 @@ export class ChannelObject extends DurableObject<Env> {
     this.closedStreams.stalled += closed.stalled;
     this.closedStreams.expired += closed.expired;
     this.fanouts.emptied(name, activation);
+    this.presence.fanoutGone(name);
+  }
+
+  /** A fan-out object's subscriber count changed (presence channels only); `seq` orders its reports. */
+  async fanoutPresence(name: string, seq: number, subscribers: number): Promise<void> {
+    this.presence.fanoutReported(name, seq, subscribers);
+  }
+
+  /** Streams open on the channel, across its fan-out objects (the presence read). */
+  async presenceCount(): Promise<number> {
+    return this.presence.count();
+  }
+
+  /** A Worker's call-back for a presence change held back by the interval (see wakeForPresence). */
+  async presenceDue(): Promise<void> {
+    await this.presence.due();
   }
 
   /** A batch over several channels reserves its key on each before storing anything (see IdempotencyStore). */
@@ -193,9 +231,11 @@ export class ChannelObject extends DurableObject<Env> {
   /** Redis polling while anyone is subscribed, and the post-restart re-announcement to fan-out objects. */
   override async alarm(): Promise<void> {
     if (this.fanouts.size > 0) this.fanouts.reannounce(this.deliveredId);
+    await this.presence.due();
     if (!this.redis) return;
     const next = await this.redis.poll(this.subscriberCount() > 0, (events, also) => this.commit(events, also));
     if (next !== null) await this.ctx.storage.setAlarm(Date.now() + next);
+    await this.presence.rearm();
   }
 
   /** `mode`: how the Worker serves this channel (it knows the channel's name; this object may not yet). */
@@ -235,10 +275,12 @@ export class ChannelObject extends DurableObject<Env> {
 
   override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
     this.countClose(this.hub.closed(socket, code));
+    this.presence.changed();
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
     this.countClose(this.hub.closed(socket, 1006));
+    this.presence.changed();
   }
 
   /** A Worker's bridge socket: accepted here, or sent to a fan-out object past the threshold. */
@@ -254,7 +296,10 @@ export class ChannelObject extends DurableObject<Env> {
       }
       this.startRedisPolling(channel);
       const attachment = client === null ? { channel } : { channel, client };
-      return this.hub.accept(request, attachment, { ...common, subscribers: this.subscriberCount() + 1 });
+      const accepted = this.hub.accept(request, attachment, { ...common, subscribers: this.subscriberCount() + 1 });
+      this.presence.bind(channel);
+      if (accepted.status === 101) this.presence.changed();
+      return accepted;
     }
     const region = request.headers.get(REGION_HEADER) ?? "any";
     // One client's streams go to the same fan-out object, which counts its share there.
@@ -281,6 +326,7 @@ export class ChannelObject extends DurableObject<Env> {
     const afterHeader = request.headers.get(AFTER_HEADER);
     const after = afterHeader === null ? undefined : Number(afterHeader);
     const expiresHeader = request.headers.get(EXPIRES_HEADER);
+    this.presence.bind(channel);
     const subscriber = this.direct.open(after, expiresHeader === null ? null : Number(expiresHeader), client);
     request.signal?.addEventListener("abort", () => subscriber.close("disconnected"));
     this.startRedisPolling(channel);
@@ -357,6 +403,34 @@ export class ChannelObject extends DurableObject<Env> {
 
   private async scheduleReannouncement(): Promise<void> {
     const at = Date.now() + REANNOUNCE_DELAY_MS;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Presence waits out its interval without storage where it can: direct mode with a timer (the
+   * object is awake while it holds streams), hibernating mode by asking one Worker attached here to
+   * call back (`presenceDue`, one request). Only a channel whose subscribers all sit on fan-out
+   * objects (it stores their list already) uses the alarm.
+   */
+  private async wakeForPresence(at: number): Promise<void> {
+    const inMs = at - Date.now();
+    if (this.direct.size > 0) return this.direct.wakeAfter(inMs, () => void this.presence.due());
+    const sockets = this.hub.sockets();
+    // One call-back per wait: ask again only if the Worker asked has gone.
+    const asked = this.presenceCallback;
+    if (asked?.at === at && sockets.includes(asked.socket)) return;
+    const message = encodePresenceDue(inMs);
+    for (const socket of sockets) {
+      try {
+        socket.send(message);
+        this.presenceCallback = { at, socket };
+        return;
+      } catch {
+        // Closing: try the next.
+      }
+    }
+    if (this.fanouts.size === 0) return; // nobody to tell
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }

@@ -36,6 +36,8 @@ export interface DirectContext {
   /** The channel's one count of streams catching up, shared with hibernating mode. */
   readonly replayGate: ReplayGate;
   readonly log: Logger;
+  /** Called when a stream opens or ends (presence). */
+  readonly onSizeChange?: () => void;
 }
 
 export type ClosedStreams = Record<"overflow" | "stalled" | "expired", number>;
@@ -45,6 +47,8 @@ export class DirectStreams {
   private readonly allowances = new WeakMap<Subscriber, ReplayAllowance>();
   private readonly clients = new WeakMap<Subscriber, string>();
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  /** One pending presence wake-up at most (a newer one replaces it). */
+  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   /** When the heartbeat timer last fired: a late tick means this object is behind on its own work. */
   private lastTickAt = 0;
   private readonly deliveredId: () => number;
@@ -97,6 +101,7 @@ export class DirectStreams {
     this.subscribers.add(subscriber);
     if (client !== null) this.clients.set(subscriber, client);
     this.startHeartbeat();
+    this.context.onSizeChange?.();
     if (tokenExpiresAt !== null) {
       // A token's expiry is enforced to the moment; plain lifetimes are checked on heartbeat ticks.
       const timer = setTimeout(() => subscriber.close("expired"), Math.max(0, closeAt - Date.now()));
@@ -173,6 +178,24 @@ export class DirectStreams {
       this.context.log.info("subscriber dropped", { reason, subscribers: this.subscribers.size });
     }
     if (this.subscribers.size === 0) this.stopHeartbeat();
+    this.context.onSizeChange?.();
+  }
+
+  /** Runs `run` after `ms` (presence's interval); replaces a wake-up already pending. */
+  wakeAfter(ms: number, run: () => void): void {
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        run();
+      },
+      Math.max(0, ms),
+    );
+  }
+
+  /** A frame without an id (presence) to every stream with room for it; one without room misses it. */
+  sendFrame(bytes: Uint8Array): void {
+    for (const subscriber of this.subscribers) if (subscriber.fits(bytes.byteLength)) subscriber.push(bytes);
   }
 
   /**

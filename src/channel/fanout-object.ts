@@ -8,7 +8,9 @@
  * - `deliver(batch)`: a push from the channel object; returns a receipt;
  * - `readRecent(after, maxBytes)`: the batches it pushed lately, so its Workers' slow readers
  *   catch up here and not at the channel object (in memory only, RECENT_BYTES at most);
- * - `count()`: subscribers held, for the channel's stats.
+ * - `count()`: subscribers held, for the channel's stats;
+ * - `presence(message)`: the channel's presence count, passed on to its sockets (presence channels only,
+ *   which also report their count to the channel when a stream opens or closes).
  */
 import { DurableObject } from "cloudflare:workers";
 import { configFromEnv } from "../config";
@@ -21,6 +23,7 @@ import { CHANNEL_HEADER, CLIENT_HEADER, FANOUT_HEADER, REGION_HEADER } from "./h
 import { tooManyStreams } from "./refusals";
 import type { PushReceipt } from "./fanout-registry";
 import { type SocketAttachment, SocketHub } from "./socket-hub";
+import { presenceEnabled } from "./presence";
 
 export interface FanoutCount {
   readonly subscribers: number;
@@ -46,6 +49,8 @@ export class FanoutObject extends DurableObject<Env> {
   private readonly recent: { readonly from: number; readonly to: number; readonly frames: Uint8Array }[] = [];
   private recentBytes = 0;
   private readonly closedStreams: { stalled: number; expired: number } = { stalled: 0, expired: 0 };
+  /** Orders this object's presence reports to the channel (time-based, so it keeps rising across hibernation). */
+  private presenceSeq = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -85,7 +90,24 @@ export class FanoutObject extends DurableObject<Env> {
       this.attaching -= 1;
     }
     const attachment = { channel, fanout: name, activation: this.activation, ...(client === null ? {} : { client }) };
-    return this.hub.accept(request, attachment, { last: this.last, subscribers: this.hub.size + 1 });
+    const accepted = this.hub.accept(request, attachment, { last: this.last, subscribers: this.hub.size + 1 });
+    if (accepted.status === 101) this.ctx.waitUntil(this.reportPresence(channel, name));
+    return accepted;
+  }
+
+  /** The channel's presence message, to every socket held here (outgoing messages are not billed). */
+  async presence(message: string): Promise<void> {
+    this.hub.broadcast(message);
+  }
+
+  /** On presence channels: tells the channel how many streams this object holds now. */
+  private async reportPresence(channel: string, name: string): Promise<void> {
+    if (!presenceEnabled(channel, configFromEnv(this.env).presence)) return;
+    this.presenceSeq = Math.max(this.presenceSeq + 1, Date.now());
+    const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(channel));
+    await stub.fanoutPresence(name, this.presenceSeq, this.hub.size).catch((error: unknown) => {
+      log.warn("fan-out could not report its presence count", { channel, fanout: name, error });
+    });
   }
 
   async deliver(message: Uint8Array): Promise<PushReceipt> {
@@ -139,7 +161,8 @@ export class FanoutObject extends DurableObject<Env> {
     const reason = this.hub.closed(socket, code);
     if (reason === "stalled" || reason === "expired") this.closedStreams[reason] += 1;
     const attachment = socket.deserializeAttachment() as SocketAttachment | null;
-    if (this.hub.size > 0 || !attachment?.fanout) return;
+    if (!attachment?.fanout) return;
+    if (this.hub.size > 0) return this.reportPresence(attachment.channel, attachment.fanout);
     // The channel forgets this object (its next first subscriber registers it again); nothing is stored here.
     const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(attachment.channel));
     // Its close counts go with it (the channel keeps them once this object is forgotten).

@@ -67,9 +67,9 @@ export class SocketHub {
 
   /**
    * Sends one message to every attached Worker (outgoing messages are not billed); the message is
-   * built only if anyone is attached. Returns how many it went to.
+   * built only if anyone is attached. Returns how many it went to. Text messages are presence.
    */
-  broadcast(message: Uint8Array | (() => Uint8Array)): number {
+  broadcast(message: Uint8Array | string | (() => Uint8Array)): number {
     const sockets = this.sockets();
     if (sockets.length === 0) return 0;
     const bytes = typeof message === "function" ? message() : message;

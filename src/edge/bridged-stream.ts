@@ -26,6 +26,7 @@ import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/co
 import { SSE_HEADERS } from "../sse/headers";
 import { attach, type BridgeTarget, type Upstream } from "./attach";
 import { CPU_MODEL, deliveryCostMicros } from "./cpu-model";
+import { onPresenceMessage } from "./presence-hook";
 
 export interface BridgeSettings {
   readonly retryMs: number;
@@ -208,7 +209,15 @@ class BridgedStream {
     this.fanout = redirect?.fanout ?? null;
     this.subscribersSeen = Math.max(hello.subscribers, redirect?.subscribers ?? 0);
     socket.addEventListener("message", (event) => {
-      if (this.socket !== socket || typeof event.data === "string") return;
+      if (this.socket !== socket) return;
+      if (typeof event.data === "string") {
+        return onPresenceMessage(
+          event.data,
+          this.target,
+          (f) => this.fits(f) && this.write(f),
+          (ms, run) => this.after(ms, run),
+        );
+      }
       this.onBatch(event.data as ArrayBuffer);
     });
     socket.addEventListener("close", () => this.upstreamLost(socket));

@@ -198,6 +198,19 @@ export const OPENAPI_DOCUMENT = {
           },
         },
       },
+      Presence: {
+        type: "object",
+        required: ["channel", "subscribers"],
+        additionalProperties: false,
+        properties: {
+          channel: { type: "string" },
+          subscribers: {
+            type: "integer",
+            minimum: 0,
+            description: "Streams open on the channel, across its fan-out objects.",
+          },
+        },
+      },
       Health: {
         type: "object",
         required: ["ok"],
@@ -275,6 +288,31 @@ export const OPENAPI_DOCUMENT = {
           "401": error("Missing, malformed, wrong or expired token."),
           "403": error("The token does not grant this channel."),
           "503": error("Publishing (and so statistics) is not configured."),
+        },
+      },
+    },
+    "/v1/channels/{channel}/presence": {
+      parameters: [channelParameter],
+      get: {
+        summary: "How many are watching a presence channel (PRESENCE_CHANNEL_PREFIXES)",
+        description:
+          "The same count subscribers get as the relay.presence event. Public channels: anyone (CORS as ALLOWED_ORIGINS). Private channels: a subscriber JWT covering the channel (Authorization: Bearer, ?token= or the cookie).",
+        parameters: [
+          {
+            name: "token",
+            in: "query",
+            required: false,
+            schema: { type: "string" },
+            description: "Subscriber JWT for a private channel (ends up in access logs: prefer the cookie).",
+          },
+        ],
+        responses: {
+          "200": { description: "The count.", content: json(ref("Presence")) },
+          "400": error("Invalid channel name."),
+          "401": error("Private channel: missing, invalid or expired subscriber token."),
+          "403": error("The subscriber token does not grant this channel."),
+          "404": error("Presence is not enabled for this channel (presence_disabled)."),
+          "503": error("Private channels not configured."),
         },
       },
     },

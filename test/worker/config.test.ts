@@ -32,6 +32,7 @@ describe("parseConfig", () => {
       streamCpuBudgetMs: 5,
       testHooks: false,
       replay: { bytesPerSecond: 1_048_576, maxBytesPerStream: 8_388_608, concurrency: 16 },
+      presence: { channelPrefixes: [], intervalMs: 2_000 },
     });
   });
 
@@ -53,6 +54,8 @@ describe("parseConfig", () => {
     ["negative", { MAX_EVENT_BYTES: "-5" }, "MAX_EVENT_BYTES"],
     ["above maximum", { MAX_BATCH_EVENTS: "100000" }, "MAX_BATCH_EVENTS"],
     ["bad boolean", { ALLOW_CREDENTIALS: "yes please" }, "ALLOW_CREDENTIALS"],
+    ["presence interval too short", { PRESENCE_INTERVAL_MS: "10" }, "PRESENCE_INTERVAL_MS"],
+    ["presence prefix with a slash", { PRESENCE_CHANNEL_PREFIXES: "room/" }, "PRESENCE_CHANNEL_PREFIXES"],
     ["origin without scheme", { ALLOWED_ORIGINS: "example.com" }, "ALLOWED_ORIGINS"],
     ["origin with path", { ALLOWED_ORIGINS: "https://example.com/app" }, "ALLOWED_ORIGINS"],
     ["token with a space", { PUBLISH_TOKENS: "good,bad token" }, "PUBLISH_TOKENS"],

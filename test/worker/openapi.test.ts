@@ -109,6 +109,16 @@ describe("the OpenAPI document matches real answers", () => {
     expect((await check(EVENTS, "GET", `/v1/channels/private-${channel}/events`)).status).toBe(401);
   });
 
+  it("presence read: a public presence channel, a private one, and channels without presence", async () => {
+    const PRESENCE = "/v1/channels/{channel}/presence";
+    const channel = freshChannel("seen");
+    const response = await check(PRESENCE, "GET", `/v1/channels/${channel}/presence`);
+    expect(response.status).toBe(200);
+    expect((await check(PRESENCE, "GET", `/v1/channels/private-${channel}/presence`)).status).toBe(401);
+    expect((await check(PRESENCE, "GET", `/v1/channels/${freshChannel("oa")}/presence`)).status).toBe(404);
+    expect((await check(PRESENCE, "GET", "/v1/channels/bad%20name/presence")).status).toBe(400);
+  });
+
   it("health", async () => {
     expect((await check("/healthz", "GET", "/healthz")).status).toBe(200);
   });
