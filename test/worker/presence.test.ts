@@ -101,11 +101,15 @@ describe("presence", () => {
     const watcher = await subscribe(channel);
     await seesCount(watcher, 1);
     const before = counts(watcher).length;
-    // Five joins at once, just after the watcher's own count was sent: they fall in one interval.
+    const started = Date.now();
     const joiners = await Promise.all([1, 2, 3, 4, 5].map(() => subscribe(channel)));
     await seesCount(watcher, 6);
     const during = counts(watcher).slice(before);
-    expect(during.length).toBeLessThan(5);
+    // At most one event per PRESENCE_INTERVAL_MS (1000 here) plus the one a quiet interval lets out at
+    // once: an upper bound that holds however slow the machine is (a slow run only loosens it), and
+    // that five joins, each sent as it came, break whenever they arrive within four intervals.
+    const intervals = Math.floor((Date.now() - started) / 1000);
+    expect(during.length).toBeLessThanOrEqual(Math.min(5, intervals + 1));
     expect(during.at(-1)).toBe(6);
     await Promise.all([watcher, ...joiners].map((stream) => stream.cancel()));
   });
