@@ -7,7 +7,7 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MercureRefused } from "../../src/mercure/errors";
-import type { MercureMode } from "../../src/mercure/protocol";
+import { HUB_PATH, type MercureMode } from "../../src/mercure/protocol";
 import {
   decodeEnvelope,
   encodeEnvelope,
@@ -18,7 +18,7 @@ import {
 } from "../../src/mercure/update";
 import { SEED } from "./seed";
 
-const HUB = new URL("https://hub.example.com/.well-known/mercure");
+const HUB = new URL(`https://hub.example.com${HUB_PATH}`);
 const LIMITS = { maxDataBytes: 16, maxFieldLength: 64, maxTopics: 3 };
 
 beforeAll(() => console.log(`property seed: ${SEED} (replay: TEST_SEED=${SEED} npm test)`));
