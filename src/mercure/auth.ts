@@ -302,7 +302,7 @@ export async function verifyMercureToken(
   }
   const rights = draft
     ? authorizationDetails(payload.authorization_details, role, settings, limits)
-    : legacyClaim(payload.mercure, role, settings, limits);
+    : legacyClaim(payload[NAMESPACED_CLAIM] ?? payload.mercure, role, settings, limits);
   const grant: {
     matchers: readonly Matcher[];
     expiresAt?: number;
@@ -388,6 +388,9 @@ function authorizationDetails(
   }
   return rights;
 }
+
+/** The reference hub also reads the pre-standard claim under this name, in preference to `mercure`. */
+const NAMESPACED_CLAIM = "https://mercure.rocks/";
 
 /** The pre-standard `mercure` claim: `{publish?: string[], subscribe?: string[], payload?: any}`. */
 function legacyClaim(claim: unknown, role: MercureRole, settings: MercureAuthSettings, limits: Limits): Rights {

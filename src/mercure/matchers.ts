@@ -24,8 +24,9 @@
  *   otherwise RFC 6570 level 1-2 expressions `{var}` (a run of unreserved
  *   characters, `%` and non-ASCII) and `{+var}` (also reserved characters,
  *   so it spans `/`). Refused with 400: other operators (`#./;?&`), several
- *   variables `{a,b}`, `*` explode and `:n` prefix modifiers, unbalanced
- *   braces.
+ *   variables `{a,b}`, `*` explode and `:n` prefix modifiers. A selector that
+ *   is not a template at all (unbalanced braces) matches only itself, as in
+ *   the reference hub.
  */
 import { badRequest } from "./errors";
 import { parseFormEncoded } from "./form";
@@ -262,18 +263,17 @@ const RESERVED: CodeUnitClass = (unit) => UNRESERVED(unit) || ":/?#[]@!$&'()*+,;
 const VARIABLE = /^\+?(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})+(?:\.(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})+)*$/;
 
 function compileUriTemplate(pattern: string): Matcher {
+  if (!isTemplate(pattern)) return { type: "URITemplate", pattern, matches: (topic) => topic === pattern };
   const atoms: Atom[] = [];
   let index = 0;
   while (index < pattern.length) {
     const character = pattern[index]!;
-    if (character === "}") throw badRequest(`The URI template "${clip(pattern)}" has an unbalanced }.`);
     if (character !== "{") {
       atoms.push({ kind: "literal", codeUnit: pattern.charCodeAt(index) });
       index++;
       continue;
     }
     const end = pattern.indexOf("}", index);
-    if (end === -1) throw badRequest(`The URI template "${clip(pattern)}" has an unbalanced {.`);
     const expression = pattern.slice(index + 1, end);
     if (!VARIABLE.test(expression)) {
       throw badRequest(
@@ -292,6 +292,23 @@ function compileUriTemplate(pattern: string): Matcher {
   }
   const test = testFor(atoms);
   return { type: "URITemplate", pattern, matches: (topic) => topic === pattern || test(topic) };
+}
+
+/** Braces that pair up, none nested: anything else is a plain topic string to the reference hub. */
+function isTemplate(pattern: string): boolean {
+  let open = false;
+  let expressions = 0;
+  for (const character of pattern) {
+    if (character === "{") {
+      if (open) return false;
+      open = true;
+    } else if (character === "}") {
+      if (!open) return false;
+      open = false;
+      expressions++;
+    }
+  }
+  return !open && expressions > 0;
 }
 
 function clip(text: string): string {

@@ -49,3 +49,17 @@ export function isReservedTopic(topic: string, hubUrl: URL): boolean {
   path = path.replace(/%2e/gi, ".");
   return path === HUB_PATH || path.startsWith(`${HUB_PATH}/`);
 }
+
+/**
+ * The last event id a subscription resumes after (draft-08 §Reconciliation):
+ * the `Last-Event-ID` header, which takes precedence, else the `lastEventID`
+ * query parameter (the pre-standard `Last-Event-ID` query parameter too in
+ * that mode); `EARLIEST` asks for the whole history. Empty values count as
+ * absent. Whether the id is known is the caller's lookup.
+ */
+export function requestedLastEventId(request: Request, mode: MercureMode): string | null {
+  const header = request.headers.get("Last-Event-ID");
+  if (header) return header;
+  const query = new URL(request.url).searchParams;
+  return query.get("lastEventID") || (mode === "legacy" ? query.get("Last-Event-ID") : null) || null;
+}

@@ -505,6 +505,16 @@ describe("verifyMercureToken, pre-standard mode (mercure claim)", () => {
       auth,
     );
     expect(mayPublish(star, ["anything", "at/all"])).toBe(true);
+    const namespaced = await verifyMercureToken(
+      await token(
+        JWT,
+        { "https://mercure.rocks/": { publish: ["a"] }, mercure: { publish: ["b"] } },
+        await hmacSigner(PUBLISH_SECRET),
+      ),
+      "publish",
+      auth,
+    );
+    expect([mayPublish(namespaced, ["a"]), mayPublish(namespaced, ["b"])]).toEqual([true, false]);
   });
 
   it("still enforces exp when present, and refuses malformed claims with a challenge without resource_metadata", async () => {

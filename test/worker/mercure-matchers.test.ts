@@ -195,6 +195,11 @@ describe("compileMatcher (§Matcher Types)", () => {
     ["URITemplate", "https://example.com/{a}/{b}", "https://example.com/1", false],
     ["URITemplate", "https://example.com/books/1", "https://example.com/books/1", true],
     ["URITemplate", "https://example.com/books/1", "https://example.com/books/10", false],
+    // not a template (unbalanced braces): only itself, as in the reference hub
+    ["URITemplate", "https://example.com/{id", "https://example.com/{id", true],
+    ["URITemplate", "https://example.com/{id", "https://example.com/1", false],
+    ["URITemplate", "https://example.com/id}/{x}", "https://example.com/id}/1", false],
+    ["URITemplate", "https://example.com/{{x}}", "https://example.com/{{x}}", true],
   ];
   it.each(rows)("%s %s on %s -> %s", (type, pattern, topic, expected) => {
     expect(compileMatcher(type, pattern, HUB).matches(topic)).toBe(expected);
@@ -231,8 +236,6 @@ describe("compileMatcher (§Matcher Types)", () => {
     ["URITemplate", "https://example.com/{list*}", /modifier/],
     ["URITemplate", "https://example.com/{name:3}", /modifier/],
     ["URITemplate", "https://example.com/{}", /another operator/],
-    ["URITemplate", "https://example.com/{id", /unbalanced \{/],
-    ["URITemplate", "https://example.com/id}", /unbalanced \}/],
   ];
   it.each(unsupported)("refuses %s %s with 400 naming what is not supported", (type, pattern, message) => {
     const error = refusal(() => compileMatcher(type, pattern, HUB));

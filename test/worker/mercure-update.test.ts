@@ -7,7 +7,7 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MercureRefused } from "../../src/mercure/errors";
-import { HUB_PATH, type MercureMode } from "../../src/mercure/protocol";
+import { EARLIEST, HUB_PATH, type MercureMode, requestedLastEventId } from "../../src/mercure/protocol";
 import {
   decodeEnvelope,
   encodeEnvelope,
@@ -301,5 +301,23 @@ describe("ids, envelope and SSE frame", () => {
   it("refuses to frame an id or type that would break the stream", () => {
     expect(() => formatMercureEvent({ ...update, id: "a\nevent: evil" })).toThrow(TypeError);
     expect(() => formatMercureEvent({ ...update, type: "a\rdata: evil" })).toThrow(TypeError);
+  });
+});
+
+describe("requestedLastEventId (§Reconciliation)", () => {
+  const request = (search: string, headers: Record<string, string> = {}) =>
+    new Request(`${HUB.href}${search}`, { headers });
+  it.each<[string, string, Record<string, string>, MercureMode, string | null]>([
+    ["the header", "?match=a", { "Last-Event-ID": "urn:uuid:1" }, "draft", "urn:uuid:1"],
+    ["the header over the query parameter", "?lastEventID=q", { "Last-Event-ID": "h" }, "draft", "h"],
+    ["the lastEventID query parameter", "?lastEventID=urn%3Auuid%3A2", {}, "draft", "urn:uuid:2"],
+    ["the reserved earliest", `?lastEventID=${EARLIEST}`, {}, "draft", EARLIEST],
+    ["nothing", "?match=a", {}, "draft", null],
+    ["an empty header and parameter, as absent", "?lastEventID=", { "Last-Event-ID": "" }, "draft", null],
+    ["not the pre-standard query name in draft mode", "?Last-Event-ID=x", {}, "draft", null],
+    ["the pre-standard query name in that mode", "?Last-Event-ID=x", {}, "legacy", "x"],
+    ["lastEventID in the pre-standard mode too", "?lastEventID=y&Last-Event-ID=x", {}, "legacy", "y"],
+  ])("reads %s", (_name, search, headers, mode, expected) => {
+    expect(requestedLastEventId(request(search, headers), mode)).toBe(expected);
   });
 });
