@@ -143,7 +143,10 @@ export interface MercureAuthSettings {
   readonly resourceMetadataUrl?: string;
   /** Token size and matcher caps (defaults: MERCURE_LIMITS). */
   readonly limits?: Partial<
-    Pick<typeof MERCURE_LIMITS, "maxAuthorizationDetails" | "maxTokenMatchers" | "maxPatternLength" | "maxTokenLength">
+    Pick<
+      typeof MERCURE_LIMITS,
+      "maxAuthorizationDetails" | "maxTokenMatchers" | "maxPatternLength" | "maxTokenLength" | "maxMatcherCost"
+    >
   >;
 }
 
@@ -303,6 +306,8 @@ export async function verifyMercureToken(
   const rights = draft
     ? authorizationDetails(payload.authorization_details, role, settings, limits)
     : legacyClaim(payload[NAMESPACED_CLAIM] ?? payload.mercure, role, settings, limits);
+  const cost = rights.matchers.reduce((sum, matcher) => sum + matcher.cost, 0);
+  if (cost > limits.maxMatcherCost) throw invalidToken(settings, `topic matchers too complex (cost ${cost})`);
   const grant: {
     matchers: readonly Matcher[];
     expiresAt?: number;

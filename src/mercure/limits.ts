@@ -9,6 +9,14 @@ export const MERCURE_LIMITS = {
   maxMatchers: 32,
   /** Characters of one selector or token matcher. Matching costs O(topic length x pattern length / 32). */
   maxPatternLength: 512,
+  /**
+   * Automaton words (one per 32 pattern atoms past the literal prefix and
+   * suffix) all the matchers of one subscription or token may use together:
+   * matching one topic costs about 6 word operations per word per topic
+   * character, so this bounds the work a hostile selector set adds per update.
+   * Typical patterns (`https://example.com/books/:id`) use 1.
+   */
+  maxMatcherCost: 64,
   /** Characters of a published topic, `id` or `type`. */
   maxFieldLength: 1_024,
   /** UTF-8 bytes of a published `data`. */

@@ -28,7 +28,8 @@ export class LinearPattern {
   private readonly literals = new Map<number, Uint32Array>();
   /** Bits of the class atoms, by class. */
   private readonly classes: Array<{ accepts: CodeUnitClass; bits: Uint32Array }> = [];
-  private readonly words: number;
+  /** 32-bit words per state set: the work per input code unit is a small multiple of this. */
+  readonly words: number;
   private readonly accept: number;
   /** Scratch sets, reused: matching allocates nothing. */
   private readonly current: Uint32Array;

@@ -40,6 +40,8 @@ export interface Matcher {
   readonly type: MatcherType;
   /** The selector as given (what subscription events and payload selection name). */
   readonly pattern: string;
+  /** Automaton words this matcher runs per topic character (0: a plain comparison); see MERCURE_LIMITS.maxMatcherCost. */
+  readonly cost: number;
   matches(topic: string): boolean;
 }
 
@@ -53,6 +55,8 @@ const DRAFT_PARAMETERS: Readonly<Record<string, MatcherType>> = {
 export interface SubscribeLimits {
   readonly maxMatchers: number;
   readonly maxPatternLength: number;
+  /** Default MERCURE_LIMITS.maxMatcherCost. */
+  readonly maxMatcherCost?: number;
 }
 
 /**
@@ -89,6 +93,13 @@ export function parseSubscribeQuery(url: URL, mode: MercureMode, limits: Subscri
     const matcher = compileMatcher(type, value, hubUrl, limits.maxPatternLength);
     matchers.set(`${type} ${value}`, matcher);
   }
+  const cost = [...matchers.values()].reduce((sum, matcher) => sum + matcher.cost, 0);
+  const maxCost = limits.maxMatcherCost ?? MERCURE_LIMITS.maxMatcherCost;
+  if (cost > maxCost) {
+    throw badRequest(
+      `These patterns are too complex together (cost ${cost}, at most ${maxCost}): use fewer or shorter URL patterns, or exact topics.`,
+    );
+  }
   if (matchers.size === 0) {
     throw badRequest(
       mode === "legacy"
@@ -114,10 +125,10 @@ export function compileMatcher(
   if (hasControlCharacter(pattern)) {
     throw badRequest("A topic matcher must not contain control characters (U+0000-U+001F, U+007F-U+009F).");
   }
-  if (pattern === WILDCARD) return { type, pattern, matches: () => true };
+  if (pattern === WILDCARD) return { type, pattern, cost: 0, matches: () => true };
   switch (type) {
     case "Exact":
-      return { type, pattern, matches: (topic) => topic === pattern };
+      return { type, pattern, cost: 0, matches: (topic) => topic === pattern };
     case "URLPattern":
       return compileUrlPattern(pattern, hubUrl);
     case "URITemplate":
@@ -135,6 +146,10 @@ export function matchesAny(matchers: readonly Matcher[], topics: readonly string
 const COMPONENTS = ["protocol", "username", "password", "hostname", "port", "pathname", "search", "hash"] as const;
 type Component = (typeof COMPONENTS)[number];
 type ComponentTest = (value: string) => boolean;
+interface Compiled {
+  readonly test: ComponentTest;
+  readonly cost: number;
+}
 
 const ANY: CodeUnitClass = () => true;
 const NOT_SLASH: CodeUnitClass = (unit) => unit !== 0x2f;
@@ -150,15 +165,19 @@ function compileUrlPattern(pattern: string, hubUrl: URL): Matcher {
     throw badRequest(`"${clip(pattern)}" is not a valid URL pattern.`);
   }
   const protocol = compileComponent("protocol", parsed.protocol, ANY);
-  const special = SPECIAL_SCHEMES.some((scheme) => protocol(scheme));
-  const tests = COMPONENTS.map((component): [Component, ComponentTest] => {
+  const special = SPECIAL_SCHEMES.some((scheme) => protocol.test(scheme));
+  const compiled = COMPONENTS.map((component): [Component, Compiled] => {
     if (component === "protocol") return [component, protocol];
     const segment = component === "hostname" ? NOT_DOT : component === "pathname" && special ? NOT_SLASH : ANY;
     return [component, compileComponent(component, parsed[component], segment)];
   });
+  // Cheapest components first: most topics fail on a literal host or protocol.
+  compiled.sort(([, a], [, b]) => a.cost - b.cost);
+  const tests = compiled.map(([component, { test }]): [Component, ComponentTest] => [component, test]);
   return {
     type: "URLPattern",
     pattern,
+    cost: compiled.reduce((sum, [, { cost }]) => sum + cost, 0),
     matches(topic) {
       const parts = topicComponents(topic, hubUrl);
       return parts !== null && tests.every(([component, test]) => test(parts[component]));
@@ -167,7 +186,7 @@ function compileUrlPattern(pattern: string, hubUrl: URL): Matcher {
 }
 
 /** One component of a URL pattern, as the runtime normalized it, in the accepted subset. */
-function compileComponent(component: Component, source: string, segment: CodeUnitClass): ComponentTest {
+function compileComponent(component: Component, source: string, segment: CodeUnitClass): Compiled {
   const atoms: Atom[] = [];
   let index = 0;
   const refuse = (what: string) =>
@@ -207,14 +226,35 @@ function compileComponent(component: Component, source: string, segment: CodeUni
   return testFor(atoms);
 }
 
-function testFor(atoms: readonly Atom[]): ComponentTest {
-  if (atoms.every((atom) => atom.kind === "literal")) {
-    const literal = String.fromCharCode(...atoms.map((atom) => (atom.kind === "literal" ? atom.codeUnit : 0)));
-    return (value) => value === literal;
+/**
+ * Literal-only atoms are a comparison and a lone `*` is always true; otherwise
+ * the literal prefix and suffix are compared as strings and only the middle
+ * runs through the automaton.
+ */
+function testFor(atoms: readonly Atom[]): Compiled {
+  const isLiteral = (atom: Atom | undefined) => atom?.kind === "literal";
+  const text = (part: readonly Atom[]) =>
+    String.fromCharCode(...part.map((atom) => (atom.kind === "literal" ? atom.codeUnit : 0)));
+  if (atoms.every(isLiteral)) {
+    const literal = text(atoms);
+    return { cost: 0, test: (value) => value === literal };
   }
-  if (atoms.length === 1 && atoms[0]!.kind === "run" && atoms[0]!.accepts === ANY) return () => true;
-  const automaton = new LinearPattern(atoms);
-  return (value) => automaton.matches(value);
+  if (atoms.length === 1 && atoms[0]!.kind === "run" && atoms[0]!.accepts === ANY) return { cost: 0, test: () => true };
+  let start = 0;
+  while (isLiteral(atoms[start])) start++;
+  let end = atoms.length;
+  while (isLiteral(atoms[end - 1])) end--;
+  const prefix = text(atoms.slice(0, start));
+  const suffix = text(atoms.slice(end));
+  const automaton = new LinearPattern(atoms.slice(start, end));
+  return {
+    cost: automaton.words,
+    test: (value) =>
+      value.length >= prefix.length + suffix.length &&
+      value.startsWith(prefix) &&
+      value.endsWith(suffix) &&
+      automaton.matches(value.slice(prefix.length, value.length - suffix.length)),
+  };
 }
 
 type TopicComponents = Record<Component, string>;
@@ -263,7 +303,7 @@ const RESERVED: CodeUnitClass = (unit) => UNRESERVED(unit) || ":/?#[]@!$&'()*+,;
 const VARIABLE = /^\+?(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})+(?:\.(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})+)*$/;
 
 function compileUriTemplate(pattern: string): Matcher {
-  if (!isTemplate(pattern)) return { type: "URITemplate", pattern, matches: (topic) => topic === pattern };
+  if (!isTemplate(pattern)) return { type: "URITemplate", pattern, cost: 0, matches: (topic) => topic === pattern };
   const atoms: Atom[] = [];
   let index = 0;
   while (index < pattern.length) {
@@ -290,8 +330,8 @@ function compileUriTemplate(pattern: string): Matcher {
     }
     index = end + 1;
   }
-  const test = testFor(atoms);
-  return { type: "URITemplate", pattern, matches: (topic) => topic === pattern || test(topic) };
+  const { test, cost } = testFor(atoms);
+  return { type: "URITemplate", pattern, cost, matches: (topic) => topic === pattern || test(topic) };
 }
 
 /** Braces that pair up, none nested: anything else is a plain topic string to the reference hub. */

@@ -290,6 +290,19 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
       () => claims({ authorization_details: Array.from({ length: 17 }, () => details(["publish"], [{ match: "a" }])) }),
     ],
     [
+      "matchers too complex together",
+      AT_JWT,
+      () =>
+        claims({
+          authorization_details: [
+            details(
+              ["publish"],
+              Array.from({ length: 30 }, (_, n) => ({ match: `/*${n}${"*x".repeat(40)}`, matchType: "URLPattern" })),
+            ),
+          ],
+        }),
+    ],
+    [
       "more matchers than the cap",
       AT_JWT,
       () =>

@@ -13,7 +13,7 @@ import { compileMatcher, type MatcherType, matchesAny, parseSubscribeQuery } fro
 import { SEED } from "./seed";
 
 const HUB = new URL("https://hub.example.com/.well-known/mercure");
-const LIMITS = { maxMatchers: 4, maxPatternLength: 200 };
+const LIMITS = { maxMatchers: 4, maxPatternLength: 200, maxMatcherCost: 8 };
 
 beforeAll(() => console.log(`property seed: ${SEED} (replay: TEST_SEED=${SEED} npm test)`));
 
@@ -83,6 +83,13 @@ describe("parseSubscribeQuery, draft mode (§Subscription)", () => {
       "an unsupported URL pattern",
       `matchURLPattern=${encodeURIComponent("https://e.com/(\\d+)")}`,
       /regular expression/,
+    ],
+    [
+      "patterns too complex together",
+      ["a", "b", "c"]
+        .map((x) => `matchURLPattern=${encodeURIComponent(`https://e.com/*${x}${"*x".repeat(40)}`)}`)
+        .join("&"),
+      /too complex together \(cost 9, at most 8\)/,
     ],
   ];
   it.each(refused)("refuses %s with 400", (_name, search, message) => {
@@ -241,6 +248,18 @@ describe("compileMatcher (§Matcher Types)", () => {
     const error = refusal(() => compileMatcher(type, pattern, HUB));
     expect(error.status).toBe(400);
     expect(error.message).toMatch(message);
+  });
+
+  it("costs nothing for comparisons and one word for a typical pattern (literal prefix and suffix compared as strings)", () => {
+    expect(compileMatcher("Exact", "https://example.com/books/1", HUB).cost).toBe(0);
+    expect(compileMatcher("URLPattern", "*", HUB).cost).toBe(0);
+    expect(compileMatcher("URLPattern", "https://example.com/books/1", HUB).cost).toBe(0);
+    expect(compileMatcher("URLPattern", "https://example.com/books/:id", HUB).cost).toBe(1);
+    expect(
+      compileMatcher("URLPattern", `https://example.com/${"x".repeat(100)}/:id/${"y".repeat(100)}`, HUB).cost,
+    ).toBe(1);
+    expect(compileMatcher("URITemplate", "https://example.com/books/{id}", HUB).cost).toBe(1);
+    expect(compileMatcher("URLPattern", `https://example.com/:a${"/x".repeat(40)}/:b`, HUB).cost).toBe(3);
   });
 
   it("refuses a pattern past the length cap and one with a control character", () => {
