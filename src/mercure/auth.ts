@@ -226,13 +226,35 @@ export function extractToken(
 function challenge(settings: MercureAuthSettings, error?: string): Record<string, string> {
   const parameters: string[] = [];
   if (error) parameters.push(`error="${error}"`);
-  if (settings.mode === "draft") {
-    const metadata =
-      settings.resourceMetadataUrl ??
-      new URL(`/.well-known/oauth-protected-resource${settings.hubUrl.pathname}`, settings.hubUrl).href;
-    parameters.push(`resource_metadata="${metadata}"`);
-  }
+  if (settings.mode === "draft") parameters.push(`resource_metadata="${resourceMetadataUrl(settings)}"`);
   return { "WWW-Authenticate": parameters.length ? `Bearer ${parameters.join(", ")}` : "Bearer" };
+}
+
+/** Where the protected resource metadata is (RFC 9728 §3.1: the well-known prefix before the hub's path). */
+export function resourceMetadataUrl(settings: MercureAuthSettings): string {
+  return (
+    settings.resourceMetadataUrl ??
+    new URL(`/.well-known/oauth-protected-resource${settings.hubUrl.pathname}`, settings.hubUrl).href
+  );
+}
+
+/**
+ * The protected resource metadata document (draft-08 §Protected Resource
+ * Metadata): the resource identifier, the authorization servers when any, the
+ * RFC 6750 methods accepted (`header`, plus `query` where allowed), the
+ * cookie as `mercure_cookie`, and `mercure_version` 8.
+ */
+export function resourceMetadata(
+  settings: MercureAuthSettings,
+  accepts: { readonly cookie: boolean; readonly queryToken: boolean },
+): Record<string, unknown> {
+  return {
+    resource: settings.resourceIdentifier,
+    ...(settings.issuers.length > 0 ? { authorization_servers: [...settings.issuers] } : {}),
+    bearer_methods_supported: accepts.queryToken ? ["header", "query"] : ["header"],
+    ...(accepts.cookie ? { mercure_cookie: true } : {}),
+    mercure_version: 8,
+  };
 }
 
 /** 401 for a request that needs a token and has none: the challenge has no error code (draft-08 §Error Responses). */

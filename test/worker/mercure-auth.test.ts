@@ -17,6 +17,8 @@ import {
   mayPublish,
   mayReceive,
   missingToken,
+  resourceMetadata,
+  resourceMetadataUrl,
   subscriptionPayload,
   verifyMercureToken,
 } from "../../src/mercure/auth";
@@ -477,6 +479,31 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
     expect(response.status).toBe(401);
     expect(response.headers.get("WWW-Authenticate")).toBe(`Bearer resource_metadata="${METADATA}"`);
     expect(await response.json()).toEqual({ error: "unauthorized", message: error.message });
+  });
+});
+
+describe("resourceMetadata (§Protected Resource Metadata)", () => {
+  it("advertises the resource, the servers, the methods, the cookie and the protocol revision", async () => {
+    const plain = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    expect(resourceMetadataUrl(plain)).toBe(METADATA);
+    expect(resourceMetadataUrl({ ...plain, resourceMetadataUrl: "https://meta.example/x" })).toBe(
+      "https://meta.example/x",
+    );
+    expect(resourceMetadata(plain, { cookie: true, queryToken: false })).toEqual({
+      resource: RESOURCE,
+      bearer_methods_supported: ["header"],
+      mercure_cookie: true,
+      mercure_version: 8,
+    });
+    const withServers = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }], undefined, {
+      issuers: ["https://as.example"],
+    });
+    expect(resourceMetadata(withServers, { cookie: false, queryToken: true })).toEqual({
+      resource: RESOURCE,
+      authorization_servers: ["https://as.example"],
+      bearer_methods_supported: ["header", "query"],
+      mercure_version: 8,
+    });
   });
 });
 
