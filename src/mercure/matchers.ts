@@ -260,11 +260,11 @@ function testFor(atoms: readonly Atom[]): Compiled {
 type TopicComponents = Record<Component, string>;
 
 /** The last topic parsed: a hub matches one update's topic against many matchers in a row. */
-let lastTopic: { topic: string; base: string; parts: TopicComponents | null } | undefined;
+let lastTopic: { topic: string; base: URL; parts: TopicComponents | null } | undefined;
 
 /** A topic's URL components as URLPattern compares them (relative topics resolved against the hub's URL). */
 function topicComponents(topic: string, hubUrl: URL): TopicComponents | null {
-  if (lastTopic?.topic === topic && lastTopic.base === hubUrl.href) return lastTopic.parts;
+  if (lastTopic?.topic === topic && lastTopic.base === hubUrl) return lastTopic.parts;
   let parts: TopicComponents | null = null;
   try {
     const url = new URL(topic, hubUrl);
@@ -281,7 +281,7 @@ function topicComponents(topic: string, hubUrl: URL): TopicComponents | null {
   } catch {
     parts = null;
   }
-  lastTopic = { topic, base: hubUrl.href, parts };
+  lastTopic = { topic, base: hubUrl, parts };
   return parts;
 }
 
