@@ -328,28 +328,56 @@ describe("linear time (§URL Pattern: no catastrophic backtracking)", () => {
 
   it("matches exactly what the equivalent regular expression matches (randomized, seeded)", () => {
     const CLASSES = { any: ANY, seg: NOT_SLASH } as const;
+    const ALPHABET = { any: "ab/", seg: "ab" } as const;
+    type Spec = { atom: Atom; regex: string; sample: string };
     const atomArbitrary = fc.oneof(
       fc
         .constantFrom("a", "b", "/")
-        .map((c): [Atom, string] => [{ kind: "literal", codeUnit: c.charCodeAt(0) }, c === "/" ? "\\/" : c]),
+        .map(
+          (c): Spec => ({
+            atom: { kind: "literal", codeUnit: c.charCodeAt(0) },
+            regex: c === "/" ? "\\/" : c,
+            sample: c,
+          }),
+        ),
+      fc.record({ k: fc.constantFrom("any", "seg"), pick: fc.nat() }).map(
+        ({ k, pick }): Spec => ({
+          atom: { kind: "one", accepts: CLASSES[k as "any"] },
+          regex: k === "any" ? "[^]" : "[^/]",
+          sample: ALPHABET[k as "any"][pick % ALPHABET[k as "any"].length]!,
+        }),
+      ),
       fc
-        .constantFrom("any", "seg")
-        .map((k): [Atom, string] => [{ kind: "one", accepts: CLASSES[k as "any"] }, k === "any" ? "[^]" : "[^/]"]),
-      fc
-        .constantFrom("any", "seg")
-        .map((k): [Atom, string] => [{ kind: "run", accepts: CLASSES[k as "any"] }, k === "any" ? "[^]*" : "[^/]*"]),
+        .record({
+          k: fc.constantFrom("any", "seg"),
+          run: fc.string({ unit: fc.constantFrom("a", "b", "/"), maxLength: 3 }),
+        })
+        .map(
+          ({ k, run }): Spec => ({
+            atom: { kind: "run", accepts: CLASSES[k as "any"] },
+            regex: k === "any" ? "[^]*" : "[^/]*",
+            sample: k === "any" ? run : run.replaceAll("/", ""),
+          }),
+        ),
     );
     fc.assert(
       fc.property(
-        fc.array(atomArbitrary, { maxLength: 40 }),
-        fc.string({ unit: fc.constantFrom("a", "b", "/"), maxLength: 40 }),
-        (pairs, input) => {
+        fc.array(atomArbitrary, { minLength: 20, maxLength: 80 }),
+        fc.option(fc.record({ at: fc.nat(), to: fc.constantFrom("a", "b", "/", "") }), { nil: undefined }),
+        (specs, mutation) => {
+          // An input built from the pattern (so it usually matches, across 32-atom word boundaries), maybe mutated.
           const atoms: Atom[] = [];
           let source = "";
-          for (const [atom, regex] of pairs) {
+          let input = "";
+          for (const { atom, regex, sample } of specs) {
             if (atom.kind === "run" && atoms.at(-1)?.kind === "run") continue;
             atoms.push(atom);
             source += regex;
+            input += sample;
+          }
+          if (mutation && input.length > 0) {
+            const at = mutation.at % input.length;
+            input = input.slice(0, at) + mutation.to + input.slice(at + 1);
           }
           expect(new LinearPattern(atoms).matches(input)).toBe(new RegExp(`^${source}$`).test(input));
         },
