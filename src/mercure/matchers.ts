@@ -1,0 +1,356 @@
+/**
+ * Topic matchers (draft-dunglas-mercure-08 §Matcher Types) and the
+ * pre-standard topic selectors, compiled once per subscription or token and
+ * matched without regular expressions: a Worker cannot time-limit a RegExp,
+ * so the accepted syntax is restricted to what LinearPattern runs in
+ * O(topic length x pattern length / 32) (draft-08 §URL Pattern: a linear-time
+ * engine). `*` matches every topic whatever the type.
+ *
+ * Accepted subset:
+ * - `Exact`: any string; case-sensitive, byte-for-byte, never resolved.
+ * - `URLPattern`: a URL Pattern (WHATWG) string, relative ones resolved
+ *   against the hub's URL, that the runtime's URLPattern parses into its eight
+ *   components; each component may use only literal text (special
+ *   characters escaped with `\`), named groups `:name` (one or more code
+ *   units other than the component's delimiter: `/` in a special-scheme
+ *   pathname, `.` in a hostname, none elsewhere) and the wildcard `*` (any
+ *   run, possibly empty). Refused with 400: regular expression groups
+ *   `(...)`, groups `{...}`, and the modifiers `?`, `+`, `*` after a group or
+ *   wildcard. Topics are resolved against the hub's URL and compared
+ *   component by component, as URLPattern.test would; `ignoreCase` is never
+ *   on. URLPattern reads `:x` as a group even in `urn:x:…`, so URN topics
+ *   are best selected with `Exact` matchers.
+ * - `URITemplate` (pre-standard mode): a topic equal to the selector matches;
+ *   otherwise RFC 6570 level 1-2 expressions `{var}` (a run of unreserved
+ *   characters, `%` and non-ASCII) and `{+var}` (also reserved characters,
+ *   so it spans `/`). Refused with 400: other operators (`#./;?&`), several
+ *   variables `{a,b}`, `*` explode and `:n` prefix modifiers. A selector that
+ *   is not a template at all (unbalanced braces) matches only itself, as in
+ *   the reference hub.
+ */
+import { badRequest } from "./errors";
+import { parseFormEncoded } from "./form";
+import { type Atom, type CodeUnitClass, LinearPattern } from "./linear-pattern";
+import { MERCURE_LIMITS } from "./limits";
+import { hasControlCharacter, type MercureMode, WILDCARD } from "./protocol";
+
+export type MatcherType = "Exact" | "URLPattern" | "URITemplate";
+
+export interface Matcher {
+  readonly type: MatcherType;
+  /** The selector as given (what subscription events and payload selection name). */
+  readonly pattern: string;
+  /** Automaton words this matcher runs per topic character (0: a plain comparison); see MERCURE_LIMITS.maxMatcherCost. */
+  readonly cost: number;
+  matches(topic: string): boolean;
+}
+
+/** Query parameter -> matcher type (draft-08 §Subscription); every other name starting with `match` is refused. */
+const DRAFT_PARAMETERS: Readonly<Record<string, MatcherType>> = {
+  match: "Exact",
+  matchExact: "Exact",
+  matchURLPattern: "URLPattern",
+};
+
+export interface SubscribeLimits {
+  readonly maxMatchers: number;
+  readonly maxPatternLength: number;
+  /** Default MERCURE_LIMITS.maxMatcherCost. */
+  readonly maxMatcherCost?: number;
+}
+
+/**
+ * The matchers of a subscription request: draft `match`, `matchExact`,
+ * `matchURLPattern`, or legacy `topic` (URI templates). Refuses with 400 an
+ * unknown name in the reserved `match` prefix (any case), invalid UTF-8,
+ * control characters, too many or too long selectors, unsupported pattern
+ * syntax, and a request with no selector. Identical selectors count once.
+ */
+export function parseSubscribeQuery(url: URL, mode: MercureMode, limits: SubscribeLimits, hubUrl: URL): Matcher[] {
+  const matchers = new Map<string, Matcher>();
+  let parameters = 0;
+  let legacyTopics = 0;
+  for (const [name, value] of parseFormEncoded(url.search.slice(1))) {
+    let type: MatcherType | undefined;
+    if (mode === "draft") {
+      if (name.toLowerCase().startsWith("match")) {
+        type = Object.hasOwn(DRAFT_PARAMETERS, name) ? DRAFT_PARAMETERS[name] : undefined;
+        if (!type) {
+          throw badRequest(
+            `"${clip(name)}" is not a matcher parameter: use match, matchExact or matchURLPattern (names starting with "match" are reserved).`,
+          );
+        }
+      } else if (name === "topic") {
+        legacyTopics++;
+      }
+    } else if (name === "topic") {
+      type = "URITemplate";
+    }
+    if (!type) continue;
+    if (++parameters > limits.maxMatchers) {
+      throw badRequest(`A subscription takes at most ${limits.maxMatchers} selectors.`);
+    }
+    const matcher = compileMatcher(type, value, hubUrl, limits.maxPatternLength);
+    matchers.set(`${type} ${value}`, matcher);
+  }
+  const cost = [...matchers.values()].reduce((sum, matcher) => sum + matcher.cost, 0);
+  const maxCost = limits.maxMatcherCost ?? MERCURE_LIMITS.maxMatcherCost;
+  if (cost > maxCost) {
+    throw badRequest(
+      `These patterns are too complex together (cost ${cost}, at most ${maxCost}): use fewer or shorter URL patterns, or exact topics.`,
+    );
+  }
+  if (matchers.size === 0) {
+    throw badRequest(
+      mode === "legacy"
+        ? "Give at least one topic selector: ?topic=<topic or URI template>."
+        : legacyTopics > 0
+          ? "This hub speaks draft-dunglas-mercure-08: select topics with match=<topic> or matchURLPattern=<pattern>, not topic= (the pre-standard protocol is a setting)."
+          : "Give at least one topic matcher: ?match=<topic> or ?matchURLPattern=<pattern>.",
+    );
+  }
+  return [...matchers.values()];
+}
+
+/** Compiles one selector; 400 for a control character, a pattern past `maxPatternLength` or unsupported syntax. */
+export function compileMatcher(
+  type: MatcherType,
+  pattern: string,
+  hubUrl: URL,
+  maxPatternLength: number = MERCURE_LIMITS.maxPatternLength,
+): Matcher {
+  if (pattern.length > maxPatternLength) {
+    throw badRequest(`A topic matcher is at most ${maxPatternLength} characters long.`);
+  }
+  if (hasControlCharacter(pattern)) {
+    throw badRequest("A topic matcher must not contain control characters (U+0000-U+001F, U+007F-U+009F).");
+  }
+  if (pattern === WILDCARD) return { type, pattern, cost: 0, matches: () => true };
+  switch (type) {
+    case "Exact":
+      return { type, pattern, cost: 0, matches: (topic) => topic === pattern };
+    case "URLPattern":
+      return compileUrlPattern(pattern, hubUrl);
+    case "URITemplate":
+      return compileUriTemplate(pattern);
+  }
+}
+
+/** True if one of the matchers matches one of the topics. */
+export function matchesAny(matchers: readonly Matcher[], topics: readonly string[]): boolean {
+  return matchers.some((matcher) => topics.some((topic) => matcher.matches(topic)));
+}
+
+// --- URL patterns ------------------------------------------------------------
+
+const COMPONENTS = ["protocol", "username", "password", "hostname", "port", "pathname", "search", "hash"] as const;
+type Component = (typeof COMPONENTS)[number];
+type ComponentTest = (value: string) => boolean;
+interface Compiled {
+  readonly test: ComponentTest;
+  readonly cost: number;
+}
+
+const ANY: CodeUnitClass = () => true;
+const NOT_SLASH: CodeUnitClass = (unit) => unit !== 0x2f;
+const NOT_DOT: CodeUnitClass = (unit) => unit !== 0x2e;
+const SPECIAL_SCHEMES = ["http", "https", "ws", "wss", "ftp", "file"];
+const NAME_CHARACTER = /[\p{ID_Continue}$\u200c\u200d]/u;
+
+function compileUrlPattern(pattern: string, hubUrl: URL): Matcher {
+  let parsed: URLPattern;
+  try {
+    parsed = new URLPattern(pattern, hubUrl.href);
+  } catch {
+    throw badRequest(`"${clip(pattern)}" is not a valid URL pattern.`);
+  }
+  const protocol = compileComponent("protocol", parsed.protocol, ANY);
+  const special = SPECIAL_SCHEMES.some((scheme) => protocol.test(scheme));
+  const compiled = COMPONENTS.map((component): [Component, Compiled] => {
+    if (component === "protocol") return [component, protocol];
+    const segment = component === "hostname" ? NOT_DOT : component === "pathname" && special ? NOT_SLASH : ANY;
+    return [component, compileComponent(component, parsed[component], segment)];
+  });
+  // Cheapest components first: most topics fail on a literal host or protocol.
+  compiled.sort(([, a], [, b]) => a.cost - b.cost);
+  const tests = compiled.map(([component, { test }]): [Component, ComponentTest] => [component, test]);
+  return {
+    type: "URLPattern",
+    pattern,
+    cost: compiled.reduce((sum, [, { cost }]) => sum + cost, 0),
+    matches(topic) {
+      const parts = topicComponents(topic, hubUrl);
+      return parts !== null && tests.every(([component, test]) => test(parts[component]));
+    },
+  };
+}
+
+/** One component of a URL pattern, as the runtime normalized it, in the accepted subset. */
+function compileComponent(component: Component, source: string, segment: CodeUnitClass): Compiled {
+  const atoms: Atom[] = [];
+  let index = 0;
+  const refuse = (what: string) =>
+    badRequest(
+      `URL patterns here support literal text, :name groups and * only; the ${component} "${clip(source)}" uses ${what}.`,
+    );
+  while (index < source.length) {
+    const character = source[index]!;
+    if (character === "\\") {
+      if (index + 1 >= source.length) throw refuse("a trailing backslash");
+      atoms.push({ kind: "literal", codeUnit: source.charCodeAt(index + 1) });
+      index += 2;
+      continue;
+    }
+    if (character === ":" || character === "*") {
+      if (character === ":") {
+        let end = index + 1;
+        while (end < source.length && NAME_CHARACTER.test(source[end]!)) end++;
+        if (end === index + 1) throw refuse("a group without a name");
+        atoms.push({ kind: "one", accepts: segment }, { kind: "run", accepts: segment });
+        index = end;
+      } else {
+        atoms.push({ kind: "run", accepts: ANY });
+        index++;
+      }
+      const following = source[index];
+      if (following === "(") throw refuse("a regular expression group (...)");
+      if (following === "?" || following === "+" || following === "*") throw refuse(`the modifier ${following}`);
+      continue;
+    }
+    if (character === "(") throw refuse("a regular expression group (...)");
+    if (character === "{" || character === "}") throw refuse("a {...} group");
+    if (character === "?" || character === "+") throw refuse(`the modifier ${character}`);
+    atoms.push({ kind: "literal", codeUnit: source.charCodeAt(index) });
+    index++;
+  }
+  return testFor(atoms);
+}
+
+/**
+ * Literal-only atoms are a comparison and a lone `*` is always true; otherwise
+ * the literal prefix and suffix are compared as strings and only the middle
+ * runs through the automaton.
+ */
+function testFor(atoms: readonly Atom[]): Compiled {
+  const isLiteral = (atom: Atom | undefined) => atom?.kind === "literal";
+  const text = (part: readonly Atom[]) =>
+    String.fromCharCode(...part.map((atom) => (atom.kind === "literal" ? atom.codeUnit : 0)));
+  if (atoms.every(isLiteral)) {
+    const literal = text(atoms);
+    return { cost: 0, test: (value) => value === literal };
+  }
+  if (atoms.length === 1 && atoms[0]!.kind === "run" && atoms[0]!.accepts === ANY) return { cost: 0, test: () => true };
+  let start = 0;
+  while (isLiteral(atoms[start])) start++;
+  let end = atoms.length;
+  while (isLiteral(atoms[end - 1])) end--;
+  const prefix = text(atoms.slice(0, start));
+  const suffix = text(atoms.slice(end));
+  const automaton = new LinearPattern(atoms.slice(start, end));
+  return {
+    cost: automaton.words,
+    test: (value) =>
+      value.length >= prefix.length + suffix.length &&
+      value.startsWith(prefix) &&
+      value.endsWith(suffix) &&
+      automaton.matches(value.slice(prefix.length, value.length - suffix.length)),
+  };
+}
+
+type TopicComponents = Record<Component, string>;
+
+/** The last topic parsed: a hub matches one update's topic against many matchers in a row. */
+let lastTopic: { topic: string; base: URL; parts: TopicComponents | null } | undefined;
+
+/** A topic's URL components as URLPattern compares them (relative topics resolved against the hub's URL). */
+function topicComponents(topic: string, hubUrl: URL): TopicComponents | null {
+  if (lastTopic?.topic === topic && lastTopic.base === hubUrl) return lastTopic.parts;
+  let parts: TopicComponents | null = null;
+  try {
+    const url = new URL(topic, hubUrl);
+    parts = {
+      protocol: url.protocol.slice(0, -1),
+      username: url.username,
+      password: url.password,
+      hostname: url.hostname,
+      port: url.port,
+      pathname: url.pathname,
+      search: url.search.slice(1),
+      hash: url.hash.slice(1),
+    };
+  } catch {
+    parts = null;
+  }
+  lastTopic = { topic, base: hubUrl, parts };
+  return parts;
+}
+
+// --- URI templates (pre-standard) -------------------------------------------
+
+/** RFC 6570 simple expansion output: unreserved, `%` of pct-encoded triplets, and non-ASCII (IRIs). */
+const UNRESERVED: CodeUnitClass = (unit) =>
+  (unit >= 0x30 && unit <= 0x39) ||
+  (unit >= 0x41 && unit <= 0x5a) ||
+  (unit >= 0x61 && unit <= 0x7a) ||
+  unit === 0x2d ||
+  unit === 0x2e ||
+  unit === 0x5f ||
+  unit === 0x7e ||
+  unit === 0x25 ||
+  unit >= 0x80;
+/** RFC 6570 reserved expansion output: the above plus gen-delims and sub-delims. */
+const RESERVED: CodeUnitClass = (unit) => UNRESERVED(unit) || ":/?#[]@!$&'()*+,;=".includes(String.fromCharCode(unit));
+const VARIABLE = /^\+?(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})+(?:\.(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})+)*$/;
+
+function compileUriTemplate(pattern: string): Matcher {
+  if (!isTemplate(pattern)) return { type: "URITemplate", pattern, cost: 0, matches: (topic) => topic === pattern };
+  const atoms: Atom[] = [];
+  let index = 0;
+  while (index < pattern.length) {
+    const character = pattern[index]!;
+    if (character !== "{") {
+      atoms.push({ kind: "literal", codeUnit: pattern.charCodeAt(index) });
+      index++;
+      continue;
+    }
+    const end = pattern.indexOf("}", index);
+    const expression = pattern.slice(index + 1, end);
+    if (!VARIABLE.test(expression)) {
+      throw badRequest(
+        `URI templates here support {var} and {+var} only; "${clip(expression)}" uses another operator, several variables or a modifier.`,
+      );
+    }
+    const accepts = expression.startsWith("+") ? RESERVED : UNRESERVED;
+    const previous = atoms.at(-1);
+    if (previous?.kind === "run") {
+      // {a}{b} matches what one run of the wider class matches.
+      if (accepts === RESERVED) atoms[atoms.length - 1] = { kind: "run", accepts };
+    } else {
+      atoms.push({ kind: "run", accepts });
+    }
+    index = end + 1;
+  }
+  const { test, cost } = testFor(atoms);
+  return { type: "URITemplate", pattern, cost, matches: (topic) => topic === pattern || test(topic) };
+}
+
+/** Braces that pair up, none nested: anything else is a plain topic string to the reference hub. */
+function isTemplate(pattern: string): boolean {
+  let open = false;
+  let expressions = 0;
+  for (const character of pattern) {
+    if (character === "{") {
+      if (open) return false;
+      open = true;
+    } else if (character === "}") {
+      if (!open) return false;
+      open = false;
+      expressions++;
+    }
+  }
+  return !open && expressions > 0;
+}
+
+function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}

@@ -1,0 +1,627 @@
+/**
+ * Mercure authorization (src/mercure/auth.ts) against draft-dunglas-mercure-08
+ * §Authorization (token presentation, validation, authorization details,
+ * error responses, CSRF) and the pre-standard `mercure` claim. Keys are made
+ * in the test with WebCrypto; tokens are signed here, byte by byte, so every
+ * header and claim can be wrong on purpose.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  checkCookieOrigin,
+  extractToken,
+  importMercureKeys,
+  insufficientScope,
+  type MercureAlgorithm,
+  type MercureAuthSettings,
+  type MercureKeyConfig,
+  mayPublish,
+  mayReceive,
+  missingToken,
+  resourceMetadata,
+  resourceMetadataUrl,
+  subscriptionPayload,
+  verifyMercureToken,
+} from "../../src/mercure/auth";
+import { MercureRefused } from "../../src/mercure/errors";
+import type { MercureMode } from "../../src/mercure/protocol";
+
+const HUB = new URL("https://hub.example.com/.well-known/mercure");
+const RESOURCE = "https://hub.example.com/.well-known/mercure";
+const METADATA = "https://hub.example.com/.well-known/oauth-protected-resource/.well-known/mercure";
+const PUBLISH_SECRET = "publisher-secret-0123456789abcdef-0123456789";
+const SUBSCRIBE_SECRET = "subscriber-secret-0123456789abcdef-012345678";
+
+const utf8 = new TextEncoder();
+const base64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+const part = (value: unknown) => base64url(utf8.encode(JSON.stringify(value)));
+const now = () => Math.floor(Date.now() / 1000);
+
+type Signer = (input: Uint8Array) => Promise<ArrayBuffer>;
+
+async function token(header: Record<string, unknown>, payload: Record<string, unknown>, signer: Signer) {
+  const input = `${part(header)}.${part(payload)}`;
+  return `${input}.${base64url(new Uint8Array(await signer(utf8.encode(input))))}`;
+}
+
+async function hmacSigner(secret: string, hash = "SHA-256"): Promise<Signer> {
+  const key = await crypto.subtle.importKey("raw", utf8.encode(secret), { name: "HMAC", hash }, false, ["sign"]);
+  return (input) => crypto.subtle.sign("HMAC", key, input);
+}
+
+function pem(spki: ArrayBuffer): string {
+  const base64 = btoa(String.fromCharCode(...new Uint8Array(spki)));
+  return `-----BEGIN PUBLIC KEY-----\n${base64.match(/.{1,64}/g)!.join("\n")}\n-----END PUBLIC KEY-----\n`;
+}
+
+let es256: { signer: Signer; pem: string; other: Signer; otherPem: string };
+let rs256: { signer: Signer; jwk: JsonWebKey };
+let ed25519: { signer: Signer; jwk: JsonWebKey };
+
+beforeAll(async () => {
+  const ec = async () => {
+    const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
+    const signer: Signer = (input) => crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, input);
+    return { signer, pem: pem((await crypto.subtle.exportKey("spki", pair.publicKey)) as ArrayBuffer) };
+  };
+  const [first, second] = [await ec(), await ec()];
+  es256 = { signer: first.signer, pem: first.pem, other: second.signer, otherPem: second.pem };
+  const rsa = (await crypto.subtle.generateKey(
+    { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+    true,
+    ["sign", "verify"],
+  )) as CryptoKeyPair;
+  rs256 = {
+    signer: (input) => crypto.subtle.sign("RSASSA-PKCS1-v1_5", rsa.privateKey, input),
+    jwk: (await crypto.subtle.exportKey("jwk", rsa.publicKey)) as JsonWebKey,
+  };
+  const ed = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  ed25519 = {
+    signer: (input) => crypto.subtle.sign("Ed25519", ed.privateKey, input),
+    jwk: (await crypto.subtle.exportKey("jwk", ed.publicKey)) as JsonWebKey,
+  };
+});
+
+async function settings(
+  mode: MercureMode,
+  publisher: MercureKeyConfig[],
+  subscriber: MercureKeyConfig[] = [{ alg: "HS256", key: SUBSCRIBE_SECRET }],
+  extra: Partial<MercureAuthSettings> = {},
+): Promise<MercureAuthSettings> {
+  return {
+    mode,
+    hubUrl: HUB,
+    resourceIdentifier: RESOURCE,
+    issuers: [],
+    publisherKeys: await importMercureKeys(publisher),
+    subscriberKeys: await importMercureKeys(subscriber),
+    ...extra,
+  };
+}
+
+const AT_JWT = { alg: "HS256", typ: "at+jwt" };
+const details = (actions: string[], topics: unknown[], more: Record<string, unknown> = {}) => ({
+  type: "mercure",
+  actions,
+  topics,
+  ...more,
+});
+const claims = (more: Record<string, unknown> = {}) => ({
+  aud: RESOURCE,
+  exp: now() + 600,
+  sub: "user-1",
+  authorization_details: [
+    details(["publish"], [{ match: "https://example.com/books/:id", matchType: "URLPattern" }, { match: "news" }]),
+  ],
+  ...more,
+});
+
+async function refused(promise: Promise<unknown>): Promise<MercureRefused> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof MercureRefused) return error;
+    throw error;
+  }
+  throw new Error("expected a MercureRefused");
+}
+
+describe("extractToken (§Presenting the Access Token)", () => {
+  const request = (url: string, headers: Record<string, string> = {}) =>
+    new Request(`https://hub.example.com/.well-known/mercure${url}`, { headers });
+
+  it("prefers the Authorization header, then the query parameter, then the cookie", () => {
+    const all = request("?access_token=q", { Authorization: "Bearer h.h.h", Cookie: "mercureAccessToken=c" });
+    expect(extractToken(all, "draft", { allowQueryToken: true })).toEqual({ token: "h.h.h", source: "header" });
+    const noHeader = request("?access_token=q", { Cookie: "mercureAccessToken=c" });
+    expect(extractToken(noHeader, "draft", { allowQueryToken: true })).toEqual({ token: "q", source: "query" });
+    expect(extractToken(request("", { Cookie: "a=1; mercureAccessToken=c" }), "draft")).toEqual({
+      token: "c",
+      source: "cookie",
+    });
+    expect(extractToken(request("?authorization=q", { Cookie: "mercureAuthorization=c" }), "legacy")).toEqual({
+      token: "q",
+      source: "query",
+    });
+    expect(extractToken(request("", { Authorization: "bearer  h" }), "legacy")).toEqual({
+      token: "h",
+      source: "header",
+    });
+  });
+
+  it("reads each mode's own cookie and query parameter only", () => {
+    expect(extractToken(request("", { Cookie: "mercureAuthorization=c" }), "draft")).toBeNull();
+    expect(extractToken(request("", { Cookie: "mercureAccessToken=c" }), "legacy")).toBeNull();
+    expect(extractToken(request("?authorization=q"), "draft")).toBeNull();
+    expect(extractToken(request("?access_token=q"), "legacy")).toBeNull();
+    expect(extractToken(request("", { Cookie: "hubA=c" }), "draft", { cookieName: "hubA" })).toEqual({
+      token: "c",
+      source: "cookie",
+    });
+    expect(extractToken(request(""), "draft")).toBeNull();
+  });
+
+  it("refuses a token in the URL of a draft hub that does not take one there (400 invalid_request)", () => {
+    let error: unknown;
+    try {
+      extractToken(request("?match=a&access_token=secret-token"), "draft");
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(MercureRefused);
+    expect((error as MercureRefused).status).toBe(400);
+    expect((error as MercureRefused).headers["WWW-Authenticate"]).toBe('Bearer error="invalid_request"');
+    expect((error as MercureRefused).message).not.toContain("secret-token");
+  });
+
+  it.each(["Basic dXNlcjpwYXNz", "Bearer", "Bearer a b", "Bearer\ta", "Token abc"])(
+    "refuses the malformed Authorization header %j with 400 invalid_request",
+    (value) => {
+      expect(() => extractToken(request("", { Authorization: value }), "draft")).toThrow(MercureRefused);
+    },
+  );
+});
+
+describe("verifyMercureToken, draft mode (§Token Validation, §Authorization Details)", () => {
+  it("accepts an HS256 access token and grants its publish matchers", async () => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const grant = await verifyMercureToken(
+      await token(AT_JWT, claims(), await hmacSigner(PUBLISH_SECRET)),
+      "publish",
+      auth,
+    );
+    expect(grant.subject).toBe("user-1");
+    expect(grant.expiresAt).toBeGreaterThan(Date.now());
+    expect(mayPublish(grant, ["https://example.com/books/1"])).toBe(true);
+    expect(mayPublish(grant, ["news"])).toBe(true);
+    expect(mayPublish(grant, ["https://example.com/authors/1"])).toBe(false);
+    expect(mayPublish(grant, [])).toBe(false);
+  });
+
+  it("accepts ES256 (PEM), RS256 (JWK) and EdDSA (JWK) tokens with the recommended algorithms", async () => {
+    const auth = await settings("draft", [
+      { alg: "ES256", key: es256.pem },
+      { alg: "RS256", key: rs256.jwk },
+      { alg: "EdDSA", key: JSON.stringify(ed25519.jwk) },
+    ]);
+    const signers: Array<[MercureAlgorithm, Signer]> = [
+      ["ES256", es256.signer],
+      ["RS256", rs256.signer],
+      ["EdDSA", ed25519.signer],
+    ];
+    for (const [alg, signer] of signers) {
+      const grant = await verifyMercureToken(await token({ alg, typ: "at+jwt" }, claims(), signer), "publish", auth);
+      expect([alg, mayPublish(grant, ["news"])]).toEqual([alg, true]);
+    }
+  });
+
+  it("accepts aud as an array holding the resource identifier, and application/at+jwt", async () => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const signer = await hmacSigner(PUBLISH_SECRET);
+    await verifyMercureToken(await token(AT_JWT, claims({ aud: ["other", RESOURCE] }), signer), "publish", auth);
+    await verifyMercureToken(
+      await token({ alg: "HS256", typ: "application/at+jwt" }, claims(), signer),
+      "publish",
+      auth,
+    );
+  });
+
+  const future = () => now() + 600;
+  const invalid: Array<[string, Record<string, unknown>, () => Record<string, unknown>]> = [
+    ["typ JWT (an ID token, not an access token)", { alg: "HS256", typ: "JWT" }, () => claims()],
+    ["no typ", { alg: "HS256" }, () => claims()],
+    ["no exp", AT_JWT, () => claims({ exp: undefined })],
+    ["an expired token", AT_JWT, () => claims({ exp: now() - 10 })],
+    ["nbf in the future", AT_JWT, () => claims({ nbf: future() })],
+    ["no aud", AT_JWT, () => claims({ aud: undefined })],
+    ["another hub's aud", AT_JWT, () => claims({ aud: "https://other.example.com/.well-known/mercure" })],
+    ["alg none", { alg: "none", typ: "at+jwt" }, () => claims()],
+    ["an algorithm the hub has no key for (HS512)", { alg: "HS512", typ: "at+jwt" }, () => claims()],
+    ["a crit header", { ...AT_JWT, crit: ["exp"] }, () => claims()],
+    ["authorization_details not an array", AT_JWT, () => claims({ authorization_details: { type: "mercure" } })],
+    ["a detail that is not an object", AT_JWT, () => claims({ authorization_details: ["mercure"] })],
+    ["empty actions", AT_JWT, () => claims({ authorization_details: [details([], [{ match: "a" }])] })],
+    [
+      "an unknown action",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish", "admin"], [{ match: "a" }])] }),
+    ],
+    ["empty topics", AT_JWT, () => claims({ authorization_details: [details(["publish"], [])] })],
+    [
+      "a topic matcher that is a string",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], ["a"])] }),
+    ],
+    [
+      "an unknown matchType",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a", matchType: "Regex" }])] }),
+    ],
+    [
+      "the pre-standard URITemplate matchType",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a", matchType: "URITemplate" }])] }),
+    ],
+    [
+      "an unsupported URL pattern",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "/(\\d+)", matchType: "URLPattern" }])] }),
+    ],
+    [
+      "a payload that is not an object",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["subscribe"], [{ match: "a" }], { payload: "x" })] }),
+    ],
+    [
+      "one bad detail among good ones (no partial acceptance)",
+      AT_JWT,
+      () =>
+        claims({
+          authorization_details: [details(["publish"], [{ match: "*" }]), details(["publish"], [{ match: 1 }])],
+        }),
+    ],
+    [
+      "more mercure details than the cap",
+      AT_JWT,
+      () => claims({ authorization_details: Array.from({ length: 17 }, () => details(["publish"], [{ match: "a" }])) }),
+    ],
+    [
+      "matchers too complex together",
+      AT_JWT,
+      () =>
+        claims({
+          authorization_details: [
+            details(
+              ["publish"],
+              Array.from({ length: 30 }, (_, n) => ({ match: `/*${n}${"*x".repeat(40)}`, matchType: "URLPattern" })),
+            ),
+          ],
+        }),
+    ],
+    [
+      "more matchers than the cap",
+      AT_JWT,
+      () =>
+        claims({
+          authorization_details: [
+            details(
+              ["publish"],
+              Array.from({ length: 65 }, (_, i) => ({ match: `t${i}` })),
+            ),
+          ],
+        }),
+    ],
+  ];
+  it.each(invalid)("refuses %s with 401 invalid_token and the challenge", async (_name, header, payload) => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const error = await refused(
+      verifyMercureToken(await token(header, payload(), await hmacSigner(PUBLISH_SECRET)), "publish", auth),
+    );
+    expect(error.status).toBe(401);
+    expect(error.code).toBe("invalid_token");
+    expect(error.message).toBe("The access token is not valid.");
+    expect(error.headers["WWW-Authenticate"]).toBe(`Bearer error="invalid_token", resource_metadata="${METADATA}"`);
+    expect(error.reason).toBeTruthy();
+  });
+
+  it("refuses a bad signature, a tampered payload, a malformed token and one past the length cap", async () => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const good = await token(AT_JWT, claims(), await hmacSigner(PUBLISH_SECRET));
+    const [header, , signature] = good.split(".");
+    const candidates = [
+      await token(AT_JWT, claims(), await hmacSigner(`${PUBLISH_SECRET}!`)),
+      `${header}.${part(claims({ sub: "admin" }))}.${signature}`,
+      "not-a-token",
+      "a.b",
+      `${"a".repeat(20_000)}.b.c`,
+    ];
+    for (const candidate of candidates) {
+      expect((await refused(verifyMercureToken(candidate, "publish", auth))).status).toBe(401);
+    }
+  });
+
+  it("keeps roles apart: a subscriber's token does not publish, and keys are chosen by configured algorithm", async () => {
+    const auth = await settings("draft", [{ alg: "ES256", key: es256.pem }]);
+    const subscriberToken = await token(AT_JWT, claims(), await hmacSigner(SUBSCRIBE_SECRET));
+    expect((await refused(verifyMercureToken(subscriberToken, "publish", auth))).status).toBe(401);
+    // Algorithm confusion: an HS256 token keyed with the public PEM text is refused, not verified as HMAC.
+    const confused = await token(AT_JWT, claims(), await hmacSigner(es256.pem));
+    expect((await refused(verifyMercureToken(confused, "publish", auth))).status).toBe(401);
+  });
+
+  it("picks the key by kid when keys have one, and binds keys to issuers", async () => {
+    const auth = await settings("draft", [
+      { alg: "ES256", key: es256.pem, kid: "one", issuer: "https://issuer-one.example" },
+      { alg: "ES256", key: es256.otherPem, kid: "two" },
+    ]);
+    const header = (kid: string) => ({ alg: "ES256", typ: "at+jwt", kid });
+    await verifyMercureToken(await token(header("two"), claims(), es256.other), "publish", auth);
+    await verifyMercureToken(
+      await token(header("one"), claims({ iss: "https://issuer-one.example" }), es256.signer),
+      "publish",
+      auth,
+    );
+    const cases = [
+      await token(header("one"), claims({ iss: "https://issuer-one.example" }), es256.other),
+      await token(header("three"), claims(), es256.other),
+      await token(header("one"), claims({ iss: "https://elsewhere.example" }), es256.signer),
+      await token(header("one"), claims(), es256.signer),
+    ];
+    for (const candidate of cases)
+      expect((await refused(verifyMercureToken(candidate, "publish", auth))).status).toBe(401);
+  });
+
+  it("checks iss against the advertised authorization servers when there are any", async () => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }], undefined, {
+      issuers: ["https://as.example"],
+    });
+    const signer = await hmacSigner(PUBLISH_SECRET);
+    await verifyMercureToken(await token(AT_JWT, claims({ iss: "https://as.example" }), signer), "publish", auth);
+    for (const iss of ["https://other.example", undefined]) {
+      expect(
+        (await refused(verifyMercureToken(await token(AT_JWT, claims({ iss }), signer), "publish", auth))).status,
+      ).toBe(401);
+    }
+  });
+
+  it("skips details of other types; a token with no mercure detail grants nothing (403 by insufficientScope)", async () => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const signer = await hmacSigner(PUBLISH_SECRET);
+    const grant = await verifyMercureToken(
+      await token(AT_JWT, claims({ authorization_details: [{ type: "payment", actions: ["x"] }] }), signer),
+      "publish",
+      auth,
+    );
+    expect(grant.matchers).toEqual([]);
+    expect(mayPublish(grant, ["news"])).toBe(false);
+    const none = await verifyMercureToken(
+      await token(AT_JWT, claims({ authorization_details: undefined }), signer),
+      "publish",
+      auth,
+    );
+    expect(none.matchers).toEqual([]);
+    const error = insufficientScope(auth, "This token may not publish to that topic.");
+    expect([error.status, error.code, error.headers["WWW-Authenticate"]]).toEqual([
+      403,
+      "insufficient_scope",
+      `Bearer error="insufficient_scope", resource_metadata="${METADATA}"`,
+    ]);
+  });
+
+  it("grants subscribe matchers and payloads to subscribers; private updates follow the token, not routing", async () => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const payloadClaims = claims({
+      authorization_details: [
+        details(["publish"], [{ match: "*" }]),
+        details(["subscribe"], [{ match: "https://example.com/books/1" }], { payload: { custom1: "one" } }),
+        details(["subscribe"], [{ match: "https://example.com/bar/:id", matchType: "URLPattern" }], {
+          payload: { custom2: "bar" },
+        }),
+        details(["subscribe", "publish"], [{ match: "*" }], { payload: { custom3: "default" } }),
+      ],
+    });
+    const grant = await verifyMercureToken(
+      await token(AT_JWT, payloadClaims, await hmacSigner(SUBSCRIBE_SECRET)),
+      "subscribe",
+      auth,
+    );
+    expect(grant.matchers.map((matcher) => matcher.pattern)).toEqual([
+      "https://example.com/books/1",
+      "https://example.com/bar/:id",
+      "*",
+    ]);
+    expect(subscriptionPayload(grant, "https://example.com/books/1")).toEqual({ custom1: "one" });
+    expect(subscriptionPayload(grant, "https://example.com/bar/:id")).toEqual({ custom2: "bar" });
+    expect(subscriptionPayload(grant, "https://example.com/other")).toEqual({ custom3: "default" });
+
+    const narrow = await verifyMercureToken(
+      await token(
+        AT_JWT,
+        claims({ authorization_details: [details(["subscribe"], [{ match: "https://example.com/books/1" }])] }),
+        await hmacSigner(SUBSCRIBE_SECRET),
+      ),
+      "subscribe",
+      auth,
+    );
+    const book = (id: number, isPrivate: boolean) => ({
+      topics: [`https://example.com/books/${id}`],
+      private: isPrivate,
+    });
+    expect(mayReceive(narrow, book(1, true), false)).toBe(true);
+    expect(mayReceive(narrow, book(2, true), false)).toBe(false);
+    expect(mayReceive(narrow, book(2, false), false)).toBe(true);
+    expect(mayReceive(null, book(1, false), true)).toBe(true);
+    expect(mayReceive(null, book(1, false), false)).toBe(false);
+    expect(mayReceive(null, book(1, true), true)).toBe(false);
+  });
+
+  it("refuses pre-standard tokens (mercure claim, typ JWT, no exp, no aud)", async () => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const legacy = await token(
+      { alg: "HS256", typ: "JWT" },
+      { mercure: { publish: ["*"] } },
+      await hmacSigner(PUBLISH_SECRET),
+    );
+    expect((await refused(verifyMercureToken(legacy, "publish", auth))).status).toBe(401);
+  });
+
+  it("answers a missing token with a bare Bearer challenge pointing at the resource metadata", async () => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const error = missingToken(auth);
+    expect([error.status, error.headers["WWW-Authenticate"]]).toEqual([401, `Bearer resource_metadata="${METADATA}"`]);
+    const response = error.toResponse();
+    expect(response.status).toBe(401);
+    expect(response.headers.get("WWW-Authenticate")).toBe(`Bearer resource_metadata="${METADATA}"`);
+    expect(await response.json()).toEqual({ error: "unauthorized", message: error.message });
+  });
+});
+
+describe("resourceMetadata (§Protected Resource Metadata)", () => {
+  it("advertises the resource, the servers, the methods, the cookie and the protocol revision", async () => {
+    const plain = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    expect(resourceMetadataUrl(plain)).toBe(METADATA);
+    expect(resourceMetadataUrl({ ...plain, resourceMetadataUrl: "https://meta.example/x" })).toBe(
+      "https://meta.example/x",
+    );
+    expect(resourceMetadata(plain, { cookie: true, queryToken: false })).toEqual({
+      resource: RESOURCE,
+      bearer_methods_supported: ["header"],
+      mercure_cookie: true,
+      mercure_version: 8,
+    });
+    const withServers = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }], undefined, {
+      issuers: ["https://as.example"],
+    });
+    expect(resourceMetadata(withServers, { cookie: false, queryToken: true })).toEqual({
+      resource: RESOURCE,
+      authorization_servers: ["https://as.example"],
+      bearer_methods_supported: ["header", "query"],
+      mercure_version: 8,
+    });
+  });
+});
+
+describe("verifyMercureToken, pre-standard mode (mercure claim)", () => {
+  const JWT = { alg: "HS256", typ: "JWT" };
+
+  it("accepts tokens without exp, aud or typ and reads mercure.publish / mercure.subscribe selectors", async () => {
+    const auth = await settings("legacy", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const publisher = await verifyMercureToken(
+      await token(
+        { alg: "HS256" },
+        { mercure: { publish: ["https://example.com/books/{id}"] } },
+        await hmacSigner(PUBLISH_SECRET),
+      ),
+      "publish",
+      auth,
+    );
+    expect(publisher.expiresAt).toBeUndefined();
+    expect(mayPublish(publisher, ["https://example.com/books/1"])).toBe(true);
+    expect(mayPublish(publisher, ["https://example.com/books/1", "https://example.com/other"])).toBe(false);
+    const subscriber = await verifyMercureToken(
+      await token(
+        JWT,
+        { mercure: { subscribe: ["https://example.com/users/{id}/inbox"], payload: { user: 1 } } },
+        await hmacSigner(SUBSCRIBE_SECRET),
+      ),
+      "subscribe",
+      auth,
+    );
+    const inbox = { topics: ["https://example.com/public", "https://example.com/users/7/inbox"], private: true };
+    expect(mayReceive(subscriber, inbox, false)).toBe(true);
+    expect(mayReceive(subscriber, { topics: ["https://example.com/users/7/outbox"], private: true }, false)).toBe(
+      false,
+    );
+    expect(subscriptionPayload(subscriber, "https://example.com/users/7/inbox")).toEqual({ user: 1 });
+    const star = await verifyMercureToken(
+      await token(JWT, { mercure: { publish: ["*"] } }, await hmacSigner(PUBLISH_SECRET)),
+      "publish",
+      auth,
+    );
+    expect(mayPublish(star, ["anything", "at/all"])).toBe(true);
+    const namespaced = await verifyMercureToken(
+      await token(
+        JWT,
+        { "https://mercure.rocks/": { publish: ["a"] }, mercure: { publish: ["b"] } },
+        await hmacSigner(PUBLISH_SECRET),
+      ),
+      "publish",
+      auth,
+    );
+    expect([mayPublish(namespaced, ["a"]), mayPublish(namespaced, ["b"])]).toEqual([true, false]);
+  });
+
+  it("still enforces exp when present, and refuses malformed claims with a challenge without resource_metadata", async () => {
+    const auth = await settings("legacy", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const signer = await hmacSigner(PUBLISH_SECRET);
+    for (const payload of [
+      { mercure: { publish: ["*"] }, exp: now() - 5 },
+      { mercure: { publish: "*" } },
+      { mercure: { publish: [1] } },
+      { mercure: ["publish"] },
+      { mercure: { publish: ["https://e.com/{a,b}"] } },
+    ]) {
+      const error = await refused(verifyMercureToken(await token(JWT, payload, signer), "publish", auth));
+      expect([error.status, error.headers["WWW-Authenticate"]]).toEqual([401, 'Bearer error="invalid_token"']);
+    }
+    const draftToken = await token(AT_JWT, claims(), signer);
+    expect((await refused(verifyMercureToken(draftToken, "publish", auth))).status).toBe(401);
+    const empty = await verifyMercureToken(await token(JWT, { sub: "x" }, signer), "publish", auth);
+    expect(mayPublish(empty, ["a"])).toBe(false);
+  });
+});
+
+describe("importMercureKeys", () => {
+  it.each<[string, MercureKeyConfig, RegExp]>([
+    ["a short HS256 secret", { alg: "HS256", key: "too-short-secret" }, /at least 32 bytes/],
+    ["a short HS512 secret", { alg: "HS512", key: PUBLISH_SECRET }, /at least 64 bytes/],
+    [
+      "a private PEM",
+      { alg: "ES256", key: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----" },
+      /public key/,
+    ],
+    [
+      "a JWK for another algorithm",
+      { alg: "ES256", key: { kty: "RSA", alg: "RS256", n: "AQAB", e: "AQAB" } },
+      /alg RS256/,
+    ],
+    [
+      "garbage",
+      { alg: "RS256", key: "-----BEGIN PUBLIC KEY-----\nnot-base64-key-material\n-----END PUBLIC KEY-----" },
+      /could not import/,
+    ],
+  ])("refuses %s without echoing the key", async (_name, config, message) => {
+    const error = await importMercureKeys([config]).then(
+      () => null,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).toMatch(/^Mercure key 1 \(/);
+    if (typeof config.key === "string") expect((error as Error).message).not.toContain(config.key);
+  });
+});
+
+describe("checkCookieOrigin (§Security Considerations: CSRF)", () => {
+  const post = (headers: Record<string, string>) =>
+    new Request("https://hub.example.com/.well-known/mercure", { method: "POST", headers });
+  it.each<[string, Record<string, string>, string[], boolean]>([
+    ["the hub's own origin", { Origin: "https://hub.example.com" }, [], true],
+    ["an allowed origin", { Origin: "https://app.example.com" }, ["https://app.example.com"], true],
+    ["any origin when * is allowed", { Origin: "https://evil.example" }, ["*"], true],
+    ["a Referer on the hub's origin when Origin is absent", { Referer: "https://hub.example.com/page" }, [], true],
+    ["another origin", { Origin: "https://evil.example" }, ["https://app.example.com"], false],
+    ["an opaque origin", { Origin: "null" }, [], false],
+    ["a foreign Referer", { Referer: "https://evil.example/page" }, [], false],
+    ["neither header", {}, [], false],
+  ])("%s -> allowed: %s", (_name, headers, allowed, ok) => {
+    if (ok) expect(() => checkCookieOrigin(post(headers), allowed)).not.toThrow();
+    else expect(() => checkCookieOrigin(post(headers), allowed)).toThrow(MercureRefused);
+  });
+});

@@ -1,0 +1,386 @@
+/**
+ * Mercure topic matchers (src/mercure/matchers.ts, linear-pattern.ts) against
+ * draft-dunglas-mercure-08 §Subscription and §Matcher Types, the restricted
+ * URL pattern / URI template subset, and the linear-time guarantee (asserted
+ * on step counts, never on time).
+ */
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { MercureRefused } from "../../src/mercure/errors";
+import { type Atom, LinearPattern } from "../../src/mercure/linear-pattern";
+import { MERCURE_LIMITS } from "../../src/mercure/limits";
+import { compileMatcher, type MatcherType, matchesAny, parseSubscribeQuery } from "../../src/mercure/matchers";
+import { SEED } from "./seed";
+
+const HUB = new URL("https://hub.example.com/.well-known/mercure");
+const LIMITS = { maxMatchers: 4, maxPatternLength: 200, maxMatcherCost: 8 };
+
+beforeAll(() => console.log(`property seed: ${SEED} (replay: TEST_SEED=${SEED} npm test)`));
+
+function refusal(run: () => unknown): MercureRefused {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof MercureRefused) return error;
+    throw error;
+  }
+  throw new Error("expected a MercureRefused");
+}
+
+function query(search: string): URL {
+  return new URL(`${HUB.href}?${search}`);
+}
+
+describe("parseSubscribeQuery, draft mode (§Subscription)", () => {
+  it("creates one matcher per match, matchExact and matchURLPattern parameter, in any combination", () => {
+    const matchers = parseSubscribeQuery(
+      query(
+        `match=${encodeURIComponent("https://example.com/foo")}&match=bar&matchExact=baz&matchURLPattern=${encodeURIComponent("https://example.com/bar/:id")}`,
+      ),
+      "draft",
+      LIMITS,
+      HUB,
+    );
+    expect(matchers.map((matcher) => [matcher.type, matcher.pattern])).toEqual([
+      ["Exact", "https://example.com/foo"],
+      ["Exact", "bar"],
+      ["Exact", "baz"],
+      ["URLPattern", "https://example.com/bar/:id"],
+    ]);
+    expect(matchesAny(matchers, ["https://example.com/bar/7"])).toBe(true);
+    expect(matchesAny(matchers, ["bar"])).toBe(true);
+    expect(matchesAny(matchers, ["https://example.com/baz"])).toBe(false);
+  });
+
+  it("ignores parameters outside the match prefix (lastEventID, anything else)", () => {
+    const matchers = parseSubscribeQuery(query("lastEventID=earliest&foo=1&match=a"), "draft", LIMITS, HUB);
+    expect(matchers.map((matcher) => matcher.pattern)).toEqual(["a"]);
+  });
+
+  it("counts identical selectors once (the draft lets hubs deduplicate)", () => {
+    expect(parseSubscribeQuery(query("match=a&matchExact=a&match=a"), "draft", LIMITS, HUB)).toHaveLength(1);
+  });
+
+  const refused: Array<[string, string, RegExp]> = [
+    ["an unknown matcher type", "matchURITemplate=x", /matchURITemplate.*reserved/],
+    ["the canonical case only (MatchExact)", "MatchExact=x", /reserved/],
+    ["the canonical case only (matchexact)", "matchexact=x", /reserved/],
+    ["the whole match prefix (matches)", "match=a&matches=1", /reserved/],
+    ["the whole match prefix (MATCHER)", "MATCHER=1&match=a", /reserved/],
+    ["a NUL", "match=a%00b", /control/],
+    ["a LF", "match=a%0Ab", /control/],
+    ["a DEL", "match=a%7Fb", /control/],
+    ["a C1 control (U+0085)", "match=a%C2%85b", /control/],
+    ["a control in a URL pattern", `matchURLPattern=${encodeURIComponent("https://e.com/\u0001")}`, /control/],
+    ["invalid UTF-8", "match=%FF", /UTF-8/],
+    ["an overlong UTF-8 sequence", "match=%C0%AF", /UTF-8/],
+    ["a lone surrogate encoded as UTF-8", "match=%ED%A0%80", /UTF-8/],
+    ["more selectors than the cap", "match=a&match=b&match=c&match=d&match=e", /at most 4/],
+    ["a pattern longer than the cap", `match=${"a".repeat(201)}`, /at most 200/],
+    ["no selector", "lastEventID=x", /at least one/],
+    ["the pre-standard topic= in draft mode, saying so", "topic=a", /draft-dunglas-mercure-08.*not topic=/],
+    [
+      "an unsupported URL pattern",
+      `matchURLPattern=${encodeURIComponent("https://e.com/(\\d+)")}`,
+      /regular expression/,
+    ],
+    [
+      "patterns too complex together",
+      ["a", "b", "c"]
+        .map((x) => `matchURLPattern=${encodeURIComponent(`https://e.com/*${x}${"*x".repeat(40)}`)}`)
+        .join("&"),
+      /too complex together \(cost 9, at most 8\)/,
+    ],
+  ];
+  it.each(refused)("refuses %s with 400", (_name, search, message) => {
+    const error = refusal(() => parseSubscribeQuery(query(search), "draft", LIMITS, HUB));
+    expect(error.status).toBe(400);
+    expect(error.code).toBe("invalid_request");
+    expect(error.message).toMatch(message);
+  });
+});
+
+describe("parseSubscribeQuery, pre-standard mode", () => {
+  it("reads topic= selectors as URI templates and ignores match=", () => {
+    const matchers = parseSubscribeQuery(
+      query(`topic=${encodeURIComponent("https://example.com/books/{id}")}&topic=*&match=x`),
+      "legacy",
+      LIMITS,
+      HUB,
+    );
+    expect(matchers.map((matcher) => [matcher.type, matcher.pattern])).toEqual([
+      ["URITemplate", "https://example.com/books/{id}"],
+      ["URITemplate", "*"],
+    ]);
+  });
+
+  it.each([
+    ["no topic", "match=x", /at least one topic/],
+    ["a control character", "topic=a%0Db", /control/],
+    ["an unsupported template", `topic=${encodeURIComponent("https://e.com/{#x}")}`, /\{var\} and \{\+var\}/],
+  ])("refuses %s with 400", (_name, search, message) => {
+    const error = refusal(() => parseSubscribeQuery(query(search), "legacy", LIMITS, HUB));
+    expect(error.status).toBe(400);
+    expect(error.message).toMatch(message);
+  });
+});
+
+describe("compileMatcher (§Matcher Types)", () => {
+  const rows: Array<[MatcherType, string, string, boolean]> = [
+    // * matches everything regardless of type
+    ["Exact", "*", "anything at all", true],
+    ["URLPattern", "*", "not even a URL", true],
+    ["URITemplate", "*", "urn:x", true],
+    // Exact: byte-for-byte, case-sensitive, never resolved, never normalized
+    ["Exact", "https://example.com/foo", "https://example.com/foo", true],
+    ["Exact", "https://example.com/foo", "https://example.com/foo/", false],
+    ["Exact", "https://example.com/foo", "HTTPS://example.com/foo", false],
+    ["Exact", "https://example.com/foo", "https://EXAMPLE.com/foo", false],
+    ["Exact", "foo", "https://hub.example.com/.well-known/foo", false],
+    ["Exact", "caf\u00e9", "cafe\u0301", false],
+    ["Exact", "https://example.com/:id", "https://example.com/1", false],
+    // URLPattern: per component, like URLPattern.test
+    ["URLPattern", "https://example.com/books/:id", "https://example.com/books/1", true],
+    ["URLPattern", "https://example.com/books/:id", "https://example.com/books/1?x=1#y", true],
+    ["URLPattern", "https://example.com/books/:id", "https://EXAMPLE.com/books/1", true],
+    ["URLPattern", "https://example.com/books/:id", "https://example.com/books/1/2", false],
+    ["URLPattern", "https://example.com/books/:id", "https://example.com/books/", false],
+    ["URLPattern", "https://example.com/books/:id", "https://example.com/Books/1", false],
+    ["URLPattern", "https://example.com/books/:id", "http://example.com/books/1", false],
+    ["URLPattern", "https://example.com/books/:id", "https://example.com:8443/books/1", false],
+    ["URLPattern", "https://example.com/books/:id", "not a url at all", false],
+    ["URLPattern", "https://example.com/books/:id", "http://[::1", false],
+    ["URLPattern", "https://example.com/files/*", "https://example.com/files/a/b/c", true],
+    ["URLPattern", "https://example.com/files/*", "https://example.com/files/", true],
+    ["URLPattern", "https://example.com/files/*", "https://example.com/file", false],
+    ["URLPattern", "https://example.com/a/:id.json", "https://example.com/a/42.json", true],
+    ["URLPattern", "https://example.com/a/:id.json", "https://example.com/a/.json", false],
+    ["URLPattern", "https://example.com/a/:x/b/:y", "https://example.com/a/1/b/2", true],
+    ["URLPattern", "https://example.com/a/:x/b/:y", "https://example.com/a/1/c/2", false],
+    ["URLPattern", "https://:tenant.example.com/x", "https://acme.example.com/x", true],
+    ["URLPattern", "https://:tenant.example.com/x", "https://a.b.example.com/x", false],
+    ["URLPattern", "*://example.com/x", "wss://example.com/x", true],
+    ["URLPattern", ":scheme://example.com/x", "http://example.com/x", true],
+    ["URLPattern", "https://example.com/a\\:b/\\*", "https://example.com/a:b/*", true],
+    ["URLPattern", "https://example.com/a\\:b/\\*", "https://example.com/a:b/c", false],
+    ["URLPattern", "https://example.com/b\u00f6 ks/:id", "https://example.com/b\u00f6 ks/1", true],
+    ["URLPattern", "https://example.com/b\u00f6 ks/:id", "https://example.com/b%C3%B6%20ks/1", true],
+    ["URLPattern", "https://example.com/x?page=:n", "https://example.com/x?page=2", true],
+    ["URLPattern", "https://example.com/x?page=:n", "https://example.com/x?page=2&y", true],
+    ["URLPattern", "https://example.com/x?page=:n", "https://example.com/x", false],
+    // relative patterns and topics resolve against the hub's URL
+    [
+      "URLPattern",
+      "/.well-known/mercure/subscriptions/Exact/:topic/:subscriber",
+      "/.well-known/mercure/subscriptions/Exact/foo/bar",
+      true,
+    ],
+    [
+      "URLPattern",
+      "/.well-known/mercure/subscriptions/Exact/:topic/:subscriber",
+      "https://hub.example.com/.well-known/mercure/subscriptions/Exact/foo/bar",
+      true,
+    ],
+    [
+      "URLPattern",
+      "/.well-known/mercure/subscriptions/Exact/:topic/:subscriber",
+      "https://other.example.com/.well-known/mercure/subscriptions/Exact/foo/bar",
+      false,
+    ],
+    ["URLPattern", "https://hub.example.com/books/:id", "/books/3", true],
+    ["URLPattern", "/books/:id", "https://hub.example.com/books/3", true],
+    // URI templates (pre-standard): the selector itself, {var}, {+var}
+    ["URITemplate", "https://example.com/books/{id}", "https://example.com/books/{id}", true],
+    ["URITemplate", "https://example.com/books/{id}", "https://example.com/books/1", true],
+    ["URITemplate", "https://example.com/books/{id}", "https://example.com/books/a-b_c.d~%20", true],
+    ["URITemplate", "https://example.com/books/{id}", "https://example.com/books/1/2", false],
+    ["URITemplate", "https://example.com/books/{id}", "https://example.com/books/1?x", false],
+    ["URITemplate", "https://example.com/books/{id}", "https://example.com/magazines/1", false],
+    ["URITemplate", "https://example.com/{+path}", "https://example.com/a/b?c=d", true],
+    ["URITemplate", "https://example.com/{a}{+b}/x", "https://example.com/1/2/x", true],
+    ["URITemplate", "https://example.com/{a}/{b}", "https://example.com/1/2", true],
+    ["URITemplate", "https://example.com/{a}/{b}", "https://example.com/1", false],
+    ["URITemplate", "https://example.com/books/1", "https://example.com/books/1", true],
+    ["URITemplate", "https://example.com/books/1", "https://example.com/books/10", false],
+    // not a template (unbalanced braces): only itself, as in the reference hub
+    ["URITemplate", "https://example.com/{id", "https://example.com/{id", true],
+    ["URITemplate", "https://example.com/{id", "https://example.com/1", false],
+    ["URITemplate", "https://example.com/id}/{x}", "https://example.com/id}/1", false],
+    ["URITemplate", "https://example.com/{{x}}", "https://example.com/{{x}}", true],
+  ];
+  it.each(rows)("%s %s on %s -> %s", (type, pattern, topic, expected) => {
+    expect(compileMatcher(type, pattern, HUB).matches(topic)).toBe(expected);
+  });
+
+  it("agrees with the runtime's URLPattern on every accepted row", () => {
+    for (const [type, pattern, topic] of rows) {
+      if (type !== "URLPattern" || pattern === "*") continue;
+      let expected = false;
+      try {
+        expected = new URLPattern(pattern, HUB.href).test(topic, HUB.href);
+      } catch {
+        expected = false;
+      }
+      expect([pattern, topic, compileMatcher(type, pattern, HUB).matches(topic)]).toEqual([pattern, topic, expected]);
+    }
+  });
+
+  const unsupported: Array<[MatcherType, string, RegExp]> = [
+    ["URLPattern", "https://example.com/a/(\\d+)", /regular expression group/],
+    ["URLPattern", "https://example.com/a/:id(\\d+)", /regular expression group/],
+    ["URLPattern", "https://example.com/a/:id?", /modifier \?/],
+    ["URLPattern", "https://example.com/a/:id+", /not a valid URL pattern|modifier \+/],
+    ["URLPattern", "https://example.com/:a*:b*", /modifier \*/],
+    ["URLPattern", "https://example.com/**", /modifier \*/],
+    ["URLPattern", "https://example.com/a/{x}?/b", /\{\.\.\.\} group/],
+    ["URLPattern", "http{s}?://example.com/x", /protocol/],
+    ["URLPattern", "https://example.com/(a|b)+", /regular expression group/],
+    ["URLPattern", "https://example.com/:", /not a valid URL pattern|without a name/],
+    ["URITemplate", "https://example.com/{#frag}", /another operator/],
+    ["URITemplate", "https://example.com/{/seg}", /another operator/],
+    ["URITemplate", "https://example.com/{?q}", /another operator/],
+    ["URITemplate", "https://example.com/{a,b}", /several variables/],
+    ["URITemplate", "https://example.com/{list*}", /modifier/],
+    ["URITemplate", "https://example.com/{name:3}", /modifier/],
+    ["URITemplate", "https://example.com/{}", /another operator/],
+  ];
+  it.each(unsupported)("refuses %s %s with 400 naming what is not supported", (type, pattern, message) => {
+    const error = refusal(() => compileMatcher(type, pattern, HUB));
+    expect(error.status).toBe(400);
+    expect(error.message).toMatch(message);
+  });
+
+  it("costs nothing for comparisons and one word for a typical pattern (literal prefix and suffix compared as strings)", () => {
+    expect(compileMatcher("Exact", "https://example.com/books/1", HUB).cost).toBe(0);
+    expect(compileMatcher("URLPattern", "*", HUB).cost).toBe(0);
+    expect(compileMatcher("URLPattern", "https://example.com/books/1", HUB).cost).toBe(0);
+    expect(compileMatcher("URLPattern", "https://example.com/books/:id", HUB).cost).toBe(1);
+    expect(
+      compileMatcher("URLPattern", `https://example.com/${"x".repeat(100)}/:id/${"y".repeat(100)}`, HUB).cost,
+    ).toBe(1);
+    expect(compileMatcher("URITemplate", "https://example.com/books/{id}", HUB).cost).toBe(1);
+    expect(compileMatcher("URLPattern", `https://example.com/:a${"/x".repeat(40)}/:b`, HUB).cost).toBe(3);
+  });
+
+  it("refuses a pattern past the length cap and one with a control character", () => {
+    const long = `https://example.com/${"a".repeat(MERCURE_LIMITS.maxPatternLength)}`;
+    expect(refusal(() => compileMatcher("URLPattern", long, HUB)).status).toBe(400);
+    expect(refusal(() => compileMatcher("Exact", "a\u009fb", HUB)).message).toMatch(/control/);
+  });
+});
+
+describe("linear time (§URL Pattern: no catastrophic backtracking)", () => {
+  const ANY = () => true;
+  const NOT_SLASH = (unit: number) => unit !== 0x2f;
+  const literal = (text: string): Atom[] => [...text].map((c) => ({ kind: "literal", codeUnit: c.charCodeAt(0) }));
+
+  /** Steps of matching `input`; the bound is (input + 1) x words x (work per code unit). */
+  function stepsFor(atoms: Atom[], input: string): { matched: boolean; steps: number; bound: number } {
+    const automaton = new LinearPattern(atoms);
+    const matched = automaton.matches(input);
+    const words = Math.ceil((atoms.length + 1) / 32);
+    return { matched, steps: automaton.steps, bound: (input.length + 1) * words * 6 };
+  }
+
+  it("glob-style `*a*a*a…*b` against `aaaa…` (exponential for a backtracking engine) stays within the bound", () => {
+    const atoms: Atom[] = [];
+    for (let i = 0; i < 40; i++) atoms.push({ kind: "run", accepts: ANY }, ...literal("a"));
+    atoms.push(...literal("b"));
+    for (const length of [250, 500, 1000]) {
+      const { matched, steps, bound } = stepsFor(atoms, "a".repeat(length));
+      expect(matched).toBe(false);
+      expect(steps).toBeLessThanOrEqual(bound);
+    }
+    // doubling the input doubles the steps: linear, not worse
+    const half = stepsFor(atoms, "a".repeat(500)).steps;
+    const full = stepsFor(atoms, "a".repeat(1000)).steps;
+    expect(full).toBeLessThanOrEqual(2 * half + 64);
+  });
+
+  it("`/:a:b:c…x` (nested segment groups) against a long segment stays within the bound", () => {
+    const atoms: Atom[] = [...literal("/")];
+    for (let i = 0; i < 30; i++) atoms.push({ kind: "one", accepts: NOT_SLASH }, { kind: "run", accepts: NOT_SLASH });
+    atoms.push(...literal("x"));
+    const { matched, steps, bound } = stepsFor(atoms, `/${"a".repeat(1000)}`);
+    expect(matched).toBe(false);
+    expect(steps).toBeLessThanOrEqual(bound);
+    expect(stepsFor(atoms, `/${"a".repeat(40)}x`).matched).toBe(true);
+  });
+
+  it("the same pathological shapes are accepted as URL patterns and answer correctly", () => {
+    const glob = `https://example.com/${"*a".repeat(40)}b`;
+    expect(compileMatcher("URLPattern", glob, HUB).matches(`https://example.com/${"a".repeat(1000)}`)).toBe(false);
+    expect(compileMatcher("URLPattern", glob, HUB).matches(`https://example.com/${"a".repeat(100)}b`)).toBe(true);
+    const groups = `https://example.com/${Array.from({ length: 20 }, (_, i) => `:g${i}`).join("")}.x`;
+    expect(compileMatcher("URLPattern", groups, HUB).matches(`https://example.com/${"a".repeat(1000)}`)).toBe(false);
+    expect(compileMatcher("URLPattern", groups, HUB).matches(`https://example.com/${"a".repeat(25)}.x`)).toBe(true);
+  });
+
+  it("adjacent runs are refused by the automaton (compilers merge them), keeping the closure to two passes", () => {
+    expect(
+      () =>
+        new LinearPattern([
+          { kind: "run", accepts: ANY },
+          { kind: "run", accepts: ANY },
+        ]),
+    ).toThrow(/adjacent/);
+  });
+
+  it("matches exactly what the equivalent regular expression matches (randomized, seeded)", () => {
+    const CLASSES = { any: ANY, seg: NOT_SLASH } as const;
+    const ALPHABET = { any: "ab/", seg: "ab" } as const;
+    type Spec = { atom: Atom; regex: string; sample: string };
+    const atomArbitrary = fc.oneof(
+      fc.constantFrom("a", "b", "/").map(
+        (c): Spec => ({
+          atom: { kind: "literal", codeUnit: c.charCodeAt(0) },
+          regex: c === "/" ? "\\/" : c,
+          sample: c,
+        }),
+      ),
+      fc.record({ k: fc.constantFrom("any", "seg"), pick: fc.nat() }).map(
+        ({ k, pick }): Spec => ({
+          atom: { kind: "one", accepts: CLASSES[k as "any"] },
+          regex: k === "any" ? "[^]" : "[^/]",
+          sample: ALPHABET[k as "any"][pick % ALPHABET[k as "any"].length]!,
+        }),
+      ),
+      fc
+        .record({
+          k: fc.constantFrom("any", "seg"),
+          run: fc.string({ unit: fc.constantFrom("a", "b", "/"), maxLength: 3 }),
+        })
+        .map(
+          ({ k, run }): Spec => ({
+            atom: { kind: "run", accepts: CLASSES[k as "any"] },
+            regex: k === "any" ? "[^]*" : "[^/]*",
+            sample: k === "any" ? run : run.replaceAll("/", ""),
+          }),
+        ),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(atomArbitrary, { minLength: 20, maxLength: 80 }),
+        fc.option(fc.record({ at: fc.nat(), to: fc.constantFrom("a", "b", "/", "") }), { nil: undefined }),
+        (specs, mutation) => {
+          // An input built from the pattern (so it usually matches, across 32-atom word boundaries), maybe mutated.
+          const atoms: Atom[] = [];
+          let source = "";
+          let input = "";
+          for (const { atom, regex, sample } of specs) {
+            if (atom.kind === "run" && atoms.at(-1)?.kind === "run") continue;
+            atoms.push(atom);
+            source += regex;
+            input += sample;
+          }
+          if (mutation && input.length > 0) {
+            const at = mutation.at % input.length;
+            input = input.slice(0, at) + mutation.to + input.slice(at + 1);
+          }
+          expect(new LinearPattern(atoms).matches(input)).toBe(new RegExp(`^${source}$`).test(input));
+        },
+      ),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,323 @@
+/**
+ * Mercure updates (src/mercure/update.ts) against draft-dunglas-mercure-08
+ * §Publication (every MUST-refuse has a row), the stored envelope, and the SSE
+ * frame read back by eventsource-parser.
+ */
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { MercureRefused } from "../../src/mercure/errors";
+import { EARLIEST, HUB_PATH, type MercureMode, requestedLastEventId } from "../../src/mercure/protocol";
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  formatMercureEvent,
+  generateUpdateId,
+  type MercureUpdate,
+  parsePublishForm,
+} from "../../src/mercure/update";
+import { SEED } from "./seed";
+
+const HUB = new URL(`https://hub.example.com${HUB_PATH}`);
+const LIMITS = { maxDataBytes: 16, maxFieldLength: 64, maxTopics: 3 };
+
+beforeAll(() => console.log(`property seed: ${SEED} (replay: TEST_SEED=${SEED} npm test)`));
+
+const publish = (body: string | Uint8Array, mode: MercureMode = "draft") => parsePublishForm(body, mode, HUB, LIMITS);
+
+function refusal(run: () => unknown): MercureRefused {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof MercureRefused) return error;
+    throw error;
+  }
+  throw new Error("expected a MercureRefused");
+}
+
+describe("parsePublishForm: accepted (§Publication)", () => {
+  const rows: Array<[string, string, MercureMode, ReturnType<typeof publish>]> = [
+    [
+      "the draft's example",
+      "topic=https://example.com/foo&data=the%20content",
+      "draft",
+      { topics: ["https://example.com/foo"], data: "the content", private: false },
+    ],
+    ["data is optional", "topic=a", "draft", { topics: ["a"], data: "", private: false }],
+    [
+      "id, type, retry",
+      "topic=a&data=x&id=urn%3Auuid%3A1&type=book.updated&retry=2500",
+      "draft",
+      { topics: ["a"], data: "x", id: "urn:uuid:1", type: "book.updated", retry: 2500, private: false },
+    ],
+    ["private=on", "topic=a&private=on", "draft", { topics: ["a"], data: "", private: true }],
+    ["private with an empty value", "topic=a&private=", "draft", { topics: ["a"], data: "", private: true }],
+    ["private with no =", "topic=a&private", "draft", { topics: ["a"], data: "", private: true }],
+    ["private's value is never read", "topic=a&private=false", "draft", { topics: ["a"], data: "", private: true }],
+    [
+      "empty id, type and retry are absent",
+      "topic=a&id=&type=&retry=",
+      "draft",
+      { topics: ["a"], data: "", private: false },
+    ],
+    [
+      "+ is a space, line breaks kept",
+      "topic=a&data=a+b%0Ac",
+      "draft",
+      { topics: ["a"], data: "a b\nc", private: false },
+    ],
+    ["unknown fields are ignored", "topic=a&foo=bar&target=x", "draft", { topics: ["a"], data: "", private: false }],
+    [
+      "an id may be any IRI",
+      "topic=a&id=https%3A%2F%2Fexample.com%2Fe%2F1",
+      "draft",
+      { topics: ["a"], data: "", id: "https://example.com/e/1", private: false },
+    ],
+    ["UTF-8 data", "topic=a&data=%C3%A9%F0%9F%98%80", "draft", { topics: ["a"], data: "é😀", private: false }],
+    [
+      "data exactly at the byte cap",
+      `topic=a&data=${"%C3%A9".repeat(8)}`,
+      "draft",
+      { topics: ["a"], data: "é".repeat(8), private: false },
+    ],
+    [
+      "pre-standard: several topics, in order",
+      "topic=b&topic=a&topic=c",
+      "legacy",
+      { topics: ["b", "a", "c"], data: "", private: false },
+    ],
+    [
+      "a topic merely near the reserved path",
+      "topic=%2F.well-known%2Fmercurex",
+      "draft",
+      { topics: ["/.well-known/mercurex"], data: "", private: false },
+    ],
+  ];
+  it.each(rows)("%s", (_name, body, mode, expected) => {
+    expect(publish(body, mode)).toEqual(expected);
+  });
+
+  it("takes the body as bytes too", () => {
+    expect(publish(new TextEncoder().encode("topic=a&data=%C3%A9"))).toEqual({
+      topics: ["a"],
+      data: "é",
+      private: false,
+    });
+  });
+});
+
+describe("parsePublishForm: refused (§Publication, §Terminology)", () => {
+  const rows: Array<[string, string | Uint8Array, MercureMode, number, RegExp]> = [
+    ["no topic", "data=x", "draft", 400, /no topic/],
+    ["more than one topic (draft)", "topic=a&topic=b", "draft", 400, /exactly one topic/],
+    ["more topics than the cap (pre-standard)", "topic=a&topic=b&topic=c&topic=d", "legacy", 413, /at most 3/],
+    ["an empty topic", "topic=", "draft", 400, /empty/],
+    ["a NUL in the topic", "topic=a%00", "draft", 400, /control/],
+    ["a U+001F in the topic", "topic=a%1F", "draft", 400, /control/],
+    ["a DEL in the topic", "topic=a%7F", "draft", 400, /control/],
+    ["a U+0080 in the topic", "topic=a%C2%80", "draft", 400, /control/],
+    ["a U+009F in the topic", "topic=a%C2%9F", "legacy", 400, /control/],
+    ["a topic past the length cap", `topic=${"a".repeat(65)}`, "draft", 413, /at most 64/],
+    ["invalid UTF-8 in data", "topic=a&data=%E9", "draft", 400, /UTF-8/],
+    ["invalid UTF-8 in the topic", "topic=%C3", "draft", 400, /UTF-8/],
+    [
+      "a raw invalid byte in a byte body",
+      new Uint8Array([0x74, 0x6f, 0x70, 0x69, 0x63, 0x3d, 0xff]),
+      "draft",
+      400,
+      /UTF-8/,
+    ],
+    [
+      "the reserved namespace (relative path)",
+      "topic=%2F.well-known%2Fmercure%2Fsubscriptions%2Fx",
+      "draft",
+      403,
+      /reserved/,
+    ],
+    ["the reserved namespace itself", "topic=%2F.well-known%2Fmercure", "draft", 403, /reserved/],
+    [
+      "the reserved namespace, absolute on the hub",
+      "topic=https%3A%2F%2Fhub.example.com%2F.well-known%2Fmercure%2Fsubscriptions",
+      "draft",
+      403,
+      /reserved/,
+    ],
+    [
+      "the reserved namespace, any authority",
+      "topic=https%3A%2F%2Fother.example%2F.well-known%2Fmercure%2Fx",
+      "draft",
+      403,
+      /reserved/,
+    ],
+    ["the reserved namespace, relative reference", "topic=mercure%2Fsubscriptions", "draft", 403, /reserved/],
+    [
+      "the reserved namespace, dot segments",
+      "topic=%2Fa%2F..%2F.well-known%2F.%2Fmercure%2Fx",
+      "draft",
+      403,
+      /reserved/,
+    ],
+    ["the reserved namespace, percent-encoded dot", "topic=%2F%252Ewell-known%2Fmercure%2Fx", "draft", 403, /reserved/],
+    [
+      "the reserved namespace (pre-standard too)",
+      "topic=a&topic=%2F.well-known%2Fmercure%2Fx",
+      "legacy",
+      403,
+      /reserved/,
+    ],
+    ["an id starting with #", "topic=a&id=%231", "draft", 400, /#/],
+    ["an id with LF", "topic=a&id=a%0Ab", "draft", 400, /CR, LF or NUL/],
+    ["an id with CR", "topic=a&id=a%0Db", "draft", 400, /CR, LF or NUL/],
+    ["an id with NUL", "topic=a&id=a%00b", "draft", 400, /CR, LF or NUL/],
+    ["the reserved id earliest", "topic=a&id=earliest", "draft", 400, /reserved/],
+    ["an id past the length cap", `topic=a&id=${"i".repeat(65)}`, "draft", 413, /at most 64/],
+    ["a type with LF", "topic=a&type=a%0Ab", "draft", 400, /CR, LF or NUL/],
+    ["a type with CR", "topic=a&type=a%0D", "draft", 400, /CR, LF or NUL/],
+    ["a type past the length cap", `topic=a&type=${"t".repeat(65)}`, "draft", 413, /at most 64/],
+    ["a retry with a letter", "topic=a&retry=12a", "draft", 400, /ASCII digits/],
+    ["a negative retry", "topic=a&retry=-1", "draft", 400, /ASCII digits/],
+    ["a fractional retry", "topic=a&retry=1.5", "draft", 400, /ASCII digits/],
+    ["a retry with a space", "topic=a&retry=+1", "draft", 400, /ASCII digits/],
+    ["a retry in non-ASCII digits", "topic=a&retry=%EF%BC%91", "draft", 400, /ASCII digits/],
+    ["a retry past 2^31 - 1", "topic=a&retry=2147483648", "draft", 400, /at most/],
+    [
+      "data past the byte cap (UTF-8 bytes, not characters)",
+      `topic=a&data=${"%C3%A9".repeat(9)}`,
+      "draft",
+      413,
+      /16 bytes/,
+    ],
+    ["a repeated data field", "topic=a&data=1&data=2", "draft", 400, /more than once/],
+    ["a repeated id field", "topic=a&id=1&id=2", "legacy", 400, /more than once/],
+  ];
+  it.each(rows)("refuses %s", (_name, body, mode, status, message) => {
+    const error = refusal(() => publish(body, mode));
+    expect(error.status).toBe(status);
+    expect(error.message).toMatch(message);
+  });
+});
+
+describe("ids, envelope and SSE frame", () => {
+  it("generates urn:uuid ids, each different", () => {
+    const first = generateUpdateId();
+    expect(first).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(generateUpdateId()).not.toBe(first);
+  });
+
+  const update: MercureUpdate = {
+    id: "urn:uuid:1",
+    topics: ["https://example.com/books/1", "/books/1"],
+    data: "line 1\nline 2",
+    type: "update",
+    retry: 1500,
+    private: true,
+  };
+
+  it("stores updates as compact JSON, absent fields left out", () => {
+    expect(encodeEnvelope(update)).toBe(
+      '{"i":"urn:uuid:1","t":["https://example.com/books/1","/books/1"],"d":"line 1\\nline 2","y":"update","r":1500,"p":1}',
+    );
+    expect(encodeEnvelope({ id: "x", topics: ["a"], data: "", private: false })).toBe('{"i":"x","t":["a"],"d":""}');
+  });
+
+  it("round-trips any update through the envelope (randomized, seeded)", () => {
+    const updates = fc.record(
+      {
+        id: fc.string({ minLength: 1 }),
+        topics: fc.array(fc.string({ minLength: 1 }), { minLength: 1, maxLength: 4 }),
+        data: fc.string({ unit: "grapheme" }),
+        type: fc.string(),
+        retry: fc.nat(),
+        private: fc.boolean(),
+      },
+      { requiredKeys: ["id", "topics", "data", "private"] },
+    );
+    fc.assert(
+      fc.property(updates, (value) => {
+        expect(decodeEnvelope(encodeEnvelope(value))).toEqual(value);
+      }),
+      { seed: SEED, numRuns: 200 },
+    );
+  });
+
+  it.each([
+    ["not JSON", "nope"],
+    ["not an object", "[]"],
+    ["no topics", '{"i":"x","t":[],"d":""}'],
+    ["a topic that is not a string", '{"i":"x","t":[1],"d":""}'],
+    ["no data", '{"i":"x","t":["a"]}'],
+    ["a bad private flag", '{"i":"x","t":["a"],"d":"","p":2}'],
+    ["a negative retry", '{"i":"x","t":["a"],"d":"","r":-1}'],
+  ])("refuses an envelope with %s", (_name, text) => {
+    expect(() => decodeEnvelope(text)).toThrow();
+  });
+
+  function read(text: string): { events: EventSourceMessage[]; retry: number | undefined } {
+    const events: EventSourceMessage[] = [];
+    let retry: number | undefined;
+    const parser = createParser({ onEvent: (event) => events.push(event), onRetry: (value) => (retry = value) });
+    parser.feed(text);
+    return { events, retry };
+  }
+
+  it("frames an update as retry, id, event and data lines", () => {
+    expect(formatMercureEvent(update)).toBe(
+      "retry: 1500\nid: urn:uuid:1\nevent: update\ndata: line 1\ndata: line 2\n\n",
+    );
+    expect(formatMercureEvent({ id: "x", topics: ["a"], data: "", private: false })).toBe("id: x\ndata: \n\n");
+    const { events, retry } = read(formatMercureEvent(update));
+    expect(retry).toBe(1500);
+    expect(events).toEqual([{ id: "urn:uuid:1", event: "update", data: "line 1\nline 2" }]);
+  });
+
+  it("every published update reads back as the same event (randomized, seeded)", () => {
+    const forms = fc.record({
+      data: fc.string({ unit: "grapheme" }),
+      id: fc.string({ minLength: 1, maxLength: 20 }),
+      type: fc.string({ minLength: 1, maxLength: 20 }),
+    });
+    fc.assert(
+      fc.property(forms, ({ data, id, type }) => {
+        const body = new URLSearchParams({ topic: "a", data, id, type }).toString();
+        let fields: ReturnType<typeof publish>;
+        try {
+          fields = parsePublishForm(body, "draft", HUB, { maxDataBytes: 1_000_000 });
+        } catch (error) {
+          // Only ids and types the draft forbids may be refused.
+          expect(error).toBeInstanceOf(MercureRefused);
+          expect(/[\r\n\0]/.test(id + type) || id.startsWith("#") || id === "earliest").toBe(true);
+          return;
+        }
+        const { events } = read(formatMercureEvent({ ...fields, id: fields.id ?? generateUpdateId() }));
+        expect(events).toHaveLength(1);
+        expect(events[0]!.data).toBe(data.replace(/\r\n|\r/g, "\n"));
+        expect(events[0]!.id).toBe(id);
+        expect(events[0]!.event).toBe(type);
+      }),
+      { seed: SEED, numRuns: 200 },
+    );
+  });
+
+  it("refuses to frame an id or type that would break the stream", () => {
+    expect(() => formatMercureEvent({ ...update, id: "a\nevent: evil" })).toThrow(TypeError);
+    expect(() => formatMercureEvent({ ...update, type: "a\rdata: evil" })).toThrow(TypeError);
+  });
+});
+
+describe("requestedLastEventId (§Reconciliation)", () => {
+  const request = (search: string, headers: Record<string, string> = {}) =>
+    new Request(`${HUB.href}${search}`, { headers });
+  it.each<[string, string, Record<string, string>, MercureMode, string | null]>([
+    ["the header", "?match=a", { "Last-Event-ID": "urn:uuid:1" }, "draft", "urn:uuid:1"],
+    ["the header over the query parameter", "?lastEventID=q", { "Last-Event-ID": "h" }, "draft", "h"],
+    ["the lastEventID query parameter", "?lastEventID=urn%3Auuid%3A2", {}, "draft", "urn:uuid:2"],
+    ["the reserved earliest", `?lastEventID=${EARLIEST}`, {}, "draft", EARLIEST],
+    ["nothing", "?match=a", {}, "draft", null],
+    ["an empty header and parameter, as absent", "?lastEventID=", { "Last-Event-ID": "" }, "draft", null],
+    ["not the pre-standard query name in draft mode", "?Last-Event-ID=x", {}, "draft", null],
+    ["the pre-standard query name in that mode", "?Last-Event-ID=x", {}, "legacy", "x"],
+    ["lastEventID in the pre-standard mode too", "?lastEventID=y&Last-Event-ID=x", {}, "legacy", "y"],
+  ])("reads %s", (_name, search, headers, mode, expected) => {
+    expect(requestedLastEventId(request(search, headers), mode)).toBe(expected);
+  });
+});
