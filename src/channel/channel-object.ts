@@ -11,7 +11,7 @@
  * Public surface (used by the Worker and fan-out objects only):
  * - `fetch(/attach)`: a Worker's bridge socket, or a redirect to a fan-out object;
  * - `fetch(/subscribe)`: a direct-mode SSE stream;
- * - `publish(events)`, `readPage(after, maxBytes)`, `stats()`;
+ * - `publish(events)`, `readPage(after, maxBytes)`, `stats()`, `locate(externalId)`;
  * - `ensureFanout`, `fanoutEmptied`: fan-out objects keeping the registry right;
  * - `alarm()`: Redis polling while subscribed, and re-announcing the last id
  *   to fan-out objects after a restart, and a waiting presence count;
@@ -33,6 +33,7 @@ import { SSE_HEADERS } from "../sse/headers";
 import { type BridgeCloseReason, encodeBatch, type Redirect } from "./bridge-protocol";
 import { type ClosedStreams, DirectStreams } from "./direct-streams";
 import type { EventInput, IdempotencyRequest } from "./events";
+import { ExternalIds } from "./external-ids";
 import { FanoutRegistry } from "./fanout-registry";
 import { AFTER_HEADER, CHANNEL_HEADER, CLIENT_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER } from "./headers";
 import { channelFull, tooManyStreams } from "./refusals";
@@ -93,6 +94,7 @@ export class ChannelObject extends DurableObject<Env> {
   private readonly closedStreams: ClosedStreams = { overflow: 0, stalled: 0, expired: 0 };
   private readonly redis: RedisPoller | null;
   private readonly idempotency: IdempotencyStore;
+  private readonly externalIds: ExternalIds;
   private readonly startedAt = new Date().toISOString();
   private readonly replayGate: ReplayGate;
   /** Every line names the channel: the platform gives the object the name it was addressed by. */
@@ -110,6 +112,7 @@ export class ChannelObject extends DurableObject<Env> {
     this.deliveredId = this.history.lastEventId;
     this.durableId = this.deliveredId;
     this.idempotency = new IdempotencyStore(ctx.storage.sql, this.config.idempotencyTtlSeconds * 1000);
+    this.externalIds = new ExternalIds(ctx.storage.sql);
     this.replayGate = new ReplayGate(this.config.replay.concurrency);
     this.direct = new DirectStreams(this.history, this.config, {
       deliveredId: () => this.deliveredId,
@@ -154,8 +157,13 @@ export class ChannelObject extends DurableObject<Env> {
    * Stores events (all or none), waits until they are durable, then hands
    * them out. With an idempotency key seen before, stores nothing and
    * returns the first request's ids (or a conflict if the events differ).
+   * `externalIds`, one per event: the publisher's own ids, which `locate` maps back.
    */
-  async publish(events: readonly EventInput[], idempotency?: IdempotencyRequest): Promise<PublishOutcome> {
+  async publish(
+    events: readonly EventInput[],
+    idempotency?: IdempotencyRequest,
+    externalIds?: readonly string[],
+  ): Promise<PublishOutcome> {
     if (idempotency) {
       const seen = this.idempotency.lookup(idempotency.key, idempotency.fingerprint);
       if (seen) {
@@ -164,12 +172,22 @@ export class ChannelObject extends DurableObject<Env> {
           : { status: "key-conflict" };
       }
     }
-    const stored = await this.commit(
-      events,
-      idempotency &&
-        ((inserted) => this.idempotency.remember(idempotency.key, idempotency.fingerprint, idsOf(inserted))),
-    );
+    const stored = await this.commit(events, (inserted) => {
+      if (idempotency) this.idempotency.remember(idempotency.key, idempotency.fingerprint, idsOf(inserted));
+      if (externalIds) {
+        const pairs = inserted.map((event, index) => [externalIds[index]!, event.id] as const);
+        this.externalIds.remember(pairs, this.history.oldestEventId());
+      }
+    });
     return { status: "published", ids: idsOf(stored) };
+  }
+
+  /**
+   * Where a publisher-chosen id (see `publish`'s `externalIds`) stands: the number of the earliest
+   * retained event published with it (null when unknown or pruned) and the last durable number.
+   */
+  async locate(externalId: string): Promise<{ readonly id: number | null; readonly last: number }> {
+    return { id: this.externalIds.lookup(externalId), last: this.deliveredId };
   }
 
   /**
