@@ -5,7 +5,6 @@
  * channel identically.
  */
 import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ChannelObject, PublishOutcome } from "./channel/channel-object";
 import { AFTER_HEADER, CHANNEL_HEADER, CLIENT_HEADER, EXPIRES_HEADER } from "./channel/headers";
@@ -18,6 +17,7 @@ import { testHookRoutes } from "./test-hooks/routes";
 import { oncePer } from "./once-per";
 import type { Env } from "./env";
 import { PUBLISHER_VARIABLE, assertMayPublish, publisherAuth, type PublisherGrant } from "./http/auth";
+import { bodyLimitFor } from "./http/body-limit";
 import { corsMiddleware } from "./http/cors";
 import { ApiError, errorResponse } from "./http/errors";
 import { favicon, home } from "./http/home";
@@ -30,6 +30,8 @@ import type { IdempotencyRequest } from "./channel/events";
 import { authorizeSubscriber } from "./http/subscriber-auth";
 import { presenceEnabled } from "./channel/presence";
 import { log } from "./log";
+import { MercureRefused } from "./mercure/errors";
+import { mercureRoutes } from "./mercure/hub";
 import { assertFrameSize, EventRefused, parseEventData, parseEventName } from "./channel/event-rules";
 import {
   parseBatch,
@@ -58,6 +60,7 @@ export function createApp(): Hono<AppEnv> {
   app.onError((error, c) => {
     if (error instanceof ApiError) return error.toResponse();
     if (error instanceof EventRefused) return errorResponse(error.status, error.code, error.message);
+    if (error instanceof MercureRefused) return error.toResponse();
     if (error instanceof HTTPException) return error.getResponse();
     const requestLogger = (c.var.log ?? log).with({ channel: channelOf(c), method: c.req.method, path: c.req.path });
     if (error instanceof ConfigError) {
@@ -97,6 +100,7 @@ export function createApp(): Hono<AppEnv> {
 
   app.route("/demo", demoRoutes());
   app.route("/__test", testHookRoutes());
+  app.route("/.well-known", mercureRoutes());
 
   // Configuration is validated once per env and shared by every handler below.
   app.use("/v1/*", async (c, next) => {
@@ -348,10 +352,3 @@ function limitBody(c: AppContext, next: () => Promise<void>) {
 // Middleware built once per configuration, not per request.
 const corsFor = oncePer((config: RelayConfig) => corsMiddleware(config));
 const authFor = oncePer((config: RelayConfig) => publisherAuth(config));
-const bodyLimitFor = oncePer(({ maxBodyBytes }: RelayConfig) =>
-  bodyLimit({
-    maxSize: maxBodyBytes,
-    onError: () =>
-      errorResponse(413, "body_too_large", `The request body is larger than ${maxBodyBytes} bytes (MAX_BODY_BYTES).`),
-  }),
-);

@@ -5,6 +5,9 @@
  */
 import type { ReplaySettings } from "./channel/replay-limits";
 import type { PresenceSettings } from "./channel/presence";
+import { isMercureAlgorithm, type MercureAlgorithm } from "./mercure/auth";
+import { MERCURE_LIMITS } from "./mercure/limits";
+import type { MercureMode } from "./mercure/protocol";
 import { oncePer } from "./once-per";
 import { expandHostEntry, MAX_SHARDS } from "./shard-hosts";
 
@@ -51,6 +54,19 @@ export interface RawConfig {
   MAX_STREAMS_PER_CLIENT?: string;
   PRESENCE_CHANNEL_PREFIXES?: string;
   PRESENCE_INTERVAL_MS?: string;
+  MERCURE_PUBLISHER_JWT_KEY?: string;
+  MERCURE_PUBLISHER_JWT_ALG?: string;
+  MERCURE_PUBLISHER_JWT_ISSUER?: string;
+  MERCURE_SUBSCRIBER_JWT_KEY?: string;
+  MERCURE_SUBSCRIBER_JWT_ALG?: string;
+  MERCURE_SUBSCRIBER_JWT_ISSUER?: string;
+  MERCURE_ANONYMOUS?: string;
+  MERCURE_CORS_ORIGINS?: string;
+  MERCURE_PUBLISH_ORIGINS?: string;
+  MERCURE_RESOURCE?: string;
+  MERCURE_ISSUERS?: string;
+  MERCURE_PROTOCOL?: string;
+  MERCURE_MAX_MATCHERS?: string;
 }
 
 /** Redis Stream ingestion over Upstash's REST API; null when not configured. */
@@ -125,6 +141,37 @@ export interface RelayConfig {
   readonly replay: ReplaySettings;
   /** Subscriber counts shown to subscribers of these channels (src/channel/presence.ts). */
   readonly presence: PresenceSettings;
+  /** The Mercure hub at /.well-known/mercure; null (404) until MERCURE_PUBLISHER_JWT_KEY is set. */
+  readonly mercure: MercureConfig | null;
+}
+
+/** A JWT verification key, the one algorithm it is used with (never taken from the token), and its issuer. */
+export interface JwtKeySetting {
+  readonly key: string;
+  readonly alg: MercureAlgorithm;
+  /** Tokens verified with this key must carry this `iss`. */
+  readonly issuer?: string;
+}
+
+/** Settings of the Mercure hub, named after the reference hub's (publisher_jwt, subscriber_jwt, anonymous…). */
+export interface MercureConfig {
+  /** MERCURE_PROTOCOL "8": draft-dunglas-mercure-08; "legacy": the pre-standard protocol (topic=, `mercure` claim…). */
+  readonly mode: MercureMode;
+  readonly publisherKey: JwtKeySetting;
+  /** Verifies subscribers' tokens; defaults to the publisher's key. */
+  readonly subscriberKey: JwtKeySetting;
+  /** Subscribers without a token receive public updates (otherwise 401). */
+  readonly anonymous: boolean;
+  /** Origins whose pages may subscribe (with cookies); defaults to ALLOWED_ORIGINS. */
+  readonly corsOrigins: readonly string[];
+  /** Origins a cookie-authenticated publish may come from (cross-site request forgery guard). */
+  readonly publishOrigins: readonly string[];
+  /** The hub's OAuth resource identifier (tokens' `aud`); null: the hub's own URL. */
+  readonly resource: string | null;
+  /** Accepted token issuers (`iss`); empty: self-issued tokens, no `iss` check. */
+  readonly issuers: readonly string[];
+  /** Topic matchers one subscription may carry. */
+  readonly maxMatchers: number;
 }
 
 /** Hibernating mode: when and how subscribers spread over fan-out objects. */
@@ -148,6 +195,8 @@ export const SECRET_SETTINGS = [
   "PUBLISH_JWT_SECRET",
   "UPSTASH_REDIS_REST_URL",
   "UPSTASH_REDIS_REST_TOKEN",
+  "MERCURE_PUBLISHER_JWT_KEY",
+  "MERCURE_SUBSCRIBER_JWT_KEY",
 ] as const satisfies readonly (keyof RawConfig)[];
 
 function isSecretSetting(variable: keyof RawConfig): boolean {
@@ -223,9 +272,10 @@ function parseValidated(raw: RawConfig): RelayConfig {
     1,
     10_000_000,
   );
+  const allowedOrigins = parseOrigins(raw.ALLOWED_ORIGINS);
   const config: RelayConfig = {
     publishTokens: parsePublishTokens(raw.PUBLISH_TOKENS),
-    allowedOrigins: parseOrigins(raw.ALLOWED_ORIGINS),
+    allowedOrigins,
     allowCredentials: parseBoolean("ALLOW_CREDENTIALS", raw.ALLOW_CREDENTIALS, false),
     heartbeatMs: parseInteger("HEARTBEAT_MS", raw.HEARTBEAT_MS, 15_000, 50, 90_000),
     retryMs: parseInteger("RETRY_MS", raw.RETRY_MS, 2_000, 0, 600_000),
@@ -278,6 +328,7 @@ function parseValidated(raw: RawConfig): RelayConfig {
       channelPrefixes: parseChannelPrefixes("PRESENCE_CHANNEL_PREFIXES", raw.PRESENCE_CHANNEL_PREFIXES),
       intervalMs: parseInteger("PRESENCE_INTERVAL_MS", raw.PRESENCE_INTERVAL_MS, 2_000, 100, 60_000),
     },
+    mercure: parseMercure(raw, allowedOrigins),
   };
   // Credentials with every origin allowed would let any website read a visitor's private channels.
   if (config.allowCredentials && config.allowedOrigins.includes("*")) {
@@ -320,12 +371,12 @@ function parsePublishTokens(value: string | undefined): string[] {
   return tokens;
 }
 
-function parseOrigins(value: string | undefined): string[] {
+function parseOrigins(value: string | undefined, name: keyof RawConfig = "ALLOWED_ORIGINS"): string[] {
   const origins = list(value).map((origin) => origin.replace(/\/+$/, ""));
   for (const origin of origins) {
     if (!ORIGIN_PATTERN.test(origin)) {
       throw new ConfigError(
-        "ALLOWED_ORIGINS",
+        name,
         'has an entry that is not an origin (scheme://host[:port]), "*", or a pattern like https://*.example.com',
         origin,
       );
@@ -439,6 +490,54 @@ function checkChannelPrefixes(name: keyof RawConfig, prefixes: string[]): string
     }
   }
   return prefixes;
+}
+
+function parseMercure(raw: RawConfig, allowedOrigins: readonly string[]): MercureConfig | null {
+  const publisherKey = parseJwtKey(raw, "PUBLISHER");
+  if (publisherKey === null) return null;
+  const protocol = (raw.MERCURE_PROTOCOL ?? "").trim() || "8";
+  if (protocol !== "8" && protocol !== "legacy") {
+    throw new ConfigError(
+      "MERCURE_PROTOCOL",
+      'must be "8" (draft-dunglas-mercure-08) or "legacy" (the pre-standard protocol)',
+      raw.MERCURE_PROTOCOL,
+    );
+  }
+  const resource = raw.MERCURE_RESOURCE?.trim() ?? "";
+  if (resource !== "" && !URL.canParse(resource)) {
+    throw new ConfigError(
+      "MERCURE_RESOURCE",
+      "must be an absolute URI (the hub's resource identifier, tokens' aud)",
+      resource,
+    );
+  }
+  const cors =
+    raw.MERCURE_CORS_ORIGINS === undefined
+      ? [...allowedOrigins]
+      : parseOrigins(raw.MERCURE_CORS_ORIGINS, "MERCURE_CORS_ORIGINS");
+  return {
+    mode: protocol === "8" ? "draft" : "legacy",
+    publisherKey,
+    subscriberKey: parseJwtKey(raw, "SUBSCRIBER") ?? publisherKey,
+    anonymous: parseBoolean("MERCURE_ANONYMOUS", raw.MERCURE_ANONYMOUS, false),
+    corsOrigins: cors,
+    publishOrigins: parseOrigins(raw.MERCURE_PUBLISH_ORIGINS, "MERCURE_PUBLISH_ORIGINS"),
+    resource: resource === "" ? null : resource,
+    issuers: list(raw.MERCURE_ISSUERS),
+    maxMatchers: parseInteger("MERCURE_MAX_MATCHERS", raw.MERCURE_MAX_MATCHERS, MERCURE_LIMITS.maxMatchers, 1, 1_000),
+  };
+}
+
+function parseJwtKey(raw: RawConfig, role: "PUBLISHER" | "SUBSCRIBER"): JwtKeySetting | null {
+  const name = `MERCURE_${role}_JWT_KEY` as const;
+  const key = raw[name]?.trim() ?? "";
+  if (key === "") return null;
+  const algName = `MERCURE_${role}_JWT_ALG` as const;
+  const alg = raw[algName]?.trim() || "HS256";
+  // The key itself is checked when it is imported (src/mercure/auth.ts): WebCrypto is asynchronous.
+  if (!isMercureAlgorithm(alg)) throw new ConfigError(algName, "is not a supported signature algorithm", alg);
+  const issuer = raw[`MERCURE_${role}_JWT_ISSUER`]?.trim();
+  return issuer ? { key, alg, issuer } : { key, alg };
 }
 
 function parseFanout(raw: RawConfig, max: number): FanoutConfig {

@@ -59,6 +59,11 @@ const ALGORITHMS: Record<MercureAlgorithm, { params: ImportAlgorithm; minSecretB
   EdDSA: { params: { name: "Ed25519" } },
 };
 
+/** Whether `name` is an algorithm keys can be configured with (the allowlist; never `none`). */
+export function isMercureAlgorithm(name: string): name is MercureAlgorithm {
+  return Object.hasOwn(ALGORITHMS, name);
+}
+
 /** One verification key as configured: an HMAC secret, or a public key as SPKI PEM or JWK (object or JSON text). */
 export interface MercureKeyConfig {
   readonly alg: MercureAlgorithm;
@@ -125,7 +130,7 @@ export async function importMercureKeys(configs: readonly MercureKeyConfig[]): P
   return { keys };
 }
 
-function pemBody(pem: string): Uint8Array {
+function pemBody(pem: string): Uint8Array<ArrayBuffer> {
   const base64 = pem.replace(/-----(BEGIN|END) PUBLIC KEY-----/g, "").replace(/\s+/g, "");
   return Uint8Array.from(atob(base64), (character) => character.charCodeAt(0));
 }
