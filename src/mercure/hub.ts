@@ -1,0 +1,210 @@
+/**
+ * A Mercure hub at /.well-known/mercure (draft-dunglas-mercure-08, or the
+ * pre-standard protocol with MERCURE_PROTOCOL=legacy), built on the relay's
+ * own delivery.
+ *
+ * The draft makes the hub one ordered log: an update's id is a cursor into
+ * the whole hub, a repeated id resolves to the earliest update, and URL
+ * patterns select topics nobody has used yet. So every update goes through
+ * one sequencing object (the channel object named HUB_CHANNEL) and reaches
+ * subscribers through the hibernating bridge and its fan-out objects; each
+ * subscriber's Worker stream applies its topic matchers and its token to
+ * the hub's whole stream of updates (src/mercure/view.ts).
+ *
+ * The publisher's `id` is the id subscribers see (a `urn:uuid:` one when it
+ * gives none); the sequencing object maps it back to its place in the log
+ * when a subscriber resumes with it (src/channel/external-ids.ts).
+ */
+import { type Context, Hono } from "hono";
+import type { ChannelObject } from "../channel/channel-object";
+import { assertFrameSize } from "../channel/event-rules";
+import { ConfigError, configFromEnv, type JwtKeySetting, type MercureConfig, type RelayConfig } from "../config";
+import { regionOf } from "../edge/attach";
+import { openBridgedStream } from "../edge/bridged-stream";
+import type { Env } from "../env";
+import { bodyLimitFor } from "../http/body-limit";
+import { clientKeyOf } from "../http/client-key";
+import { corsMiddleware } from "../http/cors";
+import { errorResponse } from "../http/errors";
+import type { RequestLogVariables } from "../http/request-log";
+import { oncePer } from "../once-per";
+import {
+  checkCookieOrigin,
+  extractToken,
+  importMercureKeys,
+  insufficientScope,
+  type MercureAuthSettings,
+  type MercureGrant,
+  type MercureKeys,
+  mayPublish,
+  missingToken,
+  resourceMetadata,
+  verifyMercureToken,
+} from "./auth";
+import { MERCURE_LIMITS } from "./limits";
+import { parseSubscribeQuery } from "./matchers";
+import { EARLIEST, HUB_PATH, requestedLastEventId } from "./protocol";
+import { encodeEnvelope, generateUpdateId, parsePublishForm } from "./update";
+import { mercureView } from "./view";
+
+/** The hub's sequencing object: `~` is outside the channel-name alphabet, so /v1 can never address it. */
+const HUB_CHANNEL = "~mercure";
+/** RFC 9728: the protected resource metadata of the hub, named in its 401 challenges. */
+const METADATA_PATH = `/oauth-protected-resource${HUB_PATH}`;
+
+type HubEnv = { Bindings: Env; Variables: RequestLogVariables & { config: RelayConfig; hub: MercureConfig } };
+type HubContext = Context<HubEnv>;
+
+/** The hub's routes, mounted at /.well-known: `/mercure` and its resource metadata. */
+export function mercureRoutes(): Hono<HubEnv> {
+  const routes = new Hono<HubEnv>();
+  routes.use("*", async (c, next) => {
+    const relay = configFromEnv(c.env);
+    if (relay.mercure === null) {
+      return errorResponse(404, "hub_disabled", "The Mercure hub is off: set MERCURE_PUBLISHER_JWT_KEY to turn it on.");
+    }
+    c.set("config", relay);
+    c.set("hub", relay.mercure);
+    await next();
+  });
+  // Public metadata: any page may read it (clients discover the resource identifier there).
+  routes.get(METADATA_PATH, async (c) => {
+    const settings = await authSettings(c);
+    const metadata = resourceMetadata(settings, { cookie: true, queryToken: false });
+    return c.json(metadata, 200, { "Access-Control-Allow-Origin": "*" });
+  });
+  const hub = HUB_PATH.slice("/.well-known".length);
+  routes.use(hub, (c, next) => hubCors(c.var.hub)(c, next));
+  routes.get(hub, subscribe);
+  routes.post(hub, (c, next) => bodyLimitFor(c.var.config)(c, next), publish);
+  routes.all(hub, (c) =>
+    errorResponse(405, "method_not_allowed", `${c.req.method} is not allowed here; use GET, POST, OPTIONS.`, {
+      Allow: "GET, POST, OPTIONS",
+    }),
+  );
+  return routes;
+}
+
+async function subscribe(c: HubContext): Promise<Response> {
+  const { config, hub } = c.var;
+  const settings = await authSettings(c);
+  const matchers = parseSubscribeQuery(
+    new URL(c.req.url),
+    hub.mode,
+    { maxMatchers: hub.maxMatchers, maxPatternLength: MERCURE_LIMITS.maxPatternLength },
+    settings.hubUrl,
+  );
+  const found = extractToken(c.req.raw, hub.mode);
+  let grant: MercureGrant | null = null;
+  if (found !== null) grant = await verifyMercureToken(found.token, "subscribe", settings);
+  else if (!hub.anonymous) throw missingToken(settings);
+
+  const requested = requestedLastEventId(c.req.raw, hub.mode);
+  let after: number | undefined;
+  let resumedAfter: string | undefined;
+  if (requested !== null) {
+    const located = requested === EARLIEST ? null : await hubStub(c.env).locate(requested);
+    // Unknown, pruned or `earliest`: every retained update, and the answer says `earliest`
+    // (the client can tell that updates may have been lost, and re-fetch).
+    after = located?.id ?? 0;
+    resumedAfter = located?.id == null ? EARLIEST : requested;
+  }
+  const lifetimeEnd = Date.now() + config.maxStreamSeconds * 1000;
+  const expiresAt = grant?.expiresAt;
+  const response = await openBridgedStream(
+    {
+      channel: HUB_CHANNEL,
+      client: await clientKeyOf(c.req.raw, grant?.subject ?? null),
+      region: regionOf(c.req.raw),
+      channels: c.env.CHANNELS,
+      fanouts: c.env.FANOUTS,
+      log: c.var.log.with({ channel: HUB_CHANNEL }),
+    },
+    after,
+    {
+      retryMs: config.retryMs,
+      heartbeatMs: config.heartbeatMs,
+      bufferBytes: config.streamBufferBytes,
+      cpuBudgetMs: config.streamCpuBudgetMs,
+      replay: config.replay,
+      maxSubscribers: config.maxSubscribersPerChannel,
+      closeAt: expiresAt === undefined ? lifetimeEnd : Math.min(lifetimeEnd, expiresAt),
+    },
+    c.req.raw.signal,
+    mercureView(matchers, grant, hub.anonymous),
+  );
+  if (response === null) {
+    return errorResponse(503, "hub_unavailable", "The hub's sequencing object is not ready; retry shortly.");
+  }
+  const answer = new Response(response.body, response);
+  if (resumedAfter !== undefined) {
+    // draft-08 names it Last-Event-ID; earlier drafts and their clients read Mercure-Last-Event-ID.
+    answer.headers.set("Last-Event-ID", resumedAfter);
+    answer.headers.set("Mercure-Last-Event-ID", resumedAfter);
+  }
+  return answer;
+}
+
+async function publish(c: HubContext): Promise<Response> {
+  const { config, hub } = c.var;
+  const settings = await authSettings(c);
+  const found = extractToken(c.req.raw, hub.mode);
+  if (found === null) throw missingToken(settings);
+  // A browser sends the cookie along with any site's form: such a publish must come from a listed origin.
+  if (found.source === "cookie") checkCookieOrigin(c.req.raw, hub.publishOrigins);
+  const grant = await verifyMercureToken(found.token, "publish", settings);
+  const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/x-www-form-urlencoded") {
+    return errorResponse(415, "unsupported_media_type", "Send Content-Type: application/x-www-form-urlencoded.");
+  }
+  // Bytes, not text: invalid UTF-8 is refused rather than silently replaced.
+  const body = new Uint8Array(await c.req.arrayBuffer());
+  const form = parsePublishForm(body, hub.mode, settings.hubUrl, { maxDataBytes: config.maxEventBytes });
+  if (!mayPublish(grant, form.topics)) {
+    throw insufficientScope(settings, "This token does not grant publishing to the update's topics.");
+  }
+  const id = form.id ?? generateUpdateId();
+  const event = assertFrameSize({ data: encodeEnvelope({ ...form, id }) }, config, "The update");
+  await hubStub(c.env).publish([event], undefined, [id]);
+  return c.text(id, 200);
+}
+
+/** The hub's URL as this request names it, its resource identifier, and the keys (imported once per configuration). */
+async function authSettings(c: HubContext): Promise<MercureAuthSettings> {
+  const hub = c.var.hub;
+  const hubUrl = new URL(HUB_PATH, new URL(c.req.url).origin);
+  const { publisherKeys, subscriberKeys } = await keysFor(hub);
+  return {
+    mode: hub.mode,
+    hubUrl,
+    resourceIdentifier: hub.resource ?? hubUrl.href,
+    issuers: hub.issuers,
+    publisherKeys,
+    subscriberKeys,
+  };
+}
+
+const keysFor = oncePer(
+  async (hub: MercureConfig): Promise<{ publisherKeys: MercureKeys; subscriberKeys: MercureKeys }> => ({
+    publisherKeys: await importKey(hub.publisherKey, "MERCURE_PUBLISHER_JWT_KEY"),
+    subscriberKeys: await importKey(hub.subscriberKey, "MERCURE_SUBSCRIBER_JWT_KEY"),
+  }),
+);
+
+async function importKey(setting: JwtKeySetting, variable: "MERCURE_PUBLISHER_JWT_KEY" | "MERCURE_SUBSCRIBER_JWT_KEY") {
+  try {
+    return await importMercureKeys([setting]);
+  } catch (error) {
+    // The message names the key's algorithm and the problem, never its value.
+    throw new ConfigError(variable, error instanceof Error ? error.message : "could not be imported");
+  }
+}
+
+function hubStub(env: Env): DurableObjectStub<ChannelObject> {
+  return env.CHANNELS.get(env.CHANNELS.idFromName(HUB_CHANNEL));
+}
+
+// Built once per configuration, not per request. Credentials (the token cookie) for listed origins.
+const hubCors = oncePer((hub: MercureConfig) =>
+  corsMiddleware({ allowedOrigins: hub.corsOrigins, allowCredentials: !hub.corsOrigins.includes("*") }),
+);
