@@ -1,0 +1,42 @@
+/**
+ * Test helper: Mercure access tokens signed with HS256 through WebCrypto, so
+ * the header (`typ: at+jwt`) and claims are exactly what a test says. Works
+ * in workerd (worker tests) and in Node (e2e tests).
+ */
+const encoder = new TextEncoder();
+
+function base64url(bytes: Uint8Array | string): string {
+  const raw = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
+  let binary = "";
+  for (const byte of raw) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function hs256(payload: object, secret: string, header: object = { typ: "at+jwt" }): Promise<string> {
+  const head = base64url(JSON.stringify({ alg: "HS256", ...header }));
+  const body = base64url(JSON.stringify(payload));
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  const signature = await crypto.subtle.sign("HMAC", key, encoder.encode(`${head}.${body}`));
+  return `${head}.${body}.${base64url(new Uint8Array(signature))}`;
+}
+
+export type Matcher = { match: string; matchType?: "Exact" | "URLPattern" };
+
+/** A draft-08 token: `aud` the hub's resource identifier, one `mercure` authorization detail. */
+export function draftToken(
+  secret: string,
+  audience: string,
+  actions: ("publish" | "subscribe")[],
+  topics: Matcher[],
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  return hs256({ aud: audience, exp, authorization_details: [{ type: "mercure", actions, topics }], ...extra }, secret);
+}
+
+/** A pre-standard token: the `mercure` claim, no `exp` needed. */
+export function legacyToken(secret: string, claim: { publish?: string[]; subscribe?: string[] }): Promise<string> {
+  return hs256({ mercure: claim }, secret, { typ: "JWT" });
+}

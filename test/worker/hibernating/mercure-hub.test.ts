@@ -1,0 +1,343 @@
+/**
+ * The Mercure hub (draft-08 by default, the pre-standard protocol through
+ * fetchWithEnv): publish over HTTP, subscribe with matchers, private
+ * updates, resumption in hub order, and every refusal the draft requires.
+ * Absence is proven with a later marker update, never by waiting.
+ */
+import { SELF, env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { draftToken, legacyToken } from "../../support/mercure-token";
+import { BASE, fetchWithEnv } from "../relay-client";
+import { readStream, type StreamReader } from "../sse-reader";
+
+const HUB = `${BASE}/.well-known/mercure`;
+const PUBLISHER_KEY = env.MERCURE_PUBLISHER_JWT_KEY as string;
+const SUBSCRIBER_KEY = env.MERCURE_SUBSCRIBER_JWT_KEY as string;
+const LEGACY = { MERCURE_PROTOCOL: "legacy" };
+
+let counter = 0;
+/** A topic no other test uses (the hub is one log shared by the whole file). */
+function topic(path = "books"): string {
+  counter += 1;
+  return `https://example.com/${path}/${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+async function publisherToken(topics = [{ match: "*" }]): Promise<string> {
+  return draftToken(PUBLISHER_KEY, HUB, ["publish"], topics);
+}
+
+async function publishUpdate(
+  fields: Record<string, string | string[]>,
+  options: {
+    token?: string | null;
+    headers?: Record<string, string>;
+    via?: (request: Request) => Promise<Response>;
+  } = {},
+): Promise<Response> {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) {
+    for (const item of Array.isArray(value) ? value : [value]) body.append(name, item);
+  }
+  const token = options.token === undefined ? await publisherToken() : options.token;
+  const request = new Request(HUB, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-www-form-urlencoded",
+      ...(token === null ? {} : { Authorization: `Bearer ${token}` }),
+      ...options.headers,
+    },
+    body,
+  });
+  return (options.via ?? ((r: Request) => SELF.fetch(r)))(request);
+}
+
+async function published(fields: Record<string, string | string[]>): Promise<string> {
+  const response = await publishUpdate(fields);
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`publish failed: ${response.status} ${text}`);
+  expect(response.headers.get("Content-Type")).toMatch(/^text\/plain/);
+  return text;
+}
+
+async function subscribeHub(
+  query: [string, string][],
+  options: { headers?: Record<string, string>; via?: (request: Request) => Promise<Response> } = {},
+): Promise<StreamReader & { response: Response }> {
+  const url = new URL(HUB);
+  for (const [name, value] of query) url.searchParams.append(name, value);
+  const request = new Request(url, { headers: options.headers ?? {} });
+  const response = await (options.via ?? ((r: Request) => SELF.fetch(r)))(request);
+  if (response.status !== 200) throw new Error(`subscribe failed: ${response.status} ${await response.text()}`);
+  const reader = readStream(response);
+  await reader.waitForComment((comment) => comment.trim() === "connected");
+  return Object.assign(reader, { response });
+}
+
+describe("Mercure hub, draft-08", () => {
+  it("publishes a form-encoded update and answers 200 text/plain with its generated urn:uuid id", async () => {
+    const t = topic();
+    const sub = await subscribeHub([["match", t]]);
+    const id = await published({ topic: t, data: "hello" });
+    expect(id).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
+    const [event] = await sub.waitForEvents(1);
+    expect(event).toMatchObject({ id, data: "hello" });
+    await sub.cancel();
+  });
+
+  it("keeps the publisher's id, type and multi-line data; selects only matching topics", async () => {
+    const mine = topic();
+    const other = topic();
+    const sub = await subscribeHub([["match", mine]]);
+    await published({ topic: other, data: "not for you" });
+    await published({ topic: mine, data: "line 1\nline 2", id: "urn:example:rev-7", type: "book-updated" });
+    const [event] = await sub.waitForEvents(1);
+    expect(event).toMatchObject({ id: "urn:example:rev-7", event: "book-updated", data: "line 1\nline 2" });
+    await sub.cancel();
+  });
+
+  it("a URL pattern selects topics nobody used before; * selects every topic", async () => {
+    const base = `https://example.com/shelf-${Math.random().toString(36).slice(2, 8)}`;
+    const pattern = await subscribeHub([["matchURLPattern", `${base}/:id`]]);
+    const everything = await subscribeHub([["match", "*"]]);
+    await published({ topic: `${base}/a/b`, data: "deeper: no match" });
+    await published({ topic: `${base}/42`, data: "match" });
+    const [event] = await pattern.waitForEvents(1);
+    expect(event?.data).toBe("match");
+    const all = await everything.waitForEvents(2);
+    expect(all.map((e) => e.data)).toEqual(["deeper: no match", "match"]);
+    await pattern.cancel();
+    await everything.cancel();
+  });
+
+  it("private updates reach only subscribers whose token covers the topic", async () => {
+    const secret = topic("private");
+    const token = await draftToken(SUBSCRIBER_KEY, HUB, ["subscribe"], [{ match: secret }]);
+    const anonymous = await subscribeHub([["match", secret]]);
+    const holder = await subscribeHub([["match", secret]], { headers: { Authorization: `Bearer ${token}` } });
+    await published({ topic: secret, data: "confidential", private: "on" });
+    await published({ topic: secret, data: "public marker" });
+    expect((await holder.waitForEvents(2)).map((e) => e.data)).toEqual(["confidential", "public marker"]);
+    expect((await anonymous.waitForEvents(1)).map((e) => e.data)).toEqual(["public marker"]);
+    expect(anonymous.events).toHaveLength(1);
+    await anonymous.cancel();
+    await holder.cancel();
+  });
+
+  it("Last-Event-ID resumes after that update across every matcher, in hub order, and says where it resumed", async () => {
+    const a = topic();
+    const b = topic();
+    const c = topic();
+    const first = await subscribeHub([
+      ["match", a],
+      ["match", b],
+    ]);
+    await published({ topic: a, data: "a1" });
+    const lastSeen = await published({ topic: b, data: "b1" });
+    await first.waitForEvents(2);
+    await first.cancel();
+    await published({ topic: b, data: "b2" });
+    await published({ topic: c, data: "c: not selected" });
+    await published({ topic: a, data: "a2" });
+    const resumed = await subscribeHub(
+      [
+        ["match", a],
+        ["match", b],
+      ],
+      { headers: { "Last-Event-ID": lastSeen } },
+    );
+    expect(resumed.response.headers.get("Last-Event-ID")).toBe(lastSeen);
+    expect(resumed.response.headers.get("Mercure-Last-Event-ID")).toBe(lastSeen);
+    expect((await resumed.waitForEvents(2)).map((e) => e.data)).toEqual(["b2", "a2"]);
+    await published({ topic: a, data: "live" });
+    expect((await resumed.waitForEvents(3)).map((e) => e.data)).toEqual(["b2", "a2", "live"]);
+    await resumed.cancel();
+  });
+
+  it("the query form lastEventID works, the header wins over it, and a repeated id resolves to the earliest update", async () => {
+    const t = topic();
+    await published({ topic: t, data: "first x", id: `urn:x:${counter}` });
+    const repeated = `urn:x:${counter}`;
+    await published({ topic: t, data: "between" });
+    await published({ topic: t, data: "second x", id: repeated });
+    const viaQuery = await subscribeHub([
+      ["match", t],
+      ["lastEventID", repeated],
+    ]);
+    expect((await viaQuery.waitForEvents(2)).map((e) => e.data)).toEqual(["between", "second x"]);
+    await viaQuery.cancel();
+    const headerWins = await subscribeHub(
+      [
+        ["match", t],
+        ["lastEventID", "urn:unknown"],
+      ],
+      { headers: { "Last-Event-ID": repeated } },
+    );
+    expect(headerWins.response.headers.get("Last-Event-ID")).toBe(repeated);
+    expect((await headerWins.waitForEvents(2)).map((e) => e.data)).toEqual(["between", "second x"]);
+    await headerWins.cancel();
+  });
+
+  it("earliest and an unknown id replay every retained update and answer Last-Event-ID: earliest", async () => {
+    const t = topic();
+    await published({ topic: t, data: "one" });
+    await published({ topic: t, data: "two" });
+    for (const lastEventId of ["earliest", "urn:never-published"]) {
+      const sub = await subscribeHub([["match", t]], { headers: { "Last-Event-ID": lastEventId } });
+      expect(sub.response.headers.get("Last-Event-ID")).toBe("earliest");
+      expect((await sub.waitForEvents(2)).map((e) => e.data)).toEqual(["one", "two"]);
+      await sub.cancel();
+    }
+  });
+});
+
+describe("Mercure hub refusals", () => {
+  it("refuses a publish without a token with 401 and a bare Bearer challenge", async () => {
+    const response = await publishUpdate({ topic: topic(), data: "x" }, { token: null });
+    expect(response.status).toBe(401);
+    const challenge = response.headers.get("WWW-Authenticate") ?? "";
+    expect(challenge).toMatch(/^Bearer/);
+    expect(challenge).not.toMatch(/error=/);
+  });
+
+  it("refuses tokens for another audience, signed with the subscriber key, or expired: 401 invalid_token", async () => {
+    const t = topic();
+    const cases = [
+      await draftToken(PUBLISHER_KEY, "https://other-hub.example/.well-known/mercure", ["publish"], [{ match: "*" }]),
+      await draftToken(SUBSCRIBER_KEY, HUB, ["publish"], [{ match: "*" }]),
+      await draftToken(PUBLISHER_KEY, HUB, ["publish"], [{ match: "*" }], { exp: Math.floor(Date.now() / 1000) - 60 }),
+    ];
+    for (const token of cases) {
+      const response = await publishUpdate({ topic: t, data: "x" }, { token });
+      expect(response.status).toBe(401);
+      expect(response.headers.get("WWW-Authenticate")).toMatch(/error="invalid_token"/);
+    }
+  });
+
+  it("refuses a publish outside the token's topics with 403 insufficient_scope, and stores nothing", async () => {
+    const allowed = topic();
+    const t = topic();
+    const sub = await subscribeHub([["match", "*"]]);
+    const token = await draftToken(PUBLISHER_KEY, HUB, ["publish"], [{ match: allowed }]);
+    const response = await publishUpdate({ topic: t, data: "refused" }, { token });
+    expect(response.status).toBe(403);
+    expect(response.headers.get("WWW-Authenticate")).toMatch(/error="insufficient_scope"/);
+    await published({ topic: allowed, data: "marker" });
+    expect((await sub.waitForEvents(1)).map((e) => e.data)).toEqual(["marker"]);
+    await sub.cancel();
+  });
+
+  it("refuses what the draft says must be refused", async () => {
+    const t = topic();
+    const cases: [Record<string, string | string[]>, number][] = [
+      [{ topic: [t, topic()], data: "two topics" }, 400],
+      [{ data: "no topic" }, 400],
+      [{ topic: "https://example.com/.well-known/mercure/subscriptions/x", data: "reserved" }, 403],
+      [{ topic: "/.well-known/mercure", data: "reserved, relative" }, 403],
+      [{ topic: `${t}\u0007`, data: "control character" }, 400],
+      [{ topic: t, id: "#fragment", data: "id starting with #" }, 400],
+      [{ topic: t, type: "a\nb", data: "type with LF" }, 400],
+      [{ topic: t, retry: "12s", data: "retry not digits" }, 400],
+    ];
+    for (const [fields, status] of cases) {
+      const response = await publishUpdate(fields);
+      expect([JSON.stringify(fields), response.status]).toEqual([JSON.stringify(fields), status]);
+    }
+  });
+
+  it("refuses a non-form body with 415 and a cookie-authorized publish from an unlisted origin with 403", async () => {
+    const token = await publisherToken();
+    const json = await SELF.fetch(HUB, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ topic: topic(), data: "x" }),
+    });
+    expect(json.status).toBe(415);
+    const forged = await publishUpdate(
+      { topic: topic(), data: "csrf" },
+      { token: null, headers: { Cookie: `mercureAccessToken=${token}`, Origin: "https://evil.example" } },
+    );
+    expect(forged.status).toBe(403);
+    const listed = await publishUpdate(
+      { topic: topic(), data: "same site" },
+      { token: null, headers: { Cookie: `mercureAccessToken=${token}`, Origin: "https://app.example.com" } },
+    );
+    expect(listed.status).toBe(200);
+  });
+
+  it("refuses unknown match* parameters, control characters and too many matchers with 400", async () => {
+    const bad = [
+      [["matchRegex", "x"]],
+      [["MATCHexact", "x"]],
+      [["match", "a\u0001b"]],
+      Array.from({ length: 33 }, (_, i) => ["match", `https://example.com/${i}`]),
+    ] as [string, string][][];
+    for (const query of bad) {
+      const url = new URL(HUB);
+      for (const [name, value] of query) url.searchParams.append(name, value);
+      const response = await SELF.fetch(url);
+      expect([query[0]?.[0], response.status]).toEqual([query[0]?.[0], 400]);
+      await response.body?.cancel();
+    }
+  });
+
+  it("without anonymous access a subscriber without a token gets 401", async () => {
+    const url = new URL(HUB);
+    url.searchParams.append("match", topic());
+    const response = await fetchWithEnv({ MERCURE_ANONYMOUS: "false" }, new Request(url));
+    expect(response.status).toBe(401);
+    expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
+  });
+});
+
+describe("Mercure hub, pre-standard protocol (MERCURE_PROTOCOL=legacy)", () => {
+  const via = (request: Request) => fetchWithEnv(LEGACY, request);
+
+  it("URI templates select topics; an update with several topics reaches a subscriber once", async () => {
+    const base = `https://example.com/legacy-${Math.random().toString(36).slice(2, 8)}`;
+    const token = await legacyToken(PUBLISHER_KEY, { publish: ["*"] });
+    const sub = await subscribeHub(
+      [
+        ["topic", `${base}/books/{id}`],
+        ["topic", `${base}/authors/1`],
+      ],
+      { via },
+    );
+    const both = await publishUpdate(
+      { topic: [`${base}/books/1`, `${base}/authors/1`], data: "both topics" },
+      { token, via },
+    );
+    expect(both.status).toBe(200);
+    await publishUpdate({ topic: `${base}/books/2`, data: "template" }, { token, via });
+    expect((await sub.waitForEvents(2)).map((e) => e.data)).toEqual(["both topics", "template"]);
+    await sub.cancel();
+  });
+
+  it("takes the mercure claim from the mercureAuthorization cookie and the authorization query parameter", async () => {
+    const secret = `https://example.com/legacy-private/${Math.random().toString(36).slice(2, 8)}`;
+    const publisher = await legacyToken(PUBLISHER_KEY, { publish: [secret] });
+    const subscriber = await legacyToken(SUBSCRIBER_KEY, { subscribe: [secret] });
+    const byCookie = await subscribeHub([["topic", secret]], {
+      via,
+      headers: { Cookie: `mercureAuthorization=${subscriber}` },
+    });
+    const byQuery = await subscribeHub(
+      [
+        ["topic", secret],
+        ["authorization", subscriber],
+      ],
+      { via },
+    );
+    const response = await publishUpdate({ topic: secret, data: "private", private: "on" }, { token: publisher, via });
+    expect(response.status).toBe(200);
+    expect((await byCookie.waitForEvents(1))[0]?.data).toBe("private");
+    expect((await byQuery.waitForEvents(1))[0]?.data).toBe("private");
+    await byCookie.cancel();
+    await byQuery.cancel();
+  });
+
+  it("refuses a pre-standard token in draft mode", async () => {
+    const token = await legacyToken(PUBLISHER_KEY, { publish: ["*"] });
+    const response = await publishUpdate({ topic: topic(), data: "x" }, { token });
+    expect(response.status).toBe(401);
+  });
+});
