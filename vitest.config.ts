@@ -86,7 +86,8 @@ export default defineConfig({
       workerProject(
         "worker-direct",
         { DIRECT_CHANNEL_PREFIXES: ALL_TEST_CHANNELS },
-        { exclude: ["test/worker/fanout/**", "test/worker/hibernating/**"] },
+        // The Mercure protocol core is I/O-free: once is enough.
+        { exclude: ["test/worker/fanout/**", "test/worker/hibernating/**", "test/worker/mercure-*.test.ts"] },
       ),
       // Hot channels: small fan-out objects (3 subscribers each) and room for 40 subscribers.
       workerProject(

@@ -1,0 +1,131 @@
+/**
+ * In headless Chromium: a page on another origin subscribes to the relay's
+ * Mercure hub with a plain EventSource (`withCredentials`), its token in
+ * the draft's `mercureAccessToken` cookie, as a Mercure app does after
+ * discovery. It receives a private update for a topic its token covers and
+ * a public one selected by a URL pattern, and nothing else (a marker
+ * published last proves it).
+ */
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, startPageServer, type PageServer } from "../support/browser";
+import { draftToken } from "../support/mercure-token";
+import { until } from "../support/sse-client";
+import { startRelay, type RelayProcess } from "../support/wrangler-dev";
+
+const PUBLISHER_KEY = "browser-mercure-publisher-key-0123456789abcdef";
+const SUBSCRIBER_KEY = "browser-mercure-subscriber-key-0123456789abcdef";
+
+let browser: Browser;
+let pages: PageServer;
+let relay: RelayProcess;
+
+beforeAll(async () => {
+  pages = await startPageServer();
+  relay = await startRelay({
+    MERCURE_PUBLISHER_JWT_KEY: PUBLISHER_KEY,
+    MERCURE_SUBSCRIBER_JWT_KEY: SUBSCRIBER_KEY,
+    MERCURE_CORS_ORIGINS: pageOrigin(),
+    // One resource identifier for every host name the hub is reached by.
+    MERCURE_RESOURCE: "https://hub.example.com/.well-known/mercure",
+  });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await relay?.dispose();
+  await pages?.close();
+});
+
+/**
+ * The page's origin: another port of localhost, so cross-origin (CORS applies) but same-site, as an
+ * app and its hub on subdomains of one domain are; Chromium sends no cross-site cookie to the hub.
+ */
+function pageOrigin(): string {
+  return `http://localhost:${pages.port}`;
+}
+
+async function publish(token: string, fields: [string, string][]): Promise<string> {
+  const response = await fetch(`${relay.url}/.well-known/mercure`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`publish failed: ${response.status} ${text}`);
+  return text;
+}
+
+describe("Mercure hub in Chromium", () => {
+  it("a cross-origin EventSource with the token cookie gets private and pattern-selected updates", async () => {
+    const resource = "https://hub.example.com/.well-known/mercure";
+    const base = `https://example.com/orders-${Math.random().toString(36).slice(2, 8)}`;
+    const mine = `${base}/mine`;
+    const subscriberToken = await draftToken(SUBSCRIBER_KEY, resource, ["subscribe"], [{ match: mine }]);
+    const publisherToken = await draftToken(PUBLISHER_KEY, resource, ["publish"], [{ match: "*" }]);
+    const hubHost = `localhost:${relay.port}`;
+    const context = await browser.newContext();
+    await context.addCookies([
+      {
+        name: "mercureAccessToken",
+        value: subscriberToken,
+        domain: "localhost",
+        path: "/.well-known/mercure",
+        httpOnly: true,
+        sameSite: "Lax",
+      },
+    ]);
+    const page = await context.newPage();
+    await page.goto(`${pageOrigin()}/`);
+    const url = new URL(`http://${hubHost}/.well-known/mercure`);
+    url.searchParams.append("match", mine);
+    url.searchParams.append("matchURLPattern", `${base}/public/:id`);
+    await page.evaluate((hubUrl) => {
+      const state = globalThis as unknown as { received: string[]; opened: boolean };
+      state.received = [];
+      state.opened = false;
+      const source = new EventSource(hubUrl, { withCredentials: true });
+      source.onopen = () => (state.opened = true);
+      source.onmessage = (event) => state.received.push(`${event.lastEventId} ${event.data}`);
+    }, url.toString());
+    const state = () =>
+      page.evaluate(() => {
+        const { received, opened } = globalThis as unknown as { received: string[]; opened: boolean };
+        return { received: [...received], opened };
+      });
+    await until(
+      async () => (await state()).opened,
+      () => "EventSource did not open",
+    );
+
+    const secret = await publish(publisherToken, [
+      ["topic", mine],
+      ["data", "private order"],
+      ["private", "on"],
+    ]);
+    await publish(publisherToken, [
+      ["topic", `${base}/someone-else`],
+      ["data", "not mine"],
+      ["private", "on"],
+    ]);
+    const open = await publish(publisherToken, [
+      ["topic", `${base}/public/7`],
+      ["data", "public"],
+    ]);
+    const marker = await publish(publisherToken, [
+      ["topic", mine],
+      ["data", "marker"],
+    ]);
+    let received: string[] = [];
+    await until(
+      async () => {
+        received = (await state()).received;
+        return received.some((line) => line.startsWith(`${marker} `));
+      },
+      () => JSON.stringify(received),
+    );
+    expect(received).toEqual([`${secret} private order`, `${open} public`, `${marker} marker`]);
+    await context.close();
+  });
+});
