@@ -23,6 +23,7 @@ NEEDS=(
   "test  | python3-jwt                      | /usr/bin/python3 -c 'import jwt'"
   "test  | golang-go                        | command -v go"
   "test  | php-cli                          | command -v php"
+  "test  | php-symfony-mercure              | [ -e /usr/share/php/Symfony/Component/Mercure/autoload.php ]"
   "bench | redis-server                     | command -v redis-server"
   "bench | nginx-light libnginx-mod-nchan   | [ -x /usr/sbin/nginx ] && [ -e /usr/lib/nginx/modules/ngx_nchan_module.so ]"
 )
