@@ -19,6 +19,11 @@ export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
   DEMO_ENABLED: "true",
   SUBSCRIBE_JWT_SECRET: "dev-subscribe-secret-do-not-use-in-production",
   PUBLISH_JWT_SECRET: "dev-publish-secret-do-not-use-in-production",
+  // The Mercure hub at /.well-known/mercure; one resource identifier whatever host name reaches it.
+  MERCURE_PUBLISHER_JWT_KEY: "dev-mercure-publisher-key-do-not-use-in-production",
+  MERCURE_SUBSCRIBER_JWT_KEY: "dev-mercure-subscriber-key-do-not-use-in-production",
+  MERCURE_ANONYMOUS: "true",
+  MERCURE_RESOURCE: "http://localhost:8787/.well-known/mercure",
 };
 
 /** The user's local settings: `.dev.vars`, else `.env`, else none. */

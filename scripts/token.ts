@@ -1,21 +1,32 @@
 /**
  * `npm run token -- <subscribe|publish> <channel or prefix*>... [--ttl seconds]`
+ * `npm run token -- <mercure-subscribe|mercure-publish> <topic or *>... [--ttl seconds] [--legacy]`
  *
  * Mints an HS256 JWT for local use: a subscriber token (private channels)
  * or a scoped publisher token (publish to these channels only). Signed with
  * the secret the local relay uses: SUBSCRIBE_JWT_SECRET / PUBLISH_JWT_SECRET
  * from the environment, else from .dev.vars, else `npm run dev`'s default
  * (scripts/dev-vars.ts). Prints the token alone on stdout (for `$(…)`), and
- * what it grants on stderr; never prints the secret.
+ * what it grants on stderr; never prints the secret. Mercure tokens are
+ * draft-08 access tokens (typ at+jwt, aud MERCURE_RESOURCE, exact topics in
+ * authorization_details, `*` for all) or, with --legacy, pre-standard ones
+ * (the `mercure` claim), signed with MERCURE_PUBLISHER/SUBSCRIBER_JWT_KEY.
  */
 import { sign } from "hono/jwt";
 import { localVars } from "./dev-vars.ts";
 
-const USAGE = `usage: npm run token -- <subscribe|publish> <channel or prefix*>... [--ttl seconds]
+const USAGE = `usage: npm run token -- <subscribe|publish|mercure-subscribe|mercure-publish> <channel, prefix* or topic>... [--ttl seconds] [--legacy]
   npm run token -- subscribe private-chat          # read a private channel
-  npm run token -- publish 'orders-*' --ttl 600    # publish to orders-… for 10 minutes`;
+  npm run token -- publish 'orders-*' --ttl 600    # publish to orders-… for 10 minutes
+  npm run token -- mercure-publish '*'             # publish any topic to the Mercure hub (--legacy: pre-standard token)`;
 
-const SECRET_VARIABLE = { subscribe: "SUBSCRIBE_JWT_SECRET", publish: "PUBLISH_JWT_SECRET" } as const;
+const SECRET_VARIABLE = {
+  subscribe: "SUBSCRIBE_JWT_SECRET",
+  publish: "PUBLISH_JWT_SECRET",
+  "mercure-subscribe": "MERCURE_SUBSCRIBER_JWT_KEY",
+  "mercure-publish": "MERCURE_PUBLISHER_JWT_KEY",
+} as const;
+type Scope = keyof typeof SECRET_VARIABLE;
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -24,7 +35,9 @@ function fail(message: string): never {
 
 const args = process.argv.slice(2);
 const scope = args.shift();
-if (scope !== "subscribe" && scope !== "publish") fail(`first argument must be "subscribe" or "publish"`);
+if (scope === undefined || !Object.hasOwn(SECRET_VARIABLE, scope)) fail(`unknown token kind ${JSON.stringify(scope)}`);
+const kind = scope as Scope;
+let legacy = false;
 
 let ttlSeconds = 3_600;
 const channels: string[] = [];
@@ -34,6 +47,8 @@ for (let index = 0; index < args.length; index++) {
     const value = arg === "--ttl" ? args[++index] : arg.slice("--ttl=".length);
     ttlSeconds = Number(value);
     if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) fail(`--ttl must be a positive whole number of seconds`);
+  } else if (arg === "--legacy" && kind.startsWith("mercure-")) {
+    legacy = true;
   } else if (arg.startsWith("-")) {
     fail(`unknown option ${arg}`);
   } else {
@@ -42,11 +57,44 @@ for (let index = 0; index < args.length; index++) {
 }
 if (channels.length === 0) fail("name at least one channel (or a prefix ending in *)");
 
-const variable = SECRET_VARIABLE[scope];
-const secret = process.env[variable] || localVars()[variable];
+const vars = { ...localVars(), ...process.env };
+const variable = SECRET_VARIABLE[kind];
+const secret = vars[variable];
 if (!secret) fail(`${variable} is not set (environment or .dev.vars)`);
 
 const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
-const token = await sign({ scope, channels, exp }, secret, "HS256");
-console.error(`${scope} token for ${channels.join(", ")}, expires ${new Date(exp * 1000).toISOString()}`);
+let token: string;
+if (kind === "subscribe" || kind === "publish") {
+  token = await sign({ scope: kind, channels, exp }, secret, "HS256");
+} else {
+  const action = kind === "mercure-publish" ? "publish" : "subscribe";
+  const resource = vars.MERCURE_RESOURCE || "http://localhost:8787/.well-known/mercure";
+  token = legacy
+    ? await sign({ mercure: { [action]: channels }, exp }, secret, "HS256")
+    : await signAccessToken(
+        {
+          aud: resource,
+          exp,
+          authorization_details: [{ type: "mercure", actions: [action], topics: channels.map((match) => ({ match })) }],
+        },
+        secret,
+      );
+}
+console.error(`${kind} token for ${channels.join(", ")}, expires ${new Date(exp * 1000).toISOString()}`);
 console.log(token);
+
+/** An RFC 9068 access token (header typ at+jwt, which hono's sign does not write), HS256. */
+async function signAccessToken(payload: object, key: string): Promise<string> {
+  const encode = (value: object | Uint8Array) =>
+    Buffer.from(value instanceof Uint8Array ? value : JSON.stringify(value)).toString("base64url");
+  const signingInput = `${encode({ alg: "HS256", typ: "at+jwt" })}.${encode(payload)}`;
+  const hmac = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(key),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", hmac, new TextEncoder().encode(signingInput)));
+  return `${signingInput}.${encode(signature)}`;
+}

@@ -41,6 +41,8 @@ describe("npm run token", () => {
   const secrets = {
     SUBSCRIBE_JWT_SECRET: "tool-subscribe-secret-0123456789abcdef",
     PUBLISH_JWT_SECRET: "tool-publish-secret-0123456789abcdef",
+    MERCURE_PUBLISHER_JWT_KEY: "tool-mercure-publisher-key-0123456789abcdef",
+    MERCURE_RESOURCE: "https://hub.example.com/.well-known/mercure",
   };
   let relay: RelayProcess;
 
@@ -97,6 +99,23 @@ describe("npm run token", () => {
     } finally {
       listener.close();
     }
+  });
+
+  it("a Mercure publisher token publishes its topics to the hub, and only those", async () => {
+    const topic = `https://example.com/tool/${Math.random().toString(36).slice(2, 8)}`;
+    const { code, stdout, stderr } = await mint("mercure-publish", topic);
+    expect(code, stderr).toBe(0);
+    expect(stderr).not.toContain(secrets.MERCURE_PUBLISHER_JWT_KEY);
+    const post = (to: string) =>
+      fetch(`${relay.url}/.well-known/mercure`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${stdout.trim()}`, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ topic: to, data: "x" }),
+      });
+    const allowed = await post(topic);
+    expect(allowed.status, await allowed.text()).toBe(200);
+    const refused = await post(`${topic}-other`);
+    expect(refused.status, await refused.text()).toBe(403);
   });
 
   it("refuses a bad invocation with its usage and exit code 2", async () => {

@@ -33,6 +33,7 @@ describe("parseConfig", () => {
       testHooks: false,
       replay: { bytesPerSecond: 1_048_576, maxBytesPerStream: 8_388_608, concurrency: 16 },
       presence: { channelPrefixes: [], intervalMs: 2_000 },
+      mercure: null,
     });
   });
 

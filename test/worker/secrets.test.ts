@@ -114,6 +114,21 @@ describe("secrets never appear in an answer or a log line", () => {
     expect(new ConfigError("HEARTBEAT_MS", "is wrong", "soon").message).toBe('HEARTBEAT_MS is wrong, got "soon"');
   });
 
+  it("a Mercure key the hub cannot import answers 500 naming it, without its value", async () => {
+    const keys = [
+      { MERCURE_PUBLISHER_JWT_KEY: "leakMERCPUBx-short" },
+      { MERCURE_SUBSCRIBER_JWT_KEY: "leakMERCSUBx-not-a-pem-or-jwk", MERCURE_SUBSCRIBER_JWT_ALG: "ES256" },
+    ];
+    for (const env of keys) {
+      const request = new Request(`${BASE}/.well-known/mercure?match=x`);
+      const text = await answerText(await fetchWithEnv(env, request));
+      const [name] = Object.keys(env);
+      expect(text, name).toMatch(/^500\n/);
+      expect(text, name).toContain(name!);
+      expect(text, name).not.toContain("leakMERC");
+    }
+  });
+
   it.each(badSecrets)("a bad $name ($marker) answers 500 naming it, on every path, without its value", async (bad) => {
     for (const { name, request } of everyPath()) {
       const overrides: RawConfig = { RELAY_HOSTS: "sse.example.com", DEMO_ENABLED: "true", ...bad.env };
