@@ -28,6 +28,7 @@ import { type RequestLogVariables, requestLog } from "./http/request-log";
 import { noSniff } from "./http/security-headers";
 import type { IdempotencyRequest } from "./channel/events";
 import { authorizeSubscriber } from "./http/subscriber-auth";
+import { subscribeToMany } from "./http/multi-subscribe";
 import { log } from "./log";
 import { assertFrameSize, EventRefused, parseEventData, parseEventName } from "./channel/event-rules";
 import {
@@ -107,11 +108,12 @@ export function createApp(): Hono<AppEnv> {
   app.post(CHANNEL_EVENTS, requirePublisher, limitBody, publishOne);
   app.get(CHANNEL, requirePublisher, channelStats);
   app.post(BATCH, requirePublisher, limitBody, publishBatch);
+  app.get(BATCH, subscribeMany);
 
   for (const [path, allow] of [
     [CHANNEL_EVENTS, "GET, POST, OPTIONS"],
     [CHANNEL, "GET, OPTIONS"],
-    [BATCH, "POST, OPTIONS"],
+    [BATCH, "GET, POST, OPTIONS"],
     ["/healthz", "GET"],
   ] as const) {
     app.all(path, (c) =>
@@ -167,6 +169,12 @@ async function subscribe(c: AppContext): Promise<Response> {
   });
   // Re-wrap so middleware (CORS) can add headers to what the object returned.
   return new Response(response.body, response);
+}
+
+/** Several channels on one stream (hibernating mode): see src/http/multi-subscribe.ts. */
+function subscribeMany(c: AppContext): Promise<Response> {
+  const config = c.var.config;
+  return subscribeToMany(c, c.env, config, (channel) => deliveryMode(channel, config) === "direct", c.var.log);
 }
 
 function deliveryMode(channel: string, config: RelayConfig): "hibernating" | "direct" {

@@ -20,7 +20,7 @@ import type { ReplaySettings } from "../channel/replay-limits";
 import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
 import { SSE_HEADERS } from "../sse/headers";
 import type { BridgeTarget } from "./attach";
-import { ChannelFeed, type FrameView, type Outlet } from "./channel-feed";
+import { ChannelFeed, type CursorView, type FrameView, type Outlet } from "./channel-feed";
 import { CPU_MODEL, deliveryCostMicros } from "./cpu-model";
 
 export interface BridgeSettings {
@@ -68,13 +68,13 @@ export function openBridgedStream(
 export interface FeedSpec {
   readonly target: BridgeTarget;
   readonly after: number | undefined;
-  readonly view?: FrameView;
+  readonly view?: CursorView;
 }
 
 /**
  * Opens one stream fed by several channels, each with its own cursor. The
- * views are made once every feed is attached, from the feeds (a view may
- * read the other channels' cursors). Refused as a whole if any channel refuses.
+ * views write nothing before every feed is attached, so a view may read the
+ * other channels' cursors. Refused as a whole if any channel refuses.
  */
 export async function openFeeds(
   specs: readonly FeedSpec[],
@@ -110,6 +110,10 @@ class BridgedStream implements Outlet {
   private counted = false;
   /** Names the stream when its client is not known. */
   private readonly id = crypto.randomUUID();
+
+  get cursors(): readonly number[] {
+    return this.feeds.map((feed) => feed.cursor);
+  }
 
   /** Whose stream this is, for the stall rule: its client, or itself when the client is not known. */
   private get clientKey(): string {

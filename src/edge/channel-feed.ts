@@ -28,9 +28,14 @@ import { attach, type BridgeTarget, type Upstream } from "./attach";
  */
 export type FrameView = (frames: Uint8Array) => Uint8Array;
 
+/** A view that also reads every channel's cursor of the stream (in feed order): see src/edge/multi-stream.ts. */
+export type CursorView = (frames: Uint8Array, cursors: readonly number[]) => Uint8Array;
+
 /** What a feed needs of the outgoing stream it writes into. */
 export interface Outlet {
   readonly closed: boolean;
+  /** Every feed's cursor, in feed order. */
+  readonly cursors: readonly number[];
   /** Bytes queued for the browser and not yet taken. */
   readonly bufferedBytes: number;
   /** Whether `bytes` may be written now without passing the stream's budget. */
@@ -87,7 +92,7 @@ export class ChannelFeed {
     private readonly settings: FeedSettings,
     private readonly out: Outlet,
     /** Without a view, frames are written as received (zero-copy). */
-    private readonly view?: FrameView,
+    private readonly view?: CursorView,
   ) {
     this.allowance = new ReplayAllowance(settings.replay);
   }
@@ -278,6 +283,6 @@ export class ChannelFeed {
   /** Channel frames, through the view if there is one. */
   private writeFrames(frames: Uint8Array): void {
     if (this.out.closed) return;
-    this.out.write(this.view ? this.view(frames) : frames);
+    this.out.write(this.view ? this.view(frames, this.out.cursors) : frames);
   }
 }
