@@ -3,7 +3,8 @@
  * `<k>:<c0>.<c1>…`, where k is the index (in the query's channel order) of the channel the
  * event came from and c_i is the last id of channel i written to the stream, this event
  * included. One id therefore resumes every channel: sent back as Last-Event-ID, channel i
- * continues after c_i. Pure, no I/O.
+ * continues after c_i. A position may be left empty (`0:17..4`): that channel starts at its
+ * live end, as on a fresh stream (a client whose set of channels changed sends this). Pure, no I/O.
  */
 
 /** Event ids are below 2^53, written without leading signs or spaces (like single-channel ids). */
@@ -14,7 +15,10 @@ export function formatCursor(channel: number, positions: readonly number[]): str
 }
 
 /** The positions of a cursor for `channels` channels, or a sentence saying what is wrong with it. */
-export function parseCursor(text: string, channels: number): { positions: number[] } | { problem: string } {
+export function parseCursor(
+  text: string,
+  channels: number,
+): { positions: (number | undefined)[] } | { problem: string } {
   const colon = text.indexOf(":");
   const index = text.slice(0, colon);
   if (colon < 0 || !POSITION.test(index)) return { problem: "it does not start with <channel index>:" };
@@ -26,6 +30,8 @@ export function parseCursor(text: string, channels: number): { positions: number
       problem: `it has ${parts.length} positions for ${channels} channels (the same channels, in the same order)`,
     };
   }
-  if (!parts.every((part) => POSITION.test(part))) return { problem: "its positions must be whole numbers" };
-  return { positions: parts.map(Number) };
+  if (!parts.every((part) => part === "" || POSITION.test(part))) {
+    return { problem: "its positions must be whole numbers (or empty)" };
+  }
+  return { positions: parts.map((part) => (part === "" ? undefined : Number(part))) };
 }

@@ -21,7 +21,7 @@ import { formatCursor } from "./multi-cursor";
  */
 export function openMultiStream(
   targets: readonly BridgeTarget[],
-  after: readonly number[] | undefined,
+  after: readonly (number | undefined)[] | undefined,
   settings: BridgeSettings,
   signal: AbortSignal | undefined,
 ): Promise<Response | null> {

@@ -99,7 +99,7 @@ function parseChannels(names: readonly string[], config: RelayConfig, isDirect: 
   return channels;
 }
 
-function parseAfter(value: string | undefined, channels: number): number[] | undefined {
+function parseAfter(value: string | undefined, channels: number): (number | undefined)[] | undefined {
   if (value === undefined || value === "") return undefined;
   const cursor = parseCursor(value, channels);
   if ("positions" in cursor) return cursor.positions;

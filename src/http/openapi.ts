@@ -65,8 +65,9 @@ export const OPENAPI_DOCUMENT = {
       EventId: { type: "string", pattern: "^[0-9]+$", description: "Decimal, increasing per channel." },
       StreamCursor: {
         type: "string",
-        pattern: "^[0-9]+:[0-9]+(\\.[0-9]+)*$",
-        description: "The id of an event on a multi-channel stream: <k>:<c0>.<c1>…, one position per channel.",
+        pattern: "^[0-9]+:[0-9]*(\\.[0-9]*)*$",
+        description:
+          "The id of an event on a multi-channel stream: <k>:<c0>.<c1>…, one position per channel (empty: that channel from its live end).",
       },
       Data: { description: "A string, or any JSON value (sent to subscribers as its JSON text)." },
       PublishRequest: {
