@@ -530,6 +530,8 @@ function shareMultiplexed(options, channels, openAll, learn, deliver) {
         clearTimeout(pending);
         pending = setTimeout(reopen, 50);
       };
+      // Only live tabs answer: a tab that vanished without closing leaves the union here.
+      for (const other of [...wants.keys()]) if (other !== tab) wants.delete(other);
       bus.postMessage({ t: "who" });
       reopen();
       await new Promise((resolve) => abort.signal.addEventListener("abort", resolve, { once: true }));
