@@ -134,22 +134,44 @@ describe("multiplexed client in Chromium", () => {
       [z, "1", "tz1"],
     ]);
 
+    // A third tab with a channel of its own joins while y is being published to: the leader reopens
+    // for the new union, resuming y where it was, and neither tab misses or doubles a y event.
+    const burst = Promise.all(["ty2", "ty3", "ty4"].map((data) => publishTo(relay.url, y, { data })));
+    const tabC = await subscribeInPage({ ...options, channels: ["tw"] });
+    await burst;
+    await until(
+      async () => (await subscribers("tw")) === 1,
+      () => "the union never grew to tw",
+    );
+    await publishTo(relay.url, "tw", { data: "tw1" });
+    await publishTo(relay.url, y, { data: "ty5" });
+    await until(
+      async () => (await got(tabC)).length === 1 && (await got(tabA)).length === 6 && (await got(tabB)).length === 6,
+      () => "events missing after the union grew",
+    );
+    const yIds = async (page: Page) =>
+      (await got(page)).filter((event) => event.channel === y).map((event) => Number(event.id));
+    expect(await yIds(tabA)).toEqual([1, 2, 3, 4, 5]);
+    expect(await yIds(tabB)).toEqual([1, 2, 3, 4, 5]);
+    expect((await got(tabC)).map((event) => [event.channel, event.data])).toEqual([["tw", "tw1"]]);
+    await tabC.evaluate(() => (globalThis as unknown as { sub: { close(): void } }).sub.close());
+    await tabC.close();
+
     // The leader goes away: tab B takes over, resumes y and z where they were, and drops x.
     await tabA.close();
-    await publishTo(relay.url, y, { data: "ty2" });
+    await publishTo(relay.url, y, { data: "ty6" });
     await publishTo(relay.url, z, { data: "tz2" });
-    await publishTo(relay.url, y, { data: "ty3" });
+    await publishTo(relay.url, y, { data: "ty7" });
     await until(
-      async () => (await got(tabB)).length === 5,
+      async () => (await got(tabB)).length === 9,
       () => "tab B missed events in the hand-over",
     );
-    expect((await got(tabB)).map((event) => [event.channel, event.id, event.data])).toEqual([
-      [y, "1", "ty1"],
-      [z, "1", "tz1"],
-      [y, "2", "ty2"],
+    expect((await got(tabB)).slice(6).map((event) => [event.channel, event.id, event.data])).toEqual([
+      [y, "6", "ty6"],
       [z, "2", "tz2"],
-      [y, "3", "ty3"],
+      [y, "7", "ty7"],
     ]);
+    expect(await yIds(tabB)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     await until(
       async () => (await subscribers(x)) === 0 && (await subscribers(y)) === 1,
       () => "x still carried, or y not exactly once",
