@@ -16,6 +16,7 @@ import { ReplayAllowance, type ReplaySettings } from "../channel/replay-limits";
 import { type BridgeCloseReason, CLOSE_CODES, decodeBatch } from "../channel/bridge-protocol";
 import { encodeText } from "../sse/codec";
 import { attach, type BridgeTarget, type Upstream } from "./attach";
+import { deliveryCostMicros, viewCostMicros } from "./cpu-model";
 
 /**
  * Rewrites a chunk of the channel's frames (whole frames: a live batch, a
@@ -40,7 +41,8 @@ export interface Outlet {
   readonly bufferedBytes: number;
   /** Whether `bytes` may be written now without passing the stream's budget. */
   fits(bytes: Uint8Array): boolean;
-  write(bytes: Uint8Array): void;
+  /** Counts the write's modelled CPU (deliveryCostMicros by default). */
+  write(bytes: Uint8Array, costMicros?: number): void;
   /** Resolves when the browser has taken everything queued (or the stream closed). */
   room(): Promise<void>;
   sleep(ms: number): Promise<void>;
@@ -283,6 +285,11 @@ export class ChannelFeed {
   /** Channel frames, through the view if there is one. */
   private writeFrames(frames: Uint8Array): void {
     if (this.out.closed) return;
-    this.out.write(this.view ? this.view(frames, this.out.cursors) : frames);
+    if (!this.view) {
+      this.out.write(frames);
+      return;
+    }
+    const viewed = this.view(frames, this.out.cursors);
+    this.out.write(viewed, deliveryCostMicros(viewed.byteLength) + viewCostMicros(frames.byteLength));
   }
 }
