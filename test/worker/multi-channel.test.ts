@@ -67,7 +67,8 @@ describe.runIf(DELIVERY_MODE === "hibernating")("multi-channel streams", () => {
       expect(ids).toEqual(ids.map((_, n) => first + n));
     }
     // The publisher's event name is kept; every cursor holds every channel's position so far.
-    expect(events.map((event) => event.event)).toEqual(events.map((_, n) => (n % 2 ? "tick" : undefined)));
+    // (Checked by data: the order between channels is the order their pushes reached the Worker.)
+    for (const event of events) expect(event.event).toBe(Number(event.data.slice(1)) % 2 ? "tick" : undefined);
     let previous = [1, 0, 0];
     for (const event of events) {
       const { positions, channel } = decode(event);
@@ -107,7 +108,10 @@ describe.runIf(DELIVERY_MODE === "hibernating")("multi-channel streams", () => {
     const response = await SELF.fetch(url([a, b], "&lastEventId=0:1.0"));
     const reader = readStream(response);
     const events = await reader.waitForEvents(3);
-    expect(events.map((event) => event.id)).toEqual(["0:2.0", "0:3.0", "1:3.1"]);
+    // The two channels catch up side by side: their order between them is not fixed, each one's is.
+    expect(events.filter((e) => decode(e).channel === 0).map((e) => decode(e).id)).toEqual([2, 3]);
+    expect(events.filter((e) => decode(e).channel === 1).map((e) => decode(e).id)).toEqual([1]);
+    expect(decode(events[2]!).positions).toEqual([3, 1]);
     await reader.cancel();
     const header = await openMany([a, b], { "Last-Event-ID": "1:3.0" });
     // The query value is ignored when the header is there (EventSource keeps the URL on reconnect).
