@@ -20,7 +20,11 @@
  * @typedef {object} SubscribeOptions
  * @property {string} relay                 base URL of the relay, e.g. "https://sse.example.com"
  * @property {string} [channel]             one channel, or
- * @property {string[]} [channels]          or several (one stream each, spread over shards)
+ * @property {string[]} [channels]          or several (one stream each, spread over shards; see multiplex)
+ * @property {boolean} [multiplex]          carry `channels` on one stream per shard host (GET /v1/events;
+ *                                          not for channels the relay serves in direct mode)
+ * @property {number} [maxChannelsPerStream]  the relay's MAX_CHANNELS_PER_STREAM (default 16): more channels
+ *                                          on one host take several streams
  * @property {number} [shards]              number of shard hosts (0: none, every stream on the relay's host)
  * @property {ShardHosts} [shardHosts]      names of the shard hosts (default: s0…s{N-1} subdomains of the relay's host)
  * @property {Record<string, EventHandler>} [on]  handlers by event name; "message" for unnamed events
@@ -33,7 +37,8 @@
  * @property {string | (() => string)} [token]  subscriber token for private channels, sent as ?token=
  *                                          (prefer a cookie: URLs reach logs; see README "Security");
  *                                          a function is asked again on every reconnect the client makes
- * @property {boolean} [shareAcrossTabs]    one connection per channel for all tabs of this origin
+ * @property {boolean} [shareAcrossTabs]    one connection per channel (multiplexed: per shard host, for the
+ *                                          union of every tab's channels) for all tabs of this origin
  * @property {typeof EventSource} [EventSource]  an EventSource implementation (default: the browser's)
  */
 /**
@@ -45,7 +50,7 @@
 /**
  * @typedef {object} Subscription
  * @property {() => void} close             stops every stream of this subscription
- * @property {Record<string, string>} urls  stream URL per channel
+ * @property {Record<string, string>} urls  stream URL per channel (multiplexed: of the stream carrying it)
  * @property {(channel: string) => string | undefined} lastEventId  last id seen on a channel
  */
 /**
@@ -80,6 +85,20 @@ export function streamUrl(relay: string, channel: string, options?: {
     token?: string | undefined;
 }): string;
 /**
+ * The URL of one stream carrying several channels (all on one shard host, or none):
+ * `https://s3.sse.example.com/v1/events?channel=a&channel=b`.
+ * @param {string} relay
+ * @param {string[]} channels
+ * @param {{ shards?: number, shardHosts?: ShardHosts | undefined, lastEventId?: string | undefined, token?: string | undefined }} [options]
+ * @returns {string}
+ */
+export function multiStreamUrl(relay: string, channels: string[], options?: {
+    shards?: number;
+    shardHosts?: ShardHosts | undefined;
+    lastEventId?: string | undefined;
+    token?: string | undefined;
+}): string;
+/**
  * Subscribes to one or several channels.
  * @param {SubscribeOptions} options
  * @returns {Subscription}
@@ -107,6 +126,11 @@ export function subscribe(options: SubscribeOptions): Subscription;
  * resuming from the last id it saw. With `shareAcrossTabs: true`,
  * tabs of one origin share one connection per channel (Web Locks elect the
  * tab that holds it; BroadcastChannel hands events to the others).
+ * With `multiplex: true`, `channels` ride on one stream per shard host
+ * (GET /v1/events?channel=a&channel=b, at most `maxChannelsPerStream` each);
+ * the client reads the positional ids and hands handlers each channel's own
+ * id. Shared across tabs, the leader tab holds the streams for the union of
+ * every tab's channels and reopens them, resuming, when the union changes.
  */
 /** Name of the relay's "you missed events" signal. */
 export const LOST_EVENT: "relay.lost";
@@ -151,9 +175,19 @@ export type SubscribeOptions = {
      */
     channel?: string | undefined;
     /**
-     * or several (one stream each, spread over shards)
+     * or several (one stream each, spread over shards; see multiplex)
      */
     channels?: string[] | undefined;
+    /**
+     * carry `channels` on one stream per shard host (GET /v1/events;
+     *           not for channels the relay serves in direct mode)
+     */
+    multiplex?: boolean | undefined;
+    /**
+     * the relay's MAX_CHANNELS_PER_STREAM (default 16): more channels
+     * on one host take several streams
+     */
+    maxChannelsPerStream?: number | undefined;
     /**
      * number of shard hosts (0: none, every stream on the relay's host)
      */
@@ -194,7 +228,8 @@ export type SubscribeOptions = {
      */
     token?: string | (() => string) | undefined;
     /**
-     * one connection per channel for all tabs of this origin
+     * one connection per channel (multiplexed: per shard host, for the
+     *     union of every tab's channels) for all tabs of this origin
      */
     shareAcrossTabs?: boolean | undefined;
     /**
@@ -220,7 +255,7 @@ export type Subscription = {
      */
     close: () => void;
     /**
-     * stream URL per channel
+     * stream URL per channel (multiplexed: of the stream carrying it)
      */
     urls: Record<string, string>;
     /**

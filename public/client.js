@@ -21,6 +21,11 @@
  * resuming from the last id it saw. With `shareAcrossTabs: true`,
  * tabs of one origin share one connection per channel (Web Locks elect the
  * tab that holds it; BroadcastChannel hands events to the others).
+ * With `multiplex: true`, `channels` ride on one stream per shard host
+ * (GET /v1/events?channel=a&channel=b, at most `maxChannelsPerStream` each);
+ * the client reads the positional ids and hands handlers each channel's own
+ * id. Shared across tabs, the leader tab holds the streams for the union of
+ * every tab's channels and reopens them, resuming, when the union changes.
  */
 
 /** Name of the relay's "you missed events" signal. */
@@ -61,7 +66,11 @@ export const PRESENCE_EVENT = "relay.presence";
  * @typedef {object} SubscribeOptions
  * @property {string} relay                 base URL of the relay, e.g. "https://sse.example.com"
  * @property {string} [channel]             one channel, or
- * @property {string[]} [channels]          or several (one stream each, spread over shards)
+ * @property {string[]} [channels]          or several (one stream each, spread over shards; see multiplex)
+ * @property {boolean} [multiplex]          carry `channels` on one stream per shard host (GET /v1/events;
+ *                                          not for channels the relay serves in direct mode)
+ * @property {number} [maxChannelsPerStream]  the relay's MAX_CHANNELS_PER_STREAM (default 16): more channels
+ *                                          on one host take several streams
  * @property {number} [shards]              number of shard hosts (0: none, every stream on the relay's host)
  * @property {ShardHosts} [shardHosts]      names of the shard hosts (default: s0…s{N-1} subdomains of the relay's host)
  * @property {Record<string, EventHandler>} [on]  handlers by event name; "message" for unnamed events
@@ -74,7 +83,8 @@ export const PRESENCE_EVENT = "relay.presence";
  * @property {string | (() => string)} [token]  subscriber token for private channels, sent as ?token=
  *                                          (prefer a cookie: URLs reach logs; see README "Security");
  *                                          a function is asked again on every reconnect the client makes
- * @property {boolean} [shareAcrossTabs]    one connection per channel for all tabs of this origin
+ * @property {boolean} [shareAcrossTabs]    one connection per channel (multiplexed: per shard host, for the
+ *                                          union of every tab's channels) for all tabs of this origin
  * @property {typeof EventSource} [EventSource]  an EventSource implementation (default: the browser's)
  */
 
@@ -88,7 +98,7 @@ export const PRESENCE_EVENT = "relay.presence";
 /**
  * @typedef {object} Subscription
  * @property {() => void} close             stops every stream of this subscription
- * @property {Record<string, string>} urls  stream URL per channel
+ * @property {Record<string, string>} urls  stream URL per channel (multiplexed: of the stream carrying it)
  * @property {(channel: string) => string | undefined} lastEventId  last id seen on a channel
  */
 
@@ -148,6 +158,25 @@ export function streamUrl(relay, channel, options = {}) {
 }
 
 /**
+ * The URL of one stream carrying several channels (all on one shard host, or none):
+ * `https://s3.sse.example.com/v1/events?channel=a&channel=b`.
+ * @param {string} relay
+ * @param {string[]} channels
+ * @param {{ shards?: number, shardHosts?: ShardHosts | undefined, lastEventId?: string | undefined, token?: string | undefined }} [options]
+ * @returns {string}
+ */
+export function multiStreamUrl(relay, channels, options = {}) {
+  const url = new URL(relay);
+  const shard = shardIndex(channels[0] ?? "", options.shards ?? 0);
+  if (shard >= 0) url.hostname = shardHost(url.hostname, shard, options.shardHosts);
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/events`;
+  for (const channel of channels) url.searchParams.append("channel", channel);
+  if (options.lastEventId !== undefined) url.searchParams.set("lastEventId", options.lastEventId);
+  if (options.token !== undefined) url.searchParams.set("token", options.token);
+  return url.toString();
+}
+
+/**
  * Subscribes to one or several channels.
  * @param {SubscribeOptions} options
  * @returns {Subscription}
@@ -155,6 +184,7 @@ export function streamUrl(relay, channel, options = {}) {
 export function subscribe(options) {
   const channels = options.channels ?? (options.channel !== undefined ? [options.channel] : []);
   if (channels.length === 0) throw new TypeError("subscribe: give a channel or channels");
+  if (options.multiplex) return subscribeMultiplexed(options, [...new Set(channels)]);
   /** @type {Map<string, () => void>} */
   const closers = new Map();
   /** @type {Record<string, string>} */
@@ -196,6 +226,33 @@ export function subscribe(options) {
  * @returns {() => void}
  */
 function openStream(options, channel, resumeFrom, deliver) {
+  return openSource(
+    options,
+    [channel],
+    (lastEventId, token) =>
+      streamUrl(options.relay, channel, {
+        shards: options.shards ?? 0,
+        shardHosts: options.shardHosts,
+        lastEventId,
+        token,
+      }),
+    resumeFrom,
+    (type, message) =>
+      // The relay's own notices carry no id (EventSource's lastEventId is an earlier event's).
+      deliver({ channel, type, id: isNotice(type) ? "" : message.lastEventId, data: message.data }),
+  );
+}
+
+/**
+ * One EventSource, reopened if the browser gives up on it; returns its closer.
+ * @param {SubscribeOptions} options
+ * @param {string[]} channels  the channels it carries (for onOpen and onError)
+ * @param {(lastEventId: string | undefined, token: string | undefined) => string} makeUrl
+ * @param {() => string | undefined} resumeFrom  the id to resume after when (re)opening
+ * @param {(type: string, message: MessageEvent<string>) => void} receive
+ * @returns {() => void}
+ */
+function openSource(options, channels, makeUrl, resumeFrom, receive) {
   const Source = options.EventSource ?? globalThis.EventSource;
   const types = new Set(["message", ...Object.keys(options.on ?? {})]);
   /** @type {EventSource | undefined} */
@@ -207,33 +264,18 @@ function openStream(options, channel, resumeFrom, deliver) {
 
   const connect = () => {
     const token = typeof options.token === "function" ? options.token() : options.token;
-    const url = streamUrl(options.relay, channel, {
-      shards: options.shards ?? 0,
-      shardHosts: options.shardHosts,
-      lastEventId: resumeFrom(),
-      token,
-    });
+    const url = makeUrl(resumeFrom(), token);
     const current = new Source(url, { withCredentials: Boolean(options.withCredentials) });
     source = current;
-    for (const type of types) {
-      current.addEventListener(type, (event) => {
-        const message = /** @type {MessageEvent<string>} */ (event);
-        deliver({ channel, type, id: message.lastEventId, data: message.data });
-      });
-    }
-    for (const type of [LOST_EVENT, PRESENCE_EVENT]) {
-      current.addEventListener(type, (event) => {
-        const message = /** @type {MessageEvent<string>} */ (event);
-        // No id: these frames carry none (EventSource's lastEventId is an earlier event's).
-        deliver({ channel, type, id: "", data: message.data });
-      });
+    for (const type of [...types, LOST_EVENT, PRESENCE_EVENT]) {
+      current.addEventListener(type, (event) => receive(type, /** @type {MessageEvent<string>} */ (event)));
     }
     current.addEventListener("open", () => {
       failures = 0;
-      options.onOpen?.(channel);
+      for (const channel of channels) options.onOpen?.(channel);
     });
     current.addEventListener("error", (event) => {
-      options.onError?.(channel, event);
+      for (const channel of channels) options.onError?.(channel, event);
       // CLOSED means the browser will not retry (a refusal, not a dropped connection): we do.
       if (current.readyState === 2 && !stopped) {
         failures += 1;
@@ -265,6 +307,11 @@ function dispatch(options, event) {
     return;
   }
   options.on?.[event.type]?.(parse(event.data), event);
+}
+
+/** @param {string} type  whether it is one of the relay's own notices (no id; the channel in its data) */
+function isNotice(type) {
+  return type === LOST_EVENT || type === PRESENCE_EVENT;
 }
 
 /** @param {string} text */
@@ -312,6 +359,210 @@ function shareStream(options, channel, open, deliver) {
     .catch(() => {}); // aborted while waiting for the lock
   return () => {
     abort.abort();
+    bus.close();
+  };
+}
+
+/**
+ * Multiplexed: the channels ride on one stream per shard host. Each event's
+ * id is `<k>:<c0>.<c1>…` (k: index of its channel in the stream's URL, c_i:
+ * every channel's position); handlers get the channel and its own id. The
+ * positions of every channel seen are kept, so a stream reopened for another
+ * set of channels resumes each one where it was (a channel never seen starts
+ * at its live end). Events are delivered once per channel and id, also
+ * when tabs hand the stream over.
+ * @param {SubscribeOptions} options
+ * @param {string[]} channels
+ * @returns {Subscription}
+ */
+function subscribeMultiplexed(options, channels) {
+  const mine = new Set(channels);
+  /** Every channel's position, as the relay wrote it in the ids (also channels of other tabs). */
+  const positions = new Map();
+  /** @type {Map<string, string>} last id delivered per channel */
+  const lastIds = new Map();
+  /** @param {RelayEvent} event */
+  const deliver = (event) => {
+    if (!mine.has(event.channel)) return;
+    if (event.type !== LOST_EVENT) {
+      const last = lastIds.get(event.channel);
+      if (last !== undefined && Number(event.id) <= Number(last)) return; // already delivered
+      lastIds.set(event.channel, event.id);
+    }
+    dispatch(options, event);
+  };
+  /** @param {Record<string, string>} known */
+  const learn = (known) => {
+    for (const [channel, position] of Object.entries(known)) {
+      if (Number(position) >= Number(positions.get(channel) ?? -1)) positions.set(channel, position);
+    }
+  };
+  /** Opens streams for `wanted` (grouped by shard host); `sink` gets each event and every position. */
+  const openAll = (
+    /** @type {string[]} */ wanted,
+    /** @type {(event: RelayEvent, known: Record<string, string>) => void} */ sink,
+  ) => {
+    const closers = streamGroups(options, wanted).map((group) => openMultiplexed(options, group, positions, sink));
+    return () => {
+      for (const close of closers) close();
+    };
+  };
+  /** @type {Record<string, string>} */
+  const urls = {};
+  for (const group of streamGroups(options, channels)) {
+    const url = multiStreamUrl(options.relay, group, { shards: options.shards ?? 0, shardHosts: options.shardHosts });
+    for (const channel of group) urls[channel] = url;
+  }
+  const close =
+    options.shareAcrossTabs && canShare()
+      ? shareMultiplexed(options, channels, openAll, learn, deliver)
+      : openAll(channels, (event, known) => {
+          learn(known);
+          deliver(event);
+        });
+  return { urls, lastEventId: (channel) => lastIds.get(channel), close };
+}
+
+/**
+ * Channels grouped by shard host, at most maxChannelsPerStream per group, in a stable order.
+ * @param {SubscribeOptions} options
+ * @param {string[]} channels
+ * @returns {string[][]}
+ */
+function streamGroups(options, channels) {
+  const max = options.maxChannelsPerStream ?? 16;
+  /** @type {Map<number, string[]>} */
+  const byShard = new Map();
+  for (const channel of [...channels].sort()) {
+    const shard = shardIndex(channel, options.shards ?? 0);
+    byShard.set(shard, [...(byShard.get(shard) ?? []), channel]);
+  }
+  const groups = [];
+  for (const group of byShard.values()) {
+    for (let start = 0; start < group.length; start += max) groups.push(group.slice(start, start + max));
+  }
+  return groups;
+}
+
+/**
+ * One multiplexed EventSource for `group`, resuming each channel from `positions`.
+ * @param {SubscribeOptions} options
+ * @param {string[]} group
+ * @param {Map<string, string>} positions
+ * @param {(event: RelayEvent, known: Record<string, string>) => void} sink
+ * @returns {() => void}
+ */
+function openMultiplexed(options, group, positions, sink) {
+  const resumeFrom = () => {
+    const cursor = group.map((channel) => positions.get(channel) ?? options.lastEventId ?? "");
+    return cursor.every((position) => position === "") ? undefined : `0:${cursor.join(".")}`;
+  };
+  return openSource(
+    options,
+    group,
+    (lastEventId, token) =>
+      multiStreamUrl(options.relay, group, {
+        shards: options.shards ?? 0,
+        shardHosts: options.shardHosts,
+        lastEventId,
+        token,
+      }),
+    resumeFrom,
+    (type, message) => {
+      if (isNotice(type)) {
+        // The relay names the channel in its own notice's data.
+        const channel = /** @type {{ channel?: string }} */ (parse(message.data)).channel ?? "";
+        sink({ channel, type, id: "", data: message.data }, {});
+        return;
+      }
+      const [index, rest] = message.lastEventId.split(":");
+      const cursor = (rest ?? "").split(".");
+      const channel = group[Number(index)];
+      if (channel === undefined || cursor.length !== group.length) return;
+      /** @type {Record<string, string>} */
+      const known = {};
+      group.forEach((name, n) => {
+        if (cursor[n] !== "") known[name] = /** @type {string} */ (cursor[n]);
+      });
+      sink({ channel, type, id: known[channel] ?? "", data: message.data }, known);
+    },
+  );
+}
+
+/**
+ * Tab sharing, multiplexed: the tab holding the Web Lock for this relay opens
+ * the streams for the union of the channels every tab wants (each tab says
+ * which on a BroadcastChannel) and posts each event with every position; a
+ * tab delivers the events of its own channels. When the union changes the
+ * leader reopens its streams, resuming every channel where it was; when the
+ * leader closes, the next tab takes the lock and resumes from the positions
+ * it heard. A tab that vanishes without closing keeps its channels in the
+ * union until the leader changes.
+ * @param {SubscribeOptions} options
+ * @param {string[]} channels
+ * @param {(wanted: string[], sink: (event: RelayEvent, known: Record<string, string>) => void) => () => void} openAll
+ * @param {(known: Record<string, string>) => void} learn
+ * @param {(event: RelayEvent) => void} deliver
+ * @returns {() => void}
+ */
+function shareMultiplexed(options, channels, openAll, learn, deliver) {
+  const key = `sse-relay:${new URL(options.relay).host}:multiplexed`;
+  const tab = Math.random().toString(36).slice(2);
+  const bus = new BroadcastChannel(key);
+  const abort = new AbortController();
+  /** @type {Map<string, string[]>} channels wanted, by tab (the leader's view) */
+  const wants = new Map([[tab, channels]]);
+  /** @type {(() => void) | null} set while this tab leads */
+  let onWantsChanged = null;
+  const announce = () => bus.postMessage({ t: "want", tab, channels });
+  bus.onmessage = (message) => {
+    const data = message.data;
+    if (data.t === "event") {
+      learn(data.known);
+      deliver(data.event);
+    } else if (data.t === "who") announce();
+    else if (data.t === "want" || data.t === "bye") {
+      if (data.t === "want") wants.set(data.tab, data.channels);
+      else wants.delete(data.tab);
+      onWantsChanged?.();
+    }
+  };
+  announce();
+  navigator.locks
+    .request(key, { signal: abort.signal }, async () => {
+      let union = "";
+      let close = () => {};
+      /** @type {ReturnType<typeof setTimeout> | undefined} */
+      let pending;
+      const reopen = () => {
+        const wanted = [...new Set([...wants.values()].flat())].sort();
+        if (wanted.join("\n") === union) return;
+        union = wanted.join("\n");
+        close();
+        close = openAll(wanted, (event, known) => {
+          learn(known);
+          deliver(event);
+          bus.postMessage({ t: "event", event, known });
+        });
+      };
+      // Several tabs answering at once change the union once.
+      onWantsChanged = () => {
+        clearTimeout(pending);
+        pending = setTimeout(reopen, 50);
+      };
+      // Only live tabs answer: a tab that vanished without closing leaves the union here.
+      for (const other of [...wants.keys()]) if (other !== tab) wants.delete(other);
+      bus.postMessage({ t: "who" });
+      reopen();
+      await new Promise((resolve) => abort.signal.addEventListener("abort", resolve, { once: true }));
+      onWantsChanged = null;
+      clearTimeout(pending);
+      close();
+    })
+    .catch(() => {}); // aborted while waiting for the lock
+  return () => {
+    abort.abort();
+    bus.postMessage({ t: "bye", tab });
     bus.close();
   };
 }

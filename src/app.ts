@@ -29,6 +29,7 @@ import { noSniff } from "./http/security-headers";
 import type { IdempotencyRequest } from "./channel/events";
 import { authorizeSubscriber } from "./http/subscriber-auth";
 import { presenceEnabled } from "./channel/presence";
+import { subscribeToMany } from "./http/multi-subscribe";
 import { log } from "./log";
 import { MercureRefused } from "./mercure/errors";
 import { mercureRoutes } from "./mercure/hub";
@@ -114,11 +115,12 @@ export function createApp(): Hono<AppEnv> {
   app.get(CHANNEL, requirePublisher, channelStats);
   app.post(BATCH, requirePublisher, limitBody, publishBatch);
   app.get(CHANNEL_PRESENCE, readPresence);
+  app.get(BATCH, subscribeMany);
 
   for (const [path, allow] of [
     [CHANNEL_EVENTS, "GET, POST, OPTIONS"],
     [CHANNEL, "GET, OPTIONS"],
-    [BATCH, "POST, OPTIONS"],
+    [BATCH, "GET, POST, OPTIONS"],
     [CHANNEL_PRESENCE, "GET, OPTIONS"],
     ["/healthz", "GET"],
   ] as const) {
@@ -191,6 +193,12 @@ async function readPresence(c: AppContext): Promise<Response> {
   await authorizeSubscriber(c, channel, config);
   const subscribers = await channelStub(c.env, channel).presenceCount();
   return c.json({ channel, subscribers }, 200, { "Cache-Control": "no-store" });
+}
+
+/** Several channels on one stream (hibernating mode): see src/http/multi-subscribe.ts. */
+function subscribeMany(c: AppContext): Promise<Response> {
+  const config = c.var.config;
+  return subscribeToMany(c, c.env, config, (channel) => deliveryMode(channel, config) === "direct", c.var.log);
 }
 
 function deliveryMode(channel: string, config: RelayConfig): "hibernating" | "direct" {

@@ -67,6 +67,7 @@ export interface RawConfig {
   MERCURE_ISSUERS?: string;
   MERCURE_PROTOCOL?: string;
   MERCURE_MAX_MATCHERS?: string;
+  MAX_CHANNELS_PER_STREAM?: string;
 }
 
 /** Redis Stream ingestion over Upstash's REST API; null when not configured. */
@@ -121,6 +122,8 @@ export interface RelayConfig {
   readonly maxSubscribersPerChannel: number;
   /** Streams one client (token subject, or address; IPv6 by /64) may hold on one channel, per object. */
   readonly maxStreamsPerClient: number;
+  /** Channels one multi-channel stream (GET /v1/events?channel=…) may carry. */
+  readonly maxChannelsPerStream: number;
   /** A stream is closed cleanly after this long; the browser resumes with Last-Event-ID. */
   readonly maxStreamSeconds: number;
   readonly maxChannelNameLength: number;
@@ -292,6 +295,7 @@ function parseValidated(raw: RawConfig): RelayConfig {
     publishJwtSecret: parseSecret("PUBLISH_JWT_SECRET", raw.PUBLISH_JWT_SECRET),
     maxSubscribersPerChannel,
     maxStreamsPerClient: parseInteger("MAX_STREAMS_PER_CLIENT", raw.MAX_STREAMS_PER_CLIENT, 100, 1, 10_000_000),
+    maxChannelsPerStream: parseInteger("MAX_CHANNELS_PER_STREAM", raw.MAX_CHANNELS_PER_STREAM, 16, 1, 256),
     maxStreamSeconds: parseInteger("MAX_STREAM_SECONDS", raw.MAX_STREAM_SECONDS, 3_600, 1, 7 * 86_400),
     maxChannelNameLength: parseInteger("MAX_CHANNEL_NAME_LENGTH", raw.MAX_CHANNEL_NAME_LENGTH, 128, 1, 256),
     relayHosts: parseHosts(raw.RELAY_HOSTS, parseInteger("SHARDS", raw.SHARDS, 0, 0, MAX_SHARDS)),

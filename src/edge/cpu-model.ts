@@ -18,8 +18,19 @@ export const CPU_MODEL = {
   perKiBMicros: 8,
   /** A heartbeat comment to an idle stream: a timer and a 14-byte enqueue, no message to decode. */
   heartbeatMicros: 15,
+  /**
+   * A view's rewrite of a delivery (parse and encode again, e.g. a multi-channel stream's ids), on top:
+   * about twice the 2-5 us + 0.4-0.7 us per KiB measured in Node (bench/experiments/multi-view.ts).
+   */
+  viewMicros: 10,
+  viewPerKiBMicros: 1,
 } as const;
 
 export function deliveryCostMicros(bytes: number): number {
   return CPU_MODEL.deliveryMicros + Math.ceil(bytes / 1024) * CPU_MODEL.perKiBMicros;
+}
+
+/** What a view's rewrite of `bytes` of frames adds to their delivery. */
+export function viewCostMicros(bytes: number): number {
+  return CPU_MODEL.viewMicros + Math.ceil(bytes / 1024) * CPU_MODEL.viewPerKiBMicros;
 }

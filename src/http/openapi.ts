@@ -63,6 +63,12 @@ export const OPENAPI_DOCUMENT = {
         },
       },
       EventId: { type: "string", pattern: "^[0-9]+$", description: "Decimal, increasing per channel." },
+      StreamCursor: {
+        type: "string",
+        pattern: "^[0-9]+:[0-9]*(\\.[0-9]*)*$",
+        description:
+          "The id of an event on a multi-channel stream: <k>:<c0>.<c1>…, one position per channel (empty: that channel from its live end).",
+      },
       Data: { description: "A string, or any JSON value (sent to subscribers as its JSON text)." },
       PublishRequest: {
         type: "object",
@@ -266,6 +272,41 @@ export const OPENAPI_DOCUMENT = {
       },
     },
     "/v1/events": {
+      get: {
+        summary: "Subscribe to several channels on one SSE stream (hibernating delivery)",
+        description:
+          "1 to MAX_CHANNELS_PER_STREAM (16) distinct channels, in the order given; direct-mode channels are refused. Each event keeps its channel's `event:` name and data; its `id:` is a cursor `<k>:<c0>.<c1>…` (k: index of the event's channel in the query, c_i: the last id of channel i delivered). Last-Event-ID (header) or ?lastEventId= (the header wins) resumes every channel after its position. relay.lost notices carry `channel` in their JSON data. Private channels need a subscriber JWT granting each.",
+        parameters: [
+          {
+            name: "channel",
+            in: "query",
+            required: true,
+            description: "A channel to read, repeated per channel (channel=a&channel=b).",
+            schema: { type: "array", items: channelParameter.schema, minItems: 1, maxItems: 256 },
+            style: "form",
+            explode: true,
+          },
+          { name: "Last-Event-ID", in: "header", required: false, schema: ref("StreamCursor") },
+          { name: "lastEventId", in: "query", required: false, schema: ref("StreamCursor") },
+          {
+            name: "token",
+            in: "query",
+            required: false,
+            schema: { type: "string" },
+            description: "Subscriber JWT for private channels (ends up in access logs: prefer the cookie).",
+          },
+        ],
+        responses: {
+          "200": { description: "The stream.", content: { "text/event-stream": { schema: { type: "string" } } } },
+          "400": error(
+            "No channel, too many (MAX_CHANNELS_PER_STREAM), a duplicate, an invalid or direct-mode channel, or a Last-Event-ID that is not a cursor for these channels.",
+          ),
+          "401": error("A private channel: missing, invalid or expired subscriber token (the message names it)."),
+          "403": error("The subscriber token does not grant one of the channels (the message names it)."),
+          "429": error("This client holds MAX_STREAMS_PER_CLIENT streams on one of the channels."),
+          "503": error("A channel is full (with Retry-After), or private channels are not configured."),
+        },
+      },
       post: {
         summary: "Publish a batch of events to one or more channels",
         security: bearer,

@@ -10,7 +10,7 @@
  * An update with several topics (pre-standard protocol) is written once
  * however many of its topics match.
  */
-import type { FrameView } from "../edge/bridged-stream";
+import type { FrameView } from "../edge/channel-feed";
 import { encodeText } from "../sse/codec";
 import { parseFrames } from "../sse/frames";
 import { type MercureGrant, mayReceive } from "./auth";

@@ -22,6 +22,7 @@ describe("parseConfig", () => {
       publishJwtSecret: null,
       maxSubscribersPerChannel: 100_000,
       maxStreamsPerClient: 100,
+      maxChannelsPerStream: 16,
       maxStreamSeconds: 3_600,
       maxChannelNameLength: 128,
       relayHosts: [],

@@ -119,6 +119,22 @@ describe("the OpenAPI document matches real answers", () => {
     expect((await check(PRESENCE, "GET", "/v1/channels/bad%20name/presence")).status).toBe(400);
   });
 
+  it("subscribe to several channels: the stream, and refusals", async () => {
+    // Upper case: outside the direct-mode prefixes of the worker-direct project (private prefixes ignore case).
+    const [a, b] = [freshChannel("OA"), freshChannel("OA")];
+    const operation = doc.paths["/v1/events"]!.get!;
+    const response = await SELF.fetch(`${BASE}/v1/events?channel=${a}&channel=${b}`);
+    expect(response.status).toBe(200);
+    expect(Object.keys(operation.responses["200"]!.content!)).toContain(
+      response.headers.get("Content-Type")!.split(";")[0],
+    );
+    await response.body!.cancel();
+    exercised.add("GET /v1/events 200");
+    const refused = (query: string) => check("/v1/events", "GET", `/v1/events?${query}`);
+    expect((await refused(`channel=${a}&channel=${b}&lastEventId=0:1`)).status).toBe(400);
+    expect((await refused(`channel=${a}&channel=PRIVATE-${b}`)).status).toBe(401);
+  });
+
   it("health", async () => {
     expect((await check("/healthz", "GET", "/healthz")).status).toBe(200);
   });

@@ -174,7 +174,9 @@ describe("bad input is refused with a clear error and changes nothing", () => {
     const put = await SELF.fetch(`${BASE}/v1/channels/x/events`, { method: "PUT", body: "x" });
     await expectError(put, 405, "method_not_allowed");
     expect(put.headers.get("Allow")).toBe("GET, POST, OPTIONS");
-    await expectError(await SELF.fetch(`${BASE}/v1/events`), 405, "method_not_allowed");
+    const deleteBatch = await SELF.fetch(`${BASE}/v1/events`, { method: "DELETE" });
+    await expectError(deleteBatch, 405, "method_not_allowed");
+    expect(deleteBatch.headers.get("Allow")).toBe("GET, POST, OPTIONS");
     await expectError(await SELF.fetch(`${BASE}/v1/channels/x`, { method: "DELETE" }), 405, "method_not_allowed");
   });
 

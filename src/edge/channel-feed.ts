@@ -1,0 +1,306 @@
+/**
+ * One channel's upstream inside a bridged stream (src/edge/bridged-stream.ts):
+ * the socket to the channel object or its fan-out object, the channel's
+ * cursor (last id written), history catch-up, and re-dials. It writes into
+ * an Outlet, the browser's one outgoing stream, which a multi-channel stream
+ * shares between several feeds.
+ * - Exactly once: batches at or below the cursor are dropped; a batch that
+ *   does not follow on (a lost push, a restart) is filled from history.
+ * - A reader that falls behind its budget stops taking live pushes and
+ *   catches up from history as it drains, a page at a time.
+ * - An upstream socket that closes (object restart, deploy, eviction) is
+ *   re-dialled with the cursor; the browser sees nothing.
+ */
+import type { HistoryPage } from "../channel/channel-object";
+import { ReplayAllowance, type ReplaySettings } from "../channel/replay-limits";
+import { type BridgeCloseReason, CLOSE_CODES, decodeBatch } from "../channel/bridge-protocol";
+import { encodeText } from "../sse/codec";
+import { attach, type BridgeTarget, type Upstream } from "./attach";
+import { deliveryCostMicros, viewCostMicros } from "./cpu-model";
+import { onPresenceMessage } from "./presence-hook";
+
+/**
+ * Rewrites a chunk of the channel's frames (whole frames: a live batch, a
+ * history page, a fan-out object's recent batches) just before it is
+ * written, and the relay.lost notice a resume may start with; see
+ * src/sse/frames.ts to parse them. The cursor stays on the
+ * channel's own ids whatever it returns: an empty result writes nothing and
+ * the stream still moves past those events. Greeting, retry and heartbeats
+ * do not pass through it.
+ */
+export type FrameView = (frames: Uint8Array) => Uint8Array;
+
+/** A view that also reads every channel's cursor of the stream (in feed order): see src/edge/multi-stream.ts. */
+export type CursorView = (frames: Uint8Array, cursors: readonly number[]) => Uint8Array;
+
+/** What a feed needs of the outgoing stream it writes into. */
+export interface Outlet {
+  readonly closed: boolean;
+  /** Every feed's cursor, in feed order. */
+  readonly cursors: readonly number[];
+  /** Bytes queued for the browser and not yet taken. */
+  readonly bufferedBytes: number;
+  /** Whether `bytes` may be written now without passing the stream's budget. */
+  fits(bytes: Uint8Array): boolean;
+  /** Counts the write's modelled CPU (deliveryCostMicros by default). */
+  write(bytes: Uint8Array, costMicros?: number): void;
+  /** Resolves when the browser has taken everything queued (or the stream closed). */
+  room(): Promise<void>;
+  sleep(ms: number): Promise<void>;
+  /** A timer cleared if the stream ends first. */
+  after(ms: number, run: () => void): void;
+  close(reason: BridgeCloseReason): void;
+}
+
+export interface FeedSettings {
+  /** Unsent bytes past which the stream stops taking live pushes and catches up from history. */
+  readonly bufferBytes: number;
+  /** MAX_SUBSCRIBERS_PER_CHANNEL, for the refusal when no fan-out object has room. */
+  readonly maxSubscribers: number;
+  /** Replay bytes per second and in all for this channel of the stream (the channel bounds concurrent replays). */
+  readonly replay: Pick<ReplaySettings, "bytesPerSecond" | "maxBytesPerStream">;
+}
+
+/** Re-dials that fail in a row before the stream is ended (the browser then reconnects itself). */
+const MAX_REDIAL_FAILURES = 5;
+/**
+ * An object takes about 1,000 requests/s, and every re-dial attaches at the channel object first: after
+ * a deploy closes every socket at once, re-dials are spread so that a channel gets about this many per
+ * second, by the channel's subscriber count the stream last heard (at its latest attach).
+ */
+const REDIALS_PER_SECOND = 500;
+const MAX_REDIAL_SPREAD_MS = 600_000;
+
+export class ChannelFeed {
+  /** Id of the last event of this channel written to the browser. */
+  cursor = 0;
+  /** Highest id known to exist. */
+  private known = 0;
+  private catchingUp = false;
+  private socket: WebSocket | null = null;
+  private subscribersSeen = 1;
+  /** The fan-out object feeding this stream, if any: slow readers catch up from its recent batches first. */
+  private fanout: string | null = null;
+  private redialFailures = 0;
+  /** Batches that arrived between the first attach and start(): written once every feed is attached. */
+  private pending: ArrayBuffer[] | null = [];
+  private notice: string | null = null;
+  private first: Upstream | null = null;
+  /** Names this feed to the channel's replay gate. */
+  private readonly id = crypto.randomUUID();
+  private readonly allowance: ReplayAllowance;
+
+  constructor(
+    readonly target: BridgeTarget,
+    private readonly settings: FeedSettings,
+    private readonly out: Outlet,
+    /** Without a view, frames are written as received (zero-copy). */
+    private readonly view?: CursorView,
+  ) {
+    this.allowance = new ReplayAllowance(settings.replay);
+  }
+
+  /**
+   * First attach: sets the cursor and listens, writing nothing until start().
+   * The refusal to pass on, null if the object predates the bridge, or undefined when attached.
+   */
+  async attach(after: number | undefined): Promise<Response | null | undefined> {
+    const attached = await attach(this.target, after, this.settings.maxSubscribers);
+    if (attached instanceof Response || attached === null) return attached;
+    const start = attached.redirect ?? attached.hello;
+    this.cursor = start.resume ? start.resume.cursor : start.last;
+    this.notice = start.resume?.notice ?? null;
+    this.first = attached;
+    this.listen(attached);
+    return undefined;
+  }
+
+  /** Starts writing: the resume's notice, the batches that came meanwhile, then whatever is missing. */
+  start(): void {
+    // The relay.lost notice of an unknown Last-Event-ID is one of the channel's frames (a view sees it).
+    if (this.notice !== null) this.writeFrames(encodeText(this.notice));
+    const pending = this.pending ?? [];
+    this.pending = null;
+    for (const message of pending) this.onBatch(message);
+    if (this.first !== null) this.follow(this.first);
+    this.first = null;
+  }
+
+  /** Ends the upstream socket (the outlet has closed). */
+  close(reason: BridgeCloseReason): void {
+    try {
+      this.socket?.close(CLOSE_CODES[reason], reason);
+    } catch {
+      // Already closed.
+    }
+    this.socket = null;
+  }
+
+  private listen({ socket, hello, redirect }: Upstream): void {
+    this.socket = socket;
+    this.fanout = redirect?.fanout ?? null;
+    this.subscribersSeen = Math.max(hello.subscribers, redirect?.subscribers ?? 0);
+    socket.addEventListener("message", (event) => {
+      if (this.socket !== socket) return;
+      if (typeof event.data === "string") {
+        // Presence (src/channel/presence.ts): a count to show, or a call-back the channel asks for.
+        onPresenceMessage(
+          event.data,
+          this.target,
+          (frame) => this.out.fits(frame) && this.out.write(frame),
+          (ms, run) => this.out.after(ms, run),
+        );
+        return;
+      }
+      if (this.pending !== null) this.pending.push(event.data as ArrayBuffer);
+      else this.onBatch(event.data as ArrayBuffer);
+    });
+    socket.addEventListener("close", () => this.upstreamLost(socket));
+    socket.addEventListener("error", () => this.upstreamLost(socket));
+  }
+
+  private follow({ hello, redirect }: Upstream): void {
+    this.learn(Math.max(hello.last, redirect?.last ?? 0));
+    // Pushes the channel made before this fan-out object accepted the socket (or before the object was
+    // registered again after emptying) never reach it: ask the channel once. (One more object request
+    // per fan-out attach, which the hello of a just-woken fan-out object cannot make unnecessary.)
+    if (redirect !== null) this.catchUp(true);
+  }
+
+  private onBatch(message: ArrayBuffer): void {
+    if (this.out.closed) return;
+    const batch = decodeBatch(message);
+    if (batch.to <= this.cursor) {
+      this.known = Math.max(this.known, batch.to);
+      return; // already written: a doubled push, or a tick
+    }
+    if (!this.catchingUp && batch.from === this.cursor && batch.frames.byteLength > 0 && this.out.fits(batch.frames)) {
+      this.known = Math.max(this.known, batch.to);
+      this.cursor = batch.to;
+      this.writeFrames(batch.frames);
+      return;
+    }
+    // A gap (lost push, restart, tick) or a reader behind its budget: read history as it drains.
+    this.learn(batch.to);
+  }
+
+  /** Notes that events up to `id` exist; catches up if the stream is behind them. */
+  private learn(id: number): void {
+    this.known = Math.max(this.known, id);
+    if (this.known > this.cursor) this.catchUp(false);
+  }
+
+  private catchUp(force: boolean): void {
+    if (this.catchingUp || this.out.closed) return;
+    this.catchingUp = true;
+    void this.readHistory(force).finally(() => {
+      this.catchingUp = false;
+    });
+  }
+
+  private async readHistory(force: boolean): Promise<void> {
+    const channel = this.target.channels.get(this.target.channels.idFromName(this.target.channel));
+    let once = force;
+    // The forced read is about what the fan-out object may have missed: only the channel knows.
+    let askChannel = force;
+    while (!this.out.closed && (once || this.cursor < this.known)) {
+      once = false;
+      if (this.out.bufferedBytes > this.settings.bufferBytes / 2) await this.out.room();
+      if (this.out.closed) return;
+      const pageBytes = Math.ceil(this.settings.bufferBytes / 2);
+      const allowance = this.allowance.check(pageBytes);
+      if ("exhausted" in allowance) {
+        // This connection's share of replay is spent: a clean end; the browser resumes from here.
+        this.out.close("rotated");
+        return;
+      }
+      if ("waitMs" in allowance) {
+        once = true;
+        await this.out.sleep(allowance.waitMs);
+        continue;
+      }
+      if (!askChannel && (await this.readRecent(pageBytes))) continue;
+      askChannel = false;
+      let page: HistoryPage;
+      try {
+        page = await channel.readPage(this.cursor, pageBytes, this.id);
+      } catch (error) {
+        // The channel is unreachable: the browser resumes from its Last-Event-ID instead.
+        this.target.log.warn("history read failed; ending the stream", { cursor: this.cursor, error });
+        this.out.close("unavailable");
+        return;
+      }
+      this.known = Math.max(this.known, page.last);
+      if (page.waitMs > 0) {
+        // The channel has enough streams catching up: wait for a turn (queued, not refused).
+        once = true;
+        await this.out.sleep(page.waitMs);
+        continue;
+      }
+      this.allowance.took(page.bytes.byteLength);
+      if (page.cursor <= this.cursor) return; // nothing durable past the cursor yet
+      this.cursor = page.cursor;
+      this.writeFrames(page.bytes);
+    }
+  }
+
+  /** Catches up from the fan-out object's recent batches; false if it does not have them from the cursor. */
+  private async readRecent(pageBytes: number): Promise<boolean> {
+    if (this.fanout === null) return false;
+    const stub = this.target.fanouts.get(this.target.fanouts.idFromName(this.fanout));
+    const recent = await stub.readRecent(this.cursor, pageBytes).catch(() => null);
+    if (recent === null || this.out.closed || recent.cursor <= this.cursor) return false;
+    this.allowance.took(recent.bytes.byteLength);
+    this.cursor = recent.cursor;
+    this.writeFrames(recent.bytes);
+    return true;
+  }
+
+  private upstreamLost(socket: WebSocket): void {
+    if (this.socket !== socket || this.out.closed) return;
+    this.socket = null;
+    this.scheduleRedial();
+  }
+
+  private scheduleRedial(): void {
+    // Every socket of an object closes at once on a restart or deploy: spread the re-dials.
+    const spread = Math.min(MAX_REDIAL_SPREAD_MS, (this.subscribersSeen / REDIALS_PER_SECOND) * 1000);
+    const delay = Math.random() * (spread + 50) + 50 * 2 ** Math.min(this.redialFailures, 6);
+    this.out.after(delay, () => void this.redial());
+  }
+
+  private async redial(): Promise<void> {
+    if (this.out.closed) return;
+    let attached: Upstream | Response | null;
+    try {
+      attached = await attach(this.target, this.cursor, this.settings.maxSubscribers);
+    } catch (error) {
+      this.target.log.warn("re-dial failed", { cursor: this.cursor, failures: this.redialFailures + 1, error });
+      attached = null;
+    }
+    if (this.out.closed) {
+      if (attached && !(attached instanceof Response)) attached.socket.close(CLOSE_CODES.disconnected);
+      return;
+    }
+    if (attached === null || attached instanceof Response) {
+      this.redialFailures += 1;
+      if (this.redialFailures >= MAX_REDIAL_FAILURES) this.out.close("unavailable");
+      else this.scheduleRedial();
+      return;
+    }
+    this.redialFailures = 0;
+    this.listen(attached);
+    this.follow(attached);
+  }
+
+  /** Channel frames, through the view if there is one. */
+  private writeFrames(frames: Uint8Array): void {
+    if (this.out.closed) return;
+    if (!this.view) {
+      this.out.write(frames);
+      return;
+    }
+    const viewed = this.view(frames, this.out.cursors);
+    this.out.write(viewed, deliveryCostMicros(viewed.byteLength) + viewCostMicros(frames.byteLength));
+  }
+}
