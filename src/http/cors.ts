@@ -15,6 +15,8 @@ import { cors } from "hono/cors";
 export interface CorsPolicy {
   readonly allowedOrigins: readonly string[];
   readonly allowCredentials: boolean;
+  /** Response headers a page may read besides the relay's usual ones. */
+  readonly exposeHeaders?: readonly string[];
 }
 
 /** Returns the Access-Control-Allow-Origin value for `origin`, or null to refuse it. */
@@ -39,7 +41,13 @@ export function corsMiddleware(policy: CorsPolicy): MiddlewareHandler {
     allowMethods: ["GET", "POST", "OPTIONS"],
     // Last-Event-ID: a fetch-based client resuming a stream sets it itself.
     allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
-    exposeHeaders: ["Content-Type", "Idempotent-Replayed", "Retry-After", "X-Request-Id"],
+    exposeHeaders: [
+      "Content-Type",
+      "Idempotent-Replayed",
+      "Retry-After",
+      "X-Request-Id",
+      ...(policy.exposeHeaders ?? []),
+    ],
     credentials: policy.allowCredentials,
     maxAge: 86_400,
   });

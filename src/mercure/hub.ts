@@ -49,6 +49,8 @@ import { mercureView } from "./view";
 
 /** The hub's sequencing object: `~` is outside the channel-name alphabet, so /v1 can never address it. */
 const HUB_CHANNEL = "~mercure";
+/** Where a resumed subscription started, in draft-08's name and the one earlier drafts and their clients use. */
+const LAST_EVENT_ID_HEADERS = { draft: "Last-Event-ID", legacy: "Mercure-Last-Event-ID" } as const;
 /** RFC 9728: the protected resource metadata of the hub, named in its 401 challenges. */
 const METADATA_PATH = `/oauth-protected-resource${HUB_PATH}`;
 
@@ -138,9 +140,8 @@ async function subscribe(c: HubContext): Promise<Response> {
   }
   const answer = new Response(response.body, response);
   if (resumedAfter !== undefined) {
-    // draft-08 names it Last-Event-ID; earlier drafts and their clients read Mercure-Last-Event-ID.
-    answer.headers.set("Last-Event-ID", resumedAfter);
-    answer.headers.set("Mercure-Last-Event-ID", resumedAfter);
+    answer.headers.set(LAST_EVENT_ID_HEADERS.draft, resumedAfter);
+    answer.headers.set(LAST_EVENT_ID_HEADERS.legacy, resumedAfter);
   }
   return answer;
 }
@@ -206,5 +207,10 @@ function hubStub(env: Env): DurableObjectStub<ChannelObject> {
 
 // Built once per configuration, not per request. Credentials (the token cookie) for listed origins.
 const hubCors = oncePer((hub: MercureConfig) =>
-  corsMiddleware({ allowedOrigins: hub.corsOrigins, allowCredentials: !hub.corsOrigins.includes("*") }),
+  corsMiddleware({
+    allowedOrigins: hub.corsOrigins,
+    allowCredentials: !hub.corsOrigins.includes("*"),
+    // Where a resumed subscription started: clients compare it with what they asked for.
+    exposeHeaders: [LAST_EVENT_ID_HEADERS.draft, LAST_EVENT_ID_HEADERS.legacy],
+  }),
 );

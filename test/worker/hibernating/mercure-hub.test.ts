@@ -177,6 +177,20 @@ describe("Mercure hub, draft-08", () => {
     await headerWins.cancel();
   });
 
+  it("lets listed origins read the resume headers, with credentials (the token cookie)", async () => {
+    const sub = await subscribeHub([["match", topic()]], {
+      headers: { Origin: "https://app.example.com", "Last-Event-ID": "earliest" },
+    });
+    const headers = sub.response.headers;
+    expect(headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
+    expect(headers.get("Access-Control-Allow-Credentials")).toBe("true");
+    expect(headers.get("Access-Control-Expose-Headers")).toMatch(/Last-Event-ID.*Mercure-Last-Event-ID/);
+    await sub.cancel();
+    const other = await SELF.fetch(`${HUB}?match=x`, { headers: { Origin: "https://evil.example" } });
+    expect(other.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    await other.body?.cancel();
+  });
+
   it("earliest and an unknown id replay every retained update and answer Last-Event-ID: earliest", async () => {
     const t = topic();
     await published({ topic: t, data: "one" });
