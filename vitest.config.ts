@@ -48,6 +48,7 @@ function workerProject(
             MERCURE_SUBSCRIBER_JWT_KEY: "test-mercure-subscriber-key-0123456789",
             MERCURE_ANONYMOUS: "true",
             MERCURE_PUBLISH_ORIGINS: "https://app.example.com",
+            MERCURE_CORS_ORIGINS: "https://app.example.com,https://*.example.org",
             TEST_SEED: String(testSeed()),
             ...overrides,
           },

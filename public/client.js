@@ -78,7 +78,7 @@ export const PRESENCE_EVENT = "relay.presence";
  * @property {(presence: Presence) => void} [onPresence]  how many are watching (presence channels only)
  * @property {(channel: string) => void} [onOpen]
  * @property {(channel: string, event: Event) => void} [onError]  connection trouble (EventSource retries on its own)
- * @property {string} [lastEventId]         resume after this id on the first connect ("0": everything retained)
+ * @property {string} [lastEventId]         resume after this id on the first connect ("0": everything retained); with several channels it applies to each (ids are per channel: "0" is the value that means the same everywhere)
  * @property {boolean} [withCredentials]    send cookies (the relay must allow credentials for your origin)
  * @property {string | (() => string)} [token]  subscriber token for private channels, sent as ?token=
  *                                          (prefer a cookie: URLs reach logs; see README "Security");

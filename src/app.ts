@@ -61,7 +61,13 @@ export function createApp(): Hono<AppEnv> {
   app.onError((error, c) => {
     if (error instanceof ApiError) return error.toResponse();
     if (error instanceof EventRefused) return errorResponse(error.status, error.code, error.message);
-    if (error instanceof MercureRefused) return error.toResponse();
+    if (error instanceof MercureRefused) {
+      // Every token refusal answers the same sentence; the operator's log says which check failed.
+      if (error.reason !== undefined) {
+        (c.var.log ?? log).info("mercure token refused", { status: error.status, reason: error.reason });
+      }
+      return error.toResponse();
+    }
     if (error instanceof HTTPException) return error.getResponse();
     const requestLogger = (c.var.log ?? log).with({ channel: channelOf(c), method: c.req.method, path: c.req.path });
     if (error instanceof ConfigError) {

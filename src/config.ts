@@ -165,8 +165,13 @@ export interface MercureConfig {
   readonly subscriberKey: JwtKeySetting;
   /** Subscribers without a token receive public updates (otherwise 401). */
   readonly anonymous: boolean;
-  /** Origins whose pages may subscribe (with cookies); defaults to ALLOWED_ORIGINS. */
+  /** Origins whose pages may subscribe; defaults to ALLOWED_ORIGINS. */
   readonly corsOrigins: readonly string[];
+  /**
+   * Whether those pages may send the token cookie: with MERCURE_CORS_ORIGINS set (and no `*`), or,
+   * inheriting ALLOWED_ORIGINS, as ALLOW_CREDENTIALS says.
+   */
+  readonly corsCredentials: boolean;
   /** Origins a cookie-authenticated publish may come from (cross-site request forgery guard). */
   readonly publishOrigins: readonly string[];
   /** The hub's OAuth resource identifier (tokens' `aud`); null: the hub's own URL. */
@@ -276,10 +281,11 @@ function parseValidated(raw: RawConfig): RelayConfig {
     10_000_000,
   );
   const allowedOrigins = parseOrigins(raw.ALLOWED_ORIGINS);
+  const allowCredentials = parseBoolean("ALLOW_CREDENTIALS", raw.ALLOW_CREDENTIALS, false);
   const config: RelayConfig = {
     publishTokens: parsePublishTokens(raw.PUBLISH_TOKENS),
     allowedOrigins,
-    allowCredentials: parseBoolean("ALLOW_CREDENTIALS", raw.ALLOW_CREDENTIALS, false),
+    allowCredentials,
     heartbeatMs: parseInteger("HEARTBEAT_MS", raw.HEARTBEAT_MS, 15_000, 50, 90_000),
     retryMs: parseInteger("RETRY_MS", raw.RETRY_MS, 2_000, 0, 600_000),
     historyLimit: parseInteger("HISTORY_LIMIT", raw.HISTORY_LIMIT, 1_000, 1, 1_000_000),
@@ -332,7 +338,7 @@ function parseValidated(raw: RawConfig): RelayConfig {
       channelPrefixes: parseChannelPrefixes("PRESENCE_CHANNEL_PREFIXES", raw.PRESENCE_CHANNEL_PREFIXES),
       intervalMs: parseInteger("PRESENCE_INTERVAL_MS", raw.PRESENCE_INTERVAL_MS, 2_000, 100, 60_000),
     },
-    mercure: parseMercure(raw, allowedOrigins),
+    mercure: parseMercure(raw, allowedOrigins, allowCredentials),
   };
   // Credentials with every origin allowed would let any website read a visitor's private channels.
   if (config.allowCredentials && config.allowedOrigins.includes("*")) {
@@ -496,7 +502,11 @@ function checkChannelPrefixes(name: keyof RawConfig, prefixes: string[]): string
   return prefixes;
 }
 
-function parseMercure(raw: RawConfig, allowedOrigins: readonly string[]): MercureConfig | null {
+function parseMercure(
+  raw: RawConfig,
+  allowedOrigins: readonly string[],
+  allowCredentials: boolean,
+): MercureConfig | null {
   const publisherKey = parseJwtKey(raw, "PUBLISHER");
   if (publisherKey === null) return null;
   const protocol = (raw.MERCURE_PROTOCOL ?? "").trim() || "8";
@@ -515,17 +525,23 @@ function parseMercure(raw: RawConfig, allowedOrigins: readonly string[]): Mercur
       resource,
     );
   }
-  const cors =
-    raw.MERCURE_CORS_ORIGINS === undefined
-      ? [...allowedOrigins]
-      : parseOrigins(raw.MERCURE_CORS_ORIGINS, "MERCURE_CORS_ORIGINS");
+  const ownOrigins = raw.MERCURE_CORS_ORIGINS !== undefined;
+  const cors = ownOrigins ? parseOrigins(raw.MERCURE_CORS_ORIGINS, "MERCURE_CORS_ORIGINS") : [...allowedOrigins];
+  const publishOrigins = parseOrigins(raw.MERCURE_PUBLISH_ORIGINS, "MERCURE_PUBLISH_ORIGINS");
+  if (publishOrigins.includes("*")) {
+    throw new ConfigError(
+      "MERCURE_PUBLISH_ORIGINS",
+      'cannot contain "*": it would let any site publish with a visitor\'s cookie; list the origins',
+    );
+  }
   return {
     mode: protocol === "8" ? "draft" : "legacy",
     publisherKey,
     subscriberKey: parseJwtKey(raw, "SUBSCRIBER") ?? publisherKey,
     anonymous: parseBoolean("MERCURE_ANONYMOUS", raw.MERCURE_ANONYMOUS, false),
     corsOrigins: cors,
-    publishOrigins: parseOrigins(raw.MERCURE_PUBLISH_ORIGINS, "MERCURE_PUBLISH_ORIGINS"),
+    corsCredentials: !cors.includes("*") && (ownOrigins || allowCredentials),
+    publishOrigins,
     resource: resource === "" ? null : resource,
     issuers: list(raw.MERCURE_ISSUERS),
     maxMatchers: parseInteger("MERCURE_MAX_MATCHERS", raw.MERCURE_MAX_MATCHERS, MERCURE_LIMITS.maxMatchers, 1, 1_000),

@@ -67,6 +67,14 @@ export interface ChannelStats {
   readonly redis: RedisStatus | { readonly enabled: false };
 }
 
+/** What `locate` found of a publisher's id, and the retained range. */
+export interface Location {
+  readonly id: number | null;
+  readonly data: string | null;
+  readonly oldest: number | null;
+  readonly last: number;
+}
+
 /** A page of history for a catching-up Worker stream (see readPage). */
 export interface HistoryPage extends ReplayPage {
   /** Highest durable id. */
@@ -183,11 +191,19 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   /**
-   * Where a publisher-chosen id (see `publish`'s `externalIds`) stands: the number of the earliest
-   * retained event published with it (null when unknown or pruned) and the last durable number.
+   * Where a publisher-chosen id (see `publish`'s `externalIds`) stands: the number and data of the
+   * earliest retained event published with it (null when unknown or pruned), and the retained range
+   * (the oldest retained number, null when none; the last durable one).
    */
-  async locate(externalId: string): Promise<{ readonly id: number | null; readonly last: number }> {
-    return { id: this.externalIds.lookup(externalId), last: this.deliveredId };
+  async locate(externalId: string): Promise<Location> {
+    const id = this.externalIds.lookup(externalId);
+    const event = id === null ? undefined : this.history.readRange(id - 1, id, 1)[0];
+    return {
+      id: event?.id ?? null,
+      data: event?.data ?? null,
+      oldest: this.history.oldestEventId(),
+      last: this.deliveredId,
+    };
   }
 
   /**

@@ -4,8 +4,9 @@
  * storage. A Last-Event-ID that is a publisher's id resumes from the number
  * it maps to.
  *
- * A repeated id keeps its first (earliest) event, as the Mercure draft
- * resolves it. Rows leave with the history they point into: whatever maps
+ * A repeated id resolves to its earliest retained event, as the Mercure
+ * draft resolves it (every occurrence is kept, so when the first is pruned
+ * the next one still resolves). Rows leave with the history they point into: whatever maps
  * below the oldest retained event is deleted in the same transaction as the
  * write that pruned it. The table appears with the first mapped event,
  * never on a read.
@@ -24,27 +25,24 @@ export class ExternalIds {
   /** Maps each id to its event's number (run inside the transaction that stored the events). */
   remember(pairs: readonly (readonly [external: string, id: number])[], oldestRetained: number | null): void {
     if (pairs.length === 0) return;
-    if (!this.hasSchema) {
-      this.sql.exec(`
-        CREATE TABLE IF NOT EXISTS ${TABLE} (external TEXT PRIMARY KEY, id INTEGER NOT NULL);
-        CREATE INDEX IF NOT EXISTS ${TABLE}_by_id ON ${TABLE} (id);
-      `);
-      this.hasSchema = true;
-    }
+    // Every time (cheap): a rolled-back transaction would take a table created in it along.
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS ${TABLE} (external TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (external, id));
+      CREATE INDEX IF NOT EXISTS ${TABLE}_by_id ON ${TABLE} (id);
+    `);
     for (const [external, id] of pairs) {
-      this.sql.exec(
-        `INSERT INTO ${TABLE} (external, id) VALUES (?, ?) ON CONFLICT (external) DO NOTHING`,
-        external,
-        id,
-      );
+      this.sql.exec(`INSERT OR IGNORE INTO ${TABLE} (external, id) VALUES (?, ?)`, external, id);
     }
     if (oldestRetained !== null) this.sql.exec(`DELETE FROM ${TABLE} WHERE id < ?`, oldestRetained);
   }
 
   /** The number of the earliest retained event published with this id, or null. */
   lookup(external: string): number | null {
+    this.hasSchema ||= tableExists(this.sql, TABLE);
     if (!this.hasSchema) return null;
-    const row = this.sql.exec<{ id: number }>(`SELECT id FROM ${TABLE} WHERE external = ?`, external).toArray()[0];
+    const row = this.sql
+      .exec<{ id: number | null }>(`SELECT MIN(id) AS id FROM ${TABLE} WHERE external = ?`, external)
+      .toArray()[0];
     return row?.id ?? null;
   }
 }

@@ -225,14 +225,17 @@ class BridgedStream implements Outlet {
   }
 
   write(bytes: Uint8Array, costMicros = deliveryCostMicros(bytes.byteLength)): void {
-    if (this.closed || bytes.byteLength === 0) return;
-    try {
-      this.controller.enqueue(bytes);
-    } catch {
-      this.close("disconnected");
-      return;
+    if (this.closed) return;
+    if (bytes.byteLength > 0) {
+      try {
+        this.controller.enqueue(bytes);
+      } catch {
+        this.close("disconnected");
+        return;
+      }
+      this.bytesWritten += bytes.byteLength;
     }
-    this.bytesWritten += bytes.byteLength;
+    // Counted even when a view kept nothing: reading and filtering frames costs CPU all the same.
     this.cpuMicros += costMicros;
     if (this.cpuMicros >= this.settings.cpuBudgetMs * 1000) this.close("rotated");
   }

@@ -493,10 +493,10 @@ export function subscriptionPayload(grant: MercureGrant, selector: string): unkn
 /**
  * Cross-site request forgery check for cookie-authorized publishing
  * (draft-08 §Security Considerations): the `Origin` (else `Referer`) origin
- * must be the hub's own or one of `allowedOrigins` (`*`: any); neither header
- * is a refusal. Call it only when the token came from the cookie.
+ * must be the hub's own or one `isAllowed` accepts; neither header is a
+ * refusal. Call it only when the token came from the cookie.
  */
-export function checkCookieOrigin(request: Request, allowedOrigins: readonly string[]): void {
+export function checkCookieOrigin(request: Request, isAllowed: (origin: string) => boolean): void {
   let origin = request.headers.get("Origin");
   if (origin === null) {
     const referer = request.headers.get("Referer");
@@ -507,7 +507,7 @@ export function checkCookieOrigin(request: Request, allowedOrigins: readonly str
     }
   }
   const target = new URL(request.url).origin;
-  if (origin !== null && (origin === target || allowedOrigins.includes("*") || allowedOrigins.includes(origin))) return;
+  if (origin !== null && origin !== "null" && (origin === target || isAllowed(origin))) return;
   throw new MercureRefused(
     403,
     "cross_origin",

@@ -18,13 +18,14 @@
 import { type Context, Hono } from "hono";
 import type { ChannelObject } from "../channel/channel-object";
 import { assertFrameSize } from "../channel/event-rules";
+import { INTERNAL_CHANNEL_PREFIX } from "../channel/internal-channels";
 import { ConfigError, configFromEnv, type JwtKeySetting, type MercureConfig, type RelayConfig } from "../config";
 import { regionOf } from "../edge/attach";
 import { openBridgedStream } from "../edge/bridged-stream";
 import type { Env } from "../env";
 import { bodyLimitFor } from "../http/body-limit";
 import { clientKeyOf } from "../http/client-key";
-import { corsMiddleware } from "../http/cors";
+import { corsMiddleware, createOriginMatcher } from "../http/cors";
 import { errorResponse } from "../http/errors";
 import type { RequestLogVariables } from "../http/request-log";
 import { oncePer } from "../once-per";
@@ -37,18 +38,21 @@ import {
   type MercureGrant,
   type MercureKeys,
   mayPublish,
+  mayReceive,
   missingToken,
   resourceMetadata,
   verifyMercureToken,
 } from "./auth";
+import { badRequest } from "./errors";
 import { MERCURE_LIMITS } from "./limits";
 import { parseSubscribeQuery } from "./matchers";
-import { EARLIEST, HUB_PATH, requestedLastEventId } from "./protocol";
+import { HUB_PATH, requestedLastEventId } from "./protocol";
+import { resumeFrom } from "./resume";
 import { encodeEnvelope, generateUpdateId, parsePublishForm } from "./update";
 import { mercureView } from "./view";
 
-/** The hub's sequencing object: `~` is outside the channel-name alphabet, so /v1 can never address it. */
-const HUB_CHANNEL = "~mercure";
+/** The hub's sequencing object: an internal channel, which /v1 can never address and Redis never feeds. */
+const HUB_CHANNEL = `${INTERNAL_CHANNEL_PREFIX}mercure`;
 /** Where a resumed subscription started, in draft-08's name and the one earlier drafts and their clients use. */
 const LAST_EVENT_ID_HEADERS = { draft: "Last-Event-ID", legacy: "Mercure-Last-Event-ID" } as const;
 /** RFC 9728: the protected resource metadata of the hub, named in its 401 challenges. */
@@ -71,6 +75,9 @@ export function mercureRoutes(): Hono<HubEnv> {
   });
   // Public metadata: any page may read it (clients discover the resource identifier there).
   routes.get(METADATA_PATH, async (c) => {
+    // Pre-standard hubs publish no metadata (draft-08 §Protected Resource Metadata): no version 8 claim.
+    if (c.var.hub.mode === "legacy")
+      return errorResponse(404, "not_found", "No metadata: this hub speaks the pre-standard protocol.");
     const settings = await authSettings(c);
     const metadata = resourceMetadata(settings, { cookie: true, queryToken: false });
     return c.json(metadata, 200, { "Access-Control-Allow-Origin": "*" });
@@ -102,15 +109,15 @@ async function subscribe(c: HubContext): Promise<Response> {
   else if (!hub.anonymous) throw missingToken(settings);
 
   const requested = requestedLastEventId(c.req.raw, hub.mode);
-  let after: number | undefined;
-  let resumedAfter: string | undefined;
-  if (requested !== null) {
-    const located = requested === EARLIEST ? null : await hubStub(c.env).locate(requested);
-    // Unknown, pruned or `earliest`: every retained update, and the answer says `earliest`
-    // (the client can tell that updates may have been lost, and re-fetch).
-    after = located?.id ?? 0;
-    resumedAfter = located?.id == null ? EARLIEST : requested;
-  }
+  const stub = hubStub(c.env);
+  const resume =
+    requested === null
+      ? null
+      : await resumeFrom(
+          requested,
+          (id) => stub.locate(id),
+          (update) => mayReceive(grant, update, hub.anonymous),
+        );
   const lifetimeEnd = Date.now() + config.maxStreamSeconds * 1000;
   const expiresAt = grant?.expiresAt;
   const response = await openBridgedStream(
@@ -122,7 +129,7 @@ async function subscribe(c: HubContext): Promise<Response> {
       fanouts: c.env.FANOUTS,
       log: c.var.log.with({ channel: HUB_CHANNEL }),
     },
-    after,
+    resume?.after,
     {
       retryMs: config.retryMs,
       heartbeatMs: config.heartbeatMs,
@@ -139,9 +146,9 @@ async function subscribe(c: HubContext): Promise<Response> {
     return errorResponse(503, "hub_unavailable", "The hub's sequencing object is not ready; retry shortly.");
   }
   const answer = new Response(response.body, response);
-  if (resumedAfter !== undefined) {
-    answer.headers.set(LAST_EVENT_ID_HEADERS.draft, resumedAfter);
-    answer.headers.set(LAST_EVENT_ID_HEADERS.legacy, resumedAfter);
+  if (resume !== null) {
+    answer.headers.set(LAST_EVENT_ID_HEADERS.draft, resume.header);
+    answer.headers.set(LAST_EVENT_ID_HEADERS.legacy, resume.header);
   }
   return answer;
 }
@@ -152,11 +159,12 @@ async function publish(c: HubContext): Promise<Response> {
   const found = extractToken(c.req.raw, hub.mode);
   if (found === null) throw missingToken(settings);
   // A browser sends the cookie along with any site's form: such a publish must come from a listed origin.
-  if (found.source === "cookie") checkCookieOrigin(c.req.raw, hub.publishOrigins);
+  if (found.source === "cookie") checkCookieOrigin(c.req.raw, (origin) => publishOriginMatcher(hub)(origin) !== null);
   const grant = await verifyMercureToken(found.token, "publish", settings);
   const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+  // draft-08 §Error Responses: a malformed request is a 400 (not 415).
   if (type !== "application/x-www-form-urlencoded") {
-    return errorResponse(415, "unsupported_media_type", "Send Content-Type: application/x-www-form-urlencoded.");
+    throw badRequest("Send the update form-encoded: Content-Type: application/x-www-form-urlencoded.");
   }
   // Bytes, not text: invalid UTF-8 is refused rather than silently replaced.
   const body = new Uint8Array(await c.req.arrayBuffer());
@@ -205,11 +213,14 @@ function hubStub(env: Env): DurableObjectStub<ChannelObject> {
   return env.CHANNELS.get(env.CHANNELS.idFromName(HUB_CHANNEL));
 }
 
-// Built once per configuration, not per request. Credentials (the token cookie) for listed origins.
+// Built once per configuration, not per request.
+const publishOriginMatcher = oncePer((hub: MercureConfig) =>
+  createOriginMatcher({ allowedOrigins: hub.publishOrigins, allowCredentials: true }),
+);
 const hubCors = oncePer((hub: MercureConfig) =>
   corsMiddleware({
     allowedOrigins: hub.corsOrigins,
-    allowCredentials: !hub.corsOrigins.includes("*"),
+    allowCredentials: hub.corsCredentials,
     // Where a resumed subscription started: clients compare it with what they asked for.
     exposeHeaders: [LAST_EVENT_ID_HEADERS.draft, LAST_EVENT_ID_HEADERS.legacy],
   }),

@@ -8,7 +8,7 @@ import { formatEvent, isSafeFieldValue } from "../sse/codec";
 import { badRequest, MercureRefused, tooLarge } from "./errors";
 import { parseFormEncoded } from "./form";
 import { MERCURE_LIMITS } from "./limits";
-import { EARLIEST, hasControlCharacter, isReservedTopic, type MercureMode } from "./protocol";
+import { EARLIEST, HUB_ID_PREFIX, hasControlCharacter, isReservedTopic, type MercureMode } from "./protocol";
 
 export interface MercureUpdate {
   /** The publisher's `id`, or one the hub generated; the SSE `id:` subscribers see. */
@@ -114,7 +114,7 @@ export function parsePublishForm(
 
 function checkId(id: string, maxFieldLength: number): string {
   if (id.length > maxFieldLength) throw tooLarge(`The id is at most ${maxFieldLength} characters long.`);
-  if (id.startsWith("#")) throw badRequest("The id must not start with # (those ids are the hub's).");
+  if (id.startsWith(HUB_ID_PREFIX)) throw badRequest("The id must not start with # (those ids are the hub's).");
   if (!isSafeFieldValue(id)) throw badRequest("The id must not contain CR, LF or NUL.");
   if (id === EARLIEST) {
     throw badRequest(`The id "${EARLIEST}" is reserved: it asks the hub for its whole history on reconnection.`);

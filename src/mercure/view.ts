@@ -7,6 +7,15 @@
  * the hub's own numbers (see FrameView), so a filtered-out update still
  * moves the stream past it.
  *
+ * Position marks. A browser resumes from the last id it saw; a subscriber
+ * of a rare topic on a busy hub would resume from far back each time and
+ * replay (and filter) the same span again, and a span longer than what one
+ * connection may replay would never be crossed. So once enough updates were
+ * filtered out since the last id written, the view writes an id-only frame,
+ * `id: #<n>` (n: the hub's number): EventSource takes it as its last event
+ * id without firing an event (WHATWG "dispatch the event", step 1-2), and
+ * the hub resumes after position n (see resume.ts).
+ *
  * An update with several topics (pre-standard protocol) is written once
  * however many of its topics match.
  */
@@ -15,18 +24,58 @@ import { encodeText } from "../sse/codec";
 import { parseFrames } from "../sse/frames";
 import { type MercureGrant, mayReceive } from "./auth";
 import { type Matcher, matchesAny } from "./matchers";
-import { decodeEnvelope, formatMercureEvent } from "./update";
+import { positionId } from "./protocol";
+import { decodeEnvelope, formatMercureEvent, type MercureUpdate } from "./update";
+
+/** Filtered-out updates, or their bytes, after which a position mark is written. */
+const MARK_AFTER = { updates: 16, bytes: 16_384 } as const;
 
 export function mercureView(matchers: readonly Matcher[], grant: MercureGrant | null, anonymous: boolean): FrameView {
+  let skippedUpdates = 0;
+  let skippedBytes = 0;
   return (frames) => {
     let out = "";
+    let position: number | null = null;
     for (const frame of parseFrames(frames)) {
       // The relay's own notices (relay.lost) carry no id and are not updates.
       if (frame.id === null) continue;
-      const update = decodeEnvelope(frame.data);
-      if (matchesAny(matchers, update.topics) && mayReceive(grant, update, anonymous))
+      position = frame.id;
+      const update = decoded(frame.data);
+      if (update !== null && matchesAny(matchers, update.topics) && mayReceive(grant, update, anonymous)) {
         out += formatMercureEvent(update);
+        skippedUpdates = 0;
+        skippedBytes = 0;
+      } else {
+        skippedUpdates += 1;
+        skippedBytes += frame.data.length;
+      }
+    }
+    if (position !== null && (skippedUpdates >= MARK_AFTER.updates || skippedBytes >= MARK_AFTER.bytes)) {
+      out += `id: ${positionId(position)}\n\n`;
+      skippedUpdates = 0;
+      skippedBytes = 0;
     }
     return encodeText(out);
   };
+}
+
+/**
+ * Every subscriber in an isolate reads the same updates: each envelope is parsed once, and the last
+ * few hundred kept (keyed by their text, so a reused number can never return another update).
+ */
+const DECODED = new Map<string, MercureUpdate | null>();
+const DECODED_MAX = 256;
+
+function decoded(envelope: string): MercureUpdate | null {
+  let update = DECODED.get(envelope);
+  if (update !== undefined) return update;
+  try {
+    update = decodeEnvelope(envelope);
+  } catch {
+    // Not an update (nothing but the hub writes here): skipped, never fatal to the stream.
+    update = null;
+  }
+  if (DECODED.size >= DECODED_MAX) DECODED.delete(DECODED.keys().next().value as string);
+  DECODED.set(envelope, update);
+  return update;
 }

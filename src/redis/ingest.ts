@@ -8,6 +8,7 @@
  * ChannelObject.ingestFromRedis), so after a restart, eviction or redeploy
  * no entry is lost or repeated. Nothing is stored before the first poll.
  */
+import { isInternalChannel } from "../channel/internal-channels";
 import type { RedisConfig } from "../config";
 import { type Logger, log } from "../log";
 import {
@@ -72,6 +73,7 @@ export class RedisIngestState {
 
   /** Whether this channel is one that REDIS_CHANNEL_PREFIXES lets poll (`*` is the prefix ""). */
   isPolled(channel: string): boolean {
+    if (isInternalChannel(channel)) return false; // even with REDIS_CHANNEL_PREFIXES=*
     return this.config.channelPrefixes.some((prefix) => channel.startsWith(prefix));
   }
 

@@ -112,3 +112,35 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ PUBLISH_TOKENS: "secret value" })).not.toThrow(/secret/);
   });
 });
+
+describe("Mercure hub settings", () => {
+  const key = { MERCURE_PUBLISHER_JWT_KEY: "k".repeat(32) };
+
+  it("is off without a publisher key; on with one, the subscriber key defaulting to it", () => {
+    expect(parseConfig({}).mercure).toBeNull();
+    const hub = parseConfig(key).mercure!;
+    expect(hub).toMatchObject({ mode: "draft", anonymous: false, resource: null, maxMatchers: 32 });
+    expect(hub.subscriberKey).toEqual(hub.publisherKey);
+  });
+
+  it("allows the token cookie cross-origin only where the operator says so", () => {
+    const inherited = { ...key, ALLOWED_ORIGINS: "https://app.example.com" };
+    expect(parseConfig(inherited).mercure!.corsCredentials).toBe(false);
+    expect(parseConfig({ ...inherited, ALLOW_CREDENTIALS: "true" }).mercure!.corsCredentials).toBe(true);
+    expect(parseConfig({ ...key, MERCURE_CORS_ORIGINS: "https://app.example.com" }).mercure!.corsCredentials).toBe(
+      true,
+    );
+    expect(parseConfig({ ...key, MERCURE_CORS_ORIGINS: "*" }).mercure!.corsCredentials).toBe(false);
+  });
+
+  it("refuses * in MERCURE_PUBLISH_ORIGINS, an unknown algorithm or protocol, a relative resource", () => {
+    for (const [name, value] of [
+      ["MERCURE_PUBLISH_ORIGINS", "*"],
+      ["MERCURE_PUBLISHER_JWT_ALG", "none"],
+      ["MERCURE_PROTOCOL", "7"],
+      ["MERCURE_RESOURCE", "/.well-known/mercure"],
+    ] as const) {
+      expect(() => parseConfig({ ...key, [name]: value }), name).toThrow(ConfigError);
+    }
+  });
+});

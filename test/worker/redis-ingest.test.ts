@@ -159,11 +159,13 @@ describe("ingest state", () => {
     });
   });
 
-  it("polls only channels matching REDIS_CHANNEL_PREFIXES (* is every channel)", async () => {
+  it("polls only channels matching REDIS_CHANNEL_PREFIXES (* is every channel but the relay's own)", async () => {
     const stub = env.CHANNELS.get(env.CHANNELS.idFromName("ingest-prefixes"));
     await runInDurableObject(stub, (_instance, state) => {
       const all = new RedisIngestState(state.storage.sql, config);
       expect(all.isPolled("anything")).toBe(true);
+      // The relay's own objects (the Mercure hub's log) are never fed from outside, even with *.
+      expect(all.isPolled("~mercure")).toBe(false);
       const some = new RedisIngestState(state.storage.sql, { ...config, channelPrefixes: ["page-", "order-"] });
       expect([some.isPolled("page-1"), some.isPolled("order-9"), some.isPolled("random-x")]).toEqual([
         true,

@@ -204,6 +204,75 @@ describe("Mercure hub, draft-08", () => {
   });
 });
 
+describe("Mercure hub resumption edge cases", () => {
+  it("names a private update in Last-Event-ID only to a subscriber that may read it, and resumes after it either way", async () => {
+    const secret = topic("private");
+    const privateId = await published({ topic: secret, data: "private", private: "on" });
+    const after = await published({ topic: secret, data: "public, after it" });
+    const anonymous = await subscribeHub([["match", secret]], { headers: { "Last-Event-ID": privateId } });
+    expect(anonymous.response.headers.get("Last-Event-ID")).toBe("earliest");
+    expect((await anonymous.waitForEvents(1)).map((e) => e.id)).toEqual([after]);
+    await anonymous.cancel();
+    const token = await draftToken(SUBSCRIBER_KEY, HUB, ["subscribe"], [{ match: secret }]);
+    const holder = await subscribeHub([["match", secret]], {
+      headers: { "Last-Event-ID": privateId, Authorization: `Bearer ${token}` },
+    });
+    expect(holder.response.headers.get("Last-Event-ID")).toBe(privateId);
+    expect((await holder.waitForEvents(1)).map((e) => e.id)).toEqual([after]);
+    await holder.cancel();
+  });
+
+  it("a repeated id still resolves once its first occurrence is pruned (HISTORY_LIMIT 20 here)", async () => {
+    const t = topic();
+    const repeated = `urn:repeated:${Math.random().toString(36).slice(2, 8)}`;
+    await published({ topic: t, data: "first", id: repeated });
+    for (let n = 0; n < 21; n++) await published({ topic: topic("filler"), data: `filler ${n}` });
+    await published({ topic: t, data: "second", id: repeated });
+    const next = await published({ topic: t, data: "next" });
+    const sub = await subscribeHub([["match", t]], { headers: { "Last-Event-ID": repeated } });
+    expect(sub.response.headers.get("Last-Event-ID")).toBe(repeated);
+    expect((await sub.waitForEvents(1)).map((e) => e.id)).toEqual([next]);
+    await sub.cancel();
+  });
+
+  it("a subscriber of a rare topic moves past filtered updates with position marks, however far it must replay", async () => {
+    // 17 updates of 7 KB that it does not select lie between two it does: more than one connection may
+    // replay (REPLAY_MAX_BYTES_PER_STREAM 100000 here), so without marks each reconnect would start over.
+    const rare = topic("rare");
+    let lastId = await published({ topic: rare, data: "first" });
+    for (let n = 0; n < 17; n++) await published({ topic: topic("busy"), data: "x".repeat(7_000) });
+    const wanted = await published({ topic: rare, data: "second" });
+    const marks: string[] = [];
+    let received: string | null = null;
+    for (let attempt = 0; attempt < 6 && received === null; attempt++) {
+      const url = `${HUB}?match=${encodeURIComponent(rare)}`;
+      const response = await SELF.fetch(url, { headers: { "Last-Event-ID": lastId } });
+      expect(response.status).toBe(200);
+      // Read as a browser's EventSource does: an id-only frame moves its last event id. The stream
+      // ends when its replay allowance is spent, or the wanted update arrives.
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buffered = "";
+      while (received === null) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        buffered += value;
+        const blocks = buffered.split("\n\n");
+        buffered = blocks.pop()!;
+        for (const block of blocks) {
+          const id = /^id: (.*)$/m.exec(block)?.[1];
+          if (id === undefined) continue;
+          lastId = id;
+          if (id.startsWith("#")) marks.push(id);
+          if (/^data: second$/m.test(block)) received = id;
+        }
+      }
+      await reader.cancel().catch(() => {});
+    }
+    expect(received).toBe(wanted);
+    expect(marks.length).toBeGreaterThan(0);
+  });
+});
+
 describe("Mercure hub refusals", () => {
   it("refuses a publish without a token with 401 and a bare Bearer challenge", async () => {
     const response = await publishUpdate({ topic: topic(), data: "x" }, { token: null });
@@ -258,14 +327,14 @@ describe("Mercure hub refusals", () => {
     }
   });
 
-  it("refuses a non-form body with 415 and a cookie-authorized publish from an unlisted origin with 403", async () => {
+  it("refuses a non-form body with 400 (draft-08: malformed) and a cookie-authorized publish from an unlisted origin with 403", async () => {
     const token = await publisherToken();
     const json = await SELF.fetch(HUB, {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
       body: JSON.stringify({ topic: topic(), data: "x" }),
     });
-    expect(json.status).toBe(415);
+    expect(json.status).toBe(400);
     const forged = await publishUpdate(
       { topic: topic(), data: "csrf" },
       { token: null, headers: { Cookie: `mercureAccessToken=${token}`, Origin: "https://evil.example" } },
@@ -347,6 +416,14 @@ describe("Mercure hub, pre-standard protocol (MERCURE_PROTOCOL=legacy)", () => {
     expect((await byQuery.waitForEvents(1))[0]?.data).toBe("private");
     await byCookie.cancel();
     await byQuery.cancel();
+  });
+
+  it("publishes no protected resource metadata (pre-standard hubs have none; a draft-08 hub does)", async () => {
+    const metadata = new Request(`${BASE}/.well-known/oauth-protected-resource/.well-known/mercure`);
+    expect((await via(metadata.clone())).status).toBe(404);
+    const draft = await SELF.fetch(metadata);
+    expect(draft.status).toBe(200);
+    expect(await draft.json()).toMatchObject({ resource: HUB, mercure_version: 8 });
   });
 
   it("refuses a pre-standard token in draft mode", async () => {
