@@ -85,7 +85,7 @@ export async function publishAtRate(target: PublishTarget, plan: PublishPlan): P
       lastSendUs = sentUs;
       const bodies = encoding.bodies(encodePayload(plan.step, seq, sentUs, plan.payloadBytes));
       expectedAnswers += bodies.length - 1;
-      bodies.forEach((body, index) => sendBody(body, sentUs, index === 0));
+      for (const [index, body] of bodies.entries()) sendBody(body, sentUs, index === 0);
     };
     const sendBody = (body: string, sentUs: number, counts: boolean) => {
       const req = request(

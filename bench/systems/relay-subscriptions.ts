@@ -74,7 +74,7 @@ function mercureRoutes(
   query: (channel: string) => URLSearchParams,
   topic: (channel: string) => string,
   noise = 0,
-): RelayMode["routes"] {
+): NonNullable<RelayMode["routes"]> {
   const token = publisherToken();
   return {
     subscribePath: (channel) => `${HUB_PATH}?${query(channel).toString()}`,
