@@ -76,7 +76,7 @@ export function medians(results: BenchResults): MedianFigures[] {
   });
 }
 
-function spreadText(s: Spread, format: (v: number) => string): string {
+export function spreadText(s: Spread, format: (v: number) => string): string {
   if (!Number.isFinite(s.median)) return "–";
   return s.min === s.max ? format(s.median) : `${format(s.median)} (${format(s.min)}–${format(s.max)})`;
 }

@@ -1,0 +1,64 @@
+/**
+ * The write-up's subscription section: what a multi-channel or Mercure
+ * subscription costs against a single-channel one (bench/results/subscriptions/full.json),
+ * and the publish-rate ceiling of one sequencing object (bench/results/publish-ceiling/results.json).
+ */
+import type { BenchResults } from "../scenario/results.ts";
+import { UPDATES_PER_DELIVERY, subscriptionModeList } from "../systems/relay-subscriptions.ts";
+import type { CeilingPoint, CeilingResults } from "./ceiling.ts";
+import { medians, spreadText } from "./modes.ts";
+import { fmt, table } from "./tables.ts";
+
+/** One row per subscription kind (medians over the rounds), CPU relative to the single-channel row. */
+export function subscriptionTable(results: BenchResults): string {
+  const kinds = subscriptionModeList();
+  const rows = medians(results).filter((m) => kinds.some((k) => k.id === m.system));
+  if (rows.length === 0) return "_No subscription run in this results file._";
+  const baseline = rows.find((m) => m.system === "sub-single");
+  return table(
+    [
+      "Subscription",
+      "N",
+      "p50 ms",
+      "p99 ms",
+      "CPU µs / delivery",
+      "× one channel",
+      "CPU µs / hub update read",
+      "KB / subscriber",
+      "Lost",
+      "Other CPU %",
+    ],
+    rows.map((m) => {
+      const reads = UPDATES_PER_DELIVERY[m.system] ?? 1;
+      const relative =
+        baseline && m.system !== "sub-single" ? m.cpuUsPerDelivery.median / baseline.cpuUsPerDelivery.median : 1;
+      return [
+        `${kinds.find((k) => k.id === m.system)!.label} (\`${m.system}\`)`,
+        fmt.int(m.subscribers),
+        spreadText(m.p50Ms, fmt.ms),
+        spreadText(m.p99Ms, fmt.ms),
+        spreadText(m.cpuUsPerDelivery, fmt.one),
+        `${relative.toFixed(2)}×`,
+        m.system.startsWith("mercure") ? fmt.one(m.cpuUsPerDelivery.median / reads) : "",
+        spreadText(m.kbPerSubscriber, fmt.one),
+        fmt.int(m.lost),
+        spreadText(m.otherCpuPercent, fmt.one),
+      ];
+    }),
+  );
+}
+
+/** The figures the README quotes: CPU per delivery of each kind against the single channel. */
+export function subscriptionHeadline(results: BenchResults): string {
+  const all = medians(results);
+  const base = all.find((m) => m.system === "sub-single")?.cpuUsPerDelivery.median;
+  if (base === undefined) return "";
+  return subscriptionModeList()
+    .map((kind) => {
+      const m = all.find((x) => x.system === kind.id);
+      if (!m) return undefined;
+      return `${kind.label} ${fmt.one(m.cpuUsPerDelivery.median)} µs (${(m.cpuUsPerDelivery.median / base).toFixed(2)}×)`;
+    })
+    .filter((part) => part !== undefined)
+    .join("; ");
+}
