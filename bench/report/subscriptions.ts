@@ -5,7 +5,6 @@
  */
 import type { BenchResults } from "../scenario/results.ts";
 import { UPDATES_PER_DELIVERY, subscriptionModeList } from "../systems/relay-subscriptions.ts";
-import type { CeilingPoint, CeilingResults } from "./ceiling.ts";
 import { medians, spreadText } from "./modes.ts";
 import { fmt, table } from "./tables.ts";
 
