@@ -19,6 +19,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { PublishEncoding } from "../load/publisher.ts";
+import { relaySplit } from "./relay-split.ts";
 import type { RelayMode } from "./relay-workerd.ts";
 import { relayRoutes, relayWorkerd } from "./relay-workerd.ts";
 import type { SystemDefinition } from "./types.ts";
@@ -131,10 +132,17 @@ export function subscriptionModeList(): RelayMode[] {
   ];
 }
 
-/** The subscription kinds as systems, from the one bundle the other relay systems use. */
+/**
+ * The subscription kinds as systems, from the one bundle the other relay systems use; each also split
+ * (`<id>-split`: Worker and objects in two workerd processes, so the Worker's own share shows).
+ */
 export function subscriptionSystems(bundleDir: string): SystemDefinition[] {
-  return subscriptionModeList().map((mode) => relayWorkerd(bundleDir, mode));
+  const modes = subscriptionModeList();
+  return [...modes.map((mode) => relayWorkerd(bundleDir, mode)), ...modes.map((mode) => relaySplit(bundleDir, mode))];
 }
 
 /** Hub updates each subscriber's stream reads per delivered event, per system (1 unless stated). */
-export const UPDATES_PER_DELIVERY: Readonly<Record<string, number>> = { "mercure-1of8": FAN };
+export const UPDATES_PER_DELIVERY: Readonly<Record<string, number>> = {
+  "mercure-1of8": FAN,
+  "mercure-1of8-split": FAN,
+};
