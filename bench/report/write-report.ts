@@ -11,7 +11,7 @@ import { devProxyLatencyTable, devProxyProcessTable, fdsPerSubscriber } from "./
 import { OBJECTS_ROLE, WORKER_ROLE } from "../systems/relay-split.ts";
 import { medians, modesTable, modesTargets, objectWorkTable, splitHeadline, splitTable } from "./modes.ts";
 import { type CeilingResults, ceilingHeadline, ceilingTable } from "./ceiling.ts";
-import { subscriptionHeadline, subscriptionTable } from "./subscriptions.ts";
+import { subscriptionHeadline, subscriptionSplitTable, subscriptionTable } from "./subscriptions.ts";
 import { checkTargets, targetsTable } from "./targets.ts";
 import {
   SYSTEM_ORDER,
@@ -31,6 +31,7 @@ const RESULTS = join(import.meta.dirname, "../results");
 /** Separate runs the write-up's subscription section renders, when present (see bench/experiments/README.md). */
 export const SUBSCRIPTIONS_FILE = join(RESULTS, "subscriptions/full.json");
 export const CEILING_FILE = join(RESULTS, "publish-ceiling/results.json");
+export const SUBSCRIPTIONS_SPLIT_FILE = join(RESULTS, "subscriptions-split/full.json");
 
 const readJson = <T>(file: string): T | undefined =>
   existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as T) : undefined;
@@ -40,6 +41,7 @@ const when = (iso: string) => iso.replace("T", " ").replace(/\.\d+Z$/, " UTC");
 function subscriptionValues(): Record<string, string> {
   const subs = readJson<BenchResults>(SUBSCRIPTIONS_FILE);
   const ceiling = readJson<CeilingResults>(CEILING_FILE);
+  const split = readJson<BenchResults>(SUBSCRIPTIONS_SPLIT_FILE);
   const best = ceiling ? ceilingHeadline(ceiling) : undefined;
   return {
     subscriptionTable: subs ? subscriptionTable(subs) : "_Not measured: run the commands above._",
@@ -47,6 +49,10 @@ function subscriptionValues(): Record<string, string> {
       ? `${when(subs.startedAt)} (${(subs.durationSeconds / 60).toFixed(0)} minutes), relay \`${subs.versions.relayCommit ?? "unknown"}\`, ${subs.settings.events} events at ${subs.settings.ratePerSecond}/s, ${subs.settings.repeat} interleaved rounds`
       : "not measured",
     subscriptionHeadline: subs ? subscriptionHeadline(subs) : "not measured",
+    subscriptionSplitTable: split ? subscriptionSplitTable(split) : "_Not measured: run the commands above._",
+    subscriptionSplitRun: split
+      ? `${when(split.startedAt)} (${(split.durationSeconds / 60).toFixed(0)} minutes), relay \`${split.versions.relayCommit ?? "unknown"}\``
+      : "not measured",
     ceilingTable: ceiling ? ceilingTable(ceiling) : "_Not measured: run the commands above._",
     ceilingRun: ceiling
       ? `${when(ceiling.startedAt)} (${(ceiling.durationSeconds / 60).toFixed(0)} minutes), ${ceiling.settings.rounds} interleaved rounds of ${ceiling.settings.seconds} s per point`
