@@ -64,9 +64,12 @@ const USAGE = `Usage: node bench/run.ts [--smoke] [options]
 
   --smoke               every system at tiny sizes (and a two-step sweep, and wrangler dev at N=20);
                         docs rendered to the results directory only; exit 1 on any loss or failure
-  --systems LIST        relay,relay-direct,relay-fanout,nchan,node (default: all five); the relay's delivery modes:
+  --systems LIST        relay,relay-direct,relay-fanout,nchan,node (default: all five; the smoke run adds
+                        sub-multi8,mercure-1of8); the relay's delivery modes:
                         relay = hibernating (the default mode, every subscriber on the channel object),
-                        relay-direct = direct mode, relay-fanout = hibernating with fan-out objects
+                        relay-direct = direct mode, relay-fanout = hibernating with fan-out objects;
+                        the subscription kinds (bench/systems/relay-subscriptions.ts): sub-single, sub-multi8,
+                        mercure-exact, mercure-pattern8, mercure-1of8
   --sweep-systems LIST  systems that get the rate sweep (default relay,nchan,node)
   --fanout T/S          FANOUT_THRESHOLD/FANOUT_SIZE of relay-fanout (default 250/250, smoke 20/15)
   --quiet-wait S        wait up to S seconds for the machine to go quiet first (default 600, smoke 0)
@@ -122,7 +125,10 @@ export function planFromArgs(argv: string[]): Plan {
         : value.split(",").map((item) => positiveInteger(item, value));
   return {
     mode: smoke ? "smoke" : "full",
-    systems: (values.systems ?? "relay,relay-direct,relay-fanout,nchan,node").split(","),
+    // The smoke run also runs a multi-channel stream and the Mercure hub, so their harness paths cannot rot.
+    systems: (
+      values.systems ?? `relay,relay-direct,relay-fanout,nchan,node${smoke ? ",sub-multi8,mercure-1of8" : ""}`
+    ).split(","),
     sweepSystems: (values["sweep-systems"] ?? "relay,nchan,node").split(","),
     fanout: parseFanout(values.fanout ?? (smoke ? "20/15" : "250/250")),
     sizes: list(values.sizes, smoke ? [50] : [1_000, 5_000, 10_000]),

@@ -22,6 +22,7 @@ import { nchan } from "./systems/nchan.ts";
 import { nodeBroadcaster } from "./systems/node-broadcaster.ts";
 import { REPO_ROOT, RELAY_SOURCE, relayModes } from "./systems/relay-workerd.ts";
 import { OBJECTS_ROLE, relaySplitModes, WORKER_ROLE } from "./systems/relay-split.ts";
+import { subscriptionSystems } from "./systems/relay-subscriptions.ts";
 import { relayWranglerDev } from "./systems/relay-wrangler-dev.ts";
 import type { SystemDefinition } from "./systems/types.ts";
 import { run as exec, tryRun } from "./lib/exec.ts";
@@ -47,6 +48,7 @@ async function measure(plan: Plan, _resultsDir: string): Promise<BenchResults> {
   const all: SystemDefinition[] = [
     ...relayModes(bundleDir, plan.fanout),
     ...relaySplitModes(bundleDir, plan.fanout),
+    ...subscriptionSystems(bundleDir),
     nchan,
     nodeBroadcaster,
   ];

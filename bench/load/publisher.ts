@@ -14,7 +14,22 @@ export interface PublishTarget {
   readonly port: number;
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** How an event is sent; default: its data as the text/plain body of one POST. */
+  readonly encoding?: PublishEncoding;
 }
+
+/**
+ * A publish format other than the relay's own (e.g. a Mercure hub's form
+ * fields). `bodies` returns every request one bench event costs: the first
+ * carries the event's data to the subscribers; any others are updates no
+ * subscriber selects (sent at the same instant, answered like the first).
+ */
+export interface PublishEncoding {
+  readonly contentType: string;
+  bodies(data: string): string[];
+}
+
+const PLAIN: PublishEncoding = { contentType: "text/plain", bodies: (data) => [data] };
 
 export interface PublishPlan {
   readonly step: number;
@@ -50,22 +65,29 @@ export async function publishAtRate(target: PublishTarget, plan: PublishPlan): P
   let answered = 0;
   let sent = 0;
   let maxLagUs = 0;
+  const encoding = target.encoding ?? PLAIN;
+  let expectedAnswers = plan.events;
   const startUs = nowUs();
   let lastSendUs = startUs;
 
   await new Promise<void>((resolve) => {
-    const settle = (status: string, ok: boolean, sentUs: number) => {
+    // `counts`: the request that carries the event (accepted counts events, not the extra updates).
+    const settle = (status: string, ok: boolean, sentUs: number, counts: boolean) => {
       statuses[status] = (statuses[status] ?? 0) + 1;
-      if (ok) accepted += 1;
-      else failed += 1;
+      if (!ok) failed += 1;
+      else if (counts) accepted += 1;
       response.record(nowUs() - sentUs);
       answered += 1;
-      if (answered === plan.events) resolve();
+      if (answered === expectedAnswers) resolve();
     };
     const sendOne = (seq: number) => {
       const sentUs = nowUs();
       lastSendUs = sentUs;
-      const body = encodePayload(plan.step, seq, sentUs, plan.payloadBytes);
+      const bodies = encoding.bodies(encodePayload(plan.step, seq, sentUs, plan.payloadBytes));
+      expectedAnswers += bodies.length - 1;
+      for (const [index, body] of bodies.entries()) sendBody(body, sentUs, index === 0);
+    };
+    const sendBody = (body: string, sentUs: number, counts: boolean) => {
       const req = request(
         {
           agent,
@@ -73,18 +95,22 @@ export async function publishAtRate(target: PublishTarget, plan: PublishPlan): P
           port: target.port,
           method: "POST",
           path: target.path,
-          headers: { ...target.headers, "Content-Type": "text/plain", "Content-Length": Buffer.byteLength(body) },
+          headers: {
+            ...target.headers,
+            "Content-Type": encoding.contentType,
+            "Content-Length": Buffer.byteLength(body),
+          },
         },
         (res) => {
           res.resume();
           res.on("end", () =>
-            settle(String(res.statusCode), (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300, sentUs),
+            settle(String(res.statusCode), (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300, sentUs, counts),
           );
         },
       );
       req.on("error", (error) => {
         if (errors.length < 10) errors.push(error.message);
-        settle("error", false, sentUs);
+        settle("error", false, sentUs, counts);
       });
       req.end(body);
     };

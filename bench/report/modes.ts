@@ -76,7 +76,7 @@ export function medians(results: BenchResults): MedianFigures[] {
   });
 }
 
-function spreadText(s: Spread, format: (v: number) => string): string {
+export function spreadText(s: Spread, format: (v: number) => string): string {
   if (!Number.isFinite(s.median)) return "–";
   return s.min === s.max ? format(s.median) : `${format(s.median)} (${format(s.min)}–${format(s.max)})`;
 }
@@ -333,7 +333,7 @@ export function modesTargets(
 }
 
 /** CPU µs per delivery and KB per idle subscriber of one process role of a size run. */
-function roleFigures(r: SizeResult, role: string): { cpuUs: number; kb: number } {
+export function roleFigures(r: SizeResult, role: string): { cpuUs: number; kb: number } {
   const s = r.step;
   const cpuUs =
     s && s.deliveriesPerSecond > 0 ? ((s.serverCpuByRole[role] ?? 0) / 100 / s.deliveriesPerSecond) * 1e6 : NaN;

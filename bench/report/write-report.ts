@@ -3,13 +3,15 @@
  * results file: every figure in the generated parts comes from the run;
  * the template holds the method and the analysis.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchResults } from "../scenario/results.ts";
 import { latencyChart, sweepChart, throughputChart } from "./charts.ts";
 import { devProxyLatencyTable, devProxyProcessTable, fdsPerSubscriber } from "./dev-proxy.ts";
 import { OBJECTS_ROLE, WORKER_ROLE } from "../systems/relay-split.ts";
 import { medians, modesTable, modesTargets, objectWorkTable, splitHeadline, splitTable } from "./modes.ts";
+import { type CeilingResults, ceilingHeadline, ceilingTable } from "./ceiling.ts";
+import { subscriptionHeadline, subscriptionSplitTable, subscriptionTable } from "./subscriptions.ts";
 import { checkTargets, targetsTable } from "./targets.ts";
 import {
   SYSTEM_ORDER,
@@ -25,6 +27,41 @@ import {
 } from "./tables.ts";
 
 const TEMPLATE = join(import.meta.dirname, "BENCHMARKS.template.md");
+const RESULTS = join(import.meta.dirname, "../results");
+/** Separate runs the write-up's subscription section renders, when present (see bench/experiments/README.md). */
+export const SUBSCRIPTIONS_FILE = join(RESULTS, "subscriptions/full.json");
+export const CEILING_FILE = join(RESULTS, "publish-ceiling/results.json");
+export const SUBSCRIPTIONS_SPLIT_FILE = join(RESULTS, "subscriptions-split/full.json");
+
+const readJson = <T>(file: string): T | undefined =>
+  existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as T) : undefined;
+const when = (iso: string) => iso.replace("T", " ").replace(/\.\d+Z$/, " UTC");
+
+/** The placeholders of the subscription section: tables, run times, headline figures. */
+function subscriptionValues(): Record<string, string> {
+  const subs = readJson<BenchResults>(SUBSCRIPTIONS_FILE);
+  const ceiling = readJson<CeilingResults>(CEILING_FILE);
+  const split = readJson<BenchResults>(SUBSCRIPTIONS_SPLIT_FILE);
+  const best = ceiling ? ceilingHeadline(ceiling) : undefined;
+  return {
+    subscriptionTable: subs ? subscriptionTable(subs) : "_Not measured: run the commands above._",
+    subscriptionRun: subs
+      ? `${when(subs.startedAt)} (${(subs.durationSeconds / 60).toFixed(0)} minutes), relay \`${subs.versions.relayCommit ?? "unknown"}\`, ${subs.settings.events} events at ${subs.settings.ratePerSecond}/s, ${subs.settings.repeat} interleaved rounds`
+      : "not measured",
+    subscriptionHeadline: subs ? subscriptionHeadline(subs) : "not measured",
+    subscriptionSplitTable: split ? subscriptionSplitTable(split) : "_Not measured: run the commands above._",
+    subscriptionSplitRun: split
+      ? `${when(split.startedAt)} (${(split.durationSeconds / 60).toFixed(0)} minutes), relay \`${split.versions.relayCommit ?? "unknown"}\``
+      : "not measured",
+    ceilingTable: ceiling ? ceilingTable(ceiling) : "_Not measured: run the commands above._",
+    ceilingRun: ceiling
+      ? `${when(ceiling.startedAt)} (${(ceiling.durationSeconds / 60).toFixed(0)} minutes), ${ceiling.settings.rounds} interleaved rounds of ${ceiling.settings.seconds} s per point`
+      : "not measured",
+    ceilingHub: best ? fmt.int(best.hub) : "–",
+    ceilingChannel: best ? fmt.int(best.channel) : "–",
+    ceilingHubWithSubscribers: best ? fmt.int(best.hubWithSubscribers) : "–",
+  };
+}
 
 /** A few lines with the figures people look for first (medians over the rounds of a repeated run). */
 function headline(results: BenchResults): string {
@@ -138,6 +175,7 @@ export function writeReport(results: BenchResults, dir: string): string {
         .map((run) => `\`${run.file}\`, started ${run.startedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC")}`)
         .join("; ") || "none",
     headline: headline(results),
+    ...subscriptionValues(),
     relayCommit: results.versions.relayCommit ?? "unknown",
   };
   const text = readFileSync(TEMPLATE, "utf8").replace(/\{\{(\w+)\}\}/g, (whole, name: string) => {

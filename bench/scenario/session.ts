@@ -150,7 +150,13 @@ export async function measureStep(session: Session, settings: SessionSettings, p
   const clientBefore = process.cpuUsage();
   const everyoneBefore = allProcessesCpu();
   const published = await publishAtRate(
-    { host: system.host, port: system.port, path: system.publishPath(CHANNEL), headers: system.publishHeaders },
+    {
+      host: system.host,
+      port: system.port,
+      path: system.publishPath(CHANNEL),
+      headers: system.publishHeaders,
+      ...(system.publishEncoding ? { encoding: system.publishEncoding } : {}),
+    },
     {
       step: plan.step,
       events: plan.events,
@@ -220,7 +226,13 @@ export async function measureStep(session: Session, settings: SessionSettings, p
 
 async function warmUp(system: RunningSystem, settings: SessionSettings): Promise<void> {
   const result = await publishAtRate(
-    { host: system.host, port: system.port, path: system.publishPath("warmup"), headers: system.publishHeaders },
+    {
+      host: system.host,
+      port: system.port,
+      path: system.publishPath("warmup"),
+      headers: system.publishHeaders,
+      ...(system.publishEncoding ? { encoding: system.publishEncoding } : {}),
+    },
     { step: -1, events: 20, ratePerSecond: 200, payloadBytes: settings.payloadBytes, connections: 4 },
   );
   if (result.failed > 0)

@@ -45,7 +45,7 @@ export function relaySplitModes(bundleDir: string, fanout: FanoutShape): SystemD
   return relayModeList(fanout).map((mode) => relaySplit(bundleDir, mode));
 }
 
-function relaySplit(bundleDir: string, mode: RelayMode): SystemDefinition {
+export function relaySplit(bundleDir: string, mode: RelayMode): SystemDefinition {
   return {
     id: `${mode.id}-split`,
     label: mode.label.replace("(workerd)", "(Worker and objects in two workerd processes)"),
@@ -104,10 +104,12 @@ function relaySplit(bundleDir: string, mode: RelayMode): SystemDefinition {
       return {
         host: "127.0.0.1",
         port,
-        ...relayRoutes(mode.channelPrefix),
+        ...(mode.routes ?? relayRoutes(mode.channelPrefix)),
         pid: server.pid,
         roleOf,
-        channelStats: (channel) => relayChannelStats(port, `${mode.channelPrefix}${channel}`),
+        ...(mode.channelStats === false
+          ? {}
+          : { channelStats: (channel: string) => relayChannelStats(port, `${mode.channelPrefix}${channel}`) }),
         output: server.output,
         stop: server.stop,
       };

@@ -63,6 +63,10 @@ export interface RelayMode {
   readonly vars: Readonly<Record<string, string>>;
   readonly channelPrefix: string;
   readonly role: string;
+  /** Other subscribe/publish routes than a channel's (multi-channel streams, the Mercure hub). */
+  readonly routes?: Pick<RunningSystem, "subscribePath" | "publishPath" | "publishHeaders" | "publishEncoding">;
+  /** The relay's channel stats name `channel` (false: the subscribers are not one channel's, e.g. the hub's). */
+  readonly channelStats?: boolean;
 }
 
 /**
@@ -130,7 +134,7 @@ function v8Flags(): string[] {
   return (process.env.BENCH_WORKERD_V8_FLAGS ?? "").split(" ").filter((flag) => flag !== "");
 }
 
-function relayWorkerd(bundleDir: string, mode: RelayMode): SystemDefinition {
+export function relayWorkerd(bundleDir: string, mode: RelayMode): SystemDefinition {
   return {
     id: mode.id,
     label: mode.label,
@@ -166,14 +170,16 @@ function relayWorkerd(bundleDir: string, mode: RelayMode): SystemDefinition {
         `http://127.0.0.1:${port}/healthz`,
         30_000,
       );
-      const routes = relayRoutes(mode.channelPrefix);
+      const routes = mode.routes ?? relayRoutes(mode.channelPrefix);
       return {
         host: "127.0.0.1",
         port,
         ...routes,
         pid: server.pid,
         roleOf: () => mode.role,
-        channelStats: (channel) => relayChannelStats(port, `${mode.channelPrefix}${channel}`),
+        ...(mode.channelStats === false
+          ? {}
+          : { channelStats: (channel: string) => relayChannelStats(port, `${mode.channelPrefix}${channel}`) }),
         output: server.output,
         stop: server.stop,
       };

@@ -1,4 +1,5 @@
 /** What the harness needs from each system under test; the harness itself is the same for all. */
+import type { PublishEncoding } from "../load/publisher.ts";
 
 export interface RunningSystem {
   readonly host: string;
@@ -8,6 +9,8 @@ export interface RunningSystem {
   /** Path the publisher POSTs one event's data to (text/plain body). */
   publishPath(channel: string): string;
   readonly publishHeaders: Readonly<Record<string, string>>;
+  /** How an event is published, when not as the text/plain body of one POST (the Mercure hub's form). */
+  readonly publishEncoding?: PublishEncoding;
   /** Root of the server's process tree; memory and CPU are summed over it. */
   readonly pid: number;
   /** Names the processes of the tree by role (e.g. "dev proxy"), for the file-descriptor analysis. */

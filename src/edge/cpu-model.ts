@@ -19,10 +19,13 @@ export const CPU_MODEL = {
   /** A heartbeat comment to an idle stream: a timer and a 14-byte enqueue, no message to decode. */
   heartbeatMicros: 15,
   /**
-   * A view's rewrite of a delivery (parse and encode again, e.g. a multi-channel stream's ids), on top:
-   * about twice the 2-5 us + 0.4-0.7 us per KiB measured in Node (bench/experiments/multi-view.ts).
+   * A view's rewrite of a delivery (parse and encode again, e.g. a multi-channel stream's ids, or the Mercure
+   * hub's matchers), on top. 30: measured end to end in workerd, a stream of 8 channels cost 23-27 us more per
+   * delivery than a single-channel stream (3 interleaved rounds, N = 500, bench/results/subscriptions/), and
+   * a Mercure subscription 7-12 us (one exact match) to 13-31 us (8 URL patterns); Node alone times the
+   * rewrite at 2-5 us + 0.4-0.7 us per KiB (bench/experiments/multi-view.ts).
    */
-  viewMicros: 10,
+  viewMicros: 30,
   viewPerKiBMicros: 1,
 } as const;
 
