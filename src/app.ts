@@ -9,7 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ChannelObject, PublishOutcome } from "./channel/channel-object";
 import { AFTER_HEADER, CHANNEL_HEADER, CLIENT_HEADER, EXPIRES_HEADER } from "./channel/headers";
 import { clientKeyOf } from "./http/client-key";
-import { regionOf } from "./edge/attach";
+import { bridgeSettings, bridgeTarget } from "./edge/bridge-options";
 import { openBridgedStream } from "./edge/bridged-stream";
 import { ConfigError, configFromEnv, type RelayConfig } from "./config";
 import { demoRoutes } from "./demo/routes";
@@ -148,26 +148,10 @@ async function subscribe(c: AppContext): Promise<Response> {
   const tokenExpiresAt = grant?.expiresAt;
   const client = await clientKeyOf(c.req.raw, grant?.subject ?? null);
   if (deliveryMode(channel, config) === "hibernating") {
-    const lifetimeEnd = Date.now() + config.maxStreamSeconds * 1000;
     const bridged = await openBridgedStream(
-      {
-        channel,
-        client,
-        region: regionOf(c.req.raw),
-        channels: c.env.CHANNELS,
-        fanouts: c.env.FANOUTS,
-        log: c.var.log.with({ channel }),
-      },
+      bridgeTarget(c.env, c.req.raw, channel, client, c.var.log),
       after,
-      {
-        retryMs: config.retryMs,
-        heartbeatMs: config.heartbeatMs,
-        bufferBytes: config.streamBufferBytes,
-        cpuBudgetMs: config.streamCpuBudgetMs,
-        replay: config.replay,
-        maxSubscribers: config.maxSubscribersPerChannel,
-        closeAt: tokenExpiresAt === undefined ? lifetimeEnd : Math.min(lifetimeEnd, tokenExpiresAt),
-      },
+      bridgeSettings(config, tokenExpiresAt),
       c.req.raw.signal,
     );
     // null: an object from before the bridge (a rolling deploy): it still serves direct streams.

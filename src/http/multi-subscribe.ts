@@ -6,9 +6,9 @@
  * a Last-Event-ID cursor with one position per channel, and a subscriber
  * token covering every private channel among them.
  */
+import { bridgeSettings, bridgeTarget } from "../edge/bridge-options";
 import type { Context } from "hono";
 import type { RelayConfig } from "../config";
-import { regionOf } from "../edge/attach";
 import { parseCursor } from "../edge/multi-cursor";
 import { openMultiStream } from "../edge/multi-stream";
 import type { Env } from "../env";
@@ -38,26 +38,10 @@ export async function subscribeToMany(
     subject ??= grant.subject;
   }
   const client = await clientKeyOf(c.req.raw, subject);
-  const region = regionOf(c.req.raw);
   const opened = await openMultiStream(
-    channels.map((channel) => ({
-      channel,
-      client,
-      region,
-      channels: env.CHANNELS,
-      fanouts: env.FANOUTS,
-      log: logger.with({ channel }),
-    })),
+    channels.map((channel) => bridgeTarget(env, c.req.raw, channel, client, logger)),
     after,
-    {
-      retryMs: config.retryMs,
-      heartbeatMs: config.heartbeatMs,
-      bufferBytes: config.streamBufferBytes,
-      cpuBudgetMs: config.streamCpuBudgetMs,
-      replay: config.replay,
-      maxSubscribers: config.maxSubscribersPerChannel,
-      closeAt: Math.min(Date.now() + config.maxStreamSeconds * 1000, expiresAt),
-    },
+    bridgeSettings(config, Number.isFinite(expiresAt) ? expiresAt : undefined),
     c.req.raw.signal,
   );
   if (opened === null) {

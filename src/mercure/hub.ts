@@ -20,7 +20,7 @@ import type { ChannelObject } from "../channel/channel-object";
 import { assertFrameSize } from "../channel/event-rules";
 import { INTERNAL_CHANNEL_PREFIX } from "../channel/internal-channels";
 import { ConfigError, configFromEnv, type JwtKeySetting, type MercureConfig, type RelayConfig } from "../config";
-import { regionOf } from "../edge/attach";
+import { bridgeSettings, bridgeTarget } from "../edge/bridge-options";
 import { openBridgedStream } from "../edge/bridged-stream";
 import type { Env } from "../env";
 import { bodyLimitFor } from "../http/body-limit";
@@ -118,27 +118,11 @@ async function subscribe(c: HubContext): Promise<Response> {
           (id) => stub.locate(id),
           (update) => mayReceive(grant, update, hub.anonymous),
         );
-  const lifetimeEnd = Date.now() + config.maxStreamSeconds * 1000;
-  const expiresAt = grant?.expiresAt;
+  const client = await clientKeyOf(c.req.raw, grant?.subject ?? null);
   const response = await openBridgedStream(
-    {
-      channel: HUB_CHANNEL,
-      client: await clientKeyOf(c.req.raw, grant?.subject ?? null),
-      region: regionOf(c.req.raw),
-      channels: c.env.CHANNELS,
-      fanouts: c.env.FANOUTS,
-      log: c.var.log.with({ channel: HUB_CHANNEL }),
-    },
+    bridgeTarget(c.env, c.req.raw, HUB_CHANNEL, client, c.var.log),
     resume?.after,
-    {
-      retryMs: config.retryMs,
-      heartbeatMs: config.heartbeatMs,
-      bufferBytes: config.streamBufferBytes,
-      cpuBudgetMs: config.streamCpuBudgetMs,
-      replay: config.replay,
-      maxSubscribers: config.maxSubscribersPerChannel,
-      closeAt: expiresAt === undefined ? lifetimeEnd : Math.min(lifetimeEnd, expiresAt),
-    },
+    bridgeSettings(config, grant?.expiresAt),
     c.req.raw.signal,
     mercureView(matchers, grant, hub.anonymous),
   );
