@@ -9,7 +9,7 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, startPageServer, type PageServer } from "../support/browser";
-import { draftToken } from "../support/mercure-token";
+import { draftToken, publishToHub } from "../support/mercure-token";
 import { until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
@@ -46,16 +46,8 @@ function pageOrigin(): string {
   return `http://localhost:${pages.port}`;
 }
 
-async function publish(token: string, fields: [string, string][]): Promise<string> {
-  const response = await fetch(`${relay.url}/.well-known/mercure`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams(fields),
-  });
-  const text = await response.text();
-  if (response.status !== 200) throw new Error(`publish failed: ${response.status} ${text}`);
-  return text;
-}
+const publish = (token: string, fields: [string, string][]) =>
+  publishToHub(`${relay.url}/.well-known/mercure`, token, fields);
 
 describe("Mercure hub in Chromium", () => {
   it("a cross-origin EventSource with the token cookie gets private and pattern-selected updates", async () => {

@@ -12,7 +12,7 @@ import { execFile, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { draftToken, legacyToken } from "../support/mercure-token";
+import { draftToken, legacyToken, publishToHub } from "../support/mercure-token";
 import { until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
@@ -54,17 +54,6 @@ function opened(source: EventSource): Promise<void> {
     source.addEventListener("open", () => resolveOpen(), { once: true });
     source.addEventListener("error", () => source.readyState === EventSource.CLOSED && reject(new Error("closed")));
   });
-}
-
-async function publishForm(hubUrl: string, token: string, fields: [string, string][]): Promise<string> {
-  const response = await fetch(hubUrl, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams(fields),
-  });
-  const text = await response.text();
-  if (response.status !== 200) throw new Error(`publish failed: ${response.status} ${text}`);
-  return text;
 }
 
 describe("Mercure hub, pre-standard protocol, Symfony's publisher", () => {
@@ -156,7 +145,7 @@ describe("Mercure hub, draft-08", () => {
     ];
     const first = subscribeHub(hub, query);
     await opened(first.source);
-    const one = await publishForm(hub, token, [
+    const one = await publishToHub(hub, token, [
       ["topic", a],
       ["data", "one"],
     ]);
@@ -168,22 +157,22 @@ describe("Mercure hub, draft-08", () => {
 
     const b1 = pattern.replace(":id", "1");
     const missed = [
-      await publishForm(hub, token, [
+      await publishToHub(hub, token, [
         ["topic", b1],
         ["data", "two"],
       ]),
-      await publishForm(hub, token, [
+      await publishToHub(hub, token, [
         ["topic", "https://example.com/unrelated"],
         ["data", "not selected"],
       ]),
-      await publishForm(hub, token, [
+      await publishToHub(hub, token, [
         ["topic", a],
         ["data", "three"],
       ]),
     ];
     const resumed = subscribeHub(hub, [...query, ["lastEventID", one]]);
     await opened(resumed.source);
-    const marker = await publishForm(hub, token, [
+    const marker = await publishToHub(hub, token, [
       ["topic", a],
       ["data", "marker"],
     ]);

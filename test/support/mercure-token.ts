@@ -1,7 +1,8 @@
 /**
- * Test helper: Mercure access tokens signed with HS256 through WebCrypto, so
- * the header (`typ: at+jwt`) and claims are exactly what a test says. Works
- * in workerd (worker tests) and in Node (e2e tests).
+ * Test helpers for the Mercure hub: access tokens signed with HS256 through
+ * WebCrypto, so the header (`typ: at+jwt`) and claims are exactly what a test
+ * says, and a form-encoded publish. Work in workerd (worker tests) and in
+ * Node (e2e and browser tests).
  */
 const encoder = new TextEncoder();
 
@@ -39,4 +40,16 @@ export function draftToken(
 /** A pre-standard token: the `mercure` claim, no `exp` needed. */
 export function legacyToken(secret: string, claim: { publish?: string[]; subscribe?: string[] }): Promise<string> {
   return hs256({ mercure: claim }, secret, { typ: "JWT" });
+}
+
+/** Publishes one update over plain HTTP; returns the id the hub answered (throws on anything but 200). */
+export async function publishToHub(hubUrl: string, token: string, fields: [string, string][]): Promise<string> {
+  const response = await fetch(hubUrl, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`publish failed: ${response.status} ${text}`);
+  return text;
 }

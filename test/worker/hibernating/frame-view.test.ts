@@ -2,6 +2,7 @@
  * The view hook of a bridged stream (src/edge/bridged-stream.ts): every chunk of channel frames
  * passes through it, live and from history, and the cursor stays on the channel's own ids.
  */
+import { bridgeSettings } from "../../../src/edge/bridge-options";
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { configFromEnv } from "../../../src/config";
@@ -17,15 +18,8 @@ async function open(channel: string, after: number | undefined, view: (frames: U
   const response = await openBridgedStream(
     { channel, client: null, region: "any", channels: env.CHANNELS, fanouts: env.FANOUTS, log },
     after,
-    {
-      retryMs: config.retryMs,
-      heartbeatMs: config.heartbeatMs,
-      bufferBytes: config.streamBufferBytes,
-      cpuBudgetMs: config.streamCpuBudgetMs,
-      replay: config.replay,
-      maxSubscribers: config.maxSubscribersPerChannel,
-      closeAt: Date.now() + 60_000,
-    },
+    // Ends a minute from now, like a token expiring then.
+    bridgeSettings(config, Date.now() + 60_000),
     undefined,
     view,
   );
