@@ -12,9 +12,9 @@ import { SELF, env, evictDurableObject } from "cloudflare:test";
 import type { EventSourceMessage } from "eventsource-parser";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BASE, DELIVERY_MODE, freshChannel, publishData } from "./relay-client";
-import { type StreamReader, readStream } from "./sse-reader";
-import { SEED } from "./seed";
+import { BASE, freshChannel, publishData } from "../relay-client";
+import { type StreamReader, readStream } from "../sse-reader";
+import { SEED } from "../seed";
 
 const CHANNELS = 3;
 
@@ -78,7 +78,7 @@ function check(stream: Tracked, complete: readonly number[] | null): void {
   if (complete !== null) expect(positions).toEqual(complete);
 }
 
-describe.runIf(DELIVERY_MODE === "hibernating")("multi-channel delivery under random interleavings", () => {
+describe("multi-channel delivery under random interleavings", () => {
   it("every stream gets, per channel, a contiguous duplicate-free run from its cursor", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 4, maxLength: 14 }), async (ops) => {
