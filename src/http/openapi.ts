@@ -24,6 +24,14 @@ const idempotencyKeyParameter = {
     "A retry with the same key and the same events gets the same ids (with Idempotent-Replayed: true) and is delivered once.",
   schema: { type: "string" },
 };
+const tokenQueryParameter = {
+  name: "token",
+  in: "query",
+  required: false,
+  schema: { type: "string" },
+  description: "Subscriber JWT for private channels (ends up in access logs: prefer the cookie).",
+};
+const sseStream = { description: "The stream.", content: { "text/event-stream": { schema: { type: "string" } } } };
 const bearer = [{ bearer: [] }];
 
 const publishErrors = {
@@ -235,16 +243,10 @@ export const OPENAPI_DOCUMENT = {
         parameters: [
           { name: "Last-Event-ID", in: "header", required: false, schema: ref("EventId") },
           { name: "lastEventId", in: "query", required: false, schema: ref("EventId") },
-          {
-            name: "token",
-            in: "query",
-            required: false,
-            schema: { type: "string" },
-            description: "Subscriber JWT for a private channel (ends up in access logs: prefer the cookie).",
-          },
+          tokenQueryParameter,
         ],
         responses: {
-          "200": { description: "The stream.", content: { "text/event-stream": { schema: { type: "string" } } } },
+          "200": sseStream,
           "400": error("Invalid channel name or Last-Event-ID."),
           "401": error("Private channel: missing, invalid or expired subscriber token."),
           "403": error("The subscriber token does not grant this channel."),
@@ -288,16 +290,10 @@ export const OPENAPI_DOCUMENT = {
           },
           { name: "Last-Event-ID", in: "header", required: false, schema: ref("StreamCursor") },
           { name: "lastEventId", in: "query", required: false, schema: ref("StreamCursor") },
-          {
-            name: "token",
-            in: "query",
-            required: false,
-            schema: { type: "string" },
-            description: "Subscriber JWT for private channels (ends up in access logs: prefer the cookie).",
-          },
+          tokenQueryParameter,
         ],
         responses: {
-          "200": { description: "The stream.", content: { "text/event-stream": { schema: { type: "string" } } } },
+          "200": sseStream,
           "400": error(
             "No channel, too many (MAX_CHANNELS_PER_STREAM), a duplicate, an invalid or direct-mode channel, or a Last-Event-ID that is not a cursor for these channels.",
           ),
@@ -338,15 +334,7 @@ export const OPENAPI_DOCUMENT = {
         summary: "How many are watching a presence channel (PRESENCE_CHANNEL_PREFIXES)",
         description:
           "The same count subscribers get as the relay.presence event. Public channels: anyone (CORS as ALLOWED_ORIGINS). Private channels: a subscriber JWT covering the channel (Authorization: Bearer, ?token= or the cookie).",
-        parameters: [
-          {
-            name: "token",
-            in: "query",
-            required: false,
-            schema: { type: "string" },
-            description: "Subscriber JWT for a private channel (ends up in access logs: prefer the cookie).",
-          },
-        ],
+        parameters: [tokenQueryParameter],
         responses: {
           "200": { description: "The count.", content: json(ref("Presence")) },
           "400": error("Invalid channel name."),

@@ -28,6 +28,7 @@ import { clientKeyOf } from "../http/client-key";
 import { corsMiddleware, createOriginMatcher } from "../http/cors";
 import { errorResponse } from "../http/errors";
 import type { RequestLogVariables } from "../http/request-log";
+import { mediaTypeOf } from "../http/validation";
 import { oncePer } from "../once-per";
 import {
   checkCookieOrigin,
@@ -145,9 +146,8 @@ async function publish(c: HubContext): Promise<Response> {
   // A browser sends the cookie along with any site's form: such a publish must come from a listed origin.
   if (found.source === "cookie") checkCookieOrigin(c.req.raw, (origin) => publishOriginMatcher(hub)(origin) !== null);
   const grant = await verifyMercureToken(found.token, "publish", settings);
-  const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
   // draft-08 §Error Responses: a malformed request is a 400 (not 415).
-  if (type !== "application/x-www-form-urlencoded") {
+  if (mediaTypeOf(c.req.header("Content-Type")) !== "application/x-www-form-urlencoded") {
     throw badRequest("Send the update form-encoded: Content-Type: application/x-www-form-urlencoded.");
   }
   // Bytes, not text: invalid UTF-8 is refused rather than silently replaced.

@@ -40,9 +40,9 @@ export function mercureView(matchers: readonly Matcher[], grant: MercureGrant | 
       // The relay's own notices (relay.lost) carry no id and are not updates.
       if (frame.id === null) continue;
       position = frame.id;
-      const update = decoded(frame.data);
+      const { update, event } = decoded(frame.data);
       if (update !== null && matchesAny(matchers, update.topics) && mayReceive(grant, update, anonymous)) {
-        out += formatMercureEvent(update);
+        out += event;
         skippedUpdates = 0;
         skippedBytes = 0;
       } else {
@@ -60,22 +60,28 @@ export function mercureView(matchers: readonly Matcher[], grant: MercureGrant | 
 }
 
 /**
- * Every subscriber in an isolate reads the same updates: each envelope is parsed once, and the last
- * few hundred kept (keyed by their text, so a reused number can never return another update).
+ * Every subscriber in an isolate reads the same updates: each envelope is parsed and its Mercure
+ * event formatted once, and the last few hundred kept (keyed by their text, so a reused number can
+ * never return another update).
  */
-const DECODED = new Map<string, MercureUpdate | null>();
+interface Decoded {
+  /** null: not an update (nothing but the hub writes here): skipped, never fatal to the stream. */
+  readonly update: MercureUpdate | null;
+  readonly event: string;
+}
+const DECODED = new Map<string, Decoded>();
 const DECODED_MAX = 256;
 
-function decoded(envelope: string): MercureUpdate | null {
-  let update = DECODED.get(envelope);
-  if (update !== undefined) return update;
+function decoded(envelope: string): Decoded {
+  let entry = DECODED.get(envelope);
+  if (entry !== undefined) return entry;
   try {
-    update = decodeEnvelope(envelope);
+    const update = decodeEnvelope(envelope);
+    entry = { update, event: formatMercureEvent(update) };
   } catch {
-    // Not an update (nothing but the hub writes here): skipped, never fatal to the stream.
-    update = null;
+    entry = { update: null, event: "" };
   }
   if (DECODED.size >= DECODED_MAX) DECODED.delete(DECODED.keys().next().value as string);
-  DECODED.set(envelope, update);
-  return update;
+  DECODED.set(envelope, entry);
+  return entry;
 }
