@@ -16,7 +16,10 @@ import type { ChannelHistory } from "./history";
 import { ReplayAllowance, type ReplayGate, type ReplaySettings } from "./replay-limits";
 import { ClientCount, shouldCut } from "./stall-rule";
 import { readPage, resumePoint } from "./replay";
+import { positionFrame } from "./position-event";
 import { type CloseReason, Subscriber } from "./subscriber";
+
+const position = (cursor: number): Uint8Array => encodeText(positionFrame(String(cursor)));
 
 const HEARTBEAT = encodeComment("heartbeat");
 
@@ -89,6 +92,8 @@ export class DirectStreams {
       if (resume.notice !== null) greeting.push(resume.notice);
       cursor = resume.cursor;
     }
+    // The resume point, before any event: a stream that ends before its first event still resumes here.
+    greeting.push(positionFrame(String(cursor)));
     const subscriber = new Subscriber({
       cursor,
       live: cursor === this.deliveredId(),
@@ -96,6 +101,7 @@ export class DirectStreams {
       closeAt,
       onDemand: (s) => this.replay(s),
       onClose: (s, reason) => this.remove(s, reason),
+      position,
     });
     subscriber.write(encodeText(greeting.join("")));
     this.subscribers.add(subscriber);
@@ -116,6 +122,7 @@ export class DirectStreams {
       if (subscriber.live && subscriber.cursor === from && complete) {
         if (subscriber.fits(bytes.byteLength)) {
           subscriber.cursor = to;
+          subscriber.announced = to;
           subscriber.push(bytes);
           continue;
         }

@@ -32,6 +32,8 @@ export interface SubscriberOptions {
   readonly onDemand: (subscriber: Subscriber) => void;
   /** Called once, whatever ended the stream. */
   readonly onClose: (subscriber: Subscriber, reason: CloseReason) => void;
+  /** The resume point for a cursor (src/channel/position-event.ts), written before a clean end if needed. */
+  readonly position: (cursor: number) => Uint8Array;
 }
 
 /** How often a live-started subscriber that fell behind is offered more history. */
@@ -43,6 +45,8 @@ export class Subscriber {
   cursor: number;
   /** Caught up: receives broadcasts directly instead of reading history. */
   live: boolean;
+  /** The cursor the client's last event id stands for: the opening position, or the last live batch's end. */
+  announced: number;
 
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private readonly closeListeners: (() => void)[] = [];
@@ -57,6 +61,7 @@ export class Subscriber {
 
   constructor(private readonly options: SubscriberOptions) {
     this.cursor = options.cursor;
+    this.announced = options.cursor;
     this.live = options.live;
     this.maxBufferedBytes = options.maxBufferedBytes;
     const source: UnderlyingSource<Uint8Array> = {
@@ -172,6 +177,9 @@ export class Subscriber {
   close(reason: CloseReason): void {
     if (this.closed) return;
     try {
+      // The stream moved past the last id it wrote (a page that held only a relay.lost notice): say where it ended.
+      if (reason === "expired" && this.cursor !== this.announced)
+        this.controller.enqueue(this.options.position(this.cursor));
       if (reason === "expired") this.controller.close();
       else this.controller.error(new Error(`subscriber closed: ${reason}`));
     } catch {

@@ -17,7 +17,8 @@
 import { ClientCount, shouldCut } from "../channel/stall-rule";
 import type { BridgeCloseReason } from "../channel/bridge-protocol";
 import type { ReplaySettings } from "../channel/replay-limits";
-import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
+import { positionFrame } from "../channel/position-event";
+import { concatBytes, encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
 import { SSE_HEADERS } from "../sse/headers";
 import type { BridgeTarget } from "./attach";
 import { ChannelFeed, type CursorView, type FrameView, type Outlet } from "./channel-feed";
@@ -60,9 +61,20 @@ export function openBridgedStream(
   settings: BridgeSettings,
   signal: AbortSignal | undefined,
   view?: FrameView,
+  position: PositionWriter = channelPosition,
 ): Promise<Response | null> {
-  return openFeeds([{ target, after, ...(view ? { view } : {}) }], settings, signal);
+  return openFeeds([{ target, after, ...(view ? { view } : {}) }], settings, signal, position);
 }
+
+/**
+ * The frame that tells the client where the stream is (every feed's cursor, in feed order): its
+ * last event id becomes a resume point. Written in the stream's first bytes, and again before a
+ * clean end when the stream moved past the last id it wrote (see src/channel/position-event.ts).
+ */
+export type PositionWriter = (cursors: readonly number[]) => string;
+
+/** A single channel's stream: `relay.position` with the channel's id. */
+const channelPosition: PositionWriter = (cursors) => positionFrame(String(cursors[0] ?? 0));
 
 /** One channel of a bridged stream: where it resumes, and how its frames are rewritten. */
 export interface FeedSpec {
@@ -80,8 +92,9 @@ export async function openFeeds(
   specs: readonly FeedSpec[],
   settings: BridgeSettings,
   signal: AbortSignal | undefined,
+  position: PositionWriter,
 ): Promise<Response | null> {
-  const stream = new BridgedStream(specs, settings);
+  const stream = new BridgedStream(specs, settings, position);
   const refusal = await stream.connect(specs.map((spec) => spec.after));
   if (refusal !== undefined) return refusal;
   signal?.addEventListener("abort", () => stream.close("disconnected"));
@@ -110,6 +123,8 @@ class BridgedStream implements Outlet {
   private counted = false;
   /** Names the stream when its client is not known. */
   private readonly id = crypto.randomUUID();
+  /** The cursors the client's last event id stands for (see PositionWriter), as "c0.c1…". */
+  private announced = "";
 
   get cursors(): readonly number[] {
     return this.feeds.map((feed) => feed.cursor);
@@ -132,6 +147,7 @@ class BridgedStream implements Outlet {
   constructor(
     specs: readonly FeedSpec[],
     private readonly settings: BridgeSettings,
+    private readonly position: PositionWriter,
   ) {
     this.feeds = specs.map((spec) => new ChannelFeed(spec.target, settings, this, spec.view));
     this.readable = new ReadableStream<Uint8Array>(
@@ -158,7 +174,10 @@ class BridgedStream implements Outlet {
       if (refusal.status === "rejected") throw refusal.reason;
       return refusal.value;
     }
-    this.write(encodeText(formatComment("connected") + formatRetry(this.settings.retryMs)));
+    // One write: greeting, each channel's relay.lost notice, then the resume point, before any event.
+    const greeting = encodeText(formatComment("connected") + formatRetry(this.settings.retryMs));
+    const notices = this.feeds.map((feed) => feed.opening());
+    this.write(concatBytes([greeting, ...notices, this.positionBytes()]));
     for (const feed of this.feeds) feed.start();
     this.counted = true;
     OPEN_CLIENTS.add(this.clientKey);
@@ -168,8 +187,24 @@ class BridgedStream implements Outlet {
     return undefined;
   }
 
+  /** The position frame for the cursors now; the client's last event id will stand for them. */
+  private positionBytes(): Uint8Array {
+    this.announced = this.cursors.join(".");
+    return encodeText(this.position(this.cursors));
+  }
+
   close(reason: BridgeCloseReason): void {
     if (this.closed) return;
+    const clean = reason === "expired" || reason === "rotated" || reason === "unavailable";
+    // (announced is "" until the opening write: a stream refused before it writes nothing.)
+    if (clean && this.announced !== "" && this.cursors.join(".") !== this.announced) {
+      // The stream moved past the last id it wrote (filtered or pruned events): say where it ended.
+      try {
+        this.controller.enqueue(this.positionBytes());
+      } catch {
+        // Cancelled by the runtime already.
+      }
+    }
     this.closed = true;
     this.markStalled(false);
     if (this.counted) OPEN_CLIENTS.remove(this.clientKey);
@@ -181,7 +216,7 @@ class BridgedStream implements Outlet {
     for (const feed of this.feeds) feed.close(reason);
     try {
       // A clean end lets EventSource resume at once with Last-Event-ID; the others drop the backlog.
-      if (reason === "expired" || reason === "rotated" || reason === "unavailable") this.controller.close();
+      if (clean) this.controller.close();
       else this.controller.error(new Error(`stream closed: ${reason}`));
     } catch {
       // Cancelled by the runtime already.
@@ -224,7 +259,7 @@ class BridgedStream implements Outlet {
     return buffered === 0 || buffered + bytes.byteLength <= this.settings.bufferBytes;
   }
 
-  write(bytes: Uint8Array, costMicros = deliveryCostMicros(bytes.byteLength)): void {
+  write(bytes: Uint8Array, costMicros = deliveryCostMicros(bytes.byteLength), atCursor = false): void {
     if (this.closed) return;
     if (bytes.byteLength > 0) {
       try {
@@ -234,6 +269,7 @@ class BridgedStream implements Outlet {
         return;
       }
       this.bytesWritten += bytes.byteLength;
+      if (atCursor) this.announced = this.cursors.join(".");
     }
     // Counted even when a view kept nothing: reading and filtering frames costs CPU all the same.
     this.cpuMicros += costMicros;

@@ -42,8 +42,11 @@ export interface Outlet {
   readonly bufferedBytes: number;
   /** Whether `bytes` may be written now without passing the stream's budget. */
   fits(bytes: Uint8Array): boolean;
-  /** Counts the write's modelled CPU (deliveryCostMicros by default). */
-  write(bytes: Uint8Array, costMicros?: number): void;
+  /**
+   * Counts the write's modelled CPU (deliveryCostMicros by default). `atCursor`: the bytes end with
+   * an event whose id is the feeds' cursors, so the client's last event id is where the stream is.
+   */
+  write(bytes: Uint8Array, costMicros?: number, atCursor?: boolean): void;
   /** Resolves when the browser has taken everything queued (or the stream closed). */
   room(): Promise<void>;
   sleep(ms: number): Promise<void>;
@@ -115,10 +118,18 @@ export class ChannelFeed {
     return undefined;
   }
 
-  /** Starts writing: the resume's notice, the batches that came meanwhile, then whatever is missing. */
+  /**
+   * The relay.lost notice of an unknown Last-Event-ID, through the view (it is one of the channel's
+   * frames): the stream writes it with its greeting and resume point, before start().
+   */
+  opening(): Uint8Array {
+    const notice = this.notice === null ? new Uint8Array(0) : encodeText(this.notice);
+    this.notice = null;
+    return this.view ? this.view(notice, this.out.cursors) : notice;
+  }
+
+  /** Starts writing: the batches that came meanwhile, then whatever is missing. */
   start(): void {
-    // The relay.lost notice of an unknown Last-Event-ID is one of the channel's frames (a view sees it).
-    if (this.notice !== null) this.writeFrames(encodeText(this.notice));
     const pending = this.pending ?? [];
     this.pending = null;
     for (const message of pending) this.onBatch(message);
@@ -177,7 +188,7 @@ export class ChannelFeed {
     if (!this.catchingUp && batch.from === this.cursor && batch.frames.byteLength > 0 && this.out.fits(batch.frames)) {
       this.known = Math.max(this.known, batch.to);
       this.cursor = batch.to;
-      this.writeFrames(batch.frames);
+      this.writeFrames(batch.frames, true);
       return;
     }
     // A gap (lost push, restart, tick) or a reader behind its budget: read history as it drains.
@@ -252,7 +263,7 @@ export class ChannelFeed {
     if (recent === null || this.out.closed || recent.cursor <= this.cursor) return false;
     this.allowance.took(recent.bytes.byteLength);
     this.cursor = recent.cursor;
-    this.writeFrames(recent.bytes);
+    this.writeFrames(recent.bytes, true);
     return true;
   }
 
@@ -293,11 +304,14 @@ export class ChannelFeed {
     this.follow(attached);
   }
 
-  /** Channel frames, through the view if there is one. */
-  private writeFrames(frames: Uint8Array): void {
+  /**
+   * Channel frames, through the view if there is one. `atCursor`: they are whole batches, so they end
+   * with the event whose id is the cursor (a history page may end with a relay.lost notice instead).
+   */
+  private writeFrames(frames: Uint8Array, atCursor = false): void {
     if (this.out.closed) return;
     if (!this.view) {
-      this.out.write(frames);
+      this.out.write(frames, undefined, atCursor);
       return;
     }
     const viewed = this.view(frames, this.out.cursors);

@@ -5,7 +5,9 @@
  * channel's frames are rewritten on the way out (src/edge/multi-view.ts).
  */
 import type { BridgeTarget } from "./attach";
+import { positionFrame } from "../channel/position-event";
 import { type BridgeSettings, openFeeds } from "./bridged-stream";
+import { formatCursor } from "./multi-cursor";
 import { channelView } from "./multi-view";
 
 /**
@@ -24,5 +26,6 @@ export function openMultiStream(
     after: after?.[index],
     view: channelView(index, target.channel),
   }));
-  return openFeeds(specs, settings, signal);
+  // The resume point holds every channel's position (index 0: any index resumes the same).
+  return openFeeds(specs, settings, signal, (cursors) => positionFrame(formatCursor(0, cursors)));
 }

@@ -50,7 +50,7 @@ import { parseSubscribeQuery } from "./matchers";
 import { HUB_PATH, requestedLastEventId } from "./protocol";
 import { resumeFrom } from "./resume";
 import { encodeEnvelope, generateUpdateId, parsePublishForm } from "./update";
-import { mercureView } from "./view";
+import { mercurePosition, mercureView } from "./view";
 
 /** The hub's sequencing object: an internal channel, which /v1 can never address and Redis never feeds. */
 const HUB_CHANNEL = `${INTERNAL_CHANNEL_PREFIX}mercure`;
@@ -126,6 +126,7 @@ async function subscribe(c: HubContext): Promise<Response> {
     bridgeSettings(config, grant?.expiresAt),
     c.req.raw.signal,
     mercureView(matchers, grant, hub.anonymous),
+    mercurePosition,
   );
   if (response === null) {
     return errorResponse(503, "hub_unavailable", "The hub's sequencing object is not ready; retry shortly.");

@@ -30,6 +30,12 @@ import { decodeEnvelope, formatMercureEvent, type MercureUpdate } from "./update
 /** Filtered-out updates, or their bytes, after which a position mark is written. */
 const MARK_AFTER = { updates: 16, bytes: 16_384 } as const;
 
+/**
+ * A Mercure stream's resume point (see PositionWriter): the id-only mark, since the protocol has no
+ * event type for it; EventSource takes it as its last event id.
+ */
+export const mercurePosition = (cursors: readonly number[]): string => `id: ${positionId(cursors[0] ?? 0)}\n\n`;
+
 export function mercureView(matchers: readonly Matcher[], grant: MercureGrant | null, anonymous: boolean): FrameView {
   let skippedUpdates = 0;
   let skippedBytes = 0;

@@ -3,6 +3,7 @@
  * independent spec-following parser, and lets a test wait for what arrives.
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { POSITION_EVENT_NAME } from "../../src/channel/position-event";
 
 /**
  * How long a wait may take before the test fails instead of hanging. A failure guard, never a
@@ -11,7 +12,10 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 export const GUARD_MS = 15_000;
 
 export interface StreamReader {
+  /** Every event but the relay's resume points, which a client records and does not show. */
   readonly events: EventSourceMessage[];
+  /** The ids of the relay.position events (src/channel/position-event.ts), in order. */
+  readonly positions: string[];
   readonly comments: string[];
   retry: number | undefined;
   /** Resolves once `count` events have arrived (rejects after timeoutMs). */
@@ -26,6 +30,7 @@ export interface StreamReader {
 export function readStream(response: Response): StreamReader {
   if (!response.body) throw new Error("response has no body");
   const events: EventSourceMessage[] = [];
+  const positions: string[] = [];
   const comments: string[] = [];
   const waiters = new Set<() => void>();
   const notify = () => {
@@ -33,6 +38,7 @@ export function readStream(response: Response): StreamReader {
   };
   const reader: StreamReader = {
     events,
+    positions,
     comments,
     retry: undefined,
     waitForEvents: (count, timeoutMs = GUARD_MS) =>
@@ -54,7 +60,8 @@ export function readStream(response: Response): StreamReader {
   };
   const parser = createParser({
     onEvent: (event) => {
-      events.push(event);
+      if (event.event === POSITION_EVENT_NAME) positions.push(event.id ?? "");
+      else events.push(event);
       notify();
     },
     onComment: (comment) => {

@@ -1,6 +1,7 @@
 /** The Subscriber stream on its own: what a heartbeat tick writes, and when it calls a stream stalled. */
 import { describe, expect, it } from "vitest";
 import { Subscriber, type CloseReason } from "../../src/channel/subscriber";
+import { positionFrame } from "../../src/channel/position-event";
 import { encodeComment, encodeText } from "../../src/sse/codec";
 
 const HEARTBEAT = encodeComment("heartbeat");
@@ -13,6 +14,7 @@ function open(closed: CloseReason[] = []) {
     closeAt: Number.POSITIVE_INFINITY,
     onDemand: () => {},
     onClose: (_s, reason) => closed.push(reason),
+    position: (cursor) => encodeText(positionFrame(String(cursor))),
   });
   const reader = subscriber.stream.getReader();
   const decoder = new TextDecoder();
