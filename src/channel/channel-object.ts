@@ -11,7 +11,7 @@
  * Public surface (used by the Worker and fan-out objects only):
  * - `fetch(/attach)`: a Worker's bridge socket, or a redirect to a fan-out object;
  * - `fetch(/subscribe)`: a direct-mode SSE stream;
- * - `publish(events)`, `readPage(after, maxBytes)`, `stats()`, `locate(externalId)`;
+ * - `publish(events)`, `readPage(after, maxBytes, stream, client?)`, `stats()`, `locate(externalId)`;
  * - `ensureFanout`, `fanoutEmptied`: fan-out objects keeping the registry right;
  * - `alarm()`: Redis polling while subscribed, and re-announcing the last id
  *   to fan-out objects after a restart, and a waiting presence count;
@@ -38,7 +38,7 @@ import { FanoutRegistry } from "./fanout-registry";
 import { AFTER_HEADER, CHANNEL_HEADER, CLIENT_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER } from "./headers";
 import { channelFull, tooManyStreams } from "./refusals";
 import { ChannelHistory, type StoredEvent } from "./history";
-import { encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
+import { catchUpAt, encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
 import { ReplayGate } from "./replay-limits";
 import { SocketHub } from "./socket-hub";
 import { ChannelPresence } from "./channel-presence";
@@ -208,15 +208,18 @@ export class ChannelObject extends DurableObject<Env> {
 
   /**
    * History after `after` (up to the last durable event) as SSE bytes, at
-   * most about `maxBytes`, for the catching-up stream `stream`. While
-   * REPLAY_CONCURRENCY other streams are catching up, answers `waitMs`
-   * instead (and nothing else): the stream asks again then.
+   * most about `maxBytes`, for the catching-up stream `stream` of `client`
+   * (its client key; the stream counts as its own client without one). A
+   * stream with nothing to read, or whose rest fits in this page, is answered
+   * at once; the others go through the channel's replay gate, which may
+   * answer `waitMs` instead (and nothing else): the stream asks again then.
    */
-  async readPage(after: number, maxBytes: number, stream: string): Promise<HistoryPage> {
+  async readPage(after: number, maxBytes: number, stream: string, client?: string | null): Promise<HistoryPage> {
     const last = this.deliveredId;
-    const waitMs = this.replayGate.enter(stream);
+    const { ask, page: peeked } = catchUpAt(this.history, after, last, maxBytes, client ?? stream);
+    const waitMs = this.replayGate.enter(stream, ask);
     if (waitMs > 0) return { bytes: new Uint8Array(0), cursor: after, last, waitMs };
-    const page = readPage(this.history, after, last, maxBytes);
+    const page = peeked ?? readPage(this.history, after, last, maxBytes);
     if (page.cursor >= last) this.replayGate.leave(stream);
     return { ...page, last, waitMs: 0 };
   }

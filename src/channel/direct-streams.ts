@@ -15,8 +15,8 @@ import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/co
 import type { ChannelHistory } from "./history";
 import { ReplayAllowance, type ReplayGate, type ReplaySettings } from "./replay-limits";
 import { ClientCount, shouldCut } from "./stall-rule";
-import { readPage, resumePoint } from "./replay";
 import { positionFrame } from "./position-event";
+import { catchUpAt, readPage, resumePoint } from "./replay";
 import { type CloseReason, Subscriber } from "./subscriber";
 
 const position = (cursor: number): Uint8Array => encodeText(positionFrame(String(cursor)));
@@ -159,8 +159,11 @@ export class DirectStreams {
         subscriber.close("expired");
         return;
       }
-      if ("waitMs" in allowance || this.context.replayGate.enter(subscriber) > 0) break;
-      const page = readPage(this.history, subscriber.cursor, delivered, pageBytes);
+      if ("waitMs" in allowance) break;
+      const client = this.clients.get(subscriber) ?? subscriber;
+      const { ask, page: peeked } = catchUpAt(this.history, subscriber.cursor, delivered, pageBytes, client);
+      if (this.context.replayGate.enter(subscriber, ask) > 0) break;
+      const page = peeked ?? readPage(this.history, subscriber.cursor, delivered, pageBytes);
       subscriber.cursor = page.cursor;
       this.allowanceOf(subscriber).took(page.bytes.byteLength);
       if (!subscriber.push(page.bytes)) return;

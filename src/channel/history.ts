@@ -124,6 +124,14 @@ export class ChannelHistory {
       .map((row) => ({ id: row.id, event: row.event, data: row.data }));
   }
 
+  /**
+   * How many retained events have afterId < id <= upToId, without a query:
+   * ids are consecutive and pruning keeps the last `limit` of them.
+   */
+  countBetween(afterId: number, upToId: number): number {
+    return Math.max(0, upToId - Math.max(afterId, this.lastId - this.limit));
+  }
+
   oldestEventId(): number | null {
     if (!this.hasSchema) return null;
     const row = this.storage.sql.exec<{ id: number | null }>("SELECT MIN(id) AS id FROM events").toArray()[0];

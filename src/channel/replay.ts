@@ -5,6 +5,7 @@
 import { concatBytes, encodeEvent, encodeText } from "../sse/codec";
 import type { ChannelHistory, StoredEvent } from "./history";
 import { lostEventsFrame } from "./lost-events";
+import type { CatchUp } from "./replay-limits";
 
 /** Rows read from SQLite per page. */
 const PAGE_ROWS = 64;
@@ -47,6 +48,36 @@ export function readPage(history: ChannelHistory, after: number, upTo: number, m
     cursor = event.id;
   }
   return { bytes: concatBytes(chunks), cursor };
+}
+
+/** A catch-up as the replay gate sees it, and its page when that was read to see it. */
+export interface CatchUpPage {
+  readonly ask: CatchUp;
+  /** The page after `after`, already read when it may be the last one; null otherwise. */
+  readonly page: ReplayPage | null;
+}
+
+/**
+ * How far behind a stream at `after` is (events up to `upTo`, counted
+ * without a query), and whether the next page ends its catch-up. That can
+ * only be when at most PAGE_ROWS events are left: then the page is read
+ * here (the one query serving it costs anyway), and passed on to be sent.
+ * A stream with at most that many events left but more bytes than a page
+ * reads one page per ask even when it is told to wait; it is near the front
+ * of the queue (fewest behind go first), so rarely.
+ */
+export function catchUpAt(
+  history: ChannelHistory,
+  after: number,
+  upTo: number,
+  maxBytes: number,
+  client: unknown,
+): CatchUpPage {
+  if (after >= upTo) return { ask: { client, behind: 0, lastPage: true }, page: null };
+  // At least 1: a gap of pruned events past the cursor is still a page to send (the jump, or relay.lost).
+  const behind = Math.max(1, history.countBetween(after, upTo));
+  const page = behind <= PAGE_ROWS ? readPage(history, after, upTo, maxBytes) : null;
+  return { ask: { client, behind, lastPage: page !== null && page.cursor >= upTo }, page };
 }
 
 /**

@@ -234,7 +234,7 @@ export class ChannelFeed {
       askChannel = false;
       let page: HistoryPage;
       try {
-        page = await channel.readPage(this.cursor, pageBytes, this.id);
+        page = await channel.readPage(this.cursor, pageBytes, this.id, this.target.client);
       } catch (error) {
         // The channel is unreachable: the browser resumes from its Last-Event-ID instead.
         this.target.log.warn("history read failed; ending the stream", { cursor: this.cursor, error });
