@@ -22,6 +22,8 @@ export interface Listener {
   readonly received: Received[];
   readonly opened: Promise<void>;
   opens(): number;
+  /** How many times the connection ended (EventSource's `error` event; it then reconnects by itself). */
+  ends(): number;
   close(): void;
 }
 
@@ -35,7 +37,9 @@ export function listen(
   const source = new EventSource(`${relayUrl}/v1/channels/${channel}/events`, init);
   const received: Received[] = [];
   let opens = 0;
+  let ends = 0;
   source.addEventListener("open", () => (opens += 1));
+  source.addEventListener("error", () => (ends += 1));
   for (const type of types) {
     source.addEventListener(type, (event) =>
       received.push({ type, id: event.lastEventId, data: event.data, at: Date.now() }),
@@ -45,7 +49,7 @@ export function listen(
     source.addEventListener("open", () => resolve(), { once: true });
     setTimeout(() => reject(new Error("EventSource did not open")), GUARD_MS);
   });
-  return { source, received, opened, opens: () => opens, close: () => source.close() };
+  return { source, received, opened, opens: () => opens, ends: () => ends, close: () => source.close() };
 }
 
 export async function publishTo(relayUrl: string, channel: string, body: unknown): Promise<string> {
