@@ -140,6 +140,12 @@ export const LOST_EVENT: "relay.lost";
  * @property {string} lastEventId        the id the stream resumed from
  * @property {string | null} firstAvailableId  oldest event still retained
  */
+/**
+ * Name of the relay's resume point: every stream starts with one (its id is where the stream
+ * starts), so a stream that ends before its first event still resumes where it was. The client
+ * records its id as the channel's last id; no handler sees it.
+ */
+export const POSITION_EVENT: "relay.position";
 /** Name of the relay's subscriber count on presence channels (PRESENCE_CHANNEL_PREFIXES). */
 export const PRESENCE_EVENT: "relay.presence";
 export type Presence = {

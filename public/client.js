@@ -38,6 +38,13 @@ export const LOST_EVENT = "relay.lost";
  * @property {string | null} firstAvailableId  oldest event still retained
  */
 
+/**
+ * Name of the relay's resume point: every stream starts with one (its id is where the stream
+ * starts), so a stream that ends before its first event still resumes where it was. The client
+ * records its id as the channel's last id; no handler sees it.
+ */
+export const POSITION_EVENT = "relay.position";
+
 /** Name of the relay's subscriber count on presence channels (PRESENCE_CHANNEL_PREFIXES). */
 export const PRESENCE_EVENT = "relay.presence";
 
@@ -267,7 +274,7 @@ function openSource(options, channels, makeUrl, resumeFrom, receive) {
     const url = makeUrl(resumeFrom(), token);
     const current = new Source(url, { withCredentials: Boolean(options.withCredentials) });
     source = current;
-    for (const type of [...types, LOST_EVENT, PRESENCE_EVENT]) {
+    for (const type of [...types, LOST_EVENT, PRESENCE_EVENT, POSITION_EVENT]) {
       current.addEventListener(type, (event) => receive(type, /** @type {MessageEvent<string>} */ (event)));
     }
     current.addEventListener("open", () => {
@@ -298,6 +305,7 @@ function openSource(options, channels, makeUrl, resumeFrom, receive) {
  * @param {RelayEvent} event
  */
 function dispatch(options, event) {
+  if (event.type === POSITION_EVENT) return; // its id is recorded; nothing to show
   if (event.type === LOST_EVENT) {
     options.onLost?.(/** @type {LostEvents} */ (parse(event.data)), event.channel);
     return;
@@ -383,7 +391,8 @@ function subscribeMultiplexed(options, channels) {
   const lastIds = new Map();
   /** @param {RelayEvent} event */
   const deliver = (event) => {
-    if (!mine.has(event.channel)) return;
+    // A resume point's positions were learned with it (they may name channels of other tabs).
+    if (!mine.has(event.channel) || event.type === POSITION_EVENT) return;
     if (event.type !== LOST_EVENT) {
       const last = lastIds.get(event.channel);
       if (last !== undefined && Number(event.id) <= Number(last)) return; // already delivered

@@ -5,8 +5,9 @@
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOST_EVENT, shardHost, shardIndex, streamUrl } from "../../public/client.js";
+import { LOST_EVENT, POSITION_EVENT, shardHost, shardIndex, streamUrl } from "../../public/client.js";
 import { LOST_EVENT_NAME } from "../../src/channel/lost-events";
+import { POSITION_EVENT_NAME } from "../../src/channel/position-event";
 import { launchChromium, startPageServer, type PageServer } from "../support/browser";
 import { channelStats, listen, publishTo, until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
@@ -100,6 +101,7 @@ describe("client module (unit)", () => {
     );
     // The client listens for the name the relay sends (one fact, checked against the relay's own constant).
     expect(LOST_EVENT).toBe(LOST_EVENT_NAME);
+    expect(POSITION_EVENT).toBe(POSITION_EVENT_NAME);
   });
 
   it("names shard hosts from a template or a function, and refuses what is not a host name", () => {
@@ -118,6 +120,20 @@ describe("client module (unit)", () => {
 });
 
 describe("client module in Chromium", () => {
+  it("records the stream's resume point as the channel's last id before any event, showing no event", async () => {
+    const channel = "resume-point";
+    await publishTo(relay.url, channel, { data: "a" });
+    await publishTo(relay.url, channel, { data: "b" });
+    const page = await subscribeInPage({ relay: relayBase(), channel });
+    const lastId = () => page.evaluate(`globalThis.sub.lastEventId(${JSON.stringify(channel)}) ?? null`);
+    await until(
+      async () => (await lastId()) === "2",
+      () => "the client did not record the resume point",
+    );
+    expect(await read<Recorded[]>(page, "got")).toEqual([]);
+    await page.close();
+  });
+
   it("spreads channels over shard hosts and routes unnamed and named events", async () => {
     const channels = ["orders-1", "orders-2", "orders-3", "orders-4", "orders-5"];
     const page = await subscribeInPage({ relay: relayBase(), channels, shards: 4 });
