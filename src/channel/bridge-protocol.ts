@@ -18,6 +18,8 @@
  * a subscription by closing the socket with one of CLOSE_CODES.
  */
 
+import type { CloseReason } from "../stream/close-reasons";
+
 export const BRIDGE_PROTOCOL = "relay.v1";
 
 /** Where a subscriber resuming after an id starts, and the `relay.lost` frame it gets first, if any. */
@@ -56,18 +58,18 @@ export interface Batch {
   readonly frames: Uint8Array;
 }
 
-/** Why a Worker closed its socket; the object counts them in its stats. */
-export const CLOSE_CODES = {
+/** Why a Worker closed its socket (one code per src/stream/close-reasons.ts reason); the object counts them in its stats. */
+export const CLOSE_CODES: Readonly<Record<CloseReason, number>> = {
   disconnected: 1000,
+  /** Direct mode's only (a bridged stream reads history instead): here for a total mapping. */
+  overflow: 4001,
   stalled: 4002,
   expired: 4003,
   /** The stream reached its modelled CPU budget (or its replay share) and ended cleanly (the browser resumes). */
   rotated: 4004,
   /** The channel could not be reached; the stream ended cleanly for the browser to try again. */
   unavailable: 4005,
-} as const;
-
-export type BridgeCloseReason = keyof typeof CLOSE_CODES;
+};
 
 const NEWLINE = 10;
 const utf8 = new TextEncoder();
@@ -99,7 +101,7 @@ export function decodeControl(text: string): Hello | Redirect {
   return value;
 }
 
-export function closeReason(code: number): BridgeCloseReason {
-  for (const [reason, value] of Object.entries(CLOSE_CODES)) if (value === code) return reason as BridgeCloseReason;
+export function closeReason(code: number): CloseReason {
+  for (const [reason, value] of Object.entries(CLOSE_CODES)) if (value === code) return reason as CloseReason;
   return "disconnected";
 }

@@ -30,8 +30,9 @@ import { RedisPoller } from "../redis/poller";
 import { IdempotencyStore, type Reservation } from "./idempotency-store";
 import { concatBytes } from "../sse/codec";
 import { SSE_HEADERS } from "../sse/headers";
-import { type BridgeCloseReason, encodeBatch, type Redirect } from "./bridge-protocol";
-import { type ClosedStreams, DirectStreams } from "./direct-streams";
+import { encodeBatch, type Redirect } from "./bridge-protocol";
+import { DirectStreams } from "./direct-streams";
+import { type CloseReason, type ClosedStreams, isCounted } from "../stream/close-reasons";
 import type { EventInput, IdempotencyRequest } from "./events";
 import { ExternalIds } from "./external-ids";
 import { FanoutRegistry } from "./fanout-registry";
@@ -378,8 +379,8 @@ export class ChannelObject extends DurableObject<Env> {
     return this.direct.size + this.hub.size + this.fanouts.subscribers;
   }
 
-  private countClose(reason: BridgeCloseReason): void {
-    if (reason === "stalled" || reason === "expired") this.closedStreams[reason] += 1;
+  private countClose(reason: CloseReason): void {
+    if (isCounted(reason)) this.closedStreams[reason] += 1;
   }
 
   /**

@@ -11,17 +11,15 @@
  * and no duplicate.
  */
 import type { Logger } from "../log";
-import { encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
+import { encodeText } from "../sse/codec";
+import { type Clock, systemClock, type TimerHandle } from "../stream/clock";
+import { type CloseReason, type ClosedStreams, isCounted } from "../stream/close-reasons";
+import { tickIntervalMs } from "../stream/outlet";
 import type { ChannelHistory } from "./history";
 import { ReplayAllowance, type ReplayGate, type ReplaySettings } from "./replay-limits";
 import { ClientCount, shouldCut } from "./stall-rule";
-import { positionFrame } from "./position-event";
 import { catchUpAt, readPage, resumePoint } from "./replay";
-import { type CloseReason, Subscriber } from "./subscriber";
-
-const position = (cursor: number): Uint8Array => encodeText(positionFrame(String(cursor)));
-
-const HEARTBEAT = encodeComment("heartbeat");
+import { Subscriber } from "./subscriber";
 
 export interface DirectSettings {
   readonly retryMs: number;
@@ -41,20 +39,21 @@ export interface DirectContext {
   readonly log: Logger;
   /** Called when a stream opens or ends (presence). */
   readonly onSizeChange?: () => void;
+  /** Time for the streams' ticks and lifetimes (a fake one in tests). */
+  readonly clock?: Clock;
 }
-
-export type ClosedStreams = Record<"overflow" | "stalled" | "expired", number>;
 
 export class DirectStreams {
   private readonly subscribers = new Set<Subscriber>();
   private readonly allowances = new WeakMap<Subscriber, ReplayAllowance>();
   private readonly clients = new WeakMap<Subscriber, string>();
-  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private heartbeatTimer: TimerHandle | undefined;
   /** One pending presence wake-up at most (a newer one replaces it). */
-  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private wakeTimer: TimerHandle | undefined;
   /** When the heartbeat timer last fired: a late tick means this object is behind on its own work. */
   private lastTickAt = 0;
   private readonly deliveredId: () => number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly history: ChannelHistory,
@@ -62,6 +61,7 @@ export class DirectStreams {
     private readonly context: DirectContext,
   ) {
     this.deliveredId = context.deliveredId;
+    this.clock = context.clock ?? systemClock;
   }
 
   get size(): number {
@@ -74,7 +74,6 @@ export class DirectStreams {
     return total;
   }
 
-  /** A new stream, replaying after `after` if given; ends cleanly at MAX_STREAM_SECONDS or its token's expiry. */
   /** Open streams of one client (see MAX_STREAMS_PER_CLIENT). */
   countClient(client: string): number {
     let count = 0;
@@ -82,37 +81,37 @@ export class DirectStreams {
     return count;
   }
 
+  /** A new stream, replaying after `after` if given; ends cleanly at MAX_STREAM_SECONDS or its token's expiry. */
   open(after: number | undefined, tokenExpiresAt: number | null, client: string | null = null): Subscriber {
-    const lifetimeEnd = Date.now() + this.settings.maxStreamSeconds * 1000;
-    const closeAt = tokenExpiresAt === null ? lifetimeEnd : Math.min(lifetimeEnd, tokenExpiresAt);
-    const greeting: string[] = [formatComment("connected"), formatRetry(this.settings.retryMs)];
+    const lifetimeEnd = this.clock.now() + this.settings.maxStreamSeconds * 1000;
+    const notices: Uint8Array[] = [];
     let cursor = after ?? this.deliveredId();
     if (after !== undefined) {
       const resume = resumePoint(this.history, after);
-      if (resume.notice !== null) greeting.push(resume.notice);
+      if (resume.notice !== null) notices.push(encodeText(resume.notice));
       cursor = resume.cursor;
     }
-    // The resume point, before any event: a stream that ends before its first event still resumes here.
-    greeting.push(positionFrame(String(cursor)));
     const subscriber = new Subscriber({
       cursor,
       live: cursor === this.deliveredId(),
-      maxBufferedBytes: this.settings.maxBufferedBytes,
-      closeAt,
+      outlet: {
+        retryMs: this.settings.retryMs,
+        bufferBytes: this.settings.maxBufferedBytes,
+        closeAt: tokenExpiresAt === null ? lifetimeEnd : Math.min(lifetimeEnd, tokenExpiresAt),
+        // The object's CPU is billed as duration, not per stream: nothing to model.
+        cpuBudgetMicros: Number.POSITIVE_INFINITY,
+        heartbeatMicros: 0,
+      },
+      clock: this.clock,
       onDemand: (s) => this.replay(s),
       onClose: (s, reason) => this.remove(s, reason),
-      position,
     });
-    subscriber.write(encodeText(greeting.join("")));
+    // Greeting, any relay.lost notice, the resume point: before any event.
+    subscriber.outlet.open(notices);
     this.subscribers.add(subscriber);
     if (client !== null) this.clients.set(subscriber, client);
     this.startHeartbeat();
     this.context.onSizeChange?.();
-    if (tokenExpiresAt !== null) {
-      // A token's expiry is enforced to the moment; plain lifetimes are checked on heartbeat ticks.
-      const timer = setTimeout(() => subscriber.close("expired"), Math.max(0, closeAt - Date.now()));
-      subscriber.onClosed(() => clearTimeout(timer));
-    }
     return subscriber;
   }
 
@@ -120,10 +119,9 @@ export class DirectStreams {
   deliver(from: number, to: number, bytes: Uint8Array, complete: boolean): void {
     for (const subscriber of this.subscribers) {
       if (subscriber.live && subscriber.cursor === from && complete) {
-        if (subscriber.fits(bytes.byteLength)) {
+        if (subscriber.outlet.fits(bytes.byteLength)) {
           subscriber.cursor = to;
-          subscriber.announced = to;
-          subscriber.push(bytes);
+          subscriber.outlet.write(bytes, 0, true);
           continue;
         }
         // Half its budget behind already: a slow reader; cut it, its browser resumes from history.
@@ -156,7 +154,7 @@ export class DirectStreams {
       const allowance = this.allowanceOf(subscriber).check(pageBytes);
       if ("exhausted" in allowance) {
         // Its share of replay is spent: a clean end, the browser resumes from here on a new connection.
-        subscriber.close("expired");
+        subscriber.close("rotated");
         return;
       }
       if ("waitMs" in allowance) break;
@@ -166,7 +164,7 @@ export class DirectStreams {
       const page = peeked ?? readPage(this.history, subscriber.cursor, delivered, pageBytes);
       subscriber.cursor = page.cursor;
       this.allowanceOf(subscriber).took(page.bytes.byteLength);
-      if (!subscriber.push(page.bytes)) return;
+      if (!subscriber.outlet.write(page.bytes)) return;
     }
     if (!subscriber.live) subscriber.waitForRoom();
   }
@@ -183,7 +181,7 @@ export class DirectStreams {
   private remove(subscriber: Subscriber, reason: CloseReason): void {
     this.subscribers.delete(subscriber);
     this.context.replayGate.leave(subscriber);
-    if (reason === "overflow" || reason === "stalled" || reason === "expired") this.context.closed[reason] += 1;
+    if (isCounted(reason)) this.context.closed[reason] += 1;
     if (reason === "overflow" || reason === "stalled") {
       this.context.log.info("subscriber dropped", { reason, subscribers: this.subscribers.size });
     }
@@ -193,8 +191,8 @@ export class DirectStreams {
 
   /** Runs `run` after `ms` (presence's interval); replaces a wake-up already pending. */
   wakeAfter(ms: number, run: () => void): void {
-    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
-    this.wakeTimer = setTimeout(
+    if (this.wakeTimer !== undefined) this.clock.clear(this.wakeTimer);
+    this.wakeTimer = this.clock.setTimeout(
       () => {
         this.wakeTimer = undefined;
         run();
@@ -205,7 +203,7 @@ export class DirectStreams {
 
   /** A frame without an id (presence) to every stream with room for it; one without room misses it. */
   sendFrame(bytes: Uint8Array): void {
-    for (const subscriber of this.subscribers) if (subscriber.fits(bytes.byteLength)) subscriber.push(bytes);
+    for (const { outlet } of this.subscribers) if (outlet.fits(bytes.byteLength)) outlet.write(bytes);
   }
 
   /**
@@ -216,10 +214,10 @@ export class DirectStreams {
    */
   private startHeartbeat(): void {
     if (this.heartbeatTimer !== undefined) return;
-    const interval = Math.max(25, Math.floor(this.settings.heartbeatMs / 2));
-    this.lastTickAt = Date.now();
-    this.heartbeatTimer = setInterval(() => {
-      const now = Date.now();
+    const interval = tickIntervalMs(this.settings.heartbeatMs);
+    this.lastTickAt = this.clock.now();
+    this.heartbeatTimer = this.clock.setInterval(() => {
+      const now = this.clock.now();
       const late = now - this.lastTickAt - interval;
       this.lastTickAt = now;
       const stalled: Subscriber[] = [];
@@ -228,7 +226,7 @@ export class DirectStreams {
       for (const subscriber of this.subscribers) {
         const client = this.clients.get(subscriber) ?? subscriber;
         all.add(client);
-        if (subscriber.heartbeat(HEARTBEAT, now) === "stalled") {
+        if (subscriber.outlet.tick()) {
           stalled.push(subscriber);
           stalledClients.add(client);
         }
@@ -237,7 +235,7 @@ export class DirectStreams {
       // for a while.
       const tick = { lateMs: late, intervalMs: interval };
       for (const subscriber of stalled) {
-        if (shouldCut(subscriber.stalledTicks, tick, stalledClients.distinct, all.distinct))
+        if (shouldCut(subscriber.outlet.stalledTicks, tick, stalledClients.distinct, all.distinct))
           subscriber.close("stalled");
       }
     }, interval);
@@ -245,7 +243,7 @@ export class DirectStreams {
 
   private stopHeartbeat(): void {
     if (this.heartbeatTimer === undefined) return;
-    clearInterval(this.heartbeatTimer);
+    this.clock.clear(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
   }
 }

@@ -8,8 +8,9 @@
  * `ctx.getWebSockets()` after hibernation, each with its attachment. No
  * timers: heartbeats, lifetimes and stall detection belong to the Worker.
  */
+import type { CloseReason } from "../stream/close-reasons";
 import { errorResponse } from "../error-response";
-import { BRIDGE_PROTOCOL, type BridgeCloseReason, closeReason, type Hello } from "./bridge-protocol";
+import { BRIDGE_PROTOCOL, closeReason, type Hello } from "./bridge-protocol";
 
 /** Kept with each socket across hibernation (serializeAttachment, at most 16 KB). */
 export interface SocketAttachment {
@@ -95,7 +96,7 @@ export class SocketHub {
   }
 
   /** Completes a close the Worker started; returns why it closed. */
-  closed(socket: WebSocket, code: number): BridgeCloseReason {
+  closed(socket: WebSocket, code: number): CloseReason {
     try {
       socket.close(code === 1005 || code === 1006 ? 1000 : code, "bye");
     } catch {

@@ -14,12 +14,13 @@
  *   stream ends cleanly (EventSource resumes with Last-Event-ID) before a
  *   modelled CPU budget is spent.
  */
-import { ClientCount, shouldCut } from "../channel/stall-rule";
-import type { BridgeCloseReason } from "../channel/bridge-protocol";
-import type { ReplaySettings } from "../channel/replay-limits";
 import { positionFrame } from "../channel/position-event";
-import { concatBytes, encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
+import type { ReplaySettings } from "../channel/replay-limits";
+import { ClientCount, shouldCut } from "../channel/stall-rule";
 import { SSE_HEADERS } from "../sse/headers";
+import { type Clock, systemClock, type TimerHandle } from "../stream/clock";
+import type { CloseReason } from "../stream/close-reasons";
+import { StreamOutlet, tickIntervalMs } from "../stream/outlet";
 import type { BridgeTarget } from "./attach";
 import { ChannelFeed, type CursorView, type FrameView, type Outlet } from "./channel-feed";
 import { CPU_MODEL, deliveryCostMicros } from "./cpu-model";
@@ -38,8 +39,6 @@ export interface BridgeSettings {
   /** Replay bytes per second and in all for this stream (the channel bounds concurrent replays). */
   readonly replay: Pick<ReplaySettings, "bytesPerSecond" | "maxBytesPerStream">;
 }
-
-const HEARTBEAT = encodeComment("heartbeat");
 
 /**
  * This isolate's open streams and its stalled-looking ones, by client: all streams of one isolate
@@ -102,66 +101,62 @@ export async function openFeeds(
 }
 
 class BridgedStream implements Outlet {
-  readonly readable: ReadableStream<Uint8Array>;
-  private controller!: ReadableStreamDefaultController<Uint8Array>;
-  closed = false;
+  private readonly outlet: StreamOutlet;
   private readonly feeds: ChannelFeed[];
-  private cpuMicros = 0;
-  private bytesWritten = 0;
-  private drainedAtLastCheck = 0;
-  private writtenAtLastTick = 0;
-  /** Heartbeat ticks run twice per HEARTBEAT_MS. */
-  private get tickMs(): number {
-    return Math.max(25, Math.floor(this.settings.heartbeatMs / 2));
-  }
+  private readonly clock: Clock = systemClock;
   private lastTickAt = 0;
   /** Whether the last tick found this stream draining nothing (counted in STALLED_CLIENTS). */
   private looksStalled = false;
-  /** Consecutive ticks that found this stream draining nothing. */
-  private stalledTicks = 0;
   /** Whether this stream is counted in OPEN_CLIENTS. */
   private counted = false;
   /** Names the stream when its client is not known. */
   private readonly id = crypto.randomUUID();
-  /** The cursors the client's last event id stands for (see PositionWriter), as "c0.c1…". */
-  private announced = "";
+  private readonly roomWaiters = new Set<() => void>();
+  private readonly timers = new Set<TimerHandle>();
+
+  constructor(
+    specs: readonly FeedSpec[],
+    private readonly settings: BridgeSettings,
+    position: PositionWriter,
+  ) {
+    this.feeds = specs.map((spec) => new ChannelFeed(spec.target, settings, this, spec.view));
+    this.outlet = new StreamOutlet(
+      {
+        retryMs: settings.retryMs,
+        bufferBytes: settings.bufferBytes,
+        closeAt: settings.closeAt,
+        cpuBudgetMicros: settings.cpuBudgetMs * 1000,
+        heartbeatMicros: CPU_MODEL.heartbeatMicros,
+      },
+      { key: () => this.cursors.join("."), frame: () => position(this.cursors) },
+      this.clock,
+      {
+        // Called when the browser's side has taken everything queued: room for the next page.
+        onPull: () => this.wakeRoomWaiters(),
+        onClose: (reason) => this.ended(reason),
+      },
+    );
+  }
+
+  get readable(): ReadableStream<Uint8Array> {
+    return this.outlet.readable;
+  }
+
+  get closed(): boolean {
+    return this.outlet.closed;
+  }
 
   get cursors(): readonly number[] {
     return this.feeds.map((feed) => feed.cursor);
   }
 
+  get bufferedBytes(): number {
+    return this.outlet.bufferedBytes;
+  }
+
   /** Whose stream this is, for the stall rule: its client, or itself when the client is not known. */
   private get clientKey(): string {
     return this.feeds[0]?.target.client ?? this.id;
-  }
-
-  private markStalled(stalled: boolean): void {
-    if (stalled === this.looksStalled) return;
-    this.looksStalled = stalled;
-    if (stalled) STALLED_CLIENTS.add(this.clientKey);
-    else STALLED_CLIENTS.remove(this.clientKey);
-  }
-  private readonly roomWaiters = new Set<() => void>();
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
-
-  constructor(
-    specs: readonly FeedSpec[],
-    private readonly settings: BridgeSettings,
-    private readonly position: PositionWriter,
-  ) {
-    this.feeds = specs.map((spec) => new ChannelFeed(spec.target, settings, this, spec.view));
-    this.readable = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.controller = controller;
-        },
-        // Called when the browser's side has taken everything queued: room for the next page.
-        pull: () => this.wakeRoomWaiters(),
-        cancel: () => this.close("disconnected"),
-      },
-      // High-water mark 0: -desiredSize is exactly the unsent bytes.
-      { highWaterMark: 0, size: (chunk) => chunk.byteLength },
-    );
   }
 
   /** First attach of every feed: the refusal to pass on, or undefined once streaming. */
@@ -170,57 +165,37 @@ class BridgedStream implements Outlet {
     const refusal = outcomes.find((outcome) => outcome.status === "rejected" || outcome.value !== undefined);
     if (refusal !== undefined) {
       for (const feed of this.feeds) feed.close("disconnected");
-      this.closed = true;
+      this.outlet.close("disconnected");
       if (refusal.status === "rejected") throw refusal.reason;
       return refusal.value;
     }
     // One write: greeting, each channel's relay.lost notice, then the resume point, before any event.
-    const greeting = encodeText(formatComment("connected") + formatRetry(this.settings.retryMs));
-    const notices = this.feeds.map((feed) => feed.opening());
-    this.write(concatBytes([greeting, ...notices, this.positionBytes()]));
+    this.outlet.open(this.feeds.map((feed) => feed.opening()));
+    if (this.closed) return undefined;
     for (const feed of this.feeds) feed.start();
     this.counted = true;
     OPEN_CLIENTS.add(this.clientKey);
-    this.lastTickAt = Date.now();
-    this.timers.add(setInterval(() => this.tick(), this.tickMs));
-    this.after(Math.max(0, this.settings.closeAt - Date.now()), () => this.close("expired"));
+    this.lastTickAt = this.clock.now();
+    const interval = tickIntervalMs(this.settings.heartbeatMs);
+    this.timers.add(this.clock.setInterval(() => this.tick(interval), interval));
     return undefined;
   }
 
-  /** The position frame for the cursors now; the client's last event id will stand for them. */
-  private positionBytes(): Uint8Array {
-    this.announced = this.cursors.join(".");
-    return encodeText(this.position(this.cursors));
+  close(reason: CloseReason): void {
+    this.outlet.close(reason);
   }
 
-  close(reason: BridgeCloseReason): void {
-    if (this.closed) return;
-    const clean = reason === "expired" || reason === "rotated" || reason === "unavailable";
-    // (announced is "" until the opening write: a stream refused before it writes nothing.)
-    if (clean && this.announced !== "" && this.cursors.join(".") !== this.announced) {
-      // The stream moved past the last id it wrote (filtered or pruned events): say where it ended.
-      try {
-        this.controller.enqueue(this.positionBytes());
-      } catch {
-        // Cancelled by the runtime already.
-      }
-    }
-    this.closed = true;
+  /** The outlet ended (whatever ended it): release this stream's upstreams, timers and counts. */
+  private ended(reason: CloseReason): void {
     this.markStalled(false);
     if (this.counted) OPEN_CLIENTS.remove(this.clientKey);
+    this.counted = false;
     if (reason === "stalled") {
-      const cursors = this.feeds.map((feed) => feed.cursor);
-      this.feeds[0]?.target.log.info("subscriber dropped", { reason, cursor: cursors.join(".") });
+      this.feeds[0]?.target.log.info("subscriber dropped", { reason, cursor: this.cursors.join(".") });
     }
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) this.clock.clear(timer);
+    this.timers.clear();
     for (const feed of this.feeds) feed.close(reason);
-    try {
-      // A clean end lets EventSource resume at once with Last-Event-ID; the others drop the backlog.
-      if (clean) this.controller.close();
-      else this.controller.error(new Error(`stream closed: ${reason}`));
-    } catch {
-      // Cancelled by the runtime already.
-    }
     this.wakeRoomWaiters();
   }
 
@@ -230,7 +205,8 @@ class BridgedStream implements Outlet {
 
   /** A timer the stream forgets once it fired, and clears if the stream ends first. */
   after(ms: number, run: () => void): void {
-    const timer = setTimeout(() => {
+    if (this.closed) return;
+    const timer = this.clock.setTimeout(() => {
       this.timers.delete(timer);
       run();
     }, ms);
@@ -248,59 +224,38 @@ class BridgedStream implements Outlet {
     for (const waiter of waiters) waiter();
   }
 
-  get bufferedBytes(): number {
-    const desired = this.controller.desiredSize;
-    return desired === null ? 0 : Math.max(0, -desired);
-  }
-
-  /** An empty queue always takes one write, so a single large event never starves a stream. */
   fits(bytes: Uint8Array): boolean {
-    const buffered = this.bufferedBytes;
-    return buffered === 0 || buffered + bytes.byteLength <= this.settings.bufferBytes;
+    return this.outlet.fits(bytes.byteLength);
   }
 
   write(bytes: Uint8Array, costMicros = deliveryCostMicros(bytes.byteLength), atCursor = false): void {
-    if (this.closed) return;
-    if (bytes.byteLength > 0) {
-      try {
-        this.controller.enqueue(bytes);
-      } catch {
-        this.close("disconnected");
-        return;
-      }
-      this.bytesWritten += bytes.byteLength;
-      if (atCursor) this.announced = this.cursors.join(".");
-    }
-    // Counted even when a view kept nothing: reading and filtering frames costs CPU all the same.
-    this.cpuMicros += costMicros;
-    if (this.cpuMicros >= this.settings.cpuBudgetMs * 1000) this.close("rotated");
+    this.outlet.write(bytes, costMicros, atCursor);
+  }
+
+  private markStalled(stalled: boolean): void {
+    if (stalled === this.looksStalled) return;
+    this.looksStalled = stalled;
+    if (stalled) STALLED_CLIENTS.add(this.clientKey);
+    else STALLED_CLIENTS.remove(this.clientKey);
   }
 
   /**
-   * Twice per HEARTBEAT_MS: a stream that had unsent data and drained none
-   * since the previous tick is stalled (a dead peer whose disconnect was
-   * never reported): closed. An idle one gets a heartbeat comment.
+   * A heartbeat tick (see StreamOutlet.tick). A stream that had unsent data and drained none since
+   * the previous tick is stalled (a dead peer whose disconnect was never reported): cut from the
+   * second such tick in a row (by then every stream of this isolate has ticked once and counted
+   * itself), unless stall-rule.ts finds the isolate behind: its own lateness, or stalls spread over
+   * many clients of its streams.
    */
-  private tick(): void {
+  private tick(intervalMs: number): void {
     if (this.closed) return;
-    const now = Date.now();
-    const late = now - this.lastTickAt - this.tickMs;
+    const now = this.clock.now();
+    const late = now - this.lastTickAt - intervalMs;
     this.lastTickAt = now;
-    const buffered = this.bufferedBytes;
-    const drained = this.bytesWritten - buffered;
-    this.markStalled(buffered > 0 && drained === this.drainedAtLastCheck);
-    this.stalledTicks = this.looksStalled ? this.stalledTicks + 1 : 0;
-    // Judged from the second stalled tick in a row (by then every stream of this isolate has ticked
-    // once and counted itself). See stall-rule.ts: the isolate's own lateness, or stalls spread over
-    // many clients of its streams, mean the isolate is behind, not that the peer died.
-    const tick = { lateMs: late, intervalMs: this.tickMs };
-    const counted = STALLED_CLIENTS.distinct;
-    if (shouldCut(this.stalledTicks, tick, counted, OPEN_CLIENTS.distinct)) {
+    this.markStalled(this.outlet.tick());
+    if (!this.looksStalled) return;
+    const tick = { lateMs: late, intervalMs };
+    if (shouldCut(this.outlet.stalledTicks, tick, STALLED_CLIENTS.distinct, OPEN_CLIENTS.distinct)) {
       this.close("stalled");
-      return;
     }
-    this.drainedAtLastCheck = drained;
-    if (this.bytesWritten === this.writtenAtLastTick) this.write(HEARTBEAT, CPU_MODEL.heartbeatMicros);
-    this.writtenAtLastTick = this.bytesWritten;
   }
 }

@@ -11,9 +11,10 @@
  * - An upstream socket that closes (object restart, deploy, eviction) is
  *   re-dialled with the cursor; the browser sees nothing.
  */
+import type { CloseReason } from "../stream/close-reasons";
 import type { HistoryPage } from "../channel/channel-object";
 import { ReplayAllowance, type ReplaySettings } from "../channel/replay-limits";
-import { type BridgeCloseReason, CLOSE_CODES, decodeBatch } from "../channel/bridge-protocol";
+import { CLOSE_CODES, decodeBatch } from "../channel/bridge-protocol";
 import { encodeText } from "../sse/codec";
 import { attach, type BridgeTarget, type Upstream } from "./attach";
 import { deliveryCostMicros, viewCostMicros } from "./cpu-model";
@@ -52,7 +53,7 @@ export interface Outlet {
   sleep(ms: number): Promise<void>;
   /** A timer cleared if the stream ends first. */
   after(ms: number, run: () => void): void;
-  close(reason: BridgeCloseReason): void;
+  close(reason: CloseReason): void;
 }
 
 export interface FeedSettings {
@@ -138,7 +139,7 @@ export class ChannelFeed {
   }
 
   /** Ends the upstream socket (the outlet has closed). */
-  close(reason: BridgeCloseReason): void {
+  close(reason: CloseReason): void {
     try {
       this.socket?.close(CLOSE_CODES[reason], reason);
     } catch {

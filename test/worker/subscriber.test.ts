@@ -1,50 +1,148 @@
-/** The Subscriber stream on its own: what a heartbeat tick writes, and when it calls a stream stalled. */
+/**
+ * The stream outlet on its own (src/stream/outlet.ts), on a fake clock: what
+ * it writes first, what a heartbeat tick writes, when it calls a stream
+ * stalled, its lifetime and CPU budget, and how each kind of end looks.
+ */
 import { describe, expect, it } from "vitest";
-import { Subscriber, type CloseReason } from "../../src/channel/subscriber";
 import { positionFrame } from "../../src/channel/position-event";
-import { encodeComment, encodeText } from "../../src/sse/codec";
+import { encodeText } from "../../src/sse/codec";
+import type { CloseReason } from "../../src/stream/close-reasons";
+import { type OutletSettings, StreamOutlet } from "../../src/stream/outlet";
+import { FakeClock } from "../support/fake-clock";
 
-const HEARTBEAT = encodeComment("heartbeat");
+const SETTINGS: OutletSettings = {
+  retryMs: 500,
+  bufferBytes: 1_000,
+  closeAt: Number.POSITIVE_INFINITY,
+  cpuBudgetMicros: Number.POSITIVE_INFINITY,
+  heartbeatMicros: 0,
+};
 
-function open(closed: CloseReason[] = []) {
-  const subscriber = new Subscriber({
-    cursor: 0,
-    live: true,
-    maxBufferedBytes: 1_000,
-    closeAt: Number.POSITIVE_INFINITY,
-    onDemand: () => {},
-    onClose: (_s, reason) => closed.push(reason),
-    position: (cursor) => encodeText(positionFrame(String(cursor))),
-  });
-  const reader = subscriber.stream.getReader();
+function open(settings: Partial<OutletSettings> = {}) {
+  const clock = new FakeClock();
+  const closed: CloseReason[] = [];
+  let cursor = 7;
+  const outlet = new StreamOutlet(
+    { ...SETTINGS, ...settings, closeAt: clock.now() + (settings.closeAt ?? 1e12) },
+    { key: () => String(cursor), frame: () => positionFrame(String(cursor)) },
+    clock,
+    { onClose: (reason) => closed.push(reason) },
+  );
+  const reader = outlet.readable.getReader();
   const decoder = new TextDecoder();
   /** Reads what is queued now (a pending read takes each chunk as it is written). */
   const drain = async () => {
     let text = "";
-    while (subscriber.bufferedBytes > 0) text += decoder.decode((await reader.read()).value);
+    while (outlet.bufferedBytes > 0) text += decoder.decode((await reader.read()).value);
     return text;
   };
-  return { subscriber, drain };
+  /** Reads to the end: the text and whether it ended cleanly. */
+  const readToEnd = async () => {
+    let text = "";
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return { text, end: "clean" };
+        text += decoder.decode(value);
+      }
+    } catch {
+      return { text, end: "error" };
+    }
+  };
+  return { outlet, clock, closed, drain, readToEnd, move: (to: number) => (cursor = to) };
 }
 
-describe("Subscriber heartbeat ticks", () => {
-  it("write a heartbeat only to a stream that carried nothing since the last tick", async () => {
-    const { subscriber, drain } = open();
-    subscriber.heartbeat(HEARTBEAT);
+describe("stream outlet", () => {
+  it("opens with the greeting, the notices and the resume point, in one write", async () => {
+    const { outlet, drain } = open();
+    outlet.open([encodeText("event: relay.lost\ndata: {}\n\n")]);
+    expect(await drain()).toBe(
+      ": connected\n\nretry: 500\n\nevent: relay.lost\ndata: {}\n\nid: 7\nevent: relay.position\ndata: \n\n",
+    );
+  });
+
+  it("writes a heartbeat only to a stream that carried nothing since the last tick", async () => {
+    const { outlet, drain } = open();
+    outlet.tick();
     expect(await drain()).toBe(": heartbeat\n\n");
-    subscriber.push(encodeText("data: x\n\n"));
+    outlet.write(encodeText("data: x\n\n"));
     expect(await drain()).toBe("data: x\n\n");
-    subscriber.heartbeat(HEARTBEAT); // data flowed since the last tick: no comment needed
-    expect(subscriber.bufferedBytes).toBe(0);
-    subscriber.heartbeat(HEARTBEAT); // idle since: keep-alive again
+    outlet.tick(); // data flowed since the last tick: no comment needed
+    expect(outlet.bufferedBytes).toBe(0);
+    outlet.tick(); // idle since: keep-alive again
     expect(await drain()).toBe(": heartbeat\n\n");
   });
 
-  it("report a stream that drained nothing while data waited as stalled, and leave closing to the channel", () => {
-    const closed: CloseReason[] = [];
-    const { subscriber } = open(closed);
-    subscriber.push(encodeText("data: never read\n\n"));
-    expect(subscriber.heartbeat(HEARTBEAT)).toBe("stalled");
+  it("reports a stream that drained nothing while data waited as stalled, and leaves closing to its owner", () => {
+    const { outlet, closed } = open();
+    outlet.write(encodeText("data: never read\n\n"));
+    expect(outlet.tick()).toBe(true);
+    expect(outlet.tick()).toBe(true);
+    expect(outlet.stalledTicks).toBe(2);
     expect(closed).toEqual([]);
+  });
+
+  it("an empty queue takes one write of any size; otherwise the budget holds", () => {
+    const { outlet } = open();
+    expect(outlet.fits(5_000)).toBe(true);
+    outlet.write(new Uint8Array(600));
+    expect(outlet.fits(400)).toBe(true);
+    expect(outlet.fits(401)).toBe(false);
+  });
+
+  it("ends cleanly at its lifetime, on the clock, with no timer left", async () => {
+    const { outlet, clock, closed, readToEnd } = open({ closeAt: 60_000 });
+    outlet.open();
+    clock.advance(59_999);
+    expect(closed).toEqual([]);
+    clock.advance(1);
+    expect(closed).toEqual(["expired"]);
+    expect(clock.pending).toBe(0);
+    expect((await readToEnd()).end).toBe("clean");
+  });
+
+  it("a clean end after the position moved past the last id written says where the stream ended", async () => {
+    const { outlet, move, readToEnd } = open();
+    outlet.open();
+    move(9); // e.g. a history page that held only a relay.lost notice
+    outlet.close("unavailable");
+    const { text, end } = await readToEnd();
+    expect(end).toBe("clean");
+    expect(text.endsWith("id: 9\nevent: relay.position\ndata: \n\n")).toBe(true);
+  });
+
+  it("no second resume point when the last write ended at the position", async () => {
+    const { outlet, move, readToEnd } = open();
+    outlet.open();
+    move(8);
+    outlet.write(encodeText("id: 8\ndata: x\n\n"), 0, true);
+    outlet.close("expired");
+    const { text } = await readToEnd();
+    expect(text.match(/relay\.position/g)).toHaveLength(1);
+    expect(text.endsWith("id: 8\ndata: x\n\n")).toBe(true);
+  });
+
+  it("ends as rotated once its modelled CPU budget is spent", () => {
+    const { outlet, closed } = open({ cpuBudgetMicros: 100 });
+    outlet.open();
+    outlet.write(encodeText("data: a\n\n"), 60);
+    expect(closed).toEqual([]);
+    outlet.write(encodeText("data: b\n\n"), 60);
+    expect(closed).toEqual(["rotated"]);
+  });
+
+  it("ends with an error (dropping the backlog) for every reason but the clean ones", async () => {
+    for (const reason of ["disconnected", "overflow", "stalled"] as const) {
+      const { outlet, readToEnd } = open();
+      outlet.open();
+      outlet.close(reason);
+      expect((await readToEnd()).end).toBe("error");
+    }
+    for (const reason of ["expired", "rotated", "unavailable"] as const) {
+      const { outlet, readToEnd } = open();
+      outlet.open();
+      outlet.close(reason);
+      expect((await readToEnd()).end).toBe("clean");
+    }
   });
 });

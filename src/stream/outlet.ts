@@ -1,0 +1,205 @@
+/**
+ * One subscriber's outgoing SSE stream, in either delivery mode: the mode
+ * decides only where it lives (the channel object in direct mode, the
+ * Worker request in hibernating mode) and what feeds it (src/channel/
+ * direct-streams.ts, src/edge/bridged-stream.ts). Everything a stream is
+ * made of is here, once:
+ * - the opening write: greeting, `retry:`, any notices, the resume point
+ *   (src/channel/position-event.ts);
+ * - a byte budget on unsent data: the queue is measured in bytes
+ *   (high-water mark 0, so -desiredSize is exactly what waits), and `fits`
+ *   lets an empty queue take one write of any size (a single large event
+ *   never starves a stream);
+ * - heartbeat ticks: a tick that finds unsent bytes and nothing drained
+ *   since the previous one counts as stalled (the caller's strategy decides
+ *   when to cut, src/channel/stall-rule.ts); an idle stream gets a
+ *   `: heartbeat` comment;
+ * - a lifetime (MAX_STREAM_SECONDS or the token's expiry) and a modelled
+ *   CPU budget, both ending the stream cleanly;
+ * - the end: clean (flushes, and says where the stream ended if it moved
+ *   past the last id it wrote) or not (drops the backlog), with one reason.
+ * Time comes from an injectable Clock.
+ */
+import { concatBytes, encodeComment, encodeText, formatComment, formatRetry } from "../sse/codec";
+import type { Clock, TimerHandle } from "./clock";
+import { type CloseReason, endsCleanly } from "./close-reasons";
+
+const HEARTBEAT = encodeComment("heartbeat");
+
+/**
+ * Heartbeat ticks run twice per HEARTBEAT_MS: a write into a connection whose close was never
+ * reported is often absorbed by buffers and only the next one fails, so two writes per interval
+ * keep the subscriber count right within about one HEARTBEAT_MS.
+ */
+export function tickIntervalMs(heartbeatMs: number): number {
+  return Math.max(25, Math.floor(heartbeatMs / 2));
+}
+
+export interface OutletSettings {
+  readonly retryMs: number;
+  /** Unsent bytes the stream may hold (MAX_BUFFERED_BYTES / STREAM_BUFFER_BYTES). */
+  readonly bufferBytes: number;
+  /** When the stream ends cleanly as "expired" (ms since epoch): its lifetime or its token's expiry. */
+  readonly closeAt: number;
+  /** Modelled CPU (µs) after which it ends cleanly as "rotated"; Infinity where nothing is modelled. */
+  readonly cpuBudgetMicros: number;
+  /** Modelled CPU (µs) of one heartbeat comment. */
+  readonly heartbeatMicros: number;
+}
+
+/** Where the stream stands, for its resume point (src/channel/position-event.ts). */
+export interface Whereabouts {
+  /** A key for the stream's cursors now: equal keys, same position. */
+  key(): string;
+  /** The frame that makes the client's last event id this position. */
+  frame(): string;
+}
+
+export interface OutletHooks {
+  /**
+   * Called when the client has taken everything queued and waits for more. Without it the stream
+   * has no pull() at all: the runtime would otherwise call it, a JavaScript call and a promise, after
+   * every chunk of a live stream.
+   */
+  readonly onPull?: () => void;
+  /** Called once, whatever ended the stream. */
+  readonly onClose?: (reason: CloseReason) => void;
+}
+
+export class StreamOutlet {
+  readonly readable: ReadableStream<Uint8Array>;
+  closed = false;
+  /** Consecutive ticks that found unsent bytes and nothing drained. */
+  stalledTicks = 0;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private bytesWritten = 0;
+  private drainedAtLastCheck = 0;
+  private writtenAtLastTick = 0;
+  private cpuMicros = 0;
+  /** The position the client's last event id stands for ("" until the opening write). */
+  private announced = "";
+  private lifetime: TimerHandle | undefined;
+  private readonly closeListeners: ((reason: CloseReason) => void)[] = [];
+
+  constructor(
+    private readonly settings: OutletSettings,
+    private readonly where: Whereabouts,
+    private readonly clock: Clock,
+    hooks: OutletHooks = {},
+  ) {
+    if (hooks.onClose) this.closeListeners.push(hooks.onClose);
+    const source: UnderlyingSource<Uint8Array> = {
+      start: (controller) => {
+        this.controller = controller;
+      },
+      cancel: () => this.close("disconnected"),
+    };
+    const onPull = hooks.onPull;
+    if (onPull) source.pull = () => (this.closed ? undefined : onPull());
+    this.readable = new ReadableStream<Uint8Array>(source, { highWaterMark: 0, size: (chunk) => chunk.byteLength });
+  }
+
+  /**
+   * The stream's first write: greeting, `retry:`, the notices (relay.lost) and the resume point,
+   * before any event; arms the lifetime.
+   */
+  open(notices: readonly Uint8Array[] = []): void {
+    const greeting = encodeText(formatComment("connected") + formatRetry(this.settings.retryMs));
+    this.write(concatBytes([greeting, ...notices, this.positionBytes()]));
+    if (this.closed) return;
+    const ms = Math.max(0, this.settings.closeAt - this.clock.now());
+    this.lifetime = this.clock.setTimeout(() => this.close("expired"), ms);
+  }
+
+  /** Runs `listener` once when the stream ends (at once if it has). */
+  onClose(listener: (reason: CloseReason) => void): void {
+    if (this.closed) listener("disconnected");
+    else this.closeListeners.push(listener);
+  }
+
+  /** Bytes written but not yet taken by the runtime towards the client. */
+  get bufferedBytes(): number {
+    const desired = this.controller.desiredSize;
+    return desired === null ? 0 : Math.max(0, -desired);
+  }
+
+  /** Whether `size` more bytes stay within the budget; an empty queue always takes one write. */
+  fits(size: number): boolean {
+    const buffered = this.bufferedBytes;
+    return buffered === 0 || buffered + size <= this.settings.bufferBytes;
+  }
+
+  /**
+   * Queues bytes (the caller checked fits() where it matters) and counts their modelled CPU, ending
+   * the stream as "rotated" past its budget. `atPosition`: the bytes end with an event whose id is
+   * the stream's position now. False if the stream is gone.
+   */
+  write(bytes: Uint8Array, costMicros = 0, atPosition = false): boolean {
+    if (this.closed) return false;
+    if (bytes.byteLength > 0) {
+      try {
+        this.controller.enqueue(bytes);
+      } catch {
+        this.close("disconnected");
+        return false;
+      }
+      this.bytesWritten += bytes.byteLength;
+      if (atPosition) this.announced = this.where.key();
+    }
+    // Counted even when nothing was written: reading and filtering frames costs CPU all the same.
+    this.cpuMicros += costMicros;
+    if (this.cpuMicros >= this.settings.cpuBudgetMicros) {
+      this.close("rotated");
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * One heartbeat tick (twice per HEARTBEAT_MS): true if the stream looks stalled (unsent bytes and
+   * nothing drained since the previous tick; stalledTicks counts them in a row; the caller decides,
+   * src/channel/stall-rule.ts). Otherwise a stream that wrote nothing since the last tick gets a
+   * heartbeat comment.
+   */
+  tick(): boolean {
+    if (this.closed) return false;
+    const buffered = this.bufferedBytes;
+    const drained = this.bytesWritten - buffered;
+    if (buffered > 0 && drained === this.drainedAtLastCheck) {
+      this.stalledTicks += 1;
+      return true;
+    }
+    this.stalledTicks = 0;
+    this.drainedAtLastCheck = drained;
+    if (this.bytesWritten === this.writtenAtLastTick) this.write(HEARTBEAT, this.settings.heartbeatMicros);
+    this.writtenAtLastTick = this.bytesWritten;
+    return false;
+  }
+
+  /** Ends the stream: a clean end flushes (after the resume point, if it moved), the others drop the backlog. */
+  close(reason: CloseReason): void {
+    if (this.closed) return;
+    const clean = endsCleanly(reason);
+    if (clean && this.announced !== "" && this.where.key() !== this.announced) {
+      try {
+        this.controller.enqueue(this.positionBytes());
+      } catch {
+        // Cancelled by the runtime already.
+      }
+    }
+    this.closed = true;
+    if (this.lifetime !== undefined) this.clock.clear(this.lifetime);
+    try {
+      if (clean) this.controller.close();
+      else this.controller.error(new Error(`stream closed: ${reason}`));
+    } catch {
+      // Already closed or errored by the runtime.
+    }
+    for (const listener of this.closeListeners.splice(0)) listener(reason);
+  }
+
+  private positionBytes(): Uint8Array {
+    this.announced = this.where.key();
+    return encodeText(this.where.frame());
+  }
+}
