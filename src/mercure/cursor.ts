@@ -18,7 +18,7 @@
  *    fetched by each Worker isolate once (`hubMarks`).
  * 2. The answer to a Last-Event-ID depends only on what the subscriber could
  *    have been given. `earliest`; an unknown, pruned or never published id;
- *    a mark that does not
+ *    the id of an update this subscriber may not read; a mark that does not
  *    decode (garbled, forged, made with another hub's key, or a plain `#<n>`
  *    of earlier releases); a mark whose position lies outside the retained
  *    history: all of them get the same answer, header `earliest` and every
@@ -197,5 +197,5 @@ export async function resumeFrom(
   } catch {
     // Not an update (cannot happen for ids the hub mapped): as unknown.
   }
-  return { after: location.id, header: readable ? requested : EARLIEST };
+  return readable ? { after: location.id, header: requested } : FROM_START;
 }

@@ -257,6 +257,37 @@ describe("Mercure hub, draft-08", () => {
 });
 
 describe("Mercure hub resumption edge cases", () => {
+  it("a private update's id resumes a subscriber that may not read it exactly as an unknown id does", async () => {
+    const secret = topic("private");
+    const before = await published({ topic: secret, data: "public, before it" });
+    const privateId = await published({ topic: secret, data: "private", private: "on" });
+    const after = await published({ topic: secret, data: "public, after it" });
+    // Both subscriptions open, then a marker: everything up to it is what each stream said.
+    const marker = topic();
+    const streams = ["urn:never-published", privateId].map((lastEventId) =>
+      framesUntil(
+        [
+          ["match", secret],
+          ["match", marker],
+        ],
+        { "Last-Event-ID": lastEventId },
+        (frames) => frames.some((frame) => frame.includes("data: marker")),
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await published({ topic: marker, data: "marker" });
+    const [unknown, unreadable] = await Promise.all(streams);
+    expect(unknown!.response.headers.get("Last-Event-ID")).toBe("earliest");
+    expect(unreadable!.response.headers.get("Last-Event-ID")).toBe("earliest");
+    expect(unreadable!.response.headers.get("Mercure-Last-Event-ID")).toBe("earliest");
+    // Same frames, marks included: the same replay start, and nothing written about the private update.
+    expect(unreadable!.frames).toEqual(unknown!.frames);
+    const ids = unknown!.frames
+      .filter((frame) => /^data: /m.test(frame))
+      .map((frame) => /^id: (.*)$/m.exec(frame)?.[1]);
+    expect(ids.slice(0, 2)).toEqual([before, after]);
+  });
+
   it("a subscriber that may read a private update resumes right after it, and the header names it", async () => {
     const secret = topic("private");
     await published({ topic: secret, data: "public, before it" });
