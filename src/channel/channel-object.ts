@@ -12,6 +12,7 @@
  * - `fetch(/attach)`: a Worker's bridge socket, or a redirect to a fan-out object;
  * - `fetch(/subscribe)`: a direct-mode SSE stream;
  * - `publish(events)`, `readPage(after, maxBytes, stream, client?)`, `stats()`, `locate(externalId)`;
+ * - `secret()`: the object's own random secret (object-secret.ts; the Mercure hub's mark key);
  * - `ensureFanout`, `fanoutEmptied`: fan-out objects keeping the registry right;
  * - `alarm()`: Redis polling while subscribed, and re-announcing the last id
  *   to fan-out objects after a restart, and a waiting presence count;
@@ -35,6 +36,7 @@ import { DirectStreams } from "./direct-streams";
 import { type CloseReason, type ClosedStreams, isCounted } from "../stream/close-reasons";
 import type { EventInput, IdempotencyRequest } from "./events";
 import { ExternalIds } from "./external-ids";
+import { objectSecret } from "./object-secret";
 import { FanoutRegistry } from "./fanout-registry";
 import { AFTER_HEADER, CHANNEL_HEADER, CLIENT_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER } from "./headers";
 import { channelFull, tooManyStreams } from "./refusals";
@@ -205,6 +207,11 @@ export class ChannelObject extends DurableObject<Env> {
       oldest: this.history.oldestEventId(),
       last: this.deliveredId,
     };
+  }
+
+  /** This object's random secret, made on the first call and kept (see object-secret.ts). */
+  async secret(): Promise<Uint8Array> {
+    return objectSecret(this.ctx.storage.sql);
   }
 
   /**

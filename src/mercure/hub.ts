@@ -13,7 +13,9 @@
  *
  * The publisher's `id` is the id subscribers see (a `urn:uuid:` one when it
  * gives none); the sequencing object maps it back to its place in the log
- * when a subscriber resumes with it (src/channel/external-ids.ts).
+ * when a subscriber resumes with it (src/channel/external-ids.ts). What a
+ * resumed subscriber is told, and what the hub's own marks reveal:
+ * src/mercure/cursor.ts.
  */
 import { type Context, Hono } from "hono";
 import type { ChannelObject } from "../channel/channel-object";
@@ -48,7 +50,7 @@ import { badRequest } from "./errors";
 import { MERCURE_LIMITS } from "./limits";
 import { parseSubscribeQuery } from "./matchers";
 import { HUB_PATH, requestedLastEventId } from "./protocol";
-import { resumeFrom } from "./resume";
+import { hubMarks, resumeFrom } from "./cursor";
 import { encodeEnvelope, generateUpdateId, parsePublishForm } from "./update";
 import { mercurePosition, mercureView } from "./view";
 
@@ -111,11 +113,14 @@ async function subscribe(c: HubContext): Promise<Response> {
 
   const requested = requestedLastEventId(c.req.raw, hub.mode);
   const stub = hubStub(c.env);
+  // Before the stream opens: its view writes marks synchronously.
+  const marks = await hubMarks(c.env.CHANNELS, () => stub.secret());
   const resume =
     requested === null
       ? null
       : await resumeFrom(
           requested,
+          marks,
           (id) => stub.locate(id),
           (update) => mayReceive(grant, update, hub.anonymous),
         );
@@ -125,8 +130,8 @@ async function subscribe(c: HubContext): Promise<Response> {
     resume?.after,
     bridgeSettings(config, grant?.expiresAt),
     c.req.raw.signal,
-    mercureView(matchers, grant, hub.anonymous),
-    mercurePosition,
+    mercureView(matchers, grant, hub.anonymous, marks),
+    mercurePosition(marks),
   );
   if (response === null) {
     return errorResponse(503, "hub_unavailable", "The hub's sequencing object is not ready; retry shortly.");

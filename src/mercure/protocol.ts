@@ -17,19 +17,9 @@ export const EARLIEST = "earliest";
 
 /**
  * Ids the hub makes itself start with this (draft-08 §Publication lets a hub use relative `#…`
- * ids, and refuses them from publishers): `#<n>` is the position after the hub's n-th update.
+ * ids, and refuses them from publishers): its position marks, opaque (see cursor.ts).
  */
 export const HUB_ID_PREFIX = "#";
-
-export function positionId(position: number): string {
-  return `${HUB_ID_PREFIX}${position}`;
-}
-
-/** The position a `#<n>` id names, or null for any other id. */
-export function parsePosition(id: string): number | null {
-  if (!/^#\d{1,15}$/.test(id)) return null;
-  return Number(id.slice(HUB_ID_PREFIX.length));
-}
 
 /** The cookie carrying the access token: draft-08 §Cookie recommends `mercureAccessToken`. */
 export const COOKIE_NAME: Record<MercureMode, string> = {

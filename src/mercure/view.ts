@@ -12,9 +12,10 @@
  * replay (and filter) the same span again, and a span longer than what one
  * connection may replay would never be crossed. So once enough updates were
  * filtered out since the last id written, the view writes an id-only frame,
- * `id: #<n>` (n: the hub's number): EventSource takes it as its last event
- * id without firing an event (WHATWG "dispatch the event", step 1-2), and
- * the hub resumes after position n (see resume.ts).
+ * `id: #…` (the opaque mark of the hub's number n): EventSource takes it as
+ * its last event id without firing an event (WHATWG "dispatch the event",
+ * step 1-2), and the hub resumes after position n (see cursor.ts, which
+ * also says what marks reveal).
  *
  * An update with several topics (pre-standard protocol) is written once
  * however many of its topics match.
@@ -24,7 +25,7 @@ import { encodeText } from "../sse/codec";
 import { parseFrames } from "../sse/frames";
 import { type MercureGrant, mayReceive } from "./auth";
 import { type Matcher, matchesAny } from "./matchers";
-import { positionId } from "./protocol";
+import type { PositionMarks } from "./cursor";
 import { decodeEnvelope, formatMercureEvent, type MercureUpdate } from "./update";
 
 /** Filtered-out updates, or their bytes, after which a position mark is written. */
@@ -34,9 +35,17 @@ const MARK_AFTER = { updates: 16, bytes: 16_384 } as const;
  * A Mercure stream's resume point (see PositionWriter): the id-only mark, since the protocol has no
  * event type for it; EventSource takes it as its last event id.
  */
-export const mercurePosition = (cursors: readonly number[]): string => `id: ${positionId(cursors[0] ?? 0)}\n\n`;
+export const mercurePosition =
+  (marks: PositionMarks) =>
+  (cursors: readonly number[]): string =>
+    `id: ${marks.mark(cursors[0] ?? 0)}\n\n`;
 
-export function mercureView(matchers: readonly Matcher[], grant: MercureGrant | null, anonymous: boolean): FrameView {
+export function mercureView(
+  matchers: readonly Matcher[],
+  grant: MercureGrant | null,
+  anonymous: boolean,
+  marks: PositionMarks,
+): FrameView {
   let skippedUpdates = 0;
   let skippedBytes = 0;
   return (frames) => {
@@ -57,7 +66,7 @@ export function mercureView(matchers: readonly Matcher[], grant: MercureGrant | 
       }
     }
     if (position !== null && (skippedUpdates >= MARK_AFTER.updates || skippedBytes >= MARK_AFTER.bytes)) {
-      out += `id: ${positionId(position)}\n\n`;
+      out += `id: ${marks.mark(position)}\n\n`;
       skippedUpdates = 0;
       skippedBytes = 0;
     }

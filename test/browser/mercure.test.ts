@@ -4,7 +4,9 @@
  * the draft's `mercureAccessToken` cookie, as a Mercure app does after
  * discovery. It receives a private update for a topic its token covers and
  * a public one selected by a URL pattern, and nothing else (a marker
- * published last proves it).
+ * published last proves it). And on a relay whose streams end after a
+ * second, an EventSource whose stream ended before any update resumes with
+ * the stream's opaque opening mark and gets an update published meanwhile.
  */
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -118,6 +120,94 @@ describe("Mercure hub in Chromium", () => {
       () => JSON.stringify(received),
     );
     expect(received).toEqual([`${secret} private order`, `${open} public`, `${marker} marker`]);
+    await context.close();
+  });
+});
+
+describe("Mercure hub in Chromium, streams the relay ends", () => {
+  let shortLived: RelayProcess;
+
+  beforeAll(async () => {
+    shortLived = await startRelay({
+      MERCURE_PUBLISHER_JWT_KEY: PUBLISHER_KEY,
+      MERCURE_SUBSCRIBER_JWT_KEY: SUBSCRIBER_KEY,
+      MERCURE_CORS_ORIGINS: pageOrigin(),
+      MERCURE_ANONYMOUS: "true",
+      // Every stream ends after a second; the browser waits 1.5 s before it reconnects.
+      MAX_STREAM_SECONDS: "1",
+      RETRY_MS: "1500",
+    });
+  });
+
+  afterAll(async () => {
+    await shortLived?.dispose();
+  });
+
+  it("an EventSource whose stream ended before any update resumes with the opaque mark and gets the update of the gap", async () => {
+    const hub = `http://localhost:${shortLived.port}/.well-known/mercure`;
+    const t = `https://example.com/gap-${Math.random().toString(36).slice(2, 8)}`;
+    const publisherToken = await draftToken(PUBLISHER_KEY, hub, ["publish"], [{ match: "*" }]);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // What the hub answered each connection: its Last-Event-ID header (absent on the first).
+    const answers: (string | null)[] = [];
+    page.on("response", async (response) => {
+      if (!response.url().startsWith(hub)) return;
+      answers.push((await response.allHeaders())["last-event-id"] ?? null);
+    });
+    await page.goto(`${pageOrigin()}/`);
+    const url = new URL(hub);
+    url.searchParams.append("match", t);
+    await page.evaluate((hubUrl) => {
+      const state = globalThis as unknown as { received: string[]; opens: number[]; errors: number[] };
+      state.received = [];
+      state.opens = [];
+      state.errors = [];
+      const source = new EventSource(hubUrl);
+      source.onopen = () => state.opens.push(Date.now());
+      source.onerror = () => state.errors.push(Date.now());
+      source.onmessage = (event) => state.received.push(`${event.lastEventId} ${event.data}`);
+    }, url.toString());
+    const state = () =>
+      page.evaluate(() => {
+        const { received, opens, errors } = globalThis as unknown as {
+          received: string[];
+          opens: number[];
+          errors: number[];
+        };
+        return { received: [...received], opens: [...opens], errors: [...errors] };
+      });
+    // The first stream ends (MAX_STREAM_SECONDS) with nothing but its opening mark written.
+    await until(
+      async () => (await state()).errors.length > 0,
+      () => `the stream did not end: ${shortLived.output().slice(-2000)}`,
+    );
+    const before = await state();
+    expect(before.opens).toHaveLength(1);
+    expect(before.received).toEqual([]);
+    const gap = await publishToHub(hub, publisherToken, [
+      ["topic", t],
+      ["data", "published in the gap"],
+    ]);
+    const publishedAt = Date.now();
+    let received: string[] = [];
+    await until(
+      async () => {
+        received = (await state()).received;
+        return received.length > 0;
+      },
+      () => `nothing arrived; answers ${JSON.stringify(answers)}`,
+    );
+    expect(received).toEqual([`${gap} published in the gap`]);
+    // It came by replay: the second connection opened after the publish, and the hub took its mark.
+    const after = await state();
+    expect(after.opens[1]).toBeGreaterThan(publishedAt);
+    await until(
+      () => answers.length >= 2,
+      () => JSON.stringify(answers),
+    );
+    expect(answers[0]).toBeNull();
+    expect(answers[1]).toMatch(/^#[A-Za-z0-9_-]{22}$/);
     await context.close();
   });
 });

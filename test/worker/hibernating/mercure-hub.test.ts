@@ -4,11 +4,12 @@
  * updates, resumption in hub order, and every refusal the draft requires.
  * Absence is proven with a later marker update, never by waiting.
  */
-import { SELF, env } from "cloudflare:test";
+import { SELF, env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { positionMarks } from "../../../src/mercure/cursor";
 import { draftToken, legacyToken } from "../../support/mercure-token";
 import { BASE, fetchWithEnv } from "../relay-client";
-import { readStream, type StreamReader } from "../sse-reader";
+import { GUARD_MS, readStream, type StreamReader } from "../sse-reader";
 
 const HUB = `${BASE}/.well-known/mercure`;
 const PUBLISHER_KEY = env.MERCURE_PUBLISHER_JWT_KEY as string;
@@ -72,6 +73,57 @@ async function subscribeHub(
   await reader.waitForComment((comment) => comment.trim() === "connected");
   return Object.assign(reader, { response });
 }
+
+/**
+ * A subscription's frames as they come, id-only marks included, comments left out (a browser's
+ * EventSource would keep each id), until `done` holds of them; then the stream is cancelled.
+ */
+async function framesUntil(
+  query: [string, string][],
+  headers: Record<string, string>,
+  done: (frames: string[]) => boolean,
+): Promise<{ frames: string[]; response: Response }> {
+  const url = new URL(HUB);
+  for (const [name, value] of query) url.searchParams.append(name, value);
+  const response = await SELF.fetch(url, { headers });
+  expect(response.status).toBe(200);
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const frames: string[] = [];
+  let buffered = "";
+  const guard = setTimeout(() => void reader.cancel().catch(() => {}), GUARD_MS);
+  try {
+    while (!done(frames)) {
+      const { done: ended, value } = await reader.read();
+      if (ended) throw new Error(`stream ended first: ${JSON.stringify(frames)}`);
+      buffered += value;
+      const blocks = buffered.split("\n\n");
+      buffered = blocks.pop()!;
+      for (const block of blocks) {
+        const fields = block
+          .split("\n")
+          .filter((line) => !line.startsWith(":"))
+          .join("\n");
+        if (fields !== "") frames.push(fields);
+      }
+    }
+  } finally {
+    clearTimeout(guard);
+    await reader.cancel().catch(() => {});
+  }
+  return { frames, response };
+}
+
+const idOnly = (frame: string) => /^id: [^\n]*$/.test(frame);
+
+/** The mark a new subscription's stream starts with. */
+async function openingMark(query: [string, string][], headers: Record<string, string> = {}): Promise<string> {
+  const { frames } = await framesUntil(query, headers, (seen) => seen.some(idOnly));
+  return frames.find(idOnly)!.slice("id: ".length);
+}
+
+/** The hub's sequencing object, and the number of its last update. */
+const hubObject = () => env.CHANNELS.get(env.CHANNELS.idFromName("~mercure"));
+const hubCounter = async () => (await hubObject().locate("urn:nothing")).last;
 
 describe("Mercure hub, draft-08", () => {
   it("publishes a form-encoded update and answers 200 text/plain with its generated urn:uuid id", async () => {
@@ -205,14 +257,42 @@ describe("Mercure hub, draft-08", () => {
 });
 
 describe("Mercure hub resumption edge cases", () => {
-  it("names a private update in Last-Event-ID only to a subscriber that may read it, and resumes after it either way", async () => {
+  it("a private update's id resumes a subscriber that may not read it exactly as an unknown id does", async () => {
     const secret = topic("private");
+    const before = await published({ topic: secret, data: "public, before it" });
     const privateId = await published({ topic: secret, data: "private", private: "on" });
     const after = await published({ topic: secret, data: "public, after it" });
-    const anonymous = await subscribeHub([["match", secret]], { headers: { "Last-Event-ID": privateId } });
-    expect(anonymous.response.headers.get("Last-Event-ID")).toBe("earliest");
-    expect((await anonymous.waitForEvents(1)).map((e) => e.id)).toEqual([after]);
-    await anonymous.cancel();
+    // Both subscriptions open, then a marker: everything up to it is what each stream said.
+    const marker = topic();
+    const streams = ["urn:never-published", privateId].map((lastEventId) =>
+      framesUntil(
+        [
+          ["match", secret],
+          ["match", marker],
+        ],
+        { "Last-Event-ID": lastEventId },
+        (frames) => frames.some((frame) => frame.includes("data: marker")),
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await published({ topic: marker, data: "marker" });
+    const [unknown, unreadable] = await Promise.all(streams);
+    expect(unknown!.response.headers.get("Last-Event-ID")).toBe("earliest");
+    expect(unreadable!.response.headers.get("Last-Event-ID")).toBe("earliest");
+    expect(unreadable!.response.headers.get("Mercure-Last-Event-ID")).toBe("earliest");
+    // Same frames, marks included: the same replay start, and nothing written about the private update.
+    expect(unreadable!.frames).toEqual(unknown!.frames);
+    const ids = unknown!.frames
+      .filter((frame) => /^data: /m.test(frame))
+      .map((frame) => /^id: (.*)$/m.exec(frame)?.[1]);
+    expect(ids.slice(0, 2)).toEqual([before, after]);
+  });
+
+  it("a subscriber that may read a private update resumes right after it, and the header names it", async () => {
+    const secret = topic("private");
+    await published({ topic: secret, data: "public, before it" });
+    const privateId = await published({ topic: secret, data: "private", private: "on" });
+    const after = await published({ topic: secret, data: "public, after it" });
     const token = await draftToken(SUBSCRIBER_KEY, HUB, ["subscribe"], [{ match: secret }]);
     const holder = await subscribeHub([["match", secret]], {
       headers: { "Last-Event-ID": privateId, Authorization: `Bearer ${token}` },
@@ -270,6 +350,60 @@ describe("Mercure hub resumption edge cases", () => {
     }
     expect(received).toBe(wanted);
     expect(marks.length).toBeGreaterThan(0);
+  });
+});
+
+describe("Mercure hub position marks are opaque (src/mercure/cursor.ts)", () => {
+  it("a stream opens with a mark that is not the hub's counter, and resuming with it starts exactly there", async () => {
+    const t = topic();
+    await published({ topic: t, data: "before the mark" });
+    const counter = await hubCounter();
+    const mark = await openingMark([["match", t]]);
+    expect(await hubCounter()).toBe(counter);
+    expect(mark).toMatch(/^#[A-Za-z0-9_-]{22}$/);
+    expect(mark).not.toBe(`#${counter}`);
+    const expected = [await published({ topic: t, data: "after the mark" })];
+    for (const resume of [{ headers: { "Last-Event-ID": mark } }, { query: mark }]) {
+      const query: [string, string][] = [["match", t]];
+      if ("query" in resume) query.push(["lastEventID", resume.query]);
+      const sub = await subscribeHub(query, { headers: "headers" in resume ? resume.headers : {} });
+      expect(sub.response.headers.get("Last-Event-ID")).toBe(mark);
+      expect(sub.response.headers.get("Mercure-Last-Event-ID")).toBe(mark);
+      expected.push(await published({ topic: t, data: "marker" }));
+      expect((await sub.waitForEvents(expected.length)).map((e) => e.id)).toEqual(expected);
+      await sub.cancel();
+    }
+  });
+
+  it("a tampered mark, another hub's mark and the counter in clear resume like an unknown id", async () => {
+    const t = topic();
+    const first = await published({ topic: t, data: "one" });
+    const counter = await hubCounter();
+    const mark = await openingMark([["match", t]]);
+    const second = await published({ topic: t, data: "two" });
+    const flipped = mark.slice(0, 5) + (mark[5] === "A" ? "B" : "A") + mark.slice(6);
+    const otherHub = positionMarks(new Uint8Array(32).fill(7)).mark(counter);
+    for (const lastEventId of [flipped, otherHub, `#${counter}`, "urn:never-published"]) {
+      const sub = await subscribeHub([["match", t]], { headers: { "Last-Event-ID": lastEventId } });
+      expect([lastEventId, sub.response.headers.get("Last-Event-ID")]).toEqual([lastEventId, "earliest"]);
+      expect((await sub.waitForEvents(2)).map((e) => e.id)).toEqual([first, second]);
+      await sub.cancel();
+    }
+  });
+
+  it("the key is the hub object's own random secret: stable across restarts, another object's differs", async () => {
+    const hub = hubObject();
+    const secret = await hub.secret();
+    expect(secret.byteLength).toBe(32);
+    await evictDurableObject(hub, { webSockets: "close" }).catch(() => {});
+    expect([...(await hubObject().secret())]).toEqual([...secret]);
+    const other = env.CHANNELS.get(env.CHANNELS.idFromName("~mercure-elsewhere"));
+    const elsewhere = await other.secret();
+    expect([...elsewhere]).not.toEqual([...secret]);
+    expect(positionMarks(elsewhere).mark(5)).not.toBe(positionMarks(secret).mark(5));
+    // And the marks the hub writes are the ones its secret makes.
+    const counter = await hubCounter();
+    expect(await openingMark([["match", topic()]])).toBe(positionMarks(secret).mark(counter));
   });
 });
 
