@@ -72,8 +72,9 @@ describe("presence through wrangler dev", () => {
     await sees(first, 2);
     expect((await read(channel)).body).toEqual({ channel, subscribers: 2 });
 
-    // No id on presence frames: EventSource's lastEventId stays what the last real event set.
-    expect(first.received.every((event) => event.id === "")).toBe(true);
+    // No id on presence frames: EventSource's lastEventId stays what the stream's resume point set
+    // (relay.position, id 0 on this empty channel).
+    expect(first.received.every((event) => event.id === "0")).toBe(true);
     const id = await publishTo(relay.url, channel, { data: "after" });
     await until(() => first.received.some((event) => event.data === "after"));
     expect(first.received.find((event) => event.data === "after")?.id).toBe(id);
