@@ -12,12 +12,15 @@
  * Flags (defaults in brackets):
  *   --subscribers N [60]        --events N [450]           --rate N events/s in all [50]
  *   --publishers N [3]          --restart-at S,S… seconds after publishing starts, "" for none [4]
+ *   --object-restart-at S,S…    the channel's object reset through the test hooks (RELAY_TEST_HOOKS) [none]
  *   --churn-min S [0.2]         --churn-max S [2]          each stream lives a random time in between
  *   --seed N [random]           --direct (DIRECT_CHANNEL_PREFIXES: the channel in direct mode)
  *   --fanout-threshold N        --fanout-size N            (FANOUT_THRESHOLD, FANOUT_SIZE)
  *   --var KEY=VALUE (repeatable, any other setting)        --kill SIGTERM|SIGKILL [SIGTERM]
  *   --publish-timeout MS [5000] --retry-ms MS [500] pause before a retry
- *   --settle S [30]             --max-seconds S [240]
+ *   --settle S [30]             how long, at most, every subscriber may take to get every event, and the
+ *                               channel's count to equal the streams open once the churn stops
+ *   --max-seconds S [240]
  *   --log FILE [tmp]            wrangler's output goes there
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -39,6 +42,7 @@ const { values: flags } = parseArgs({
     rate: { type: "string", default: "50" },
     publishers: { type: "string", default: "3" },
     "restart-at": { type: "string", default: "4" },
+    "object-restart-at": { type: "string", default: "" },
     "churn-min": { type: "string", default: "0.2" },
     "churn-max": { type: "string", default: "2" },
     seed: { type: "string" },
@@ -60,6 +64,10 @@ const EVENTS = Number(flags.events);
 const RATE = Number(flags.rate);
 const PUBLISHERS = Number(flags.publishers);
 const RESTARTS = (flags["restart-at"] ?? "")
+  .split(",")
+  .filter((part) => part.trim() !== "")
+  .map((part) => Number(part) * 1000);
+const OBJECT_RESTARTS = (flags["object-restart-at"] ?? "")
   .split(",")
   .filter((part) => part.trim() !== "")
   .map((part) => Number(part) * 1000);
@@ -119,6 +127,7 @@ function portIsFree(port: number): Promise<boolean> {
 const vars: Record<string, string> = { ...localVars() };
 const channel = `soak-${SEED}-${Date.now().toString(36)}`;
 if (flags.direct) vars.DIRECT_CHANNEL_PREFIXES = "soak-";
+if (OBJECT_RESTARTS.length > 0) vars.RELAY_TEST_HOOKS = "true";
 if (flags["fanout-threshold"] !== undefined) vars.FANOUT_THRESHOLD = flags["fanout-threshold"];
 if (flags["fanout-size"] !== undefined) vars.FANOUT_SIZE = flags["fanout-size"];
 for (const pair of flags.var) {
@@ -446,11 +455,23 @@ try {
       console.log(`[${elapsed()} s] restart: wrangler dev healthy again after ${Date.now() - before} ms`);
     }
   })();
+  const restartingObject = (async () => {
+    for (const at of OBJECT_RESTARTS) {
+      const wait = publishStart + at - Date.now();
+      if (wait > 0) await sleep(wait);
+      if (!running) return;
+      const response = await fetch(`${base}/__test/channels/${channel}/restart`, { method: "POST" }).catch(
+        (error: Error) => error,
+      );
+      const outcome = response instanceof Error ? response.name : `HTTP ${response.status}`;
+      console.log(`[${elapsed()} s] object restart: ${outcome}`);
+    }
+  })();
   const ticker = setInterval(async () => {
     const [stats, health] = await Promise.all([channelStats(), healthLatency()]);
     console.log(progressLine(stats, health));
   }, 1_000);
-  await Promise.all([publishing, restarting]);
+  await Promise.all([publishing, restarting, restartingObject]);
   const publishedAt = Date.now();
   console.log(`[${elapsed()} s] all publishes done (${published} landed, ${failedPublishes} never)`);
   while (Date.now() - publishedAt < SETTLE_MS && running && !subscribers.every(complete)) await sleep(200);
@@ -459,16 +480,23 @@ try {
   // Stop the churn: every subscriber holds one stream; compare the channel's count to them.
   churning = false;
   for (const release of holdRelease) release();
-  const holdDeadline = Date.now() + 10_000;
-  while (connectedNow() < SUBSCRIBERS && Date.now() < holdDeadline) await sleep(50);
-  await sleep(2_000);
-  const heldStats = await channelStats();
+  // Streams whose clients left are only noticed when a write to them fails (a heartbeat tick at the
+  // latest): the count must come down to the streams really open within the settle time.
+  const countDeadline = Date.now() + SETTLE_MS;
+  const countIs = async (wanted: () => number) => {
+    let stats = await channelStats();
+    while (Date.now() < countDeadline && (typeof stats === "string" || stats.subscribers !== wanted())) {
+      await sleep(200);
+      stats = await channelStats();
+    }
+    return stats;
+  };
+  const heldStats = await countIs(() => (connectedNow() === SUBSCRIBERS ? SUBSCRIBERS : -1));
   const held = connectedNow();
   running = false;
   for (const release of holdRelease) release();
   await Promise.all(subscriberRuns);
-  await sleep(3_000);
-  const afterStats = await channelStats();
+  const afterStats = await countIs(() => 0);
   clearTimeout(hardStop);
 
   // -------------------------------------------------------------------------------------------
@@ -506,7 +534,8 @@ try {
     typeof stats === "string" ? stats : String(stats.subscribers);
   console.log("\n== soak result ==");
   console.log(
-    `seed ${SEED}, ${flags.direct ? "direct" : "hibernating"}, ${SUBSCRIBERS} subscribers, ${EVENTS} events, restarts ${RESTARTS.length}`,
+    `seed ${SEED}, ${flags.direct ? "direct" : "hibernating"}, ${SUBSCRIBERS} subscribers, ${EVENTS} events, ` +
+      `restarts ${RESTARTS.length}, object restarts ${OBJECT_RESTARTS.length}`,
   );
   console.log(lines.join("\n") || "  (no subscriber shown)");
   console.log(
@@ -519,13 +548,14 @@ try {
       `${[...retries.status].map(([status, count]) => `${count}x HTTP ${status}`).join(", ") || "0 HTTP errors"}; ` +
       `max tries ${Math.max(0, ...tries)}, slowest landing ${slowest.toFixed(1)} s; distinct ids ${publishedIds.size}`,
   );
+  const countsExact = statsCount(heldStats) === String(held) && held === SUBSCRIBERS && statsCount(afterStats) === "0";
   console.log(
     `subscriber count: stats ${statsCount(heldStats)} with ${held} streams open (churn stopped); ` +
-      `stats ${statsCount(afterStats)} 3 s after all ${SUBSCRIBERS} closed; ` +
+      `stats ${statsCount(afterStats)} once all ${SUBSCRIBERS} closed; ${countsExact ? "exact" : "NOT EXACT"}; ` +
       `connects ${subscribers.reduce((sum, sub) => sum + sub.connects, 0)}`,
   );
   if (typeof afterStats !== "string") console.log(`stats at the end: ${JSON.stringify(afterStats)}`);
-  if (lossy > 0 || failedPublishes > 0 || publishedIds.size !== published) exitCode = 1;
+  if (lossy > 0 || failedPublishes > 0 || publishedIds.size !== published || !countsExact) exitCode = 1;
   console.log(exitCode === 0 ? "PASS" : "FAIL");
 } catch (error) {
   console.error(error);

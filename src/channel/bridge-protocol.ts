@@ -10,6 +10,9 @@
  *
  * Object → Worker, in order on one socket:
  * - `hello` (text, JSON): where the channel stands when the socket was accepted;
+ * - on a resume from behind, the first page of history after the cursor, as a
+ *   batch right after the hello (or in the redirect), so every stream that
+ *   attaches makes progress whatever the replay gate says later;
  * - `batch` (binary): `"<from> <to>\n"` then the SSE frames of events from+1…to,
  *   exactly the bytes the browser gets. An empty batch with from = to is a
  *   tick: "the channel is at `to`", sent after a restart so a quiet channel's
@@ -48,6 +51,8 @@ export interface Redirect {
   readonly last: number;
   readonly subscribers: number;
   readonly resume?: Resume;
+  /** The first page of history after the resume cursor (see above): frames up to `to`. */
+  readonly page?: { readonly to: number; readonly frames: string };
 }
 
 export interface Batch {

@@ -42,7 +42,7 @@ import { AFTER_HEADER, CHANNEL_HEADER, CLIENT_HEADER, EXPIRES_HEADER, FULL_HEADE
 import { channelFull, tooManyStreams } from "./refusals";
 import { ChannelHistory, type StoredEvent } from "./history";
 import { catchUpAt, encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
-import { ReplayGate } from "./replay-limits";
+import { ReplayGate, replayPageBytes } from "./replay-limits";
 import { SocketHub } from "./socket-hub";
 import { ChannelPresence } from "./channel-presence";
 import { encodePresenceDue } from "./presence";
@@ -79,6 +79,9 @@ export interface Location {
 }
 
 /** A page of history for a catching-up Worker stream (see readPage). */
+/** History pages are UTF-8 SSE text: a redirect (JSON) carries its first page as text. */
+const PAGE_TEXT = new TextDecoder();
+
 export interface HistoryPage extends ReplayPage {
   /** Highest durable id. */
   readonly last: number;
@@ -232,6 +235,11 @@ export class ChannelObject extends DurableObject<Env> {
     return { ...page, last, waitMs: 0 };
   }
 
+  /** A catching-up stream ended: its lease or place at the replay gate is free at once. */
+  async leaveReplay(stream: string): Promise<void> {
+    this.replayGate.leave(stream);
+  }
+
   async ensureFanout(name: string, region: string, activation: number): Promise<void> {
     this.fanouts.ensure(name, region, activation);
   }
@@ -335,13 +343,26 @@ export class ChannelObject extends DurableObject<Env> {
     const afterHeader = request.headers.get(AFTER_HEADER);
     const resume = afterHeader === null ? undefined : resumePoint(this.history, Number(afterHeader));
     const common = { last: this.deliveredId, ...(resume ? { resume } : {}) };
+    // A stream resuming from behind gets its first page now, so it makes progress however short it
+    // lives and whatever the replay gate says later (under churn, streams that ended without the
+    // Worker knowing yet can hold the gate; a stream that must wait for a turn may end first).
+    const firstPage = (): ReplayPage | null =>
+      resume && resume.cursor < this.deliveredId
+        ? readPage(this.history, resume.cursor, this.deliveredId, replayPageBytes(this.config.streamBufferBytes))
+        : null;
     if (this.hub.size < this.config.fanout.threshold) {
       if (client !== null && this.hub.countClient(client) >= this.config.maxStreamsPerClient) {
         return tooManyStreams(this.config.maxStreamsPerClient);
       }
       this.startRedisPolling(channel);
       const attachment = client === null ? { channel } : { channel, client };
-      const accepted = this.hub.accept(request, attachment, { ...common, subscribers: this.subscriberCount() + 1 });
+      const first = firstPage();
+      const accepted = this.hub.accept(
+        request,
+        attachment,
+        { ...common, subscribers: this.subscriberCount() + 1 },
+        first && resume ? encodeBatch(resume.cursor, first.cursor, first.bytes) : undefined,
+      );
       this.presence.bind(channel);
       if (accepted.status === 101) this.presence.changed();
       return accepted;
@@ -352,12 +373,14 @@ export class ChannelObject extends DurableObject<Env> {
     if (fanout === null) return this.full();
     // A refused request changes nothing: polling starts only for a subscriber that is let in.
     this.startRedisPolling(channel);
+    const first = firstPage();
     const redirect: Redirect = {
       t: "redirect",
       fanout,
       locationHint: locationHintOf(region),
       subscribers: this.subscriberCount(),
       ...common,
+      ...(first ? { page: { to: first.cursor, frames: PAGE_TEXT.decode(first.bytes) } } : {}),
     };
     return Response.json(redirect);
   }

@@ -20,6 +20,14 @@ export interface ReplaySettings {
   readonly concurrency: number;
 }
 
+/**
+ * Bytes of history one page carries for a stream with this buffer: half of it, so a page never
+ * fills a stream's whole budget. The Worker's catch-up and the channel's first page at attach use it.
+ */
+export function replayPageBytes(bufferBytes: number): number {
+  return Math.ceil(bufferBytes / 2);
+}
+
 export type Allowance = { readonly ok: true } | { readonly waitMs: number } | { readonly exhausted: true };
 
 /** One stream's replay budget: a token bucket of one second's bytes, and a total. */

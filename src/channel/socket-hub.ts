@@ -46,8 +46,11 @@ export class SocketHub {
     return count;
   }
 
-  /** Accepts a Worker's attach request, or refuses a protocol version this object does not speak. */
-  accept(request: Request, attachment: SocketAttachment, hello: Omit<Hello, "t">): Response {
+  /**
+   * Accepts a Worker's attach request, or refuses a protocol version this object does not speak.
+   * `first`: a batch sent right after the hello (the first page of a resume).
+   */
+  accept(request: Request, attachment: SocketAttachment, hello: Omit<Hello, "t">, first?: Uint8Array): Response {
     const offered = (request.headers.get("Sec-WebSocket-Protocol") ?? "").split(",").map((value) => value.trim());
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !offered.includes(BRIDGE_PROTOCOL)) {
       return errorResponse(400, "unsupported_protocol", `This object speaks ${BRIDGE_PROTOCOL}.`, {
@@ -59,6 +62,7 @@ export class SocketHub {
     server.serializeAttachment(attachment);
     const message: Hello = { t: "hello", ...hello };
     server.send(JSON.stringify(message));
+    if (first !== undefined) server.send(first);
     return new Response(null, {
       status: 101,
       webSocket: client,

@@ -96,7 +96,9 @@ export async function openFeeds(
   const stream = new BridgedStream(specs, settings, position);
   const refusal = await stream.connect(specs.map((spec) => spec.after));
   if (refusal !== undefined) return refusal;
-  signal?.addEventListener("abort", () => stream.close("disconnected"));
+  // The client may have gone while the stream was attaching: then no abort event is coming.
+  if (signal?.aborted) stream.close("disconnected");
+  else signal?.addEventListener("abort", () => stream.close("disconnected"));
   return new Response(stream.readable, { status: 200, headers: SSE_HEADERS });
 }
 

@@ -13,8 +13,8 @@
  */
 import type { CloseReason } from "../stream/close-reasons";
 import type { HistoryPage } from "../channel/channel-object";
-import { ReplayAllowance, type ReplaySettings } from "../channel/replay-limits";
-import { CLOSE_CODES, decodeBatch } from "../channel/bridge-protocol";
+import { ReplayAllowance, type ReplaySettings, replayPageBytes } from "../channel/replay-limits";
+import { CLOSE_CODES, decodeBatch, encodeBatch } from "../channel/bridge-protocol";
 import { encodeText } from "../sse/codec";
 import { attach, type BridgeTarget, type Upstream } from "./attach";
 import { deliveryCostMicros, viewCostMicros } from "./cpu-model";
@@ -81,6 +81,8 @@ export class ChannelFeed {
   /** Highest id known to exist. */
   private known = 0;
   private catchingUp = false;
+  /** The channel's replay gate holds a lease or a place in line for this feed (see leaveGate). */
+  private inGate = false;
   private socket: WebSocket | null = null;
   private subscribersSeen = 1;
   /** The fan-out object feeding this stream, if any: slow readers catch up from its recent batches first. */
@@ -115,6 +117,9 @@ export class ChannelFeed {
     this.cursor = start.resume ? start.resume.cursor : start.last;
     this.notice = start.resume?.notice ?? null;
     this.first = attached;
+    // A redirect carries the first page of a resume (the channel object sends it after its hello).
+    const page = attached.redirect?.page;
+    if (page) this.pending?.push(encodeBatch(this.cursor, page.to, encodeText(page.frames)).buffer as ArrayBuffer);
     this.listen(attached);
     return undefined;
   }
@@ -140,6 +145,7 @@ export class ChannelFeed {
 
   /** Ends the upstream socket (the outlet has closed). */
   close(reason: CloseReason): void {
+    this.leaveGate();
     try {
       this.socket?.close(CLOSE_CODES[reason], reason);
     } catch {
@@ -186,7 +192,11 @@ export class ChannelFeed {
       this.known = Math.max(this.known, batch.to);
       return; // already written: a doubled push, or a tick
     }
-    if (!this.catchingUp && batch.from === this.cursor && batch.frames.byteLength > 0 && this.out.fits(batch.frames)) {
+    // A batch that follows on is written whenever it fits, also while the feed catches up (a history
+    // read in flight then sees the cursor moved and drops its page): live events are never held back
+    // behind a wait for history, and a stream waiting for its turn at the channel's replay gate still
+    // takes the first page its attach brought and what follows on from it.
+    if (batch.from === this.cursor && batch.frames.byteLength > 0 && this.out.fits(batch.frames)) {
       this.known = Math.max(this.known, batch.to);
       this.cursor = batch.to;
       this.writeFrames(batch.frames, true);
@@ -219,7 +229,7 @@ export class ChannelFeed {
       once = false;
       if (this.out.bufferedBytes > this.settings.bufferBytes / 2) await this.out.room();
       if (this.out.closed) return;
-      const pageBytes = Math.ceil(this.settings.bufferBytes / 2);
+      const pageBytes = replayPageBytes(this.settings.bufferBytes);
       const allowance = this.allowance.check(pageBytes);
       if ("exhausted" in allowance) {
         // This connection's share of replay is spent: a clean end; the browser resumes from here.
@@ -233,6 +243,7 @@ export class ChannelFeed {
       }
       if (!askChannel && (await this.readRecent(pageBytes))) continue;
       askChannel = false;
+      const from = this.cursor;
       let page: HistoryPage;
       try {
         page = await channel.readPage(this.cursor, pageBytes, this.id, this.target.client);
@@ -242,6 +253,12 @@ export class ChannelFeed {
         this.out.close("unavailable");
         return;
       }
+      // The gate keeps this feed's lease or place until it catches up or says it left.
+      this.inGate = page.waitMs > 0 || page.cursor < page.last;
+      if (this.out.closed) {
+        this.leaveGate();
+        return;
+      }
       this.known = Math.max(this.known, page.last);
       if (page.waitMs > 0) {
         // The channel has enough streams catching up: wait for a turn (queued, not refused).
@@ -249,18 +266,36 @@ export class ChannelFeed {
         await this.out.sleep(page.waitMs);
         continue;
       }
+      if (this.cursor !== from) continue; // live batches moved the stream meanwhile: this page overlaps them
       this.allowance.took(page.bytes.byteLength);
       if (page.cursor <= this.cursor) return; // nothing durable past the cursor yet
       this.cursor = page.cursor;
       this.writeFrames(page.bytes);
     }
+    // Caught up by live batches while it held a lease or a place: free it now, not when it expires.
+    if (!this.out.closed) this.leaveGate();
+  }
+
+  /**
+   * A feed that ends while catching up tells the channel, as a direct-mode stream's removal does:
+   * otherwise its lease or place at the replay gate stays taken until it expires.
+   */
+  private leaveGate(): void {
+    if (!this.inGate) return;
+    this.inGate = false;
+    const channel = this.target.channels.get(this.target.channels.idFromName(this.target.channel));
+    channel.leaveReplay(this.id).catch(() => {
+      // Unreachable: the place expires on its own.
+    });
   }
 
   /** Catches up from the fan-out object's recent batches; false if it does not have them from the cursor. */
   private async readRecent(pageBytes: number): Promise<boolean> {
     if (this.fanout === null) return false;
     const stub = this.target.fanouts.get(this.target.fanouts.idFromName(this.fanout));
-    const recent = await stub.readRecent(this.cursor, pageBytes).catch(() => null);
+    const from = this.cursor;
+    const recent = await stub.readRecent(from, pageBytes).catch(() => null);
+    if (this.cursor !== from) return true; // live batches moved the stream meanwhile: read again from there
     if (recent === null || this.out.closed || recent.cursor <= this.cursor) return false;
     this.allowance.took(recent.bytes.byteLength);
     this.cursor = recent.cursor;
