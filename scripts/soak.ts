@@ -1,5 +1,5 @@
 /**
- * `npm run soak [-- --subscribers 60 --events 450 --rate 50 --restart-at 4 --seed 1]`
+ * `npm run soak [-- --subscribers 300 --events 450 --rate 50 --restart-at 4,14,24 --seed 1]`
  *
  * A churn soak of one channel on a local `wrangler dev` (the `npm run dev` settings, state persisted
  * to a temporary folder, on a free loopback port): subscribers that keep dropping and reopening
@@ -10,13 +10,14 @@
  * streams really open; it exits 1 when anything was lost or duplicated (or a publish never landed).
  *
  * Flags (defaults in brackets):
- *   --subscribers N [60]        --events N [450]           --rate N events/s in all [50]
- *   --publishers N [3]          --restart-at S,S… seconds after publishing starts, "" for none [4]
+ *   --subscribers N [300]       --events N [450]           --rate N events/s in all [50]
+ *   --publishers N [3]          --restart-at S,S… seconds after publishing starts, "" for none [4,14,24]
  *   --object-restart-at S,S…    the channel's object reset through the test hooks (RELAY_TEST_HOOKS) [none]
  *   --churn-min S [0.2]         --churn-max S [2]          each stream lives a random time in between
  *   --seed N [random]           --direct (DIRECT_CHANNEL_PREFIXES: the channel in direct mode)
- *   --fanout-threshold N        --fanout-size N            (FANOUT_THRESHOLD, FANOUT_SIZE)
- *   --var KEY=VALUE (repeatable, any other setting)        --kill SIGTERM|SIGKILL [SIGTERM]
+ *   --fanout-threshold N [10]   --fanout-size N [5]        (FANOUT_THRESHOLD, FANOUT_SIZE: fan-out objects of a few)
+ *   --var KEY=VALUE (repeatable, any other setting; HEARTBEAT_MS is 1000 unless given)
+ *   --kill SIGTERM|SIGKILL [SIGTERM]
  *   --publish-timeout MS [5000] --retry-ms MS [500] pause before a retry
  *   --settle S [30]             how long, at most, every subscriber may take to get every event, and the
  *                               channel's count to equal the streams open once the churn stops
@@ -37,18 +38,18 @@ const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 
 const { values: flags } = parseArgs({
   options: {
-    subscribers: { type: "string", default: "60" },
+    subscribers: { type: "string", default: "300" },
     events: { type: "string", default: "450" },
     rate: { type: "string", default: "50" },
     publishers: { type: "string", default: "3" },
-    "restart-at": { type: "string", default: "4" },
+    "restart-at": { type: "string", default: "4,14,24" },
     "object-restart-at": { type: "string", default: "" },
     "churn-min": { type: "string", default: "0.2" },
     "churn-max": { type: "string", default: "2" },
     seed: { type: "string" },
     direct: { type: "boolean", default: false },
-    "fanout-threshold": { type: "string" },
-    "fanout-size": { type: "string" },
+    "fanout-threshold": { type: "string", default: "10" },
+    "fanout-size": { type: "string", default: "5" },
     var: { type: "string", multiple: true, default: [] },
     kill: { type: "string", default: "SIGTERM" },
     "publish-timeout": { type: "string", default: "5000" },
@@ -127,6 +128,10 @@ function portIsFree(port: number): Promise<boolean> {
 const vars: Record<string, string> = { ...localVars() };
 const channel = `soak-${SEED}-${Date.now().toString(36)}`;
 if (flags.direct) vars.DIRECT_CHANNEL_PREFIXES = "soak-";
+// A stream whose client left is noticed when a write to it fails, a heartbeat tick at the latest; locally
+// (wrangler dev does not pass a client's disconnect on) hundreds of churning clients would otherwise hold
+// thousands of such streams open for two ticks of the default 15 s, and the process runs out of descriptors.
+vars.HEARTBEAT_MS = "1000";
 if (OBJECT_RESTARTS.length > 0) vars.RELAY_TEST_HOOKS = "true";
 if (flags["fanout-threshold"] !== undefined) vars.FANOUT_THRESHOLD = flags["fanout-threshold"];
 if (flags["fanout-size"] !== undefined) vars.FANOUT_SIZE = flags["fanout-size"];

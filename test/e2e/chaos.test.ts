@@ -43,6 +43,9 @@ const SCENARIO = [
   "3",
   "--object-restart-at",
   "8",
+  // The channel itself holds the streams (npm run soak's default spreads them over fan-out objects).
+  "--fanout-threshold",
+  "1000",
   // Streams whose clients left are noticed at the next heartbeat write: a short one lets the count settle.
   "--var",
   "HEARTBEAT_MS=1000",
