@@ -43,6 +43,10 @@ const SCENARIO = [
   "3",
   "--object-restart-at",
   "8",
+  "--churn-min",
+  "0.2",
+  "--churn-max",
+  "2",
   // The channel itself holds the streams (npm run soak's default spreads them over fan-out objects).
   "--fanout-threshold",
   "1000",
