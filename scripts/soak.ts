@@ -27,12 +27,12 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { localVars } from "./dev-vars.ts";
+import { freePort, stopProcessGroup } from "./ports.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
@@ -105,27 +105,6 @@ const elapsed = () => ((Date.now() - startedAt) / 1000).toFixed(1).padStart(6);
 // ---------------------------------------------------------------------------------------------
 // The relay: wrangler dev with the `npm run dev` settings, on a free port, state kept across restarts.
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolveFree) => {
-    const server = createServer();
-    server.once("error", () => resolveFree(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolveFree(true)));
-  });
-}
-
 const vars: Record<string, string> = { ...localVars() };
 const channel = `soak-${SEED}-${Date.now().toString(36)}`;
 if (flags.direct) vars.DIRECT_CHANNEL_PREFIXES = "soak-";
@@ -183,28 +162,7 @@ async function startRelay(): Promise<void> {
 async function stopRelay(signal: "SIGTERM" | "SIGKILL"): Promise<void> {
   const running = relay;
   relay = undefined;
-  if (!running || running.exitCode !== null || running.pid === undefined) return;
-  const pid = running.pid;
-  const exited = new Promise<void>((resolveExit) => running.once("exit", () => resolveExit()));
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }, 5_000);
-  await exited;
-  clearTimeout(timer);
-  const deadline = Date.now() + 30_000;
-  while (!(await portIsFree(port))) {
-    if (Date.now() > deadline) throw new Error(`port ${port} still in use after wrangler dev stopped`);
-    await sleep(50);
-  }
+  if (running) await stopProcessGroup(running, port, signal);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startRedisStack, type RedisStack } from "../support/redis-stack";
 import { listen, until } from "../support/sse-client";
-import { freePort, startRelay, type RelayProcess } from "../support/wrangler-dev";
+import { freePort } from "../../scripts/ports";
+import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
 // Debian's python3 has python3-flask and python3-redis; another python3 on PATH may not.
 const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";

@@ -5,7 +5,7 @@
 import { Redis } from "ioredis";
 import { startBridge, type Bridge } from "../../scripts/upstash-bridge";
 import { startRedisServer, type RedisServer } from "../../scripts/redis-server";
-import { freePort } from "./wrangler-dev";
+import { freePort } from "../../scripts/ports";
 
 const BRIDGE_TOKEN = "bridge-test-token";
 

@@ -6,9 +6,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort, stopProcessGroup } from "../../scripts/ports";
 import { E2E_TOKEN } from "./sse-client";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -25,27 +25,6 @@ export interface RelayProcess {
   dispose(): Promise<void>;
   /** Everything wrangler printed, for failure messages. */
   output(): string;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolveFree) => {
-    const server = createServer();
-    server.once("error", () => resolveFree(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolveFree(true)));
-  });
 }
 
 export async function startRelay(vars: Record<string, string> = {}): Promise<RelayProcess> {
@@ -97,28 +76,7 @@ export async function startRelay(vars: Record<string, string> = {}): Promise<Rel
   const stop = async () => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null || running.pid === undefined) return;
-    const exited = new Promise<void>((resolveExit) => running.once("exit", () => resolveExit()));
-    try {
-      process.kill(-running.pid, "SIGTERM");
-    } catch {
-      return;
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-running.pid!, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, 5_000);
-    await exited;
-    clearTimeout(timer);
-    // A restart binds the same port again: wait until workerd has released it.
-    const deadline = Date.now() + 30_000;
-    while (!(await portIsFree(port))) {
-      if (Date.now() > deadline) throw new Error(`port ${port} still in use after wrangler dev stopped`);
-      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-    }
+    if (running) await stopProcessGroup(running, port);
   };
 
   await start();
