@@ -30,7 +30,6 @@ function workerProject(
             MAX_EVENT_BYTES: "8192",
             MAX_BODY_BYTES: "65536",
             MAX_BATCH_EVENTS: "50",
-            MAX_BUFFERED_BYTES: "32768",
             STREAM_BUFFER_BYTES: "32768",
             STREAM_CPU_BUDGET_MS: "300000",
             SUBSCRIBE_JWT_SECRET: "test-subscribe-secret-0123456789abcdef",

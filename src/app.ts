@@ -30,7 +30,7 @@ import type { IdempotencyRequest } from "./channel/events";
 import { authorizeSubscriber } from "./http/subscriber-auth";
 import { presenceEnabled } from "./channel/presence";
 import { subscribeToMany } from "./http/multi-subscribe";
-import { log } from "./log";
+import { type Logger, log } from "./log";
 import { MercureRefused } from "./mercure/errors";
 import { mercureRoutes } from "./mercure/hub";
 import { assertFrameSize, EventRefused, parseEventData, parseEventName } from "./channel/event-rules";
@@ -111,7 +111,9 @@ export function createApp(): Hono<AppEnv> {
 
   // Configuration is validated once per env and shared by every handler below.
   app.use("/v1/*", async (c, next) => {
-    c.set("config", configFromEnv(c.env));
+    const config = configFromEnv(c.env);
+    warnDeprecated(config, c.var.log);
+    c.set("config", config);
     await next();
   });
   app.use("/v1/*", (c, next) => corsFor(c.var.config)(c, next));
@@ -136,6 +138,14 @@ export function createApp(): Hono<AppEnv> {
   }
 
   return app;
+}
+
+/** One log line per configuration that still uses a deprecated setting name. */
+const warned = new WeakSet<RelayConfig>();
+function warnDeprecated(config: RelayConfig, logger: Logger): void {
+  if (warned.has(config)) return;
+  warned.add(config);
+  for (const [old, use] of config.deprecated) logger.warn("deprecated setting", { setting: old, use });
 }
 
 async function subscribe(c: AppContext): Promise<Response> {

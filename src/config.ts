@@ -106,8 +106,6 @@ export interface RelayConfig {
   /** Largest publish request body, in bytes. */
   readonly maxBodyBytes: number;
   readonly maxBatchEvents: number;
-  /** Unsent bytes one subscriber may hold before its stream is closed. */
-  readonly maxBufferedBytes: number;
   readonly redis: RedisConfig | null;
   /** Serve the /demo page and its token-less edit endpoint (development only). */
   readonly demoEnabled: boolean;
@@ -134,8 +132,15 @@ export interface RelayConfig {
   /** Channels starting with one of these are served in direct mode (the object holds the streams). */
   readonly directChannelPrefixes: readonly string[];
   readonly fanout: FanoutConfig;
-  /** Hibernating mode: unsent bytes per stream in the Worker before it catches up from history instead. */
+  /**
+   * Unsent bytes one subscriber's stream may hold, in either mode (src/stream/outlet.ts): past it a
+   * hibernating stream catches up from history as it drains, and a direct-mode one already half that
+   * far behind is cut (its browser resumes from history). An empty queue always takes one frame.
+   * STREAM_BUFFER_BYTES; the older MAX_BUFFERED_BYTES is read when it is not set (deprecated).
+   */
   readonly streamBufferBytes: number;
+  /** Settings read under a deprecated name: [old name, the name to use], for a log line. */
+  readonly deprecated: readonly (readonly [string, string])[];
   /** Hibernating mode: modelled CPU (ms) one stream may spend before it ends cleanly and the browser resumes. */
   readonly streamCpuBudgetMs: number;
   /** Loopback-only hooks for end-to-end fault tests (src/test-hooks). */
@@ -292,7 +297,6 @@ function parseValidated(raw: RawConfig): RelayConfig {
     maxEventBytes: parseInteger("MAX_EVENT_BYTES", raw.MAX_EVENT_BYTES, 65_536, 1, 1_048_576),
     maxBodyBytes: parseInteger("MAX_BODY_BYTES", raw.MAX_BODY_BYTES, 1_048_576, 1_024, 100 * 1_048_576),
     maxBatchEvents: parseInteger("MAX_BATCH_EVENTS", raw.MAX_BATCH_EVENTS, 500, 1, 10_000),
-    maxBufferedBytes: parseInteger("MAX_BUFFERED_BYTES", raw.MAX_BUFFERED_BYTES, 262_144, 1_024, 64 * 1_048_576),
     redis: parseRedis(raw),
     demoEnabled: parseBoolean("DEMO_ENABLED", raw.DEMO_ENABLED, false),
     privateChannelPrefixes: parsePrefixes(raw.PRIVATE_CHANNEL_PREFIXES),
@@ -314,7 +318,11 @@ function parseValidated(raw: RawConfig): RelayConfig {
     ),
     directChannelPrefixes: parseChannelPrefixes("DIRECT_CHANNEL_PREFIXES", raw.DIRECT_CHANNEL_PREFIXES),
     fanout: parseFanout(raw, maxSubscribersPerChannel),
-    streamBufferBytes: parseInteger("STREAM_BUFFER_BYTES", raw.STREAM_BUFFER_BYTES, 65_536, 1_024, 16 * 1_048_576),
+    streamBufferBytes: parseStreamBuffer(raw),
+    deprecated:
+      raw.STREAM_BUFFER_BYTES === undefined && raw.MAX_BUFFERED_BYTES !== undefined
+        ? [["MAX_BUFFERED_BYTES", "STREAM_BUFFER_BYTES"]]
+        : [],
     streamCpuBudgetMs: parseInteger("STREAM_CPU_BUDGET_MS", raw.STREAM_CPU_BUDGET_MS, 5, 1, 300_000),
     testHooks: parseBoolean("RELAY_TEST_HOOKS", raw.RELAY_TEST_HOOKS, false),
     replay: {
@@ -347,15 +355,18 @@ function parseValidated(raw: RawConfig): RelayConfig {
       'cannot be true while ALLOWED_ORIGINS contains "*": list the origins that may send cookies',
     );
   }
-  // A subscriber must at least be able to hold one full event, or every large event would drop it.
-  if (config.maxBufferedBytes < 2 * config.maxEventBytes) {
-    throw new ConfigError(
-      "MAX_BUFFERED_BYTES",
-      `must be at least twice MAX_EVENT_BYTES (${2 * config.maxEventBytes})`,
-      String(config.maxBufferedBytes),
-    );
-  }
   return config;
+}
+
+/**
+ * One stream's byte budget (both modes): STREAM_BUFFER_BYTES, or the deprecated MAX_BUFFERED_BYTES
+ * (direct mode's name before the two modes shared one stream) when only that is set.
+ */
+function parseStreamBuffer(raw: RawConfig): number {
+  const legacy = raw.STREAM_BUFFER_BYTES === undefined && raw.MAX_BUFFERED_BYTES !== undefined;
+  return legacy
+    ? parseInteger("MAX_BUFFERED_BYTES", raw.MAX_BUFFERED_BYTES, 65_536, 1_024, 16 * 1_048_576)
+    : parseInteger("STREAM_BUFFER_BYTES", raw.STREAM_BUFFER_BYTES, 65_536, 1_024, 16 * 1_048_576);
 }
 
 /** parseConfig, memoized per env object: the platform reuses env across requests. */

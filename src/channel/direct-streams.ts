@@ -16,7 +16,7 @@ import { type Clock, systemClock, type TimerHandle } from "../stream/clock";
 import { type CloseReason, type ClosedStreams, isCounted } from "../stream/close-reasons";
 import { tickIntervalMs } from "../stream/outlet";
 import type { ChannelHistory } from "./history";
-import { ReplayAllowance, type ReplayGate, type ReplaySettings } from "./replay-limits";
+import { ReplayAllowance, type ReplayGate, type ReplaySettings, replayPageBytes } from "./replay-limits";
 import { ClientCount, shouldCut } from "./stall-rule";
 import { catchUpAt, readPage, resumePoint } from "./replay";
 import { Subscriber } from "./subscriber";
@@ -24,7 +24,7 @@ import { Subscriber } from "./subscriber";
 export interface DirectSettings {
   readonly retryMs: number;
   readonly heartbeatMs: number;
-  readonly maxBufferedBytes: number;
+  readonly streamBufferBytes: number;
   readonly maxStreamSeconds: number;
   readonly replay: ReplaySettings;
 }
@@ -96,7 +96,7 @@ export class DirectStreams {
       live: cursor === this.deliveredId(),
       outlet: {
         retryMs: this.settings.retryMs,
-        bufferBytes: this.settings.maxBufferedBytes,
+        bufferBytes: this.settings.streamBufferBytes,
         closeAt: tokenExpiresAt === null ? lifetimeEnd : Math.min(lifetimeEnd, tokenExpiresAt),
         // The object's CPU is billed as duration, not per stream: nothing to model.
         cpuBudgetMicros: Number.POSITIVE_INFINITY,
@@ -142,7 +142,7 @@ export class DirectStreams {
    * overflows a stream (it waits for the next pull instead).
    */
   private replay(subscriber: Subscriber): void {
-    const pageBytes = this.settings.maxBufferedBytes / 2;
+    const pageBytes = replayPageBytes(this.settings.streamBufferBytes);
     while (!subscriber.live && subscriber.hasRoomForReplay) {
       const delivered = this.deliveredId();
       if (subscriber.cursor >= delivered) {

@@ -84,8 +84,8 @@ export function parseEventData(value: unknown, limits: EventLimits, where = "dat
 /**
  * Bounds the frame an event is sent as, not only its data: every line break
  * costs a `data: ` prefix, so 64 KiB of newlines would make a 458 KB frame.
- * A frame may be at most twice MAX_EVENT_BYTES, so MAX_BUFFERED_BYTES (at
- * least that) always holds one.
+ * A frame may be at most twice MAX_EVENT_BYTES; a stream's empty queue always
+ * takes one frame, whatever STREAM_BUFFER_BYTES is (src/stream/outlet.ts).
  */
 export function assertFrameSize(input: EventInput, limits: EventLimits, where = "The event"): EventInput {
   const max = 2 * limits.maxEventBytes;

@@ -13,7 +13,6 @@ describe("parseConfig", () => {
       maxEventBytes: 65_536,
       maxBodyBytes: 1_048_576,
       maxBatchEvents: 500,
-      maxBufferedBytes: 262_144,
       redis: null,
       demoEnabled: false,
       privateChannelPrefixes: ["private-"],
@@ -30,11 +29,24 @@ describe("parseConfig", () => {
       directChannelPrefixes: [],
       fanout: { threshold: 1_000, size: 1_000, maxObjects: 99 },
       streamBufferBytes: 65_536,
+      deprecated: [],
       streamCpuBudgetMs: 5,
       testHooks: false,
       replay: { bytesPerSecond: 1_048_576, maxBytesPerStream: 8_388_608, concurrency: 16 },
       presence: { channelPrefixes: [], intervalMs: 2_000 },
       mercure: null,
+    });
+  });
+
+  it("one stream buffer for both modes: STREAM_BUFFER_BYTES, else the deprecated MAX_BUFFERED_BYTES (noted)", () => {
+    expect(parseConfig({ STREAM_BUFFER_BYTES: "4096" })).toMatchObject({ streamBufferBytes: 4_096, deprecated: [] });
+    expect(parseConfig({ MAX_BUFFERED_BYTES: "8192" })).toMatchObject({
+      streamBufferBytes: 8_192,
+      deprecated: [["MAX_BUFFERED_BYTES", "STREAM_BUFFER_BYTES"]],
+    });
+    expect(parseConfig({ STREAM_BUFFER_BYTES: "4096", MAX_BUFFERED_BYTES: "8192" })).toMatchObject({
+      streamBufferBytes: 4_096,
+      deprecated: [],
     });
   });
 
@@ -61,7 +73,8 @@ describe("parseConfig", () => {
     ["origin without scheme", { ALLOWED_ORIGINS: "example.com" }, "ALLOWED_ORIGINS"],
     ["origin with path", { ALLOWED_ORIGINS: "https://example.com/app" }, "ALLOWED_ORIGINS"],
     ["token with a space", { PUBLISH_TOKENS: "good,bad token" }, "PUBLISH_TOKENS"],
-    ["buffer smaller than two events", { MAX_EVENT_BYTES: "65536", MAX_BUFFERED_BYTES: "65536" }, "MAX_BUFFERED_BYTES"],
+    ["buffer below 1 KiB", { STREAM_BUFFER_BYTES: "1000" }, "STREAM_BUFFER_BYTES"],
+    ["deprecated buffer name below 1 KiB", { MAX_BUFFERED_BYTES: "1000" }, "MAX_BUFFERED_BYTES"],
     ["short JWT secret", { SUBSCRIBE_JWT_SECRET: "too-short" }, "SUBSCRIBE_JWT_SECRET"],
     ["short publisher JWT secret", { PUBLISH_JWT_SECRET: "x".repeat(31) }, "PUBLISH_JWT_SECRET"],
     ["host with scheme", { RELAY_HOSTS: "https://sse.example.com" }, "RELAY_HOSTS"],

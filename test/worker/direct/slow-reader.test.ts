@@ -13,7 +13,7 @@ describe("direct mode", () => {
     expect(stuck.status).toBe(200);
     await eventually(async () => (await stats(channel)).subscribers === 2);
 
-    const payload = "x".repeat(4_000); // MAX_BUFFERED_BYTES is 32768 in tests
+    const payload = "x".repeat(4_000); // STREAM_BUFFER_BYTES is 32768 in tests
     const count = 40;
     let peakBuffered = 0;
     for (let index = 0; index < count; index++) {
