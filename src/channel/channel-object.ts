@@ -90,7 +90,7 @@ export interface HistoryPage extends ReplayPage {
 }
 
 /** After a commit on a channel with fan-out objects, when the last id is re-announced to them. */
-const REANNOUNCE_DELAY_MS = 1_000;
+export const REANNOUNCE_DELAY_MS = 1_000;
 
 export class ChannelObject extends DurableObject<Env> {
   private readonly config: RelayConfig;
@@ -159,12 +159,14 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    const channel = request.headers.get(CHANNEL_HEADER);
-    if (request.method !== "GET" || channel === null) return errorResponse(404, "not_found", "No such object route.");
-    if (url.pathname === "/attach") return this.attach(request, channel);
-    if (url.pathname === "/subscribe") return this.subscribeDirect(request, channel);
-    return errorResponse(404, "not_found", "No such object route.");
+    return this.guard("fetch", async () => {
+      const url = new URL(request.url);
+      const channel = request.headers.get(CHANNEL_HEADER);
+      if (request.method !== "GET" || channel === null) return errorResponse(404, "not_found", "No such object route.");
+      if (url.pathname === "/attach") return this.attach(request, channel);
+      if (url.pathname === "/subscribe") return this.subscribeDirect(request, channel);
+      return errorResponse(404, "not_found", "No such object route.");
+    });
   }
 
   /**
@@ -178,22 +180,24 @@ export class ChannelObject extends DurableObject<Env> {
     idempotency?: IdempotencyRequest,
     externalIds?: readonly string[],
   ): Promise<PublishOutcome> {
-    if (idempotency) {
-      const seen = this.idempotency.lookup(idempotency.key, idempotency.fingerprint);
-      if (seen) {
-        return seen.fingerprint === idempotency.fingerprint
-          ? { status: "replayed", ids: seen.ids }
-          : { status: "key-conflict" };
+    return this.guard("publish", async () => {
+      if (idempotency) {
+        const seen = this.idempotency.lookup(idempotency.key, idempotency.fingerprint);
+        if (seen) {
+          return seen.fingerprint === idempotency.fingerprint
+            ? { status: "replayed", ids: seen.ids }
+            : { status: "key-conflict" };
+        }
       }
-    }
-    const stored = await this.commit(events, (inserted) => {
-      if (idempotency) this.idempotency.remember(idempotency.key, idempotency.fingerprint, idsOf(inserted));
-      if (externalIds) {
-        const pairs = inserted.map((event, index) => [externalIds[index]!, event.id] as const);
-        this.externalIds.remember(pairs, this.history.oldestEventId());
-      }
+      const stored = await this.commit(events, (inserted) => {
+        if (idempotency) this.idempotency.remember(idempotency.key, idempotency.fingerprint, idsOf(inserted));
+        if (externalIds) {
+          const pairs = inserted.map((event, index) => [externalIds[index]!, event.id] as const);
+          this.externalIds.remember(pairs, this.history.oldestEventId());
+        }
+      });
+      return { status: "published", ids: idsOf(stored) };
     });
-    return { status: "published", ids: idsOf(stored) };
   }
 
   /**
@@ -202,19 +206,23 @@ export class ChannelObject extends DurableObject<Env> {
    * (the oldest retained number, null when none; the last durable one).
    */
   async locate(externalId: string): Promise<Location> {
-    const id = this.externalIds.lookup(externalId);
-    const event = id === null ? undefined : this.history.readRange(id - 1, id, 1)[0];
-    return {
-      id: event?.id ?? null,
-      data: event?.data ?? null,
-      oldest: this.history.oldestEventId(),
-      last: this.deliveredId,
-    };
+    return this.guard("locate", async () => {
+      const id = this.externalIds.lookup(externalId);
+      const event = id === null ? undefined : this.history.readRange(id - 1, id, 1)[0];
+      return {
+        id: event?.id ?? null,
+        data: event?.data ?? null,
+        oldest: this.history.oldestEventId(),
+        last: this.deliveredId,
+      };
+    });
   }
 
   /** This object's random secret, made on the first call and kept (see object-secret.ts). */
   async secret(): Promise<Uint8Array> {
-    return objectSecret(this.ctx.storage.sql);
+    return this.guard("secret", async () => {
+      return objectSecret(this.ctx.storage.sql);
+    });
   }
 
   /**
@@ -226,22 +234,28 @@ export class ChannelObject extends DurableObject<Env> {
    * answer `waitMs` instead (and nothing else): the stream asks again then.
    */
   async readPage(after: number, maxBytes: number, stream: string, client?: string | null): Promise<HistoryPage> {
-    const last = this.deliveredId;
-    const { ask, page: peeked } = catchUpAt(this.history, after, last, maxBytes, client ?? stream);
-    const waitMs = this.replayGate.enter(stream, ask);
-    if (waitMs > 0) return { bytes: new Uint8Array(0), cursor: after, last, waitMs };
-    const page = peeked ?? readPage(this.history, after, last, maxBytes);
-    if (page.cursor >= last) this.replayGate.leave(stream);
-    return { ...page, last, waitMs: 0 };
+    return this.guard("readPage", async () => {
+      const last = this.deliveredId;
+      const { ask, page: peeked } = catchUpAt(this.history, after, last, maxBytes, client ?? stream);
+      const waitMs = this.replayGate.enter(stream, ask);
+      if (waitMs > 0) return { bytes: new Uint8Array(0), cursor: after, last, waitMs };
+      const page = peeked ?? readPage(this.history, after, last, maxBytes);
+      if (page.cursor >= last) this.replayGate.leave(stream);
+      return { ...page, last, waitMs: 0 };
+    });
   }
 
   /** A catching-up stream ended: its lease or place at the replay gate is free at once. */
   async leaveReplay(stream: string): Promise<void> {
-    this.replayGate.leave(stream);
+    return this.guard("leaveReplay", async () => {
+      this.replayGate.leave(stream);
+    });
   }
 
   async ensureFanout(name: string, region: string, activation: number): Promise<void> {
-    this.fanouts.ensure(name, region, activation);
+    return this.guard("ensureFanout", async () => {
+      this.fanouts.ensure(name, region, activation);
+    });
   }
 
   /** A fan-out object lost its last subscriber; `closed`: its streams' ends since it last reported. */
@@ -250,25 +264,33 @@ export class ChannelObject extends DurableObject<Env> {
     activation: number,
     closed: { readonly stalled: number; readonly expired: number },
   ): Promise<void> {
-    this.closedStreams.stalled += closed.stalled;
-    this.closedStreams.expired += closed.expired;
-    this.fanouts.emptied(name, activation);
-    this.presence.fanoutGone(name);
+    return this.guard("fanoutEmptied", async () => {
+      this.closedStreams.stalled += closed.stalled;
+      this.closedStreams.expired += closed.expired;
+      this.fanouts.emptied(name, activation);
+      this.presence.fanoutGone(name);
+    });
   }
 
   /** A fan-out object's subscriber count changed (presence channels only); `seq` orders its reports. */
   async fanoutPresence(name: string, seq: number, subscribers: number): Promise<void> {
-    this.presence.fanoutReported(name, seq, subscribers);
+    return this.guard("fanoutPresence", async () => {
+      this.presence.fanoutReported(name, seq, subscribers);
+    });
   }
 
   /** Streams open on the channel, across its fan-out objects (the presence read). */
   async presenceCount(): Promise<number> {
-    return this.presence.count();
+    return this.guard("presenceCount", async () => {
+      return this.presence.count();
+    });
   }
 
   /** A Worker's call-back for a presence change held back by the interval (see wakeForPresence). */
   async presenceDue(): Promise<void> {
-    await this.presence.due();
+    return this.guard("presenceDue", async () => {
+      await this.presence.due();
+    });
   }
 
   /** A batch over several channels reserves its key on each before storing anything (see IdempotencyStore). */
@@ -283,41 +305,59 @@ export class ChannelObject extends DurableObject<Env> {
 
   /** Redis polling while anyone is subscribed, and the post-restart re-announcement to fan-out objects. */
   override async alarm(): Promise<void> {
-    if (this.fanouts.size > 0) this.fanouts.reannounce(this.deliveredId);
-    await this.presence.due();
-    if (!this.redis) return;
-    const next = await this.redis.poll(this.subscriberCount() > 0, (events, also) => this.commit(events, also));
-    if (next !== null) await this.ctx.storage.setAlarm(Date.now() + next);
-    await this.presence.rearm();
+    return this.guard("alarm", async () => {
+      if (this.fanouts.size > 0) this.fanouts.reannounce(this.deliveredId);
+      await this.presence.due();
+      if (!this.redis) return;
+      const next = await this.redis.poll(this.subscriberCount() > 0, (events, also) => this.commit(events, also));
+      if (next !== null) await this.schedule("redis", Date.now() + next);
+      await this.presence.rearm();
+    });
+  }
+
+  /**
+   * Every entry point runs through here (partyserver's model): a failure is logged with the
+   * channel's name and the entry point, then rethrown to the caller (the Worker retries, resumes or
+   * answers 500), so no failure inside an object goes unnamed.
+   */
+  private async guard<T>(entry: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      this.log.error("object entry point failed", { entry, error });
+      throw error;
+    }
   }
 
   /** `mode`: how the Worker serves this channel (it knows the channel's name; this object may not yet). */
   async stats(mode: ChannelStats["mode"]): Promise<ChannelStats> {
-    const history = this.history.stats();
-    const closedStreams = { ...this.closedStreams };
-    const fanouts = await Promise.all(
-      this.fanouts.names().map(async (name) => {
-        const stub = this.env.FANOUTS.get(this.env.FANOUTS.idFromName(name));
-        const count = await stub.count().catch(() => ({ subscribers: 0, stalled: 0, expired: 0 }));
-        closedStreams.stalled += count.stalled;
-        closedStreams.expired += count.expired;
-        return { name, subscribers: count.subscribers };
-      }),
-    );
-    const direct = mode === "direct";
-    return {
-      mode,
-      subscribers: this.direct.size + this.hub.size + fanouts.reduce((sum, fanout) => sum + fanout.subscribers, 0),
-      bufferedBytes: direct ? this.direct.bufferedBytes : null,
-      closedStreams,
-      fanouts,
-      objectStartedAt: this.startedAt,
-      lastEventId: history.lastEventId > 0 ? String(history.lastEventId) : null,
-      oldestEventId: history.oldestEventId === null ? null : String(history.oldestEventId),
-      eventsRetained: history.eventsRetained,
-      historyLimit: this.config.historyLimit,
-      redis: this.redis ? this.redis.status() : { enabled: false },
-    };
+    return this.guard("stats", async () => {
+      const history = this.history.stats();
+      const closedStreams = { ...this.closedStreams };
+      const fanouts = await Promise.all(
+        this.fanouts.names().map(async (name) => {
+          const stub = this.env.FANOUTS.get(this.env.FANOUTS.idFromName(name));
+          const count = await stub.count().catch(() => ({ subscribers: 0, stalled: 0, expired: 0 }));
+          closedStreams.stalled += count.stalled;
+          closedStreams.expired += count.expired;
+          return { name, subscribers: count.subscribers };
+        }),
+      );
+      const direct = mode === "direct";
+      return {
+        mode,
+        subscribers: this.direct.size + this.hub.size + fanouts.reduce((sum, fanout) => sum + fanout.subscribers, 0),
+        bufferedBytes: direct ? this.direct.bufferedBytes : null,
+        closedStreams,
+        fanouts,
+        objectStartedAt: this.startedAt,
+        lastEventId: history.lastEventId > 0 ? String(history.lastEventId) : null,
+        oldestEventId: history.oldestEventId === null ? null : String(history.oldestEventId),
+        eventsRetained: history.eventsRetained,
+        historyLimit: this.config.historyLimit,
+        redis: this.redis ? this.redis.status() : { enabled: false },
+      };
+    });
   }
 
   /** Resets this object as a crash would (served only by the loopback-only test hooks). */
@@ -327,13 +367,17 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
-    this.countClose(this.hub.closed(socket, code));
-    this.presence.changed();
+    return this.guard("webSocketClose", async () => {
+      this.countClose(this.hub.closed(socket, code));
+      this.presence.changed();
+    });
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
-    this.countClose(this.hub.closed(socket, 1006));
-    this.presence.changed();
+    return this.guard("webSocketError", async () => {
+      this.countClose(this.hub.closed(socket, 1006));
+      this.presence.changed();
+    });
   }
 
   /** A Worker's bridge socket: accepted here, or sent to a fan-out object past the threshold. */
@@ -427,7 +471,7 @@ export class ChannelObject extends DurableObject<Env> {
     for (const event of stored) this.pendingFrames.set(event.id, encodeStored(event));
     // If this object dies between the commit and the pushes, fan-out subscribers of a quiet channel
     // would never hear of these events: a durable alarm re-announces the last id to them.
-    if (stored.length > 0 && this.fanouts.size > 0) await this.scheduleReannouncement();
+    if (stored.length > 0 && this.fanouts.size > 0) await this.schedule("reannounce", Date.now() + REANNOUNCE_DELAY_MS);
     await this.ctx.storage.sync();
     if (stored.length > 0) this.markDurable(stored[stored.length - 1]!.id);
     return stored;
@@ -469,10 +513,17 @@ export class ChannelObject extends DurableObject<Env> {
     if (this.fanouts.size > 0) this.fanouts.push(batchFrom, id, batch);
   }
 
-  private async scheduleReannouncement(): Promise<void> {
-    const at = Date.now() + REANNOUNCE_DELAY_MS;
+  /**
+   * The object's one alarm serves three jobs: re-announcing the last id to fan-out objects after a
+   * restart, a presence count held back by its interval, and Redis polling. Each asks for a time;
+   * the alarm is set to the earliest asked, never pushed later, and alarm() runs every job that is
+   * due (each checks for itself, so an alarm early for one job is harmless to the others).
+   */
+  private async schedule(job: "reannounce" | "presence" | "redis", at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    if (current !== null && current <= at) return;
+    await this.ctx.storage.setAlarm(at);
+    this.log.debug("alarm set", { job, inMs: at - Date.now() });
   }
 
   /**
@@ -499,12 +550,11 @@ export class ChannelObject extends DurableObject<Env> {
       }
     }
     if (this.fanouts.size === 0) return; // nobody to tell
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    await this.schedule("presence", at);
   }
 
   private startRedisPolling(channel: string): void {
-    if (this.redis?.start(channel)) void this.ctx.storage.setAlarm(Date.now());
+    if (this.redis?.start(channel)) void this.schedule("redis", Date.now());
   }
 }
 

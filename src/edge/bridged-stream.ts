@@ -38,6 +38,8 @@ export interface BridgeSettings {
   readonly maxSubscribers: number;
   /** Replay bytes per second and in all for this stream (the channel bounds concurrent replays). */
   readonly replay: Pick<ReplaySettings, "bytesPerSecond" | "maxBytesPerStream">;
+  /** Time for the stream's ticks, lifetime, waits and presence call-backs (the platform's by default). */
+  readonly clock?: Clock;
 }
 
 /**
@@ -105,7 +107,7 @@ export async function openFeeds(
 class BridgedStream implements Outlet {
   private readonly outlet: StreamOutlet;
   private readonly feeds: ChannelFeed[];
-  private readonly clock: Clock = systemClock;
+  private readonly clock: Clock;
   private lastTickAt = 0;
   /** Whether the last tick found this stream draining nothing (counted in STALLED_CLIENTS). */
   private looksStalled = false;
@@ -121,6 +123,7 @@ class BridgedStream implements Outlet {
     private readonly settings: BridgeSettings,
     position: PositionWriter,
   ) {
+    this.clock = settings.clock ?? systemClock;
     this.feeds = specs.map((spec) => new ChannelFeed(spec.target, settings, this, spec.view));
     this.outlet = new StreamOutlet(
       {

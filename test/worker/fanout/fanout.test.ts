@@ -6,6 +6,7 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { encodeBatch } from "../../../src/channel/bridge-protocol";
+import { REANNOUNCE_DELAY_MS } from "../../../src/channel/channel-object";
 import { freshChannel, publishData, stats, subscribe } from "../relay-client";
 import { SEED } from "../seed";
 import { eventually } from "../sse-reader";
@@ -120,10 +121,10 @@ describe("fan-out objects", () => {
       // What commit() does before handing out: store, arm the re-announcement, make both durable.
       const object = instance as unknown as {
         history: { append(events: { data: string }[]): unknown };
-        scheduleReannouncement(): Promise<void>;
+        schedule(job: "reannounce", at: number): Promise<void>;
       };
       object.history.append([{ data: "stored, never pushed" }]);
-      await object.scheduleReannouncement();
+      await object.schedule("reannounce", Date.now() + REANNOUNCE_DELAY_MS);
       await state.storage.sync();
       state.abort("simulated crash between commit and push");
     }).catch(() => {});
