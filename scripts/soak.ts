@@ -214,9 +214,6 @@ async function runSubscriber(sub: Subscriber): Promise<void> {
       }
       sub.connects += 1;
       sub.open = true;
-      // Opened before the first publish on a new channel: its position is 0 (until the relay says so
-      // with relay.position, a stream that saw no event yet has nothing else to resume from).
-      if (sub.lastId === null && publishStart === 0) sub.lastId = "0";
       const parser = createParser({ onEvent: (message) => onMessage(sub, message) });
       const decoder = new TextDecoder();
       const reader = response.body.getReader();

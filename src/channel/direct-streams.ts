@@ -160,7 +160,12 @@ export class DirectStreams {
       if ("waitMs" in allowance) break;
       const client = this.clients.get(subscriber) ?? subscriber;
       const { ask, page: peeked } = catchUpAt(this.history, subscriber.cursor, delivered, pageBytes, client);
-      if (this.context.replayGate.enter(subscriber, ask) > 0) break;
+      const waitMs = this.context.replayGate.enter(subscriber, ask);
+      if (waitMs > 0) {
+        // Ask again when the gate says a turn may be near, not at every room poll.
+        subscriber.waitForRoom(waitMs);
+        return;
+      }
       const page = peeked ?? readPage(this.history, subscriber.cursor, delivered, pageBytes);
       subscriber.cursor = page.cursor;
       this.allowanceOf(subscriber).took(page.bytes.byteLength);

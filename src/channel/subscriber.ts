@@ -76,15 +76,18 @@ export class Subscriber {
     return this.outlet.bufferedBytes >= this.options.outlet.bufferBytes / 2;
   }
 
-  /** Replay stopped for lack of room (or a wait): ask to be fed again shortly. */
-  waitForRoom(): void {
+  /** Replay stopped for lack of room (or a wait): ask to be fed again shortly, or after `ms`. */
+  waitForRoom(ms = ROOM_POLL_MS): void {
     // Also for a subscriber that started behind (it has pull()): a replay held back by its rate or the
     // channel's replay gate enqueued nothing, so no read would call pull() again.
     if (this.roomTimer !== undefined || this.outlet.closed) return;
-    this.roomTimer = this.options.clock.setTimeout(() => {
-      this.roomTimer = undefined;
-      this.demand();
-    }, ROOM_POLL_MS);
+    this.roomTimer = this.options.clock.setTimeout(
+      () => {
+        this.roomTimer = undefined;
+        this.demand();
+      },
+      Math.max(ROOM_POLL_MS, ms),
+    );
   }
 
   close(reason: CloseReason): void {

@@ -29,8 +29,17 @@ export interface BridgeTarget {
   readonly log: Logger;
 }
 
-/** An attached socket, the object's hello, and the channel's redirect if a fan-out object holds it. */
-export type Upstream = { socket: WebSocket; hello: Hello; redirect: Redirect | null };
+/**
+ * An attached socket, the object's hello, the channel's redirect if a fan-out object holds it, and
+ * `early()`: the messages that came after the hello before the caller listened (a resume's first
+ * page among them), handed over once, so none is missed whatever the timing.
+ */
+export type Upstream = {
+  socket: WebSocket;
+  hello: Hello;
+  redirect: Redirect | null;
+  early(): MessageEvent["data"][];
+};
 
 /**
  * Attaches to the channel object, or to the fan-out object it names: the
@@ -83,15 +92,22 @@ function attachHeaders(target: BridgeTarget): Headers {
   return headers;
 }
 
-/** Accepts the Worker's end and waits for the object's hello. */
-function helloOf(socket: WebSocket): Promise<{ socket: WebSocket; hello: Hello }> {
+/** Accepts the Worker's end and waits for the object's hello; keeps what follows until taken. */
+function helloOf(socket: WebSocket): Promise<Omit<Upstream, "redirect">> {
   return new Promise((resolve, reject) => {
+    const buffered: MessageEvent["data"][] = [];
+    const keep = (event: MessageEvent) => buffered.push(event.data);
+    const early = () => {
+      socket.removeEventListener("message", keep);
+      return buffered.splice(0);
+    };
     const onMessage = (event: MessageEvent) => {
       socket.removeEventListener("message", onMessage);
       try {
         const hello = decodeControl(String(event.data));
         if (hello.t !== "hello") throw new TypeError("expected hello");
-        resolve({ socket, hello });
+        socket.addEventListener("message", keep);
+        resolve({ socket, hello, early });
       } catch (error) {
         reject(error);
       }

@@ -80,6 +80,8 @@ export class ChannelFeed {
   cursor = 0;
   /** Highest id known to exist. */
   private known = 0;
+  /** Events up to here existed when the stream attached: a batch within them is history (the attach's first page). */
+  private historyUpTo = 0;
   private catchingUp = false;
   /** The channel's replay gate holds a lease or a place in line for this feed (see leaveGate). */
   private inGate = false;
@@ -154,25 +156,28 @@ export class ChannelFeed {
     this.socket = null;
   }
 
-  private listen({ socket, hello, redirect }: Upstream): void {
+  private listen({ socket, hello, redirect, early }: Upstream): void {
     this.socket = socket;
     this.fanout = redirect?.fanout ?? null;
     this.subscribersSeen = Math.max(hello.subscribers, redirect?.subscribers ?? 0);
-    socket.addEventListener("message", (event) => {
+    this.historyUpTo = Math.max(hello.last, redirect?.last ?? 0);
+    const receive = (data: MessageEvent["data"]) => {
       if (this.socket !== socket) return;
-      if (typeof event.data === "string") {
+      if (typeof data === "string") {
         // Presence (src/channel/presence.ts): a count to show, or a call-back the channel asks for.
         onPresenceMessage(
-          event.data,
+          data,
           this.target,
           (frame) => this.out.fits(frame) && this.out.write(frame),
           (ms, run) => this.out.after(ms, run),
         );
         return;
       }
-      if (this.pending !== null) this.pending.push(event.data as ArrayBuffer);
-      else this.onBatch(event.data as ArrayBuffer);
-    });
+      if (this.pending !== null) this.pending.push(data as ArrayBuffer);
+      else this.onBatch(data as ArrayBuffer);
+    };
+    for (const data of early()) receive(data);
+    socket.addEventListener("message", (event) => receive(event.data));
     socket.addEventListener("close", () => this.upstreamLost(socket));
     socket.addEventListener("error", () => this.upstreamLost(socket));
   }
@@ -197,6 +202,8 @@ export class ChannelFeed {
     // behind a wait for history, and a stream waiting for its turn at the channel's replay gate still
     // takes the first page its attach brought and what follows on from it.
     if (batch.from === this.cursor && batch.frames.byteLength > 0 && this.out.fits(batch.frames)) {
+      // The first page an attach brings counts against this stream's replay share like any other.
+      if (batch.to <= this.historyUpTo) this.allowance.took(batch.frames.byteLength);
       this.known = Math.max(this.known, batch.to);
       this.cursor = batch.to;
       this.writeFrames(batch.frames, true);
