@@ -1,9 +1,39 @@
-import { SELF } from "cloudflare:test";
+import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BASE, freshChannel, publishData, stats, subscribe } from "./relay-client";
+import { BASE, DELIVERY_MODE, freshChannel, publishData, stats, subscribe } from "./relay-client";
 import { eventually } from "./sse-reader";
 
 describe("subscriber lifecycle", () => {
+  it("the count stays exact through the channel object's hibernation and restart", async () => {
+    const channel = freshChannel();
+    const stub = env.CHANNELS.get(env.CHANNELS.idFromName(channel));
+    let streams = await Promise.all([1, 2, 3].map(() => subscribe(channel)));
+    expect((await stats(channel)).subscribers).toBe(3);
+    if (DELIVERY_MODE === "hibernating") {
+      // Hibernation: the object leaves memory, its sockets stay and are counted again when it wakes.
+      await evictDurableObject(stub);
+      expect((await stats(channel)).subscribers).toBe(3);
+    }
+    // A restart: hibernating streams re-dial with their cursors (the same three, never more); direct
+    // streams end with the object, and their clients come back.
+    await runInDurableObject(stub, (_instance, state) => state.abort("simulated restart")).catch(() => {});
+    if (DELIVERY_MODE === "direct") {
+      await Promise.all(streams.map((stream) => stream.ended));
+      expect((await stats(channel)).subscribers).toBe(0);
+      streams = await Promise.all([1, 2, 3].map(() => subscribe(channel)));
+    }
+    await eventually(async () => (await stats(channel)).subscribers === 3);
+    // Every stream is really there: an event reaches each exactly once.
+    await publishData(channel, "after");
+    for (const stream of streams) {
+      await stream.waitForEvents(1);
+      expect(stream.events.map((event) => event.data)).toEqual(["after"]);
+    }
+    expect((await stats(channel)).subscribers).toBe(3);
+    await Promise.all(streams.map((stream) => stream.cancel()));
+    await eventually(async () => (await stats(channel)).subscribers === 0);
+  });
+
   it("counts a subscriber out when its client goes away, as a disconnect (not a stall or overflow)", async () => {
     const channel = freshChannel();
     const streams = await Promise.all([1, 2, 3].map(() => subscribe(channel)));
