@@ -361,6 +361,20 @@ function progressLine(stats: Record<string, unknown> | string, health: string): 
 // ---------------------------------------------------------------------------------------------
 
 let exitCode = 0;
+// Stopped from outside (Ctrl-C, a test's own timeout): the relay runs in its own process group, so
+// stop it here too rather than leave wrangler and workerd behind.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.error(`soak: ${signal}; stopping the relay`);
+    running = false;
+    void stopRelay("SIGTERM")
+      .catch(() => {})
+      .finally(() => {
+        rmSync(persistDir, { recursive: true, force: true });
+        process.exit(130);
+      });
+  });
+}
 const hardStop = setTimeout(() => {
   console.error(`soak: --max-seconds ${MAX_MS / 1000} passed; stopping`);
   running = false;

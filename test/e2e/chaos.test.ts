@@ -16,6 +16,8 @@ import { expect, it } from "vitest";
 import { testSeed } from "../support/seed";
 
 const ROOT = resolve(import.meta.dirname, "../..");
+/** A failure guard, never a measurement: the soak is stopped (and so fails) if it runs this long. */
+const SOAK_GUARD_MS = 270_000;
 
 /** Runs the soak to its end (it stops its own relay), returning its exit code and output. */
 function soak(args: string[]): Promise<{ code: number | null; output: string }> {
@@ -28,7 +30,12 @@ function soak(args: string[]): Promise<{ code: number | null; output: string }> 
     let output = "";
     child.stdout.on("data", (chunk) => (output += chunk));
     child.stderr.on("data", (chunk) => (output += chunk));
-    child.on("exit", (code) => done({ code, output }));
+    // Past the test's own timeout vitest would leave the soak running: stop it first (it then stops its relay).
+    const guard = setTimeout(() => child.kill("SIGTERM"), SOAK_GUARD_MS);
+    child.on("exit", (code) => {
+      clearTimeout(guard);
+      done({ code, output });
+    });
   });
 }
 
