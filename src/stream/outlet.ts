@@ -79,7 +79,7 @@ export class StreamOutlet {
   /** The position the client's last event id stands for ("" until the opening write). */
   private announced = "";
   private lifetime: TimerHandle | undefined;
-  private readonly closeListeners: ((reason: CloseReason) => void)[] = [];
+  private readonly onClose: ((reason: CloseReason) => void) | undefined;
 
   constructor(
     private readonly settings: OutletSettings,
@@ -87,7 +87,7 @@ export class StreamOutlet {
     private readonly clock: Clock,
     hooks: OutletHooks = {},
   ) {
-    if (hooks.onClose) this.closeListeners.push(hooks.onClose);
+    this.onClose = hooks.onClose;
     const source: UnderlyingSource<Uint8Array> = {
       start: (controller) => {
         this.controller = controller;
@@ -109,12 +109,6 @@ export class StreamOutlet {
     if (this.closed) return;
     const ms = Math.max(0, this.settings.closeAt - this.clock.now());
     this.lifetime = this.clock.setTimeout(() => this.close("expired"), ms);
-  }
-
-  /** Runs `listener` once when the stream ends (at once if it has). */
-  onClose(listener: (reason: CloseReason) => void): void {
-    if (this.closed) listener("disconnected");
-    else this.closeListeners.push(listener);
   }
 
   /** Bytes written but not yet taken by the runtime towards the client. */
@@ -195,7 +189,7 @@ export class StreamOutlet {
     } catch {
       // Already closed or errored by the runtime.
     }
-    for (const listener of this.closeListeners.splice(0)) listener(reason);
+    this.onClose?.(reason);
   }
 
   private positionBytes(): Uint8Array {
