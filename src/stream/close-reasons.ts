@@ -1,8 +1,9 @@
 /**
  * Why a subscriber's stream ended: one list for both delivery modes.
- * A clean end (the stream is closed, its queued bytes flushed) lets
- * EventSource resume at once with Last-Event-ID; the others error the
- * stream, which drops the unsent backlog.
+ * A clean end flushes the stream's queued bytes (and its resume point);
+ * the others drop the unsent backlog (src/stream/outlet.ts). Either way
+ * the body closes and EventSource resumes with Last-Event-ID after the
+ * last whole event it got.
  */
 export type CloseReason =
   /** The client went away (stream cancelled, request aborted). */

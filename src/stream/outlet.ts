@@ -6,10 +6,14 @@
  * made of is here, once:
  * - the opening write: greeting, `retry:`, any notices, the resume point
  *   (src/channel/position-event.ts);
- * - a byte budget on unsent data: the queue is measured in bytes
- *   (high-water mark 0, so -desiredSize is exactly what waits), and `fits`
- *   lets an empty queue take one write of any size (a single large event
- *   never starves a stream);
+ * - a byte budget on unsent data, and `fits`, which lets an empty queue
+ *   take one write of any size (a single large event never starves a
+ *   stream). The runtime is handed one chunk at a time (high-water mark 0:
+ *   a chunk goes to the body only when it is empty, the rest waits in the
+ *   outlet's own backlog until the runtime pulls), so an end that is not
+ *   clean can drop what waits and still close the body: erroring it would
+ *   log an uncaught rejection per stream in workerd and reach the client
+ *   as a clean end anyway (workerd#6818);
  * - heartbeat ticks: a tick that finds unsent bytes and nothing drained
  *   since the previous one counts as stalled (the caller's strategy decides
  *   when to cut, src/channel/stall-rule.ts); an idle stream gets a
@@ -56,11 +60,7 @@ export interface Whereabouts {
 }
 
 export interface OutletHooks {
-  /**
-   * Called when the client has taken everything queued and waits for more. Without it the stream
-   * has no pull() at all: the runtime would otherwise call it, a JavaScript call and a promise, after
-   * every chunk of a live stream.
-   */
+  /** Called when the client has taken everything queued and waits for more. */
   readonly onPull?: () => void;
   /** Called once, whatever ended the stream. */
   readonly onClose?: (reason: CloseReason) => void;
@@ -72,6 +72,9 @@ export class StreamOutlet {
   /** Consecutive ticks that found unsent bytes and nothing drained. */
   stalledTicks = 0;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
+  /** Chunks written while the body still held one: handed over one per pull. */
+  private backlog: Uint8Array[] = [];
+  private backlogBytes = 0;
   private bytesWritten = 0;
   private drainedAtLastCheck = 0;
   private writtenAtLastTick = 0;
@@ -88,15 +91,23 @@ export class StreamOutlet {
     hooks: OutletHooks = {},
   ) {
     this.onClose = hooks.onClose;
-    const source: UnderlyingSource<Uint8Array> = {
-      start: (controller) => {
-        this.controller = controller;
-      },
-      cancel: () => this.close("disconnected"),
-    };
     const onPull = hooks.onPull;
-    if (onPull) source.pull = () => (this.closed ? undefined : onPull());
-    this.readable = new ReadableStream<Uint8Array>(source, { highWaterMark: 0, size: (chunk) => chunk.byteLength });
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: () => {
+          const next = this.backlog.shift();
+          if (next !== undefined) {
+            this.backlogBytes -= next.byteLength;
+            this.controller.enqueue(next);
+          } else if (!this.closed) onPull?.();
+        },
+        cancel: () => this.close("disconnected"),
+      },
+      { highWaterMark: 0, size: (chunk) => chunk.byteLength },
+    );
   }
 
   /**
@@ -114,7 +125,7 @@ export class StreamOutlet {
   /** Bytes written but not yet taken by the runtime towards the client. */
   get bufferedBytes(): number {
     const desired = this.controller.desiredSize;
-    return desired === null ? 0 : Math.max(0, -desired);
+    return this.backlogBytes + (desired === null ? 0 : Math.max(0, -desired));
   }
 
   /** Whether `size` more bytes stay within the budget; an empty queue always takes one write. */
@@ -131,12 +142,7 @@ export class StreamOutlet {
   write(bytes: Uint8Array, costMicros = 0, atPosition = false): boolean {
     if (this.closed) return false;
     if (bytes.byteLength > 0) {
-      try {
-        this.controller.enqueue(bytes);
-      } catch {
-        this.close("disconnected");
-        return false;
-      }
+      if (!this.handOver(bytes)) return false;
       this.bytesWritten += bytes.byteLength;
       if (atPosition) this.announced = this.where.key();
     }
@@ -170,26 +176,45 @@ export class StreamOutlet {
     return false;
   }
 
-  /** Ends the stream: a clean end flushes (after the resume point, if it moved), the others drop the backlog. */
+  /**
+   * Ends the stream: a clean end flushes (after the resume point, if it moved); the others drop the
+   * backlog, so the client keeps only whole frames it was already handed and resumes after the last.
+   * Either way the body closes; the reason goes to onClose.
+   */
   close(reason: CloseReason): void {
     if (this.closed) return;
     const clean = endsCleanly(reason);
     if (clean && this.announced !== "" && this.where.key() !== this.announced) {
-      try {
-        this.controller.enqueue(this.positionBytes());
-      } catch {
-        // Cancelled by the runtime already.
-      }
+      this.backlog.push(this.positionBytes());
     }
     this.closed = true;
     if (this.lifetime !== undefined) this.clock.clear(this.lifetime);
+    const rest = clean ? this.backlog : [];
+    this.backlog = [];
+    this.backlogBytes = 0;
     try {
-      if (clean) this.controller.close();
-      else this.controller.error(new Error(`stream closed: ${reason}`));
+      for (const chunk of rest) this.controller.enqueue(chunk);
+      this.controller.close();
     } catch {
-      // Already closed or errored by the runtime.
+      // Cancelled by the runtime already.
     }
     this.onClose?.(reason);
+  }
+
+  /** Into the body if it is empty, else into the backlog. False if the runtime cancelled the body. */
+  private handOver(bytes: Uint8Array): boolean {
+    if (this.backlog.length > 0 || (this.controller.desiredSize ?? 0) < 0) {
+      this.backlog.push(bytes);
+      this.backlogBytes += bytes.byteLength;
+      return true;
+    }
+    try {
+      this.controller.enqueue(bytes);
+      return true;
+    } catch {
+      this.close("disconnected");
+      return false;
+    }
   }
 
   private positionBytes(): Uint8Array {

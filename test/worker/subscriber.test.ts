@@ -1,7 +1,8 @@
 /**
  * The stream outlet on its own (src/stream/outlet.ts), on a fake clock: what
  * it writes first, what a heartbeat tick writes, when it calls a stream
- * stalled, its lifetime and CPU budget, and how each kind of end looks.
+ * stalled, its lifetime and CPU budget, its backlog, and how each kind of
+ * end looks.
  */
 import { describe, expect, it } from "vitest";
 import { positionFrame } from "../../src/channel/position-event";
@@ -131,18 +132,41 @@ describe("stream outlet", () => {
     expect(closed).toEqual(["rotated"]);
   });
 
-  it("ends with an error (dropping the backlog) for every reason but the clean ones", async () => {
+  it("hands the body one chunk at a time; the rest waits in order and counts as unsent", async () => {
+    const { outlet, drain } = open();
+    outlet.open();
+    const opening = outlet.bufferedBytes;
+    outlet.write(encodeText("data: a\n\n"));
+    outlet.write(encodeText("data: b\n\n"));
+    expect(outlet.bufferedBytes).toBe(opening + 2 * "data: a\n\n".length);
+    expect(await drain()).toBe(
+      ": connected\n\nretry: 500\n\nid: 7\nevent: relay.position\ndata: \n\ndata: a\n\ndata: b\n\n",
+    );
+  });
+
+  it("an end that is not clean drops the backlog and closes the body: the client keeps whole frames only", async () => {
     for (const reason of ["disconnected", "overflow", "stalled"] as const) {
-      const { outlet, readToEnd } = open();
-      outlet.open();
+      const { outlet, readToEnd, closed } = open();
+      outlet.open(); // handed to the body
+      outlet.write(encodeText("id: 8\ndata: waits\n\n"));
       outlet.close(reason);
-      expect((await readToEnd()).end).toBe("error");
+      expect(outlet.bufferedBytes).toBe(0);
+      expect(closed).toEqual([reason]);
+      // Closed, not errored: an errored body logs an uncaught rejection in workerd and reaches the
+      // client as a clean end all the same (workerd#6818).
+      expect(await readToEnd()).toEqual({
+        text: ": connected\n\nretry: 500\n\nid: 7\nevent: relay.position\ndata: \n\n",
+        end: "clean",
+      });
     }
     for (const reason of ["expired", "rotated", "unavailable"] as const) {
       const { outlet, readToEnd } = open();
       outlet.open();
+      outlet.write(encodeText("data: waits\n\n"));
       outlet.close(reason);
-      expect((await readToEnd()).end).toBe("clean");
+      const { text, end } = await readToEnd();
+      expect(end).toBe("clean");
+      expect(text.endsWith("data: waits\n\n")).toBe(true);
     }
   });
 });
