@@ -7,7 +7,7 @@
 import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ChannelObject, PublishOutcome } from "./channel/channel-object";
-import { AFTER_HEADER, CHANNEL_HEADER, CLIENT_HEADER, EXPIRES_HEADER } from "./channel/headers";
+import { AFTER_HEADER, CLIENT_HEADER, EXPIRES_HEADER } from "./channel/headers";
 import { clientKeyOf } from "./http/client-key";
 import { bridgeSettings, bridgeTarget } from "./edge/bridge-options";
 import { openBridgedStream } from "./edge/bridged-stream";
@@ -167,7 +167,7 @@ async function subscribe(c: AppContext): Promise<Response> {
     // null: an object from before the bridge (a rolling deploy): it still serves direct streams.
     if (bridged !== null) return new Response(bridged.body, bridged);
   }
-  const headers = new Headers({ [CHANNEL_HEADER]: channel });
+  const headers = new Headers();
   if (after !== undefined) headers.set(AFTER_HEADER, String(after));
   if (tokenExpiresAt !== undefined) headers.set(EXPIRES_HEADER, String(tokenExpiresAt));
   if (client !== null) headers.set(CLIENT_HEADER, client);

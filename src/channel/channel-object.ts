@@ -38,7 +38,7 @@ import type { EventInput, IdempotencyRequest } from "./events";
 import { ExternalIds } from "./external-ids";
 import { objectSecret } from "./object-secret";
 import { FanoutRegistry } from "./fanout-registry";
-import { AFTER_HEADER, CHANNEL_HEADER, CLIENT_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER } from "./headers";
+import { AFTER_HEADER, CLIENT_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER } from "./headers";
 import { channelFull, tooManyStreams } from "./refusals";
 import { ChannelHistory, type StoredEvent } from "./history";
 import { catchUpAt, encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
@@ -111,7 +111,12 @@ export class ChannelObject extends DurableObject<Env> {
   private readonly externalIds: ExternalIds;
   private readonly startedAt = new Date().toISOString();
   private readonly replayGate: ReplayGate;
-  /** Every line names the channel: the platform gives the object the name it was addressed by. */
+  /**
+   * The channel's name, from one place: the name the Worker addressed this object by (`ctx.id.name`,
+   * which the platform gives every entry point, alarms and wake-ups from hibernation included).
+   */
+  private readonly channel: string;
+  /** Every line names the channel. */
   private readonly log: Logger;
   private readonly presence: ChannelPresence;
   /** The Worker asked to call `presenceDue` back, and for which wait. */
@@ -120,7 +125,8 @@ export class ChannelObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = configFromEnv(env);
-    this.log = log.with({ channel: ctx.id.name, object: "channel" });
+    this.channel = nameOf(ctx);
+    this.log = log.with({ channel: this.channel, object: "channel" });
     this.history = new ChannelHistory(ctx.storage, this.config.historyLimit);
     // Whatever is in storage when the object starts is durable by definition.
     this.deliveredId = this.history.lastEventId;
@@ -138,11 +144,9 @@ export class ChannelObject extends DurableObject<Env> {
     this.hub = new SocketHub(ctx);
     this.fanouts = new FanoutRegistry(ctx.storage.sql, env, this.config.fanout, this.log);
     const redis = this.config.redis;
-    this.redis = redis && new RedisPoller(ctx.storage.sql, redis, this.config, this.log);
-    const channel = this.hub.channelName();
-    if (channel !== null) this.redis?.bind(channel);
+    this.redis = redis && new RedisPoller(ctx.storage.sql, redis, this.config, this.log, this.channel);
     this.presence = new ChannelPresence(
-      ctx.id.name ?? channel,
+      this.channel,
       this.config.presence,
       env,
       {
@@ -161,10 +165,9 @@ export class ChannelObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     return this.guard("fetch", async () => {
       const url = new URL(request.url);
-      const channel = request.headers.get(CHANNEL_HEADER);
-      if (request.method !== "GET" || channel === null) return errorResponse(404, "not_found", "No such object route.");
-      if (url.pathname === "/attach") return this.attach(request, channel);
-      if (url.pathname === "/subscribe") return this.subscribeDirect(request, channel);
+      if (request.method !== "GET") return errorResponse(404, "not_found", "No such object route.");
+      if (url.pathname === "/attach") return this.attach(request);
+      if (url.pathname === "/subscribe") return this.subscribeDirect(request);
       return errorResponse(404, "not_found", "No such object route.");
     });
   }
@@ -329,7 +332,7 @@ export class ChannelObject extends DurableObject<Env> {
     }
   }
 
-  /** `mode`: how the Worker serves this channel (it knows the channel's name; this object may not yet). */
+  /** `mode`: how the Worker serves this channel (DIRECT_CHANNEL_PREFIXES is the Worker's setting). */
   async stats(mode: ChannelStats["mode"]): Promise<ChannelStats> {
     return this.guard("stats", async () => {
       const history = this.history.stats();
@@ -381,7 +384,8 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   /** A Worker's bridge socket: accepted here, or sent to a fan-out object past the threshold. */
-  private attach(request: Request, channel: string): Response {
+  private attach(request: Request): Response {
+    const channel = this.channel;
     if (this.subscriberCount() >= this.config.maxSubscribersPerChannel) return this.full();
     const client = request.headers.get(CLIENT_HEADER);
     const afterHeader = request.headers.get(AFTER_HEADER);
@@ -398,7 +402,7 @@ export class ChannelObject extends DurableObject<Env> {
       if (client !== null && this.hub.countClient(client) >= this.config.maxStreamsPerClient) {
         return tooManyStreams(this.config.maxStreamsPerClient);
       }
-      this.startRedisPolling(channel);
+      this.startRedisPolling();
       const attachment = client === null ? { channel } : { channel, client };
       const first = firstPage();
       const accepted = this.hub.accept(
@@ -407,7 +411,6 @@ export class ChannelObject extends DurableObject<Env> {
         { ...common, subscribers: this.subscriberCount() + 1 },
         first && resume ? encodeBatch(resume.cursor, first.cursor, first.bytes) : undefined,
       );
-      this.presence.bind(channel);
       if (accepted.status === 101) this.presence.changed();
       return accepted;
     }
@@ -416,7 +419,7 @@ export class ChannelObject extends DurableObject<Env> {
     const fanout = this.fanouts.assign(channel, region, request.headers.get(FULL_HEADER), client);
     if (fanout === null) return this.full();
     // A refused request changes nothing: polling starts only for a subscriber that is let in.
-    this.startRedisPolling(channel);
+    this.startRedisPolling();
     const first = firstPage();
     const redirect: Redirect = {
       t: "redirect",
@@ -429,7 +432,7 @@ export class ChannelObject extends DurableObject<Env> {
     return Response.json(redirect);
   }
 
-  private subscribeDirect(request: Request, channel: string): Response {
+  private subscribeDirect(request: Request): Response {
     if (this.subscriberCount() >= this.config.maxSubscribersPerChannel) return this.full();
     const client = request.headers.get(CLIENT_HEADER);
     if (client !== null && this.direct.countClient(client) >= this.config.maxStreamsPerClient) {
@@ -438,10 +441,9 @@ export class ChannelObject extends DurableObject<Env> {
     const afterHeader = request.headers.get(AFTER_HEADER);
     const after = afterHeader === null ? undefined : Number(afterHeader);
     const expiresHeader = request.headers.get(EXPIRES_HEADER);
-    this.presence.bind(channel);
     const subscriber = this.direct.open(after, expiresHeader === null ? null : Number(expiresHeader), client);
     request.signal?.addEventListener("abort", () => subscriber.close("disconnected"));
-    this.startRedisPolling(channel);
+    this.startRedisPolling();
     return new Response(subscriber.stream, { status: 200, headers: SSE_HEADERS });
   }
 
@@ -553,8 +555,8 @@ export class ChannelObject extends DurableObject<Env> {
     await this.schedule("presence", at);
   }
 
-  private startRedisPolling(channel: string): void {
-    if (this.redis?.start(channel)) void this.schedule("redis", Date.now());
+  private startRedisPolling(): void {
+    if (this.redis?.start()) void this.schedule("redis", Date.now());
   }
 }
 
@@ -577,4 +579,11 @@ const LOCATION_HINTS: readonly DurableObjectLocationHint[] = [
 
 function locationHintOf(region: string): DurableObjectLocationHint | null {
   return (LOCATION_HINTS as readonly string[]).includes(region) ? (region as DurableObjectLocationHint) : null;
+}
+
+/** The name the Worker addressed this object by; every channel object is addressed by name. */
+function nameOf(ctx: DurableObjectState): string {
+  const name = ctx.id.name;
+  if (name === undefined) throw new Error("a channel object must be addressed by its channel's name (idFromName)");
+  return name;
 }

@@ -46,7 +46,7 @@ export class ChannelPresence {
   private readonly fanouts = new Map<string, { subscribers: number; seq: number }>();
 
   constructor(
-    private channel: string | null,
+    private readonly channel: string,
     private readonly settings: PresenceSettings,
     private readonly env: Env,
     private readonly host: PresenceHost,
@@ -55,13 +55,8 @@ export class ChannelPresence {
     this.throttle = new PresenceThrottle(settings.intervalMs);
   }
 
-  /** Learns the channel's name (an object restored from hibernation may not know it before). */
-  bind(channel: string): void {
-    this.channel ??= channel;
-  }
-
   private get enabled(): boolean {
-    return this.channel !== null && presenceEnabled(this.channel, this.settings);
+    return presenceEnabled(this.channel, this.settings);
   }
 
   /** A stream opened or closed on the channel object. */
@@ -120,7 +115,7 @@ export class ChannelPresence {
   }
 
   private async send(): Promise<void> {
-    const channel = this.channel!;
+    const channel = this.channel;
     const subscribers = await this.count();
     const message = encodePresenceMessage({ channel, subscribers });
     this.host.sendLocal(message, presenceFrame({ channel, subscribers }));

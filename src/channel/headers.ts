@@ -3,7 +3,7 @@
  * seen by browsers). One place, so the two sides cannot disagree.
  */
 
-/** The channel's name (objects are addressed by it but cannot read it from their id everywhere). */
+/** Bridge: the channel a fan-out object serves (a channel object knows its own name: ctx.id.name). */
 export const CHANNEL_HEADER = "X-Relay-Channel";
 /** Direct mode: replay after this id. Bridge: the subscriber's cursor, to compute where it resumes. */
 export const AFTER_HEADER = "X-Relay-After";

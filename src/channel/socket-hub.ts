@@ -90,15 +90,6 @@ export class SocketHub {
     return sent;
   }
 
-  /** The channel name attached sockets carry (an object restored from hibernation learns it here). */
-  channelName(): string | null {
-    for (const socket of this.ctx.getWebSockets()) {
-      const attachment = socket.deserializeAttachment() as SocketAttachment | null;
-      if (attachment?.channel) return attachment.channel;
-    }
-    return null;
-  }
-
   /** Completes a close the Worker started; returns why it closed. */
   closed(socket: WebSocket, code: number): CloseReason {
     try {

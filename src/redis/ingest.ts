@@ -52,29 +52,22 @@ export class RedisIngestState {
   /** True while an alarm is scheduled or running. */
   polling = false;
 
-  /** Which channel this object is, so alarms know which stream to read (stored with the first cursor). */
-  private channel: string | null;
-
   constructor(
     private readonly sql: SqlStorage,
     private readonly config: RedisConfig,
-  ) {
-    this.channel = this.read("channel");
-  }
+    /** The channel this object is (its name, src/channel/channel-object.ts). */
+    private readonly channel: string,
+  ) {}
 
-  /** Remembers which channel this object is; written to storage only with the first cursor. */
-  bindChannel(channel: string): void {
-    this.channel = channel;
-  }
-
+  /** The Redis stream this channel reads; null when REDIS_CHANNEL_PREFIXES does not poll it. */
   get streamKey(): string | null {
-    return this.channel === null ? null : this.config.streamPrefix + this.channel;
+    return this.isPolled ? this.config.streamPrefix + this.channel : null;
   }
 
   /** Whether this channel is one that REDIS_CHANNEL_PREFIXES lets poll (`*` is the prefix ""). */
-  isPolled(channel: string): boolean {
-    if (isInternalChannel(channel)) return false; // even with REDIS_CHANNEL_PREFIXES=*
-    return this.config.channelPrefixes.some((prefix) => channel.startsWith(prefix));
+  get isPolled(): boolean {
+    if (isInternalChannel(this.channel)) return false; // even with REDIS_CHANNEL_PREFIXES=*
+    return this.config.channelPrefixes.some((prefix) => this.channel.startsWith(prefix));
   }
 
   /**
@@ -90,7 +83,6 @@ export class RedisIngestState {
   setCursor(id: string): void {
     this.sql.exec("CREATE TABLE IF NOT EXISTS redis_source (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     this.write("cursor", id);
-    if (this.channel !== null) this.write("channel", this.channel);
     const key = this.streamKey;
     if (key !== null) this.write("cursor_stream", key);
   }

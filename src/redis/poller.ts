@@ -24,28 +24,22 @@ export class RedisPoller {
     private readonly config: RedisConfig,
     private readonly limits: EventLimits,
     private readonly log: Logger,
+    channel: string,
   ) {
-    this.state = new RedisIngestState(sql, config);
+    this.state = new RedisIngestState(sql, config, channel);
     this.reader = new RedisStreamReader(config);
   }
 
-  /** Remembers the channel (its stream key); true if this call started polling (the caller arms an alarm now). */
-  start(channel: string): boolean {
-    if (!this.state.isPolled(channel)) return false;
-    this.state.bindChannel(channel);
-    if (this.state.polling) return false;
+  /** A subscriber came: true if this call started polling (the caller arms an alarm now). */
+  start(): boolean {
+    if (!this.state.isPolled || this.state.polling) return false;
     this.state.polling = true;
     return true;
   }
 
-  /** The channel's name is known again (an object restored from hibernation learns it from its sockets). */
-  bind(channel: string): void {
-    if (this.state.isPolled(channel)) this.state.bindChannel(channel);
-  }
-
   /** One poll; returns when to poll next (ms from now), or null to stop (nobody subscribed). */
   async poll(subscribed: boolean, commit: Commit): Promise<number | null> {
-    // Not a channel REDIS_CHANNEL_PREFIXES polls (its stream key is only ever bound for those): no loop.
+    // Not a channel REDIS_CHANNEL_PREFIXES polls: no loop.
     if (!subscribed || this.state.streamKey === null) {
       this.state.polling = false;
       return null;

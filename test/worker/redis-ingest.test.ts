@@ -130,14 +130,13 @@ describe("ingest state", () => {
     channelPrefixes: [""],
   };
 
-  it("stores the channel and cursor durably, and backs off with jitter after failures", async () => {
+  it("stores the cursor durably, and backs off with jitter after failures", async () => {
     const stub = env.CHANNELS.get(env.CHANNELS.idFromName("ingest-state"));
     await runInDurableObject(stub, (_instance, state) => {
-      const ingest = new RedisIngestState(state.storage.sql, config);
-      expect(ingest.streamKey).toBeNull();
-      ingest.bindChannel("orders");
+      const ingest = new RedisIngestState(state.storage.sql, config, "orders");
+      expect([ingest.streamKey, ingest.cursor]).toEqual(["sse:orders", null]);
       ingest.setCursor("5-0");
-      const reopened = new RedisIngestState(state.storage.sql, config);
+      const reopened = new RedisIngestState(state.storage.sql, config, "orders");
       expect([reopened.streamKey, reopened.cursor]).toEqual(["sse:orders", "5-0"]);
 
       expect(ingest.nextDelayMs(false)).toBe(1000);
@@ -153,7 +152,7 @@ describe("ingest state", () => {
       expect(ingest.status()).toMatchObject({ consecutiveFailures: 0, lastPoll: { ok: true, entries: 3 } });
 
       // A cursor belongs to a stream key: another prefix starts afresh instead of skipping entries.
-      const otherPrefix = new RedisIngestState(state.storage.sql, { ...config, streamPrefix: "events:" });
+      const otherPrefix = new RedisIngestState(state.storage.sql, { ...config, streamPrefix: "events:" }, "orders");
       expect(otherPrefix.streamKey).toBe("events:orders");
       expect(otherPrefix.cursor).toBeNull();
     });
@@ -162,16 +161,14 @@ describe("ingest state", () => {
   it("polls only channels matching REDIS_CHANNEL_PREFIXES (* is every channel but the relay's own)", async () => {
     const stub = env.CHANNELS.get(env.CHANNELS.idFromName("ingest-prefixes"));
     await runInDurableObject(stub, (_instance, state) => {
-      const all = new RedisIngestState(state.storage.sql, config);
-      expect(all.isPolled("anything")).toBe(true);
+      const polled = (channel: string, channelPrefixes = config.channelPrefixes) =>
+        new RedisIngestState(state.storage.sql, { ...config, channelPrefixes }, channel).isPolled;
+      expect(polled("anything")).toBe(true);
       // The relay's own objects (the Mercure hub's log) are never fed from outside, even with *.
-      expect(all.isPolled("~mercure")).toBe(false);
-      const some = new RedisIngestState(state.storage.sql, { ...config, channelPrefixes: ["page-", "order-"] });
-      expect([some.isPolled("page-1"), some.isPolled("order-9"), some.isPolled("random-x")]).toEqual([
-        true,
-        true,
-        false,
-      ]);
+      expect(polled("~mercure")).toBe(false);
+      const some = ["page-", "order-"];
+      expect([polled("page-1", some), polled("order-9", some), polled("random-x", some)]).toEqual([true, true, false]);
+      expect(new RedisIngestState(state.storage.sql, config, "~mercure").streamKey).toBeNull();
     });
   });
 });
