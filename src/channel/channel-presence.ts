@@ -18,6 +18,7 @@
  * change the throttle holds back is the host's (`wake`): objects keep no
  * timers, and an alarm would give an anonymous subscriber's channel storage.
  */
+import { type Clock, systemClock } from "../stream/clock";
 import type { Env } from "../env";
 import type { Logger } from "../log";
 import {
@@ -51,6 +52,8 @@ export class ChannelPresence {
     private readonly env: Env,
     private readonly host: PresenceHost,
     private readonly log: Logger,
+    /** Time for the throttle (src/channel/presence.ts); the platform's by default. */
+    private readonly clock: Clock = systemClock,
   ) {
     this.throttle = new PresenceThrottle(settings.intervalMs);
   }
@@ -62,7 +65,7 @@ export class ChannelPresence {
   /** A stream opened or closed on the channel object. */
   changed(): void {
     if (!this.enabled) return;
-    void this.follow(this.throttle.changed(Date.now()));
+    void this.follow(this.throttle.changed(this.clock.now()));
   }
 
   /** A fan-out object's count; `seq` orders its reports (older ones are ignored). */
@@ -82,7 +85,7 @@ export class ChannelPresence {
 
   /** The wake-up the host arranged (or any alarm): sends a waiting change if it is due. */
   async due(): Promise<void> {
-    if (this.enabled) await this.follow(this.throttle.woke(Date.now()));
+    if (this.enabled) await this.follow(this.throttle.woke(this.clock.now()));
   }
 
   /** Arranges the wake-up again for a waiting change, after another part of the object set the alarm. */

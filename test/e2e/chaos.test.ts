@@ -55,9 +55,6 @@ const SCENARIO = [
   "0.2",
   "--churn-max",
   "2",
-  // The channel itself holds the streams (npm run soak's default spreads them over fan-out objects).
-  "--fanout-threshold",
-  "1000",
   // Streams whose clients left are noticed at the next heartbeat write: a short one lets the count settle.
   "--var",
   "HEARTBEAT_MS=1000",
@@ -71,8 +68,11 @@ const SCENARIO = [
 ];
 
 it.each([
-  ["hibernating", []],
-  ["direct", ["--direct"]],
+  // The channel itself holds the streams.
+  ["hibernating", ["--fanout-threshold", "1000"]],
+  // Past 10 streams, fan-out objects of 5 hold them: pushes, re-announcements and catch-up through them.
+  ["hibernating with fan-out objects", ["--fanout-threshold", "10", "--fanout-size", "5"]],
+  ["direct", ["--direct", "--fanout-threshold", "1000"]],
 ])(
   "%s: 60 churning subscribers, retried idempotent publishes, a process and an object restart: every event exactly once, counts exact",
   async (_, mode) => {

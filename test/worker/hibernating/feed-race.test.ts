@@ -9,45 +9,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { encodeBatch } from "../../../src/channel/bridge-protocol";
-import type { HistoryPage } from "../../../src/channel/channel-object";
-import { encodeText } from "../../../src/sse/codec";
-import type { BridgeTarget } from "../../../src/edge/attach";
 import { ChannelFeed, type Outlet } from "../../../src/edge/channel-feed";
-import { log } from "../../../src/log";
-
-const frames = (from: number, to: number) => {
-  let text = "";
-  for (let id = from + 1; id <= to; id++) text += `id: ${id}\ndata: e${id}\n\n`;
-  return encodeText(text);
-};
-
-/** A history read the test answers when it chooses. */
-interface PendingRead {
-  readonly after: number;
-  answer(page: HistoryPage): void;
-}
-
-function scriptedChannel() {
-  const pair = new WebSocketPair();
-  const [client, server] = [pair[0], pair[1]];
-  server.accept();
-  const reads: PendingRead[] = [];
-  const left: string[] = [];
-  const stub = {
-    fetch: async () => new Response(null, { status: 101, webSocket: client }),
-    readPage: (after: number) => new Promise<HistoryPage>((resolve) => reads.push({ after, answer: resolve })),
-    leaveReplay: async (stream: string) => void left.push(stream),
-  };
-  const target = {
-    channel: "race",
-    client: null,
-    region: "any",
-    channels: { idFromName: () => ({}), get: () => stub },
-    fanouts: { idFromName: () => ({}), get: () => stub },
-    log,
-  } as unknown as BridgeTarget;
-  return { server, reads, left, target };
-}
+import { frames, scriptedChannel, until as eventually } from "../scripted-channel";
 
 function recordingOutlet(cursors: () => readonly number[]) {
   const written: string[] = [];
@@ -68,10 +31,7 @@ function recordingOutlet(cursors: () => readonly number[]) {
   return { outlet, ids: () => [...written.join("").matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1])) };
 }
 
-const until = async (condition: () => boolean) => {
-  for (let turn = 0; turn < 5_000 && !condition(); turn++) await new Promise((resolve) => setTimeout(resolve, 1));
-  expect(condition()).toBe(true);
-};
+const until = async (condition: () => boolean) => expect(await eventually(condition)).toBe(true);
 
 describe("a feed catching up from history", () => {
   it("writes a batch that follows on while its history read is in flight, then drops the overlapping page", async () => {
