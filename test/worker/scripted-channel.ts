@@ -16,7 +16,7 @@ export const frames = (from: number, to: number): Uint8Array => {
 };
 
 /** A history read the test answers when it chooses. */
-export interface PendingRead {
+interface PendingRead {
   readonly after: number;
   answer(page: HistoryPage): void;
 }
