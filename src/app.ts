@@ -152,9 +152,10 @@ async function subscribe(c: AppContext): Promise<Response> {
   const config = c.var.config;
   const channel = parseChannelName(c.req.param("channel"), config);
   // The header wins: on reconnect EventSource sends it while the URL still holds the first query value.
+  // Authorized first: nothing about a private channel is answered to a client without a token.
+  const grant = await authorizeSubscriber(c, channel, config);
   const header = c.req.header("Last-Event-ID");
   const after = parseLastEventId(header ? header : c.req.query("lastEventId"));
-  const grant = await authorizeSubscriber(c, channel, config);
   const tokenExpiresAt = grant?.expiresAt;
   const client = await clientKeyOf(c.req.raw, grant?.subject ?? null);
   if (deliveryMode(channel, config) === "hibernating") {
@@ -323,7 +324,7 @@ async function readEventInput(c: AppContext): Promise<EventInput> {
   const type = mediaType(c);
   if (type === "text/plain") {
     const event = parseEventName(c.req.query("event"));
-    const data = parseEventData(await c.req.text(), limits);
+    const data = parseEventData(await readText(c), limits);
     return assertFrameSize(event === undefined ? { data } : { data, event }, limits);
   }
   return parseEventObject(await readJson(c), limits);
@@ -339,9 +340,28 @@ async function readJson(c: AppContext): Promise<unknown> {
     );
   }
   try {
-    return JSON.parse(await c.req.text());
-  } catch {
+    // Numbers keep the text they were sent as: data {"n": 12345678901234567890123} goes out as written,
+    // not as the nearest double (src/channel/event-rules.ts serializes non-string data).
+    return JSON.parse(await readText(c), keepNumberText);
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
     throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
+  }
+}
+
+/** JSON.rawJSON (JSON.parse source text access, ES2026): TypeScript's lib does not declare it yet. */
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+
+function keepNumberText(_key: string, value: unknown, context?: { source?: string }): unknown {
+  return typeof value === "number" && context?.source !== undefined ? rawJSON(context.source) : value;
+}
+
+/** The body as UTF-8, exactly: a leading BOM is data like any other character; bytes that are not UTF-8 are refused. */
+async function readText(c: AppContext): Promise<string> {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(await c.req.arrayBuffer());
+  } catch {
+    throw new ApiError(400, "invalid_encoding", "The request body is not valid UTF-8.");
   }
 }
 

@@ -26,9 +26,6 @@ export async function subscribeToMany(
   logger: Logger,
 ): Promise<Response> {
   const channels = parseChannels(c.req.queries("channel") ?? [], config, isDirect);
-  // The header wins: on reconnect EventSource sends it while the URL still holds the first query value.
-  const header = c.req.header("Last-Event-ID");
-  const after = parseAfter(header ? header : c.req.query("lastEventId"), channels.length);
   let expiresAt = Number.POSITIVE_INFINITY;
   let subject: string | null = null;
   for (const channel of channels) {
@@ -37,6 +34,10 @@ export async function subscribeToMany(
     expiresAt = Math.min(expiresAt, grant.expiresAt);
     subject ??= grant.subject;
   }
+  // Authorized first: nothing about a private channel is answered to a client without a token.
+  // The header wins: on reconnect EventSource sends it while the URL still holds the first query value.
+  const header = c.req.header("Last-Event-ID");
+  const after = parseAfter(header ? header : c.req.query("lastEventId"), channels.length);
   const client = await clientKeyOf(c.req.raw, subject);
   const opened = await openMultiStream(
     channels.map((channel) => bridgeTarget(env, c.req.raw, channel, client, logger)),
