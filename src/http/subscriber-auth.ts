@@ -8,6 +8,13 @@
  * 6750 and Mercure): when it is malformed or its token fails, the 401 says so,
  * so it never silently hides a good cookie or `?token=`.
  *
+ * A cookie rides along on requests other sites make, so a stream authorized
+ * by the cookie alone must come from the relay's own origin or one in
+ * ALLOWED_ORIGINS; without an Origin header, a browser's `Sec-Fetch-Site:
+ * cross-site` on a request that is not CORS (an `<img>` or `<script>`
+ * pointed at the stream) is refused too. Refused before the stream counts
+ * against the visitor's MAX_STREAMS_PER_CLIENT share.
+ *
  * Prefixes are matched without regard to case (`Private-a` is private too):
  * channel names are case-sensitive, but a name that reads as private to a
  * human must not be public. Grants stay exact.
@@ -15,6 +22,8 @@
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { RelayConfig } from "../config";
+import { oncePer } from "../once-per";
+import { createOriginMatcher } from "./cors";
 import { ApiError } from "./errors";
 import { grantCovers, verifyChannelToken, type ChannelGrant } from "./tokens";
 
@@ -59,6 +68,7 @@ export async function authorizeSubscriber(
       UNAUTHORIZED_HEADERS,
     );
   }
+  if (found.fromCookie) refuseCrossSite(c.req.raw, config);
   let grant: ChannelGrant;
   try {
     grant = await verifyChannelToken(found.token, config.subscribeJwtSecret, "subscribe");
@@ -77,7 +87,10 @@ export async function authorizeSubscriber(
 const HEADER_WINS = "Authorization header, which takes precedence over the cookie and ?token=";
 
 /** The token and a sentence naming where it came from; the Authorization header, when present, wins. */
-function subscriberToken(c: Context, cookieName: string): { token: string; source: string } | undefined {
+function subscriberToken(
+  c: Context,
+  cookieName: string,
+): { token: string; source: string; fromCookie?: true } | undefined {
   const authorization = c.req.header("Authorization");
   if (authorization !== undefined) {
     const bearer = authorization.match(/^Bearer +(\S+)$/i)?.[1];
@@ -92,8 +105,31 @@ function subscriberToken(c: Context, cookieName: string): { token: string; sourc
     return { token: bearer, source: `(The token came from the ${HEADER_WINS}.)` };
   }
   const cookie = getCookie(c, cookieName);
-  if (cookie) return { token: cookie, source: `(The token came from the cookie ${cookieName}.)` };
+  if (cookie) return { token: cookie, source: `(The token came from the cookie ${cookieName}.)`, fromCookie: true };
   const query = c.req.query("token");
   if (query) return { token: query, source: "(The token came from ?token=.)" };
   return undefined;
+}
+
+const originMatcher = oncePer((config: RelayConfig) =>
+  createOriginMatcher({ allowedOrigins: config.allowedOrigins, allowCredentials: true }),
+);
+
+/** A cookie-authorized stream asked for by another site: refused (see the top of this file). */
+function refuseCrossSite(request: Request, config: RelayConfig): void {
+  const origin = request.headers.get("Origin");
+  let allowed: boolean;
+  if (origin !== null) {
+    allowed = origin === new URL(request.url).origin || originMatcher(config)(origin) !== null;
+  } else {
+    const site = request.headers.get("Sec-Fetch-Site");
+    allowed = site !== "cross-site" || request.headers.get("Sec-Fetch-Mode") === "cors";
+  }
+  if (!allowed) {
+    throw new ApiError(
+      403,
+      "cross_site",
+      `A stream authorized by the cookie ${config.subscribeTokenCookie} must come from this relay's origin or one in ALLOWED_ORIGINS${origin === null ? "" : `; got ${JSON.stringify(origin.slice(0, 100))}`}.`,
+    );
+  }
 }

@@ -187,6 +187,39 @@ describe("private channels", () => {
     expect(result.message).toContain("cookie sse_token");
   });
 
+  it("a cookie-authorized stream from another site is refused (403) before it counts; explicit tokens are not", async () => {
+    const channel = freshChannel("private");
+    const token = await subscriberToken([channel]);
+    const cookie = { Cookie: `sse_token=${token}` };
+    const crossSite: Record<string, string>[] = [
+      { ...cookie, Origin: "https://evil.example.net" },
+      // An <img> or <script> pointed at the stream: no Origin, but the browser says where it comes from.
+      { ...cookie, "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors" },
+    ];
+    // More than MAX_STREAMS_PER_CLIENT (3 in tests): none of them takes the visitor's share.
+    for (let round = 0; round < 2; round++) {
+      for (const headers of crossSite) {
+        const result = await errorOf(await SELF.fetch(url(channel), { headers }));
+        expect(result).toMatchObject({ status: 403, error: "cross_site" });
+        expect(result.message).not.toContain(token);
+      }
+    }
+    expect((await stats(channel)).subscribers).toBe(0);
+    const allowed: Record<string, string>[] = [
+      { ...cookie, Origin: "https://app.example.com" }, // ALLOWED_ORIGINS
+      { ...cookie, Origin: "https://x.example.org" }, // https://*.example.org
+      { ...cookie, Origin: BASE }, // the relay's own origin
+      { ...cookie, "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors" },
+      { ...cookie, "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors" },
+      { Authorization: `Bearer ${token}`, Origin: "https://evil.example.net" }, // not ambient: sent on purpose
+    ];
+    for (const headers of allowed) {
+      const response = await SELF.fetch(url(channel), { headers });
+      expect(response.status, JSON.stringify(headers)).toBe(200);
+      await response.body?.cancel();
+    }
+  });
+
   it("public channels ignore tokens entirely", async () => {
     const response = await SELF.fetch(url(freshChannel("public")), { headers: { Authorization: "Bearer garbage" } });
     expect(response.status).toBe(200);
