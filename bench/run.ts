@@ -18,6 +18,7 @@ import type { BenchResults, SizeResult, SweepResult } from "./scenario/results.t
 import type { SessionSettings } from "./scenario/session.ts";
 import { runSize } from "./scenario/size-run.ts";
 import { runSweep } from "./scenario/sweep.ts";
+import { smokeProblems } from "./scenario/verdict.ts";
 import { nchan } from "./systems/nchan.ts";
 import { nodeBroadcaster } from "./systems/node-broadcaster.ts";
 import { REPO_ROOT, RELAY_SOURCE, relayModes } from "./systems/relay-workerd.ts";
@@ -186,20 +187,6 @@ async function relayCommit(): Promise<string> {
   return dirty ? `${commit} with uncommitted changes in src/ or wrangler.toml` : commit;
 }
 
-/** Everything that makes a smoke run fail: any size run not clean, any sweep that errored or lost events. */
-function problems(results: BenchResults): string[] {
-  const found: string[] = [];
-  for (const r of [...results.sizes, ...results.devProxy]) {
-    if (!r.ok) found.push(`${r.system} N=${r.subscribers}: ${r.failure ?? "failed"}`);
-  }
-  for (const s of results.sweeps) {
-    if (s.failure) found.push(`${s.system} sweep N=${s.subscribers}: ${s.failure}`);
-    for (const p of s.points)
-      if (p.lost > 0 || p.droppedStreams > 0) found.push(`${s.system} sweep N=${s.subscribers}: ${p.reason}`);
-  }
-  return found;
-}
-
 function summarizeSize(r: SizeResult): string {
   if (!r.step || !r.open || !r.memory)
     return `  FAILED: ${r.failure}${r.serverOutput ? `\n    server said: ${r.serverOutput.split("\n").slice(-3).join("\n    ")}` : ""}`;
@@ -265,7 +252,7 @@ async function main(): Promise<void> {
   );
   log(`modes summary: ${modesFile}`);
 
-  const found = problems(results);
+  const found = smokeProblems(results);
   if (plan.mode === "smoke") {
     log(found.length === 0 ? "smoke: every system delivered every event" : `smoke FAILED:\n  ${found.join("\n  ")}`);
     if (found.length > 0) process.exitCode = 1;
