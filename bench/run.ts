@@ -27,6 +27,7 @@ import { subscriptionSystems } from "./systems/relay-subscriptions.ts";
 import { relayWranglerDev } from "./systems/relay-wrangler-dev.ts";
 import type { SystemDefinition } from "./systems/types.ts";
 import { run as exec, tryRun } from "./lib/exec.ts";
+import { stopAll } from "./lib/server-process.ts";
 
 function settingsFor(plan: Plan, subscribers: number): SessionSettings {
   return {
@@ -201,8 +202,22 @@ function log(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** Stops every server (each runs in its own process group, so nothing else would) and exits with a failure. */
+async function abandon(why: string): Promise<never> {
+  process.stderr.write(`bench: ${why}; stopping its servers\n`);
+  await stopAll();
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
+  const started = Date.now();
   const plan = planFromArgs(process.argv.slice(2));
+  // The smoke run has a time budget of its own (CI runs it after the tests); a hung server cannot outlast it.
+  if (plan.budgetSeconds !== undefined) {
+    const budget = plan.budgetSeconds;
+    setTimeout(() => void abandon(`over its time budget of ${budget} s`), budget * 1000).unref();
+  }
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void abandon(`stopped by ${signal}`));
   const resultsDir = resolve(REPO_ROOT, plan.resultsDir);
   mkdirSync(resultsDir, { recursive: true });
   // This process publishes: it belongs on the load generator's CPU, not the server's.
@@ -257,6 +272,9 @@ async function main(): Promise<void> {
     log(found.length === 0 ? "smoke: every system delivered every event" : `smoke FAILED:\n  ${found.join("\n  ")}`);
     if (found.length > 0) process.exitCode = 1;
   }
+  log(
+    `took ${Math.round((Date.now() - started) / 1000)} s${plan.budgetSeconds === undefined ? "" : ` (budget ${plan.budgetSeconds} s)`}`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -166,7 +166,14 @@ export function relayWorkerd(bundleDir: string, mode: RelayMode): SystemDefiniti
       const configPath = join(context.workDir, "relay.capnp");
       writeFileSync(configPath, config);
       const server = await startHealthyServer(
-        { command: WORKERD, args: ["serve", configPath], cwd: context.workDir, cpus: context.cpus },
+        {
+          command: WORKERD,
+          args: ["serve", configPath],
+          cwd: context.workDir,
+          cpus: context.cpus,
+          // Its storage is thrown away: no need to wait for workerd's graceful drain.
+          stopGraceMs: 0,
+        },
         `http://127.0.0.1:${port}/healthz`,
         30_000,
       );
