@@ -83,7 +83,7 @@ const USAGE = `Usage: node bench/run.ts [--smoke] [options]
   --sweep-sizes LIST    N for the publish-rate sweep (default 1000,5000,10000; "none" to skip)
   --dev-proxy LIST      N for the relay under wrangler dev (default 1000,4000,5000; "none" to skip)
   --pin | --no-pin      server on CPU 0, load generator on CPU 1 (default: --pin when 2+ CPUs)
-  --no-docs             do not rewrite docs/BENCHMARKS.md and the charts
+  --no-docs             do not rewrite docs/BENCHMARKS.md
   --out DIR             results directory (default bench/results, smoke: bench/results/tmp)
   --include FILE        merge another results file's size runs into the report (repeatable)
   --report-only FILE    re-render docs/BENCHMARKS.md from a results file, measure nothing

@@ -2,7 +2,7 @@
  * The benchmark: the relay on workerd, Nchan and a minimal Node
  * broadcaster, driven by the same load generator in one run.
  *
- *   node_modules/.bin/node bench/run.ts           full run: bench/results/full.json, docs/BENCHMARKS.md, docs/bench-*.svg
+ *   node_modules/.bin/node bench/run.ts           full run: bench/results/full.json, docs/BENCHMARKS.md
  *   node_modules/.bin/node bench/run.ts --smoke   every system at tiny sizes; exits 1 on any failure
  *   node_modules/.bin/node bench/run.ts --help    all options
  */
@@ -13,7 +13,7 @@ import { describeMachine } from "./lib/machine.ts";
 import { waitForQuiet } from "./lib/machine-load.ts";
 import { planFromArgs, type Plan } from "./plan.ts";
 import { modesSummary } from "./report/modes.ts";
-import { writeReport } from "./report/write-report.ts";
+import { mainSystems, writeReport } from "./report/write-report.ts";
 import type { BenchResults, SizeResult, SweepResult } from "./scenario/results.ts";
 import type { SessionSettings } from "./scenario/session.ts";
 import { runSize } from "./scenario/size-run.ts";
@@ -239,9 +239,17 @@ async function main(): Promise<void> {
     results = {
       ...results,
       sizes: [...results.sizes, ...other.sizes],
+      // Versions the run itself did not record (e.g. Nchan's, from a run that measured it).
+      versions: { ...other.versions, ...results.versions },
       includedRuns: [
         ...(results.includedRuns ?? []),
-        { file, startedAt: other.startedAt, systems: [...new Set(other.sizes.map((r) => r.system))] },
+        {
+          file,
+          startedAt: other.startedAt,
+          durationSeconds: other.durationSeconds,
+          ...(other.versions.relayCommit === undefined ? {} : { relayCommit: other.versions.relayCommit }),
+          systems: [...new Set(other.sizes.map((r) => r.system))],
+        },
       ],
     };
   }
@@ -252,18 +260,13 @@ async function main(): Promise<void> {
       : plan.mode === "smoke"
         ? resultsDir
         : undefined;
-  if (docsDir) {
-    const written = writeReport(results, docsDir);
-    // The repository's formatter owns Markdown layout (table padding): docs/ is formatted as committed.
-    if (docsDir !== resultsDir) await exec(join(REPO_ROOT, "node_modules/.bin/biome"), ["format", "--write", written]);
-    log(`write-up: ${written}`);
-  }
+  const source = plan.reportOnly ?? join(plan.resultsDir, `${plan.mode}.json`);
+  if (docsDir) log(`write-up: ${writeReport(results, docsDir, source)}`);
   // Per mode, the figures the cost model cites: next to the results, in the results directory.
   const modesFile = join(resultsDir, "modes.json");
-  const source = plan.reportOnly ?? join(plan.resultsDir, `${plan.mode}.json`);
   writeFileSync(
     modesFile,
-    `${JSON.stringify(modesSummary(results, source, { objects: OBJECTS_ROLE, worker: WORKER_ROLE }), null, 2)}\n`,
+    `${JSON.stringify(modesSummary(mainSystems(results), source, { objects: OBJECTS_ROLE, worker: WORKER_ROLE }), null, 2)}\n`,
   );
   log(`modes summary: ${modesFile}`);
 

@@ -18,7 +18,8 @@ export function label(system: string): string {
 }
 
 /** Text columns (the first, and these) align left; figures align right. */
-const TEXT_COLUMNS = /^(system|notes|verdict|process|role|target|result|figures|what|value|version)/i;
+const TEXT_COLUMNS =
+  /^(system|notes|verdict|process|role|target|result|figures|what|value|version|started|relay|run|where)/i;
 
 export function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
