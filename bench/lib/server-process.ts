@@ -40,7 +40,7 @@ export async function stopAll(): Promise<void> {
 
 const OUTPUT_KEPT = 64 * 1024;
 
-export function startProcess(options: StartOptions): ServerProcess {
+function startProcess(options: StartOptions): ServerProcess {
   const [command, args] =
     options.cpus === undefined
       ? [options.command, [...options.args]]
@@ -96,7 +96,7 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 /** Polls `url` until it answers 2xx; throws with the server's output if it exits or times out. */
-export async function waitUntilHealthy(server: ServerProcess, url: string, timeoutMs: number): Promise<void> {
+async function waitUntilHealthy(server: ServerProcess, url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (server.exited()) throw new Error(`server exited during start-up:\n${server.output()}`);

@@ -115,7 +115,7 @@ export interface SweepResult {
 }
 
 /** A run merged into another's report (--include): its results file and what it measured. */
-export interface IncludedRun {
+interface IncludedRun {
   readonly file: string;
   readonly startedAt: string;
   readonly durationSeconds?: number;

@@ -24,7 +24,7 @@ export const RELAY_SOURCE = resolve(process.env.BENCH_RELAY_DIR ?? REPO_ROOT);
 export const WORKERD = join(REPO_ROOT, "node_modules/workerd/bin/workerd");
 export const WRANGLER = join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js");
 const TEMPLATE = join(import.meta.dirname, "../servers/relay.capnp");
-export const BENCH_TOKEN = "bench-token";
+const BENCH_TOKEN = "bench-token";
 
 /** The relay's API, the same however it is run; `prefix` names the channel (DIRECT_CHANNEL_PREFIXES picks the mode). */
 export function relayRoutes(prefix = ""): Pick<RunningSystem, "subscribePath" | "publishPath" | "publishHeaders"> {
