@@ -13,7 +13,7 @@ import { describeMachine } from "./lib/machine.ts";
 import { waitForQuiet } from "./lib/machine-load.ts";
 import { planFromArgs, type Plan } from "./plan.ts";
 import { modesSummary } from "./report/modes.ts";
-import { mainSystems, writeReport } from "./report/write-report.ts";
+import { includeRun, mainSystems, writeReport } from "./report/write-report.ts";
 import type { BenchResults, SizeResult, SweepResult } from "./scenario/results.ts";
 import type { SessionSettings } from "./scenario/session.ts";
 import { runSize } from "./scenario/size-run.ts";
@@ -235,23 +235,7 @@ async function main(): Promise<void> {
     log(`results: ${file}`);
   }
   for (const file of plan.include) {
-    const other = JSON.parse(readFileSync(resolve(file), "utf8")) as BenchResults;
-    results = {
-      ...results,
-      sizes: [...results.sizes, ...other.sizes],
-      // Versions the run itself did not record (e.g. Nchan's, from a run that measured it).
-      versions: { ...other.versions, ...results.versions },
-      includedRuns: [
-        ...(results.includedRuns ?? []),
-        {
-          file,
-          startedAt: other.startedAt,
-          durationSeconds: other.durationSeconds,
-          ...(other.versions.relayCommit === undefined ? {} : { relayCommit: other.versions.relayCommit }),
-          systems: [...new Set(other.sizes.map((r) => r.system))],
-        },
-      ],
-    };
+    results = includeRun(results, file, JSON.parse(readFileSync(resolve(file), "utf8")) as BenchResults);
   }
   // The smoke run renders the write-up too (into its results directory) so the renderer cannot rot.
   const docsDir =

@@ -29,6 +29,30 @@ const TEMPLATE = join(import.meta.dirname, "BENCHMARKS.template.md");
 
 const when = (iso: string) => iso.replace("T", " ").replace(/\.\d+Z$/, " UTC");
 
+/**
+ * `results` with another run's size runs merged in (--include): the report
+ * then renders both, and names the other run's file, start, relay commit
+ * and systems. Versions the run did not record itself (e.g. Nchan's, from
+ * a run that measured it) are taken from the other.
+ */
+export function includeRun(results: BenchResults, file: string, other: BenchResults): BenchResults {
+  return {
+    ...results,
+    sizes: [...results.sizes, ...other.sizes],
+    versions: { ...other.versions, ...results.versions },
+    includedRuns: [
+      ...(results.includedRuns ?? []),
+      {
+        file,
+        startedAt: other.startedAt,
+        durationSeconds: other.durationSeconds,
+        ...(other.versions.relayCommit === undefined ? {} : { relayCommit: other.versions.relayCommit }),
+        systems: unique(other.sizes.map((r) => r.system)),
+      },
+    ],
+  };
+}
+
 /** The relay's delivery modes and the baselines: what every table but the subscription ones is about. */
 export function mainSystems(results: BenchResults): BenchResults {
   return { ...results, sizes: results.sizes.filter((r) => SYSTEM_ORDER.includes(r.system)) };
