@@ -8,12 +8,12 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { describeMachine } from "./lib/machine.ts";
 import { waitForQuiet } from "./lib/machine-load.ts";
 import { planFromArgs, type Plan } from "./plan.ts";
 import { modesSummary } from "./report/modes.ts";
-import { includeRun, mainSystems, writeReport } from "./report/write-report.ts";
+import { includeRun, mainSystems, readRunNotes, writeReport } from "./report/write-report.ts";
 import type { BenchResults, SizeResult, SweepResult } from "./scenario/results.ts";
 import type { SessionSettings } from "./scenario/session.ts";
 import { runSize } from "./scenario/size-run.ts";
@@ -245,7 +245,11 @@ async function main(): Promise<void> {
         ? resultsDir
         : undefined;
   const source = plan.reportOnly ?? join(plan.resultsDir, `${plan.mode}.json`);
-  if (docsDir) log(`write-up: ${writeReport(results, docsDir, source)}`);
+  if (docsDir) {
+    const notes = readRunNotes(join(dirname(resolve(REPO_ROOT, source)), "notes.md"), results);
+    if (notes.notes === undefined) log(`no notes on this run (${notes.why})`);
+    log(`write-up: ${writeReport(results, docsDir, source, notes.notes)}`);
+  }
   // Per mode, the figures the cost model cites: next to the results, in the results directory.
   const modesFile = join(resultsDir, "modes.json");
   writeFileSync(

@@ -5,7 +5,7 @@
  * notes on reading the tables. Sections with nothing measured in the run
  * (no rate sweep, no wrangler dev comparison) are left out whole.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchResults } from "../scenario/results.ts";
 import { OBJECTS_ROLE, WORKER_ROLE } from "../systems/relay-split.ts";
@@ -128,13 +128,33 @@ function devProxySection(results: BenchResults): string {
   ].join("\n\n");
 }
 
+/**
+ * Notes written by hand for one run (where its rows come from, what to read
+ * them with), from `file` (notes.md next to the run's results). Its first
+ * line names the run, `<!-- Notes on the run started <startedAt> ... -->`,
+ * and the notes are used for that run only: a new run in the same place
+ * renders without them rather than under another run's notes.
+ */
+export function readRunNotes(
+  file: string,
+  results: BenchResults,
+): { notes: string } | { notes: undefined; why: string } {
+  if (!existsSync(file)) return { notes: undefined, why: `no ${file}` };
+  const [first = "", ...rest] = readFileSync(file, "utf8").split("\n");
+  const run = /^<!-- Notes on the run started (\S+)/.exec(first)?.[1];
+  if (run !== results.startedAt)
+    return { notes: undefined, why: `${file} is for the run started ${run ?? "(not named on its first line)"}` };
+  return { notes: rest.join("\n").trim() };
+}
+
 /** Writes BENCHMARKS.md into `dir` from `results` (read from `source`); returns the file's path. */
-export function writeReport(results: BenchResults, dir: string, source: string): string {
+export function writeReport(results: BenchResults, dir: string, source: string, notes?: string): string {
   const main = mainSystems(results);
   const roles = { objects: OBJECTS_ROLE, worker: WORKER_ROLE };
   const values: Record<string, string> = {
     source,
     runs: runsTable(results, source),
+    notes: notes === undefined ? "" : `## Notes on this run\n\n${notes}\n`,
     renderCommand: renderCommand(results, source),
     machine: table(
       ["What", "Value"],

@@ -4,13 +4,13 @@
  * its own render command makes from the committed results; a run with sweeps and wrangler dev (as the
  * smoke run has) renders those sections too, and one without leaves them out.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { table } from "../../../bench/report/tables.ts";
 import { modesSummary } from "../../../bench/report/modes.ts";
-import { includeRun, mainSystems, writeReport } from "../../../bench/report/write-report.ts";
+import { includeRun, mainSystems, readRunNotes, writeReport } from "../../../bench/report/write-report.ts";
 import type { BenchResults, SizeResult, StepFigures, SweepPoint } from "../../../bench/scenario/results.ts";
 import { OBJECTS_ROLE, WORKER_ROLE } from "../../../bench/systems/relay-split.ts";
 
@@ -21,10 +21,14 @@ afterEach(() => {
 });
 
 /** Renders into a scratch directory and returns the Markdown. */
-function render(results: BenchResults, source: string): string {
+function render(results: BenchResults, source: string, notes?: string): string {
+  return readFileSync(writeReport(results, scratch(), source, notes), "utf8");
+}
+
+function scratch(): string {
   const dir = mkdtempSync(join(tmpdir(), "bench-report-test-"));
   dirs.push(dir);
-  return readFileSync(writeReport(results, dir, source), "utf8");
+  return dir;
 }
 
 const readResults = (file: string) => JSON.parse(readFileSync(join(ROOT, file), "utf8")) as BenchResults;
@@ -147,7 +151,8 @@ describe("writeReport", () => {
     const files = [...includes!.matchAll(/--include (\S+)/g)].map((match) => match[1]!);
     let results = readResults(source!);
     for (const file of files) results = includeRun(results, file, readResults(file));
-    expect(render(results, source!), "docs/BENCHMARKS.md is stale: re-render it with the command it names").toBe(
+    const { notes } = readRunNotes(join(ROOT, dirname(source!), "notes.md"), results);
+    expect(render(results, source!, notes), "docs/BENCHMARKS.md is stale: re-render it with the command it names").toBe(
       committed,
     );
     // The same command writes bench/results/modes.json, which docs/COSTS.md cites.
@@ -176,5 +181,24 @@ describe("writeReport", () => {
     expect(text).not.toContain("## Sustainable deliveries per second");
     expect(text).not.toContain("## `wrangler dev` against workerd");
     expect(text).toContain("## Summary");
+  });
+
+  it("renders a run's notes for that run only", () => {
+    const file = join(scratch(), "notes.md");
+    writeFileSync(
+      file,
+      `<!-- Notes on the run started ${smokeLike.startedAt} (smoke.json) -->\n- **Rows** from two runs.\n`,
+    );
+    const notes = readRunNotes(file, smokeLike);
+    expect(notes).toEqual({ notes: "- **Rows** from two runs." });
+    expect(render(smokeLike, "smoke.json", notes.notes)).toContain(
+      "## Notes on this run\n\n- **Rows** from two runs.\n",
+    );
+    const later = { ...smokeLike, startedAt: "2026-11-27T10:00:00.000Z" };
+    expect(readRunNotes(file, later)).toEqual({
+      notes: undefined,
+      why: `${file} is for the run started ${smokeLike.startedAt}`,
+    });
+    expect(render(later, "smoke.json")).not.toContain("## Notes on this run");
   });
 });
