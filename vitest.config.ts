@@ -69,7 +69,10 @@ function workerProject(
  * - e2e: Node tests that start `wrangler dev` on a free port (with a real
  *   redis-server and the Upstash bridge where needed) and read streams with
  *   the `eventsource` client;
- * - browser: Debian's Chromium driven by playwright-core against the same.
+ * - browser: Debian's Chromium driven by playwright-core against the same;
+ * - unit: pure modules in plain Node (no workerd, no relay, no browser), so
+ *   they start in a second; test/unit/<area>/ mirrors what they test
+ *   (test/unit/bench/: the benchmark's parser, histogram, verdicts, report).
  */
 export default defineConfig({
   test: {
@@ -95,6 +98,13 @@ export default defineConfig({
         { FANOUT_THRESHOLD: "3", FANOUT_SIZE: "3", MAX_SUBSCRIBERS_PER_CHANNEL: "40" },
         { include: ["test/worker/fanout/**/*.test.ts"] },
       ),
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          environment: "node",
+        },
+      },
       {
         test: {
           name: "browser",

@@ -58,6 +58,8 @@ export interface Plan {
   readonly include: string[];
   /** Re-render the docs from this results file instead of measuring. */
   readonly reportOnly: string | undefined;
+  /** Fail (and stop every server) if the run takes longer than this; undefined: no limit. */
+  readonly budgetSeconds: number | undefined;
 }
 
 const USAGE = `Usage: node bench/run.ts [--smoke] [options]
@@ -81,10 +83,12 @@ const USAGE = `Usage: node bench/run.ts [--smoke] [options]
   --sweep-sizes LIST    N for the publish-rate sweep (default 1000,5000,10000; "none" to skip)
   --dev-proxy LIST      N for the relay under wrangler dev (default 1000,4000,5000; "none" to skip)
   --pin | --no-pin      server on CPU 0, load generator on CPU 1 (default: --pin when 2+ CPUs)
-  --no-docs             do not rewrite docs/BENCHMARKS.md and the charts
+  --no-docs             do not rewrite docs/BENCHMARKS.md
   --out DIR             results directory (default bench/results, smoke: bench/results/tmp)
   --include FILE        merge another results file's size runs into the report (repeatable)
-  --report-only FILE    re-render docs/BENCHMARKS.md and the charts from a results file, measure nothing
+  --report-only FILE    re-render docs/BENCHMARKS.md from a results file, measure nothing
+  --budget S            fail, stopping every server, if the run takes more than S seconds
+                        (default: smoke 60, full none; "none" for no limit)
 `;
 
 export function planFromArgs(argv: string[]): Plan {
@@ -108,6 +112,7 @@ export function planFromArgs(argv: string[]): Plan {
       "no-pin": { type: "boolean" },
       "no-docs": { type: "boolean", default: false },
       out: { type: "string" },
+      budget: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -166,6 +171,14 @@ export function planFromArgs(argv: string[]): Plan {
     writeDocs: !smoke && !values["no-docs"],
     reportOnly: values["report-only"],
     include: values.include ?? [],
+    budgetSeconds:
+      values.budget === "none"
+        ? undefined
+        : values.budget !== undefined
+          ? positiveInteger(values.budget, "--budget")
+          : smoke
+            ? 60
+            : undefined,
   };
 }
 

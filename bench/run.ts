@@ -2,22 +2,23 @@
  * The benchmark: the relay on workerd, Nchan and a minimal Node
  * broadcaster, driven by the same load generator in one run.
  *
- *   node_modules/.bin/node bench/run.ts           full run: bench/results/full.json, docs/BENCHMARKS.md, docs/bench-*.svg
+ *   node_modules/.bin/node bench/run.ts           full run: bench/results/full.json, docs/BENCHMARKS.md
  *   node_modules/.bin/node bench/run.ts --smoke   every system at tiny sizes; exits 1 on any failure
  *   node_modules/.bin/node bench/run.ts --help    all options
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { describeMachine } from "./lib/machine.ts";
 import { waitForQuiet } from "./lib/machine-load.ts";
 import { planFromArgs, type Plan } from "./plan.ts";
 import { modesSummary } from "./report/modes.ts";
-import { writeReport } from "./report/write-report.ts";
+import { includeRun, mainSystems, readRunNotes, writeReport } from "./report/write-report.ts";
 import type { BenchResults, SizeResult, SweepResult } from "./scenario/results.ts";
 import type { SessionSettings } from "./scenario/session.ts";
 import { runSize } from "./scenario/size-run.ts";
 import { runSweep } from "./scenario/sweep.ts";
+import { smokeProblems } from "./scenario/verdict.ts";
 import { nchan } from "./systems/nchan.ts";
 import { nodeBroadcaster } from "./systems/node-broadcaster.ts";
 import { REPO_ROOT, RELAY_SOURCE, relayModes } from "./systems/relay-workerd.ts";
@@ -26,6 +27,7 @@ import { subscriptionSystems } from "./systems/relay-subscriptions.ts";
 import { relayWranglerDev } from "./systems/relay-wrangler-dev.ts";
 import type { SystemDefinition } from "./systems/types.ts";
 import { run as exec, tryRun } from "./lib/exec.ts";
+import { stopAll } from "./lib/server-process.ts";
 
 function settingsFor(plan: Plan, subscribers: number): SessionSettings {
   return {
@@ -186,20 +188,6 @@ async function relayCommit(): Promise<string> {
   return dirty ? `${commit} with uncommitted changes in src/ or wrangler.toml` : commit;
 }
 
-/** Everything that makes a smoke run fail: any size run not clean, any sweep that errored or lost events. */
-function problems(results: BenchResults): string[] {
-  const found: string[] = [];
-  for (const r of [...results.sizes, ...results.devProxy]) {
-    if (!r.ok) found.push(`${r.system} N=${r.subscribers}: ${r.failure ?? "failed"}`);
-  }
-  for (const s of results.sweeps) {
-    if (s.failure) found.push(`${s.system} sweep N=${s.subscribers}: ${s.failure}`);
-    for (const p of s.points)
-      if (p.lost > 0 || p.droppedStreams > 0) found.push(`${s.system} sweep N=${s.subscribers}: ${p.reason}`);
-  }
-  return found;
-}
-
 function summarizeSize(r: SizeResult): string {
   if (!r.step || !r.open || !r.memory)
     return `  FAILED: ${r.failure}${r.serverOutput ? `\n    server said: ${r.serverOutput.split("\n").slice(-3).join("\n    ")}` : ""}`;
@@ -214,8 +202,22 @@ function log(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** Stops every server (each runs in its own process group, so nothing else would) and exits with a failure. */
+async function abandon(why: string): Promise<never> {
+  process.stderr.write(`bench: ${why}; stopping its servers\n`);
+  await stopAll();
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
+  const started = Date.now();
   const plan = planFromArgs(process.argv.slice(2));
+  // The smoke run has a time budget of its own (CI runs it after the tests); a hung server cannot outlast it.
+  if (plan.budgetSeconds !== undefined) {
+    const budget = plan.budgetSeconds;
+    setTimeout(() => void abandon(`over its time budget of ${budget} s`), budget * 1000).unref();
+  }
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void abandon(`stopped by ${signal}`));
   const resultsDir = resolve(REPO_ROOT, plan.resultsDir);
   mkdirSync(resultsDir, { recursive: true });
   // This process publishes: it belongs on the load generator's CPU, not the server's.
@@ -233,15 +235,7 @@ async function main(): Promise<void> {
     log(`results: ${file}`);
   }
   for (const file of plan.include) {
-    const other = JSON.parse(readFileSync(resolve(file), "utf8")) as BenchResults;
-    results = {
-      ...results,
-      sizes: [...results.sizes, ...other.sizes],
-      includedRuns: [
-        ...(results.includedRuns ?? []),
-        { file, startedAt: other.startedAt, systems: [...new Set(other.sizes.map((r) => r.system))] },
-      ],
-    };
+    results = includeRun(results, file, JSON.parse(readFileSync(resolve(file), "utf8")) as BenchResults);
   }
   // The smoke run renders the write-up too (into its results directory) so the renderer cannot rot.
   const docsDir =
@@ -250,26 +244,28 @@ async function main(): Promise<void> {
       : plan.mode === "smoke"
         ? resultsDir
         : undefined;
+  const source = plan.reportOnly ?? join(plan.resultsDir, `${plan.mode}.json`);
   if (docsDir) {
-    const written = writeReport(results, docsDir);
-    // The repository's formatter owns Markdown layout (table padding): docs/ is formatted as committed.
-    if (docsDir !== resultsDir) await exec(join(REPO_ROOT, "node_modules/.bin/biome"), ["format", "--write", written]);
-    log(`write-up: ${written}`);
+    const notes = readRunNotes(join(dirname(resolve(REPO_ROOT, source)), "notes.md"), results);
+    if (notes.notes === undefined) log(`no notes on this run (${notes.why})`);
+    log(`write-up: ${writeReport(results, docsDir, source, notes.notes)}`);
   }
   // Per mode, the figures the cost model cites: next to the results, in the results directory.
   const modesFile = join(resultsDir, "modes.json");
-  const source = plan.reportOnly ?? join(plan.resultsDir, `${plan.mode}.json`);
   writeFileSync(
     modesFile,
-    `${JSON.stringify(modesSummary(results, source, { objects: OBJECTS_ROLE, worker: WORKER_ROLE }), null, 2)}\n`,
+    `${JSON.stringify(modesSummary(mainSystems(results), source, { objects: OBJECTS_ROLE, worker: WORKER_ROLE }), null, 2)}\n`,
   );
   log(`modes summary: ${modesFile}`);
 
-  const found = problems(results);
+  const found = smokeProblems(results);
   if (plan.mode === "smoke") {
     log(found.length === 0 ? "smoke: every system delivered every event" : `smoke FAILED:\n  ${found.join("\n  ")}`);
     if (found.length > 0) process.exitCode = 1;
   }
+  log(
+    `took ${Math.round((Date.now() - started) / 1000)} s${plan.budgetSeconds === undefined ? "" : ` (budget ${plan.budgetSeconds} s)`}`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -7,12 +7,12 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { sleep } from "./server-process.ts";
 
-export interface CpuTimes {
+interface CpuTimes {
   readonly busy: number;
   readonly total: number;
 }
 
-export function readCpuTimes(): CpuTimes {
+function readCpuTimes(): CpuTimes {
   const line = readFileSync("/proc/stat", "latin1").split("\n")[0]!;
   const fields = line.trim().split(/\s+/).slice(1).map(Number);
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
@@ -21,7 +21,7 @@ export function readCpuTimes(): CpuTimes {
 }
 
 /** Busy CPU between two readings, in percent of one core (200 % = both cores of a 2-core machine). */
-export function busyPercent(before: CpuTimes, after: CpuTimes): number {
+function busyPercent(before: CpuTimes, after: CpuTimes): number {
   const total = after.total - before.total;
   if (total <= 0) return 0;
   return ((after.busy - before.busy) / total) * 100 * cpus().length;

@@ -70,7 +70,7 @@ export function processTree(rootPid: number): number[] {
   return tree;
 }
 
-export function sampleProcess(pid: number): ProcessSample | null {
+function sampleProcess(pid: number): ProcessSample | null {
   const stat = readStat(pid);
   if (!stat) return null;
   try {
@@ -102,7 +102,7 @@ export function sampleProcess(pid: number): ProcessSample | null {
 }
 
 /** Open descriptors of one process (cheap: no per-descriptor reads); 0 if it is gone. */
-export function countFds(pid: number): number {
+function countFds(pid: number): number {
   try {
     return readdirSync(`/proc/${pid}/fd`).length;
   } catch {

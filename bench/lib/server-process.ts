@@ -22,11 +22,25 @@ export interface StartOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** taskset CPU list, e.g. "0"; undefined runs unpinned. */
   readonly cpus?: string | undefined;
+  /**
+   * How long stop() waits after SIGTERM before SIGKILL (default 5 s); 0 kills
+   * at once, for a server with nothing to save that would take its time to
+   * shut down gracefully (workerd drains open connections for over 10 s).
+   */
+  readonly stopGraceMs?: number;
+}
+
+/** Every server started and not yet stopped, so an interrupted run can stop them all. */
+const running = new Set<ServerProcess>();
+
+/** Stops every server still running (a run over its time budget, or interrupted). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((server) => server.stop()));
 }
 
 const OUTPUT_KEPT = 64 * 1024;
 
-export function startProcess(options: StartOptions): ServerProcess {
+function startProcess(options: StartOptions): ServerProcess {
   const [command, args] =
     options.cpus === undefined
       ? [options.command, [...options.args]]
@@ -54,19 +68,23 @@ export function startProcess(options: StartOptions): ServerProcess {
       resolve();
     }),
   );
-  return {
+  const graceMs = options.stopGraceMs ?? 5_000;
+  const server: ServerProcess = {
     pid,
     output: () => log,
     exited: () => exitCode !== null,
     stop: async () => {
-      if (exitCode === null) signalGroup(pid, "SIGTERM");
-      const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), 5_000);
+      if (exitCode === null) signalGroup(pid, graceMs === 0 ? "SIGKILL" : "SIGTERM");
+      const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
       await exit;
       clearTimeout(timer);
       // Children that outlived the leader (e.g. workerd under wrangler) go too.
       signalGroup(pid, "SIGKILL");
+      running.delete(server);
     },
   };
+  running.add(server);
+  return server;
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -78,7 +96,7 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 /** Polls `url` until it answers 2xx; throws with the server's output if it exits or times out. */
-export async function waitUntilHealthy(server: ServerProcess, url: string, timeoutMs: number): Promise<void> {
+async function waitUntilHealthy(server: ServerProcess, url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (server.exited()) throw new Error(`server exited during start-up:\n${server.output()}`);

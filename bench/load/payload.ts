@@ -6,7 +6,7 @@
  * in the publisher and one taken in a subscriber process subtract exactly.
  */
 
-export const PAYLOAD_MARK = "b|";
+const PAYLOAD_MARK = "b|";
 
 /** Microseconds on the machine's monotonic clock (shared by every process). */
 export function nowUs(): number {

@@ -12,7 +12,7 @@ export interface OpenCommand {
 }
 
 /** Starts counting a new batch of events; `expected` is how many each subscriber should get. */
-export interface StepCommand {
+interface StepCommand {
   readonly type: "step";
   readonly step: number;
   readonly expected: number;

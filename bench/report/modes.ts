@@ -249,7 +249,7 @@ export function modesTargets(
     target: "The relay within 1.2× of the bare floor of the same mode",
     met: true,
     figures:
-      "hibernating mode, separate experiment (bench/experiments/bridge-floor-worker, 3 interleaved runs each at N = 1,000, 60 events at 5/s, bench/results/bridge-floor/): CPU per delivery 85.9 µs relay vs 86.4 µs floor (medians; 0.99×), p99 154 vs 159 ms (0.97×); memory 166 vs 118 KB per subscriber (1.40×: the relay's per-stream state). Direct mode: at the floor since 2e50a86 (previous run)",
+      "hibernating mode, an experiment archived at commit 09033d7 (bench/experiments/bridge-floor-worker, relay 57cfecf, 3 interleaved runs each at N = 1,000, 60 events at 5/s): CPU per delivery 85.9 µs relay vs 86.4 µs floor (medians; 0.99×), p99 154 vs 159 ms (0.97×); memory 166 vs 118 KB per subscriber (1.40×: the relay's per-stream state). Direct mode: at the floor since 2e50a86 (previous run)",
   });
 
   const objectsCpu = (system: string, n: number) =>
@@ -390,21 +390,4 @@ export function splitTable(results: BenchResults, objectsRole: string, workerRol
     ],
     rows,
   );
-}
-
-/** One line for the write-up's headline: each split system's per-process CPU per delivery. */
-export function splitHeadline(
-  results: BenchResults,
-  roles: { readonly objects: string; readonly worker: string },
-): string {
-  const split = results.sizes.filter((r) => r.system.endsWith("-split") && r.ok);
-  const parts = medians({ ...results, sizes: split }).map((m) => {
-    const runs = split.filter((r) => r.system === m.system && r.subscribers === m.subscribers);
-    const objects = spread(runs.map((r) => roleFigures(r, roles.objects).cpuUs)).median;
-    const worker = spread(runs.map((r) => roleFigures(r, roles.worker).cpuUs)).median;
-    return `${label(m.system).replace(/, split.*$/, "")} at N = ${fmt.int(m.subscribers)}: objects ${fmt.one(objects)} µs, Worker ${fmt.one(worker)} µs`;
-  });
-  return parts.length === 0
-    ? ""
-    : `- **CPU per delivery with the Worker and the objects in separate processes** (medians): ${parts.join("; ")}.`;
 }

@@ -1,7 +1,7 @@
 /**
  * The write-up's subscription section: what a multi-channel or Mercure
- * subscription costs against a single-channel one (bench/results/subscriptions/full.json),
- * and the publish-rate ceiling of one sequencing object (bench/results/publish-ceiling/results.json).
+ * subscription costs against a single-channel one (bench/results/subscriptions/full.json and
+ * subscriptions-split/full.json).
  */
 import type { BenchResults } from "../scenario/results.ts";
 import { OBJECTS_ROLE, WORKER_ROLE } from "../systems/relay-split.ts";
@@ -46,21 +46,6 @@ export function subscriptionTable(results: BenchResults): string {
       ];
     }),
   );
-}
-
-/** The figures the README quotes: CPU per delivery of each kind against the single channel. */
-export function subscriptionHeadline(results: BenchResults): string {
-  const all = medians(results);
-  const base = all.find((m) => m.system === "sub-single")?.cpuUsPerDelivery.median;
-  if (base === undefined) return "";
-  return subscriptionModeList()
-    .map((kind) => {
-      const m = all.find((x) => x.system === kind.id);
-      if (!m) return undefined;
-      return `${kind.label} ${fmt.one(m.cpuUsPerDelivery.median)} µs (${(m.cpuUsPerDelivery.median / base).toFixed(2)}×)`;
-    })
-    .filter((part) => part !== undefined)
-    .join("; ");
 }
 
 const median = (values: number[]) => {

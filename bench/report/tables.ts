@@ -1,7 +1,7 @@
 /** Markdown tables built from bench results. */
 import type { BenchResults, SizeResult, SweepResult } from "../scenario/results.ts";
 
-export const LABELS: Record<string, string> = {
+const LABELS: Record<string, string> = {
   relay: "Relay, hibernating (workerd)",
   "relay-direct": "Relay, direct (workerd)",
   "relay-fanout": "Relay, hibernating + fan-out (workerd)",
@@ -18,7 +18,8 @@ export function label(system: string): string {
 }
 
 /** Text columns (the first, and these) align left; figures align right. */
-const TEXT_COLUMNS = /^(system|notes|verdict|process|role|target|result|figures|what|value|version)/i;
+const TEXT_COLUMNS =
+  /^(system|notes|verdict|process|role|target|result|figures|what|value|version|started|relay|run|where)/i;
 
 export function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
@@ -83,7 +84,7 @@ export function resultsTable(results: BenchResults): string {
   );
 }
 
-export function sizeRow(r: SizeResult): string[] {
+function sizeRow(r: SizeResult): string[] {
   const s = r.step;
   const notes: string[] = [];
   if (!r.ok) notes.push(conciseFailure(r.failure));

@@ -114,6 +114,15 @@ export interface SweepResult {
   readonly failure?: string;
 }
 
+/** A run merged into another's report (--include): its results file and what it measured. */
+interface IncludedRun {
+  readonly file: string;
+  readonly startedAt: string;
+  readonly durationSeconds?: number;
+  readonly relayCommit?: string;
+  readonly systems: string[];
+}
+
 export interface BenchResults {
   readonly mode: "full" | "smoke";
   /** The relay-fanout system's FANOUT_THRESHOLD / FANOUT_SIZE. */
@@ -126,7 +135,7 @@ export interface BenchResults {
   readonly sizes: SizeResult[];
   readonly sweeps: SweepResult[];
   /** Other runs whose size runs were merged into this report (--include). */
-  readonly includedRuns?: { readonly file: string; readonly startedAt: string; readonly systems: string[] }[];
+  readonly includedRuns?: IncludedRun[];
   /** The relay under wrangler dev, for the dev-proxy analysis. */
   readonly devProxy: SizeResult[];
 }

@@ -283,7 +283,7 @@ function cpuByRole(system: RunningSystem, before: TreeSample, after: TreeSample)
 
 const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
 
-export function round(value: number, digits: number): number {
+function round(value: number, digits: number): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
 }

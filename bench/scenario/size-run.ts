@@ -2,6 +2,7 @@
 import type { SystemDefinition } from "../systems/types.ts";
 import type { ObjectWork, SizeResult } from "./results.ts";
 import { CHANNEL, type Session, type SessionError, measureStep, openSession, type SessionSettings } from "./session.ts";
+import { sizeVerdict } from "./verdict.ts";
 
 export interface SizeRunPlan {
   readonly events: number;
@@ -38,12 +39,12 @@ export async function runSize(
       events: plan.events,
       ratePerSecond: plan.ratePerSecond,
     });
-    const ok = step.lost === 0 && step.droppedStreams === 0 && step.publishFailed === 0 && step.duplicates === 0;
+    const verdict = sizeVerdict(step);
     return {
       system: definition.id,
       subscribers: n,
-      ok,
-      ...(ok ? {} : { failure: describeFailure(step), serverOutput: tail(session.system.output()) }),
+      ok: verdict.ok,
+      ...(verdict.ok ? {} : { failure: verdict.failure, serverOutput: tail(session.system.output()) }),
       open: session.open,
       memory: session.memory,
       step,
@@ -73,22 +74,6 @@ async function objectWork(session: Session): Promise<ObjectWork | undefined> {
     channelObjectPushesPerEvent: stats.fanouts.length,
     maxFanoutDeliveriesPerEvent: Math.max(0, ...stats.fanouts.map((f) => f.subscribers)),
   };
-}
-
-export function describeFailure(step: {
-  lost: number;
-  droppedStreams: number;
-  publishFailed: number;
-  duplicates: number;
-  errors: string[];
-}): string {
-  const parts: string[] = [];
-  if (step.lost > 0) parts.push(`${step.lost} deliveries lost`);
-  if (step.droppedStreams > 0) parts.push(`${step.droppedStreams} streams closed by the server`);
-  if (step.publishFailed > 0) parts.push(`${step.publishFailed} publishes failed`);
-  if (step.duplicates > 0) parts.push(`${step.duplicates} events received twice`);
-  if (step.errors[0]) parts.push(`first error: ${step.errors[0]}`);
-  return parts.join("; ");
 }
 
 function tail(text: string, lines = 15): string {

@@ -8,21 +8,17 @@
  * still clean. The highest sustainable offered rate is the result.
  */
 import type { SystemDefinition } from "../systems/types.ts";
-import type { StepFigures, SweepPoint, SweepResult } from "./results.ts";
+import type { SweepPoint, SweepResult } from "./results.ts";
 import { type SessionError, measureStep, openSession, type Session, type SessionSettings } from "./session.ts";
+import { judgeSweepStep, type SweepBounds } from "./verdict.ts";
 
-export interface SweepPlan {
+export interface SweepPlan extends SweepBounds {
   readonly startDeliveriesPerSecond: number;
   readonly maxSteps: number;
   /** If the first step fails, how many times to halve the load looking for a sustainable one. */
   readonly maxStepsDown: number;
   readonly stepSeconds: number;
   readonly minEventsPerStep: number;
-  readonly maxP99Ms: number;
-  /** The publisher itself fell this far behind its schedule: the step says nothing about the server. */
-  readonly maxPublisherLagMs: number;
-  /** CPU the load generator may use (100 per core it runs on); past 90 % of it, it is the bottleneck. */
-  readonly clientCpuBudgetPercent: number;
 }
 
 export async function runSweep(
@@ -54,7 +50,7 @@ export async function runSweep(
       ratePerSecond,
       timeoutMs: Math.max(30_000, 4_000 * plan.stepSeconds),
     });
-    const point = { ...figures, ...judge(figures, plan) };
+    const point = { ...figures, ...judgeSweepStep(figures, plan) };
     points.push(point);
     return point;
   };
@@ -102,20 +98,4 @@ export async function runSweep(
   } finally {
     await session.close();
   }
-}
-
-function judge(step: StepFigures, plan: SweepPlan): { sustainable: boolean; reason: string } {
-  if (step.lost > 0) return { sustainable: false, reason: `${step.lost} deliveries lost` };
-  if (step.droppedStreams > 0) return { sustainable: false, reason: `${step.droppedStreams} streams dropped` };
-  if (step.publishFailed > 0) return { sustainable: false, reason: `${step.publishFailed} publishes failed` };
-  const clientBound = step.clientCpuPercent > 0.9 * plan.clientCpuBudgetPercent ? " (load generator saturated)" : "";
-  if (step.publisherMaxLagMs > plan.maxPublisherLagMs) {
-    return {
-      sustainable: false,
-      reason: `publisher fell ${step.publisherMaxLagMs} ms behind its schedule${clientBound}`,
-    };
-  }
-  if (step.latency.p99Ms > plan.maxP99Ms)
-    return { sustainable: false, reason: `p99 ${step.latency.p99Ms} ms > ${plan.maxP99Ms} ms${clientBound}` };
-  return { sustainable: true, reason: `ok${clientBound}` };
 }

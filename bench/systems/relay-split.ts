@@ -77,7 +77,14 @@ export function relaySplit(bundleDir: string, mode: RelayMode): SystemDefinition
       // under a 20,000 open-file limit. Raising it needs CAP_SYS_RESOURCE (`ulimit -Hn` before the run).
       const script = `"${WORKERD}" serve split.capnp objectsConfig & "${WORKERD}" serve split.capnp workerConfig & wait -n; kill 0`;
       const server = await startHealthyServer(
-        { command: "bash", args: ["-c", script], cwd: resolve(context.workDir), cpus: context.cpus },
+        {
+          command: "bash",
+          args: ["-c", script],
+          cwd: resolve(context.workDir),
+          cpus: context.cpus,
+          // Its storage is thrown away: no need to wait for workerd's graceful drain.
+          stopGraceMs: 0,
+        },
         `http://127.0.0.1:${port}/healthz`,
         30_000,
       );

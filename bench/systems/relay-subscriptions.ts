@@ -31,7 +31,7 @@ const MERCURE_KEY = "bench-mercure-publisher-key-0123456789abcdef";
 const HUB_PATH = "/.well-known/mercure";
 const TOPIC_BASE = "https://bench.example/";
 /** Channels or selectors per subscription in the multi rows; updates per delivered one in the 1-of-8 row. */
-export const FAN = 8;
+const FAN = 8;
 
 /** Every subscription system runs with these on top of the bench's vars: the hub on, anonymous subscribers. */
 const VARS: Readonly<Record<string, string>> = {
@@ -44,7 +44,7 @@ const VARS: Readonly<Record<string, string>> = {
 const base64url = (text: string | Buffer) => Buffer.from(text).toString("base64url");
 
 /** A draft-08 publisher access token for every topic (typ at+jwt, aud, exp), HS256. */
-export function publisherToken(ttlSeconds = 24 * 3600): string {
+function publisherToken(ttlSeconds = 24 * 3600): string {
   const head = base64url(JSON.stringify({ alg: "HS256", typ: "at+jwt" }));
   const body = base64url(
     JSON.stringify({
@@ -57,10 +57,10 @@ export function publisherToken(ttlSeconds = 24 * 3600): string {
   return `${head}.${body}.${base64url(signature)}`;
 }
 
-export const topicOf = (channel: string) => `${TOPIC_BASE}${channel}`;
+const topicOf = (channel: string) => `${TOPIC_BASE}${channel}`;
 
 /** The hub's form: the event on `topic`, then `noise` updates on topics nobody selects. */
-export function mercureEncoding(topic: string, noise = 0): PublishEncoding {
+function mercureEncoding(topic: string, noise = 0): PublishEncoding {
   const form = (t: string, data: string) => new URLSearchParams({ topic: t, data }).toString();
   return {
     contentType: "application/x-www-form-urlencoded",

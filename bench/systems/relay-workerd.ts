@@ -24,7 +24,7 @@ export const RELAY_SOURCE = resolve(process.env.BENCH_RELAY_DIR ?? REPO_ROOT);
 export const WORKERD = join(REPO_ROOT, "node_modules/workerd/bin/workerd");
 export const WRANGLER = join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js");
 const TEMPLATE = join(import.meta.dirname, "../servers/relay.capnp");
-export const BENCH_TOKEN = "bench-token";
+const BENCH_TOKEN = "bench-token";
 
 /** The relay's API, the same however it is run; `prefix` names the channel (DIRECT_CHANNEL_PREFIXES picks the mode). */
 export function relayRoutes(prefix = ""): Pick<RunningSystem, "subscribePath" | "publishPath" | "publishHeaders"> {
@@ -166,7 +166,14 @@ export function relayWorkerd(bundleDir: string, mode: RelayMode): SystemDefiniti
       const configPath = join(context.workDir, "relay.capnp");
       writeFileSync(configPath, config);
       const server = await startHealthyServer(
-        { command: WORKERD, args: ["serve", configPath], cwd: context.workDir, cpus: context.cpus },
+        {
+          command: WORKERD,
+          args: ["serve", configPath],
+          cwd: context.workDir,
+          cpus: context.cpus,
+          // Its storage is thrown away: no need to wait for workerd's graceful drain.
+          stopGraceMs: 0,
+        },
         `http://127.0.0.1:${port}/healthz`,
         30_000,
       );

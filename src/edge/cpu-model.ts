@@ -23,7 +23,7 @@ export const CPU_MODEL = {
    * hub's matchers), on top. 30: measured end to end in workerd, a stream of 8 channels cost 23-27 us more per
    * delivery than a single-channel stream (3 interleaved rounds, N = 500, bench/results/subscriptions/), and
    * a Mercure subscription 7-12 us (one exact match) to 13-31 us (8 URL patterns); Node alone times the
-   * rewrite at 2-5 us + 0.4-0.7 us per KiB (bench/experiments/multi-view.ts).
+   * rewrite at 2-5 us + 0.4-0.7 us per KiB (bench/experiments/multi-view.ts, archived at commit 09033d7).
    */
   viewMicros: 30,
   viewPerKiBMicros: 1,
