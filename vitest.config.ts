@@ -71,8 +71,10 @@ function workerProject(
  *   the `eventsource` client;
  * - browser: Debian's Chromium driven by playwright-core against the same;
  * - unit: pure modules in plain Node (no workerd, no relay, no browser), so
- *   they start in a second; test/unit/<area>/ mirrors what they test
- *   (test/unit/bench/: the benchmark's parser, histogram, verdicts, report).
+ *   they start in a second; test/unit/<area>/ mirrors the folder they test
+ *   (src/sse, src/stream on a fake clock, src/channel, src/edge, src/config;
+ *   test/unit/bench/: the benchmark's parser, histogram, verdicts, report).
+ *   Type-checked with the Worker's tsconfig, bench/ with the Node one.
  */
 export default defineConfig({
   test: {

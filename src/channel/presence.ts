@@ -83,7 +83,7 @@ export type ThrottleStep = { readonly send: true } | { readonly send: false; rea
  * always sent: a change after a quiet interval is sent at once; changes
  * within the interval after a send wait for one send at its end (the owner
  * sets an alarm for `wakeAt`). Time is passed in, so this is a pure state
- * machine (see test/worker/presence-throttle.test.ts).
+ * machine (see test/unit/channel/presence-throttle.test.ts).
  */
 export class PresenceThrottle {
   private lastSentAt = Number.NEGATIVE_INFINITY;

@@ -124,6 +124,7 @@ export class StreamOutlet {
 
   /** Bytes written but not yet taken by the runtime towards the client. */
   get bufferedBytes(): number {
+    if (this.closed) return 0; // what a closed body still flushes is no longer this stream's to count
     const desired = this.controller.desiredSize;
     return this.backlogBytes + (desired === null ? 0 : Math.max(0, -desired));
   }

@@ -5,7 +5,7 @@
  * clean end. Direct mode: DirectStreams in a channel object's storage.
  * Hibernating mode: the Worker's BridgedStream against a scripted channel
  * object (./scripted-channel.ts). src/stream/outlet.ts underneath both has
- * its own tests in subscriber.test.ts.
+ * its own tests in test/unit/stream/outlet.test.ts.
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";

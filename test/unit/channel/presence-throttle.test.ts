@@ -1,6 +1,6 @@
 /** The presence throttle as a table: at most one send per interval, the latest value wins, the last is sent. */
 import { describe, expect, it } from "vitest";
-import { PresenceThrottle, type ThrottleStep } from "../../src/channel/presence";
+import { PresenceThrottle, type ThrottleStep } from "../../../src/channel/presence";
 
 type Step = readonly [what: "change" | "alarm", at: number, expected: ThrottleStep];
 const SEND = { send: true } as const;

@@ -1,8 +1,8 @@
 /** The id rewrite of a multi-channel stream (src/edge/multi-view.ts), frame by frame. */
 import { describe, expect, it } from "vitest";
-import { lostEventsFrame } from "../../src/channel/lost-events";
-import { channelView } from "../../src/edge/multi-view";
-import { encodeEvent, encodeText } from "../../src/sse/codec";
+import { lostEventsFrame } from "../../../src/channel/lost-events";
+import { channelView } from "../../../src/edge/multi-view";
+import { encodeEvent, encodeText } from "../../../src/sse/codec";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 

@@ -5,11 +5,11 @@
  * end looks.
  */
 import { describe, expect, it } from "vitest";
-import { positionFrame } from "../../src/channel/position-event";
-import { encodeText } from "../../src/sse/codec";
-import type { CloseReason } from "../../src/stream/close-reasons";
-import { type OutletSettings, StreamOutlet } from "../../src/stream/outlet";
-import { FakeClock } from "../support/fake-clock";
+import { positionFrame } from "../../../src/channel/position-event";
+import { encodeText } from "../../../src/sse/codec";
+import type { CloseReason } from "../../../src/stream/close-reasons";
+import { type OutletSettings, StreamOutlet } from "../../../src/stream/outlet";
+import { FakeClock } from "../../support/fake-clock";
 
 const SETTINGS: OutletSettings = {
   retryMs: 500,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { lostEventsFrame } from "../../src/channel/lost-events";
-import { encodeEvent, encodeText, formatEvent, toWellFormedText, type SseEvent } from "../../src/sse/codec";
-import { parseFrames, type RelayFrame } from "../../src/sse/frames";
+import { lostEventsFrame } from "../../../src/channel/lost-events";
+import { encodeEvent, encodeText, formatEvent, toWellFormedText, type SseEvent } from "../../../src/sse/codec";
+import { parseFrames, type RelayFrame } from "../../../src/sse/frames";
 
 const bytes = (text: string) => encodeText(text);
 

@@ -8,7 +8,7 @@ import {
   formatRetry,
   isSafeFieldValue,
   type SseEvent,
-} from "../../src/sse/codec";
+} from "../../../src/sse/codec";
 
 /** Parses stream text with eventsource-parser, feeding it in the given chunk sizes. */
 function parse(text: string, chunkSize = text.length || 1): EventSourceMessage[] {

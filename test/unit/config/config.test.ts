@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config";
+import { ConfigError, parseConfig } from "../../../src/config";
 
 describe("parseConfig", () => {
   it("gives documented defaults for an empty environment (publishing off, no origins)", () => {
