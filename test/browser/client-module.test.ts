@@ -3,6 +3,7 @@
  * page on its own origin: shard spreading, named events, the lost-events
  * callback, and sharing one connection between tabs.
  */
+import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOST_EVENT, POSITION_EVENT, shardHost, shardIndex, streamUrl } from "../../public/client.js";
@@ -120,6 +121,25 @@ describe("client module (unit)", () => {
 });
 
 describe("client module in Chromium", () => {
+  it("the README's client snippet works as written against a local relay", async () => {
+    const readme = readFileSync("README.md", "utf8");
+    const section = readme.slice(readme.indexOf("### In the browser, with the client module"));
+    const snippet = section.slice(
+      section.indexOf("```html\n") + 8,
+      section.indexOf("```\n", section.indexOf("```html")),
+    );
+    expect(snippet).toContain('relay: "http://localhost:8787"');
+    const page = await context.newPage();
+    await page.goto(`${pages.origin("app")}/`);
+    // As written, but for the port: the test's relay listens on a free one.
+    await page.setContent(snippet.replaceAll("http://localhost:8787", relayBase()));
+    await page.waitForFunction(() => document.getElementById("status")?.textContent === "live");
+    await publishTo(relayBase(), "orders-42", { event: "order-shipped", data: { carrier: "DHL" } });
+    await page.waitForFunction(() => document.getElementById("orders")?.textContent?.includes("shipped with DHL"));
+    expect(await page.locator("#orders li").allTextContents()).toEqual(["orders-42 #1: shipped with DHL"]);
+    await page.close();
+  });
+
   it("records the stream's resume point as the channel's last id before any event, showing no event", async () => {
     const channel = "resume-point";
     await publishTo(relay.url, channel, { data: "a" });
