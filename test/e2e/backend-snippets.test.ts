@@ -6,19 +6,22 @@
  * start and gets every event exactly once (a marker published last proves
  * nothing more is coming).
  *
- * A missing toolchain skips its snippet locally (with the install command);
- * under CI=true it fails, so CI cannot pass without running all four.
+ * Run as the README says, with no environment but where the relay listens:
+ * the relay has `npm run dev`'s settings (scripts/dev-vars.ts), which are
+ * the snippets' own defaults.
+ *
+ * A missing toolchain fails its test with the install command.
  */
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEV_DEFAULTS } from "../../scripts/dev-vars.ts";
 import { E2E_TOKEN, publishTo, until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
 const EXAMPLES = resolve(import.meta.dirname, "../../examples/backends");
-const SECRET = "e2e-subscribe-secret-0123456789abcdef";
 // Debian's python3 has python3-jwt; another python3 on PATH may not.
 const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
@@ -81,6 +84,12 @@ interface SnippetOutput {
   token: string;
 }
 
+/** The environment without the snippets' variables: their defaults are what is tested. */
+function withoutRelayVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { PUBLISH_TOKEN: _token, SUBSCRIBE_JWT_SECRET: _secret, ...rest } = env;
+  return rest;
+}
+
 function runSnippet(snippet: Snippet, env: Record<string, string>): Promise<SnippetOutput> {
   return new Promise((resolveRun, reject) => {
     execFile(
@@ -90,7 +99,7 @@ function runSnippet(snippet: Snippet, env: Record<string, string>): Promise<Snip
         cwd: snippet.cwd,
         timeout: 120_000,
         // Go: no module downloads (standard library only), a cache it may write.
-        env: { ...process.env, ...env, GOFLAGS: "-mod=mod", GOPROXY: "off", GOTOOLCHAIN: "local" },
+        env: { ...withoutRelayVars(process.env), ...env, GOFLAGS: "-mod=mod", GOPROXY: "off", GOTOOLCHAIN: "local" },
       },
       (error, stdout, stderr) => {
         if (error) return reject(new Error(`${snippet.name} snippet failed: ${error.message}\n${stdout}\n${stderr}`));
@@ -107,7 +116,11 @@ function runSnippet(snippet: Snippet, env: Record<string, string>): Promise<Snip
 let relay: RelayProcess;
 
 beforeAll(async () => {
-  relay = await startRelay({ SUBSCRIBE_JWT_SECRET: SECRET });
+  // npm run dev's publish token and subscriber secret (and the tests' own token, for the marker).
+  relay = await startRelay({
+    PUBLISH_TOKENS: `${DEV_DEFAULTS.PUBLISH_TOKENS},${E2E_TOKEN}`,
+    SUBSCRIBE_JWT_SECRET: DEV_DEFAULTS.SUBSCRIBE_JWT_SECRET!,
+  });
 });
 
 afterAll(async () => {
@@ -121,12 +134,8 @@ describe("backend snippets", () => {
     it(`${snippet.name}: publishes, retries a batch idempotently, mints a subscriber token`, async () => {
       if (!present) throw new Error(`The ${snippet.name} toolchain is missing; install it: ${install}`);
       const channel = `private-snippet-${snippet.name}-${Math.random().toString(36).slice(2, 8)}`;
-      const output = await runSnippet(snippet, {
-        RELAY_URL: relay.url,
-        PUBLISH_TOKEN: E2E_TOKEN,
-        SUBSCRIBE_JWT_SECRET: SECRET,
-        CHANNEL: channel,
-      });
+      // Only where the relay listens (a free port, not 8787) and a channel of its own.
+      const output = await runSnippet(snippet, { RELAY_URL: relay.url, CHANNEL: channel });
       expect(output.batch).toHaveLength(2);
       expect(output.retry).toEqual(output.batch);
       expect(output.replayed).toBe(true);

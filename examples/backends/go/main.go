@@ -1,7 +1,6 @@
 // Publish to the relay from a Go backend (standard library only).
-// Run: RELAY_URL=http://localhost:8787 PUBLISH_TOKEN=dev-token \
-//
-//	SUBSCRIBE_JWT_SECRET=dev-subscribe-secret-do-not-use-in-production CHANNEL=orders go run main.go
+// Run: go run main.go (against `npm run dev`; its values are the defaults below). Elsewhere set
+// RELAY_URL, PUBLISH_TOKEN, SUBSCRIBE_JWT_SECRET and CHANNEL in the environment.
 package main
 
 import (
@@ -21,12 +20,20 @@ import (
 )
 
 var (
-	relayURL     = os.Getenv("RELAY_URL")
-	publishToken = os.Getenv("PUBLISH_TOKEN")
-	jwtSecret    = os.Getenv("SUBSCRIBE_JWT_SECRET")
-	channel      = os.Getenv("CHANNEL")
+	relayURL     = getenv("RELAY_URL", "http://localhost:8787")
+	publishToken = getenv("PUBLISH_TOKEN", "dev-token")
+	jwtSecret    = getenv("SUBSCRIBE_JWT_SECRET", "dev-subscribe-secret-do-not-use-in-production")
+	channel      = getenv("CHANNEL", "private-orders")
 	client       = &http.Client{Timeout: 10 * time.Second}
 )
+
+// getenv is the variable's value, or the local relay's (npm run dev) when it is unset.
+func getenv(name, local string) string {
+	if value := os.Getenv(name); value != "" {
+		return value
+	}
+	return local
+}
 
 // post sends a JSON body with the publish token and decodes the 201 answer into out.
 func post(path string, body any, headers map[string]string, out any) (replayed bool, err error) {

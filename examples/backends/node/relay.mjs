@@ -1,9 +1,14 @@
 // Publish to the relay from a Node.js backend (Node 18+; standard library only).
-// Run: RELAY_URL=http://localhost:8787 PUBLISH_TOKEN=dev-token \
-//      SUBSCRIBE_JWT_SECRET=dev-subscribe-secret-do-not-use-in-production CHANNEL=orders node relay.mjs
+// Run: node relay.mjs (against `npm run dev`; its values are the defaults below). Elsewhere set
+// RELAY_URL, PUBLISH_TOKEN, SUBSCRIBE_JWT_SECRET and CHANNEL in the environment.
 import { createHmac, randomUUID } from "node:crypto";
 
-const { RELAY_URL, PUBLISH_TOKEN, SUBSCRIBE_JWT_SECRET, CHANNEL } = process.env;
+const {
+  RELAY_URL = "http://localhost:8787",
+  PUBLISH_TOKEN = "dev-token",
+  SUBSCRIBE_JWT_SECRET = "dev-subscribe-secret-do-not-use-in-production",
+  CHANNEL = "private-orders",
+} = process.env;
 
 async function post(path, body, headers = {}) {
   const response = await fetch(`${RELAY_URL}${path}`, {

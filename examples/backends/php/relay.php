@@ -1,12 +1,12 @@
 <?php
 // Publish to the relay from a PHP backend (standard library only: streams, json, hash_hmac).
-// Run: RELAY_URL=http://localhost:8787 PUBLISH_TOKEN=dev-token \
-//      SUBSCRIBE_JWT_SECRET=dev-subscribe-secret-do-not-use-in-production CHANNEL=orders php relay.php
+// Run: php relay.php (against `npm run dev`; its values are the defaults below). Elsewhere set
+// RELAY_URL, PUBLISH_TOKEN, SUBSCRIBE_JWT_SECRET and CHANNEL in the environment.
 
-$relayUrl = getenv('RELAY_URL');
-$publishToken = getenv('PUBLISH_TOKEN');
-$jwtSecret = getenv('SUBSCRIBE_JWT_SECRET');
-$channel = getenv('CHANNEL');
+$relayUrl = getenv('RELAY_URL') ?: 'http://localhost:8787';
+$publishToken = getenv('PUBLISH_TOKEN') ?: 'dev-token';
+$jwtSecret = getenv('SUBSCRIBE_JWT_SECRET') ?: 'dev-subscribe-secret-do-not-use-in-production';
+$channel = getenv('CHANNEL') ?: 'private-orders';
 
 /** POSTs a JSON body with the publish token; returns [decoded answer, replayed?]. */
 function post(string $path, array $body, array $headers = []): array

@@ -1,8 +1,8 @@
 """Publish to the relay from a Python backend: standard library plus PyJWT
 (Debian: apt install python3-jwt; elsewhere: pip install pyjwt).
 
-Run: RELAY_URL=http://localhost:8787 PUBLISH_TOKEN=dev-token \
-     SUBSCRIBE_JWT_SECRET=dev-subscribe-secret-do-not-use-in-production CHANNEL=orders python3 relay.py
+Run: python3 relay.py (against `npm run dev`; its values are the defaults below).
+Elsewhere set RELAY_URL, PUBLISH_TOKEN, SUBSCRIBE_JWT_SECRET and CHANNEL in the environment.
 """
 import json
 import os
@@ -14,10 +14,10 @@ import uuid
 
 import jwt
 
-RELAY_URL = os.environ["RELAY_URL"]
-PUBLISH_TOKEN = os.environ["PUBLISH_TOKEN"]
-SUBSCRIBE_JWT_SECRET = os.environ["SUBSCRIBE_JWT_SECRET"]
-CHANNEL = os.environ["CHANNEL"]
+RELAY_URL = os.environ.get("RELAY_URL", "http://localhost:8787")
+PUBLISH_TOKEN = os.environ.get("PUBLISH_TOKEN", "dev-token")
+SUBSCRIBE_JWT_SECRET = os.environ.get("SUBSCRIBE_JWT_SECRET", "dev-subscribe-secret-do-not-use-in-production")
+CHANNEL = os.environ.get("CHANNEL", "private-orders")
 
 
 def post(path, body, headers=None):
