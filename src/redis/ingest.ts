@@ -5,7 +5,7 @@
  *
  * The cursor lives in the channel object's SQLite storage and is written in
  * the same transaction as the events an entry produced (see
- * ChannelObject.ingestFromRedis), so after a restart, eviction or redeploy
+ * RedisPoller.ingest in poller.ts), so after a restart, eviction or redeploy
  * no entry is lost or repeated. Nothing is stored before the first poll.
  */
 import { isInternalChannel } from "../channel/internal-channels";
