@@ -180,7 +180,7 @@ interface Subscriber {
   connects: number;
   refusals: Map<number, number>;
   errors: number;
-  /** Requests the churn aborted before the relay answered them. */
+  /** Requests the relay did not answer within CONNECT_TIMEOUT_MS. */
   unanswered: number;
   /** Streams the relay ended (not the churn). */
   ends: number;
@@ -194,12 +194,21 @@ let churning = true;
 let running = true;
 const subscribers: Subscriber[] = [];
 
+/**
+ * A subscriber waits this long for the relay to answer, then gives up and tries again after
+ * RECONNECT_AFTER_FAILURE_MS, as a browser's EventSource does after a failed connection. The churn
+ * drops streams, not requests still waiting: abandoning every unanswered request after 0.2-2 s and
+ * asking again at once is a storm no real client makes, and `wrangler dev` keeps serving abandoned
+ * requests (it does not pass their abort on), so an overloaded machine never caught up.
+ */
+const CONNECT_TIMEOUT_MS = 15_000;
+const RECONNECT_AFTER_FAILURE_MS = 1_000;
+
 async function runSubscriber(sub: Subscriber): Promise<void> {
   while (running) {
     const controller = new AbortController();
     const lifetime = CHURN_MIN_MS + random() * (CHURN_MAX_MS - CHURN_MIN_MS);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    if (churning) timer = setTimeout(() => controller.abort(), lifetime);
+    let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => controller.abort(), CONNECT_TIMEOUT_MS);
     const stopHolding = () => controller.abort();
     holdRelease.add(stopHolding);
     try {
@@ -214,6 +223,9 @@ async function runSubscriber(sub: Subscriber): Promise<void> {
       }
       sub.connects += 1;
       sub.open = true;
+      // The stream lives its churn lifetime from the moment it opened.
+      clearTimeout(timer);
+      timer = churning ? setTimeout(() => controller.abort(), lifetime) : undefined;
       const parser = createParser({ onEvent: (message) => onMessage(sub, message) });
       const decoder = new TextDecoder();
       const reader = response.body.getReader();
@@ -224,7 +236,10 @@ async function runSubscriber(sub: Subscriber): Promise<void> {
       await sleep(100);
     } catch (error) {
       if (controller.signal.aborted) {
-        if (!sub.open) sub.unanswered += 1;
+        if (!sub.open) {
+          sub.unanswered += 1;
+          if (running) await sleep(RECONNECT_AFTER_FAILURE_MS);
+        }
       } else {
         sub.errors += 1;
         if ((error as Error).name !== "AbortError") await sleep(100);
