@@ -9,8 +9,12 @@
  * - `readRecent(after, maxBytes)`: the batches it pushed lately, so its Workers' slow readers
  *   catch up here and not at the channel object (in memory only, RECENT_BYTES at most);
  * - `count()`: subscribers held, for the channel's stats;
- * - `presence(message)`: the channel's presence count, passed on to its sockets (presence channels only,
- *   which also report their count to the channel when a stream opens or closes).
+ * - `tickets()`: the tickets its open streams carry, with their client (src/channel/client-shares.ts);
+ * - `presence(message)`: the channel's presence count, passed on to its sockets (presence channels only).
+ *
+ * What it tells the channel, one call at a time and in order (see `report`): the tickets of streams it
+ * accepted, closed or refused (the channel counts each client's share), its count on presence channels,
+ * and that it is empty when its last stream closes.
  */
 import { DurableObject } from "cloudflare:workers";
 import { configFromEnv } from "../config";
@@ -19,7 +23,8 @@ import type { Env } from "../env";
 import { log } from "../log";
 import { concatBytes } from "../sse/codec";
 import { decodeBatch } from "./bridge-protocol";
-import { CHANNEL_HEADER, CLIENT_HEADER, FANOUT_HEADER, REGION_HEADER } from "./headers";
+import type { Ticketed, TicketReport } from "./client-shares";
+import { CHANNEL_HEADER, CLIENT_HEADER, FANOUT_HEADER, REGION_HEADER, TICKET_HEADER } from "./headers";
 import { tooManyStreams } from "./refusals";
 import type { PushReceipt } from "./fanout-registry";
 import { type SocketAttachment, SocketHub } from "./socket-hub";
@@ -51,6 +56,12 @@ export class FanoutObject extends DurableObject<Env> {
   private readonly closedStreams: { stalled: number; expired: number } = { stalled: 0, expired: 0 };
   /** Orders this object's presence reports to the channel (time-based, so it keeps rising across hibernation). */
   private presenceSeq = 0;
+  /** Tickets accepted and released since the last report (see `report`). */
+  private accepted: Ticketed[] = [];
+  private released: string[] = [];
+  /** Something changed since the last report was sent; the report loop in flight, if any. */
+  private changed = false;
+  private reporting: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -69,14 +80,15 @@ export class FanoutObject extends DurableObject<Env> {
     }
     const held = this.hub.size;
     const config = configFromEnv(this.env);
-    // The client's share first: a client sent here because its other streams are here is refused,
-    // not moved on to another object where its count would start again.
     const client = request.headers.get(CLIENT_HEADER);
+    const ticket = request.headers.get(TICKET_HEADER);
+    // The channel counts the client's share across every object (the ticket); this is a backstop.
     if (client !== null && this.hub.countClient(client) >= config.maxStreamsPerClient) {
-      return tooManyStreams(config.maxStreamsPerClient);
+      return this.refused(ticket, channel, name, tooManyStreams(config.maxStreamsPerClient));
     }
     if (held + this.attaching >= config.fanout.size) {
-      return errorResponse(503, "fanout_full", "This fan-out object is full; ask the channel for another.");
+      const full = errorResponse(503, "fanout_full", "This fan-out object is full; ask the channel for another.");
+      return this.refused(ticket, channel, name, full);
     }
     this.attaching += 1;
     try {
@@ -89,10 +101,39 @@ export class FanoutObject extends DurableObject<Env> {
     } finally {
       this.attaching -= 1;
     }
-    const attachment = { channel, fanout: name, activation: this.activation, ...(client === null ? {} : { client }) };
+    const attachment = {
+      channel,
+      fanout: name,
+      activation: this.activation,
+      ...(client === null ? {} : { client }),
+      ...(client === null || ticket === null ? {} : { ticket }),
+    };
     const accepted = this.hub.accept(request, attachment, { last: this.last, subscribers: this.hub.size + 1 });
-    if (accepted.status === 101) this.ctx.waitUntil(this.reportPresence(channel, name));
+    if (accepted.status !== 101) return this.refused(ticket, channel, name, accepted);
+    if (client !== null && ticket !== null) this.accepted.push({ ticket, client });
+    this.ctx.waitUntil(this.report(channel, name));
     return accepted;
+  }
+
+  /**
+   * A refused attach: its ticket is released at once (the channel counted it when it sent the Worker
+   * here), and an object left empty says so.
+   */
+  private refused(ticket: string | null, channel: string, name: string, response: Response): Response {
+    if (ticket !== null) this.released.push(ticket);
+    if (ticket !== null || this.hub.size === 0) this.ctx.waitUntil(this.report(channel, name));
+    return response;
+  }
+
+  /** The tickets this object's open streams carry, with their client (the channel checks its count with them). */
+  async tickets(): Promise<Ticketed[]> {
+    const tickets: Ticketed[] = [];
+    for (const socket of this.hub.sockets()) {
+      const attachment = socket.deserializeAttachment() as SocketAttachment | null;
+      if (attachment?.ticket !== undefined && attachment.client !== undefined)
+        tickets.push({ ticket: attachment.ticket, client: attachment.client });
+    }
+    return tickets;
   }
 
   /** The channel's presence message, to every socket held here (outgoing messages are not billed). */
@@ -100,14 +141,50 @@ export class FanoutObject extends DurableObject<Env> {
     this.hub.broadcast(message);
   }
 
-  /** On presence channels: tells the channel how many streams this object holds now. */
-  private async reportPresence(channel: string, name: string): Promise<void> {
-    if (!presenceEnabled(channel, configFromEnv(this.env).presence)) return;
-    this.presenceSeq = Math.max(this.presenceSeq + 1, Date.now());
-    const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(channel));
-    await stub.fanoutPresence(name, this.presenceSeq, this.hub.size).catch((error: unknown) => {
-      log.warn("fan-out could not report its presence count", { channel, fanout: name, error });
+  /**
+   * Tells the channel what changed: tickets accepted and released, the count on presence channels,
+   * and "empty" when the last stream is gone. One call at a time, in order: changes made while one is
+   * on its way go together in the next, so a burst of closes costs the channel a few calls, not one
+   * each. Resolves when nothing is left to tell.
+   */
+  private report(channel: string, name: string): Promise<void> {
+    this.changed = true;
+    this.reporting ??= this.sendReports(channel, name).finally(() => {
+      this.reporting = null;
     });
+    return this.reporting;
+  }
+
+  private async sendReports(channel: string, name: string): Promise<void> {
+    const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(channel));
+    const presence = presenceEnabled(channel, configFromEnv(this.env).presence);
+    while (this.changed) {
+      this.changed = false;
+      const tickets: TicketReport = { accepted: this.accepted, released: this.released };
+      this.accepted = [];
+      this.released = [];
+      const some = tickets.accepted.length > 0 || tickets.released.length > 0;
+      // Empty, and no attach on its way in (one that fails reports again, through `refused`).
+      if (this.hub.size === 0 && this.attaching === 0) {
+        // The channel forgets this object (its next first subscriber registers it again); nothing is stored here.
+        // Its close counts go with it (the channel keeps them once this object is forgotten).
+        const closed = { ...this.closedStreams };
+        this.closedStreams.stalled = 0;
+        this.closedStreams.expired = 0;
+        await stub.fanoutEmptied(name, this.activation, closed, tickets).catch((error: unknown) => {
+          log.warn("fan-out could not report itself empty", { channel, fanout: name, error });
+        });
+      } else if (presence) {
+        this.presenceSeq = Math.max(this.presenceSeq + 1, Date.now());
+        await stub.fanoutPresence(name, this.presenceSeq, this.hub.size, tickets).catch((error: unknown) => {
+          log.warn("fan-out could not report its presence count", { channel, fanout: name, error });
+        });
+      } else if (some) {
+        await stub.fanoutTickets(name, tickets).catch((error: unknown) => {
+          log.warn("fan-out could not report its streams' tickets", { channel, fanout: name, error });
+        });
+      }
+    }
   }
 
   async deliver(message: Uint8Array): Promise<PushReceipt> {
@@ -162,20 +239,8 @@ export class FanoutObject extends DurableObject<Env> {
     if (reason === "stalled" || reason === "expired") this.closedStreams[reason] += 1;
     const attachment = socket.deserializeAttachment() as SocketAttachment | null;
     if (!attachment?.fanout) return;
-    if (this.hub.size > 0) return this.reportPresence(attachment.channel, attachment.fanout);
-    // The channel forgets this object (its next first subscriber registers it again); nothing is stored here.
-    const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(attachment.channel));
-    // Its close counts go with it (the channel keeps them once this object is forgotten).
-    const closed = { ...this.closedStreams };
-    this.closedStreams.stalled = 0;
-    this.closedStreams.expired = 0;
-    await stub.fanoutEmptied(attachment.fanout, this.activation, closed).catch((error: unknown) => {
-      log.warn("fan-out could not report itself empty", {
-        channel: attachment.channel,
-        fanout: attachment.fanout,
-        error,
-      });
-    });
+    if (attachment.ticket !== undefined) this.released.push(attachment.ticket);
+    await this.report(attachment.channel, attachment.fanout);
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {

@@ -56,11 +56,16 @@ export class FanoutRegistry {
   /** Where each client's streams were sent (in memory: after a restart a client may land elsewhere once). */
   private readonly clients = new Map<string, string>();
 
+  /**
+   * `onEmpty(name)`: the fan-out object holds none of the streams it held before (it reported itself
+   * empty, or it registered again with a later activation: it started again after a crash).
+   */
   constructor(
     private readonly sql: SqlStorage,
     private readonly env: Env,
     private readonly settings: FanoutSettings,
     private readonly log: Logger,
+    private readonly onEmpty: (name: string) => void = () => {},
   ) {
     if (!tableExists(sql, "fanouts")) return;
     for (const row of sql.exec<{ name: string; region: string; activation: number }>("SELECT * FROM fanouts")) {
@@ -99,8 +104,9 @@ export class FanoutRegistry {
       const entry = this.entries.get(full);
       if (entry) entry.subscribers = Math.max(entry.subscribers, this.settings.size);
     }
-    // The same client goes where its other streams are, so that object can count its share (and
-    // refuse past it). Not counted here: if it is refused, nothing changed.
+    // The same client goes where its other streams are while there is room (fewer objects per client
+    // to ask about; its share is counted by the channel across all of them, see client-shares.ts).
+    // Not counted here: if it is refused, nothing changed.
     const sticky = client === null ? undefined : this.entries.get(this.clients.get(client) ?? "");
     if (sticky && sticky.name !== full && sticky.subscribers < this.settings.size) return sticky.name;
     let chosen: Entry | undefined;
@@ -130,6 +136,8 @@ export class FanoutRegistry {
   ensure(name: string, region: string, activation: number): void {
     const entry = this.entries.get(name) ?? this.add(name, region, activation);
     if (activation > entry.activation) {
+      // It went from none to some without saying it was empty: it started again (a crash).
+      if (entry.activation > 0) this.onEmpty(name);
       entry.activation = activation;
       this.sql.exec("UPDATE fanouts SET activation = ? WHERE name = ?", activation, name);
     }
@@ -222,6 +230,7 @@ export class FanoutRegistry {
 
   private remove(name: string): void {
     this.entries.delete(name);
+    this.onEmpty(name);
     for (const [client, fanout] of this.clients) if (fanout === name) this.clients.delete(client);
     this.sql.exec("DELETE FROM fanouts WHERE name = ?", name);
     // The last one gone: leave no table behind either.

@@ -21,6 +21,8 @@ export interface SocketAttachment {
   readonly client?: string;
   /** On a fan-out object's sockets: its activation when the socket was accepted (survives hibernation). */
   readonly activation?: number;
+  /** On a fan-out object's sockets: the channel's ticket for the stream (src/channel/client-shares.ts). */
+  readonly ticket?: string;
 }
 
 const OPEN = 1;

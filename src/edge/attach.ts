@@ -11,6 +11,7 @@ import {
   FANOUT_HEADER,
   FULL_HEADER,
   REGION_HEADER,
+  TICKET_HEADER,
 } from "../channel/headers";
 import { channelFull } from "../channel/refusals";
 import type { ChannelObject } from "../channel/channel-object";
@@ -68,6 +69,7 @@ export async function attach(
     const redirect = decodeControl(await response.text()) as Redirect;
     const fanoutHeaders = attachHeaders(target);
     fanoutHeaders.set(FANOUT_HEADER, redirect.fanout);
+    if (redirect.ticket !== undefined) fanoutHeaders.set(TICKET_HEADER, redirect.ticket);
     const fanout = target.fanouts.get(
       target.fanouts.idFromName(redirect.fanout),
       redirect.locationHint ? { locationHint: redirect.locationHint } : {},
