@@ -53,7 +53,7 @@ export interface Redirect {
   readonly resume?: Resume;
   /** The first page of history after the resume cursor (see above): frames up to `to`. */
   readonly page?: { readonly to: number; readonly frames: string };
-  /** The stream's place in its client's share, for the fan-out object to confirm and release (client-shares.ts). */
+  /** The stream's place in its client's share (client-shares.ts): for the fan-out object, and the Worker's re-dials. */
   readonly ticket?: string;
 }
 

@@ -13,9 +13,9 @@
  * - `fetch(/subscribe)`: a direct-mode SSE stream;
  * - `publish(events)`, `readPage(after, maxBytes, stream, client?)`, `stats()`, `locate(externalId)`;
  * - `secret()`: the object's own random secret (object-secret.ts; the Mercure hub's mark key);
- * - `ensureFanout`, `fanoutEmptied`: fan-out objects keeping the registry right;
- * - `fanoutTickets` (and the tickets on `fanoutPresence`, `fanoutEmptied`): fan-out objects' streams
- *   opened and closed, so the channel counts each client's share across all its objects (client-shares.ts);
+ * - `ensureFanout`, `fanoutEmptied`: fan-out objects keeping the registry right (`fanoutEmptied`,
+ *   `fanoutPresence` and push receipts also say what happened to the tickets by which the channel
+ *   counts each client's streams on fan-out objects: client-shares.ts);
  * - `alarm()`: Redis polling while subscribed, and re-announcing the last id
  *   to fan-out objects after a restart, and a waiting presence count;
  * - `presenceCount`, `fanoutPresence`: presence (channel-presence.ts).
@@ -41,7 +41,7 @@ import { ExternalIds } from "./external-ids";
 import { objectSecret } from "./object-secret";
 import { FanoutRegistry } from "./fanout-registry";
 import { ClientShares, type TicketReport } from "./client-shares";
-import { AFTER_HEADER, CLIENT_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER } from "./headers";
+import { AFTER_HEADER, CLIENT_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER, REPLACES_HEADER } from "./headers";
 import { channelFull, tooManyStreams } from "./refusals";
 import { ChannelHistory, type StoredEvent } from "./history";
 import { catchUpAt, encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
@@ -147,9 +147,10 @@ export class ChannelObject extends DurableObject<Env> {
       onSizeChange: () => this.presence.changed(),
     });
     this.hub = new SocketHub(ctx);
-    this.fanouts = new FanoutRegistry(ctx.storage.sql, env, this.config.fanout, this.log, (name) =>
-      this.shares.emptied(name),
-    );
+    this.fanouts = new FanoutRegistry(ctx.storage.sql, env, this.config.fanout, this.log, {
+      emptied: (name) => this.shares.emptied(name),
+      tickets: (name, report) => this.shares.report(name, report),
+    });
     this.shares = new ClientShares(
       {
         names: () => this.fanouts.names(),
@@ -279,7 +280,7 @@ export class ChannelObject extends DurableObject<Env> {
 
   /**
    * A fan-out object lost its last subscriber; `closed`: its streams' ends since it last reported;
-   * `tickets`: its streams opened and closed since then.
+   * `tickets`: what happened to tickets since then (client-shares.ts).
    */
   async fanoutEmptied(
     name: string,
@@ -301,13 +302,6 @@ export class ChannelObject extends DurableObject<Env> {
     return this.guard("fanoutPresence", async () => {
       if (tickets) this.shares.report(name, tickets);
       this.presence.fanoutReported(name, seq, subscribers);
-    });
-  }
-
-  /** A fan-out object's streams opened and closed since it last reported (see client-shares.ts). */
-  async fanoutTickets(name: string, tickets: TicketReport): Promise<void> {
-    return this.guard("fanoutTickets", async () => {
-      this.shares.report(name, tickets);
     });
   }
 
@@ -416,13 +410,16 @@ export class ChannelObject extends DurableObject<Env> {
    * A Worker's bridge socket: accepted here, or sent to a fan-out object past the threshold. Either
    * way the client's share is its streams here and on every fan-out object (after a restart, once
    * the fan-out objects have said what they hold); before a refusal, the objects holding its streams
-   * are asked which are still open.
+   * are asked which are still open (client-shares.ts).
    */
   private async attach(request: Request): Promise<Response> {
     const client = request.headers.get(CLIENT_HEADER);
     if (client !== null) {
       if (!this.shares.loaded) await this.shares.load();
+      const replaced = request.headers.get(REPLACES_HEADER);
+      if (replaced !== null) this.shares.replace(client, replaced);
       if (this.clientStreams(client) >= this.config.maxStreamsPerClient) await this.shares.recheck(client);
+      if (this.shares.full) await this.shares.checkAll();
     }
     // From here on nothing waits: the checks and the placement see the same counts.
     return this.attachNow(request, client);
@@ -463,7 +460,7 @@ export class ChannelObject extends DurableObject<Env> {
       return accepted;
     }
     const region = request.headers.get(REGION_HEADER) ?? "any";
-    // Past the ledger's bound only stale tickets can be in it: no new ones until they are gone.
+    // Past the ledger's bound (checked just now) no new tickets.
     if (client !== null && this.shares.full) return this.full();
     const fanout = this.fanouts.assign(channel, region, request.headers.get(FULL_HEADER), client);
     if (fanout === null) return this.full();

@@ -1,30 +1,36 @@
 /**
  * Each client's streams on a channel's fan-out objects, counted in one
- * place: the channel object, which places every stream (so no client gains
- * anything by having its streams spread over several objects). Its own
- * sockets it counts from their attachments (SocketHub.countClient); this
- * ledger is the rest.
+ * place: the channel object, which places every stream, so a client gains
+ * nothing by having its streams spread over several objects. Its own
+ * sockets the channel counts from their attachments (SocketHub.countClient);
+ * this ledger is the rest.
  *
  * Each stream the channel sends to a fan-out object gets a ticket (in the
- * redirect; the Worker hands it to the fan-out object, which keeps it in
- * the socket's attachment). The fan-out object reports, in batches and in
- * order, the tickets it accepted (confirmed) and the tickets it closed or
- * refused (released), on the calls it makes to the channel anyway where it
- * can (presence, "emptied"). So the count of a client is exact except:
- * - a ticket whose Worker never reached the fan-out object (it ended, or
- *   crashed, in between) counts until it is CONFIRM_MS old unconfirmed: it
- *   only ever counts against its own client;
- * - a report lost on the way (the channel was restarting) counts a closed
- *   stream until the channel checks: before it refuses a client, it asks
- *   the objects holding that client's confirmed tickets which are still
- *   open (at most once per object per CHECK_MS);
- * - a fan-out object that crashed: its confirmed tickets are dropped when
- *   it starts again (its first stream), or by that check.
+ * redirect; the Worker hands it to the fan-out object, which keeps it in the
+ * socket's attachment). What happens to tickets reaches the channel without
+ * a call of its own:
+ * - a fan-out object tells which tickets it accepted and released (closed
+ *   or refused) on the calls it makes anyway: its push receipts, presence
+ *   counts, and "emptied";
+ * - a Worker that re-dials (its object restarted, or was full) names the
+ *   ticket its new stream replaces.
+ * So a closed stream may count until the next publish. It never costs its
+ * client a place: before refusing a client, the channel asks the fan-out
+ * objects holding its tickets which are open (their answer carries the
+ * closes they have not reported yet), at most once per object per CHECK_MS,
+ * and counts again.
+ *
+ * What can still be counted that is not there, only ever against its own
+ * client: a ticket whose Worker never reached the fan-out object (it ended
+ * in between) counts until a check finds it CONFIRM_MS old and not open.
+ * What can be missed: a stream whose Worker takes longer than CONFIRM_MS
+ * between the channel and the fan-out object, until that object's next
+ * report names it.
  *
  * Nothing here is stored: after the channel object restarts (hibernation
- * included), it asks every fan-out object once for the tickets it holds,
- * before it counts anyone (`load`). Memory is bounded: a ticket per
- * stream, at most `bound` (the channel refuses new tickets past it).
+ * included), it asks every fan-out object once for its open tickets before
+ * it counts anyone (`load`). Memory is bounded: a ticket per stream, and
+ * past `bound` the channel checks every object before it adds one.
  */
 
 /** A stream's ticket and whose share it counts against. */
@@ -39,24 +45,30 @@ export interface TicketReport {
   readonly released: readonly string[];
 }
 
+/** A fan-out object's answer to a check: its open tickets, and the releases it had not reported. */
+export interface OpenTickets {
+  readonly open: readonly Ticketed[];
+  readonly released: readonly string[];
+}
+
 /** What the ledger asks of the fan-out objects. */
 export interface FanoutDirectory {
   /** The fan-out objects the channel pushes to now. */
   names(): readonly string[];
-  /** The tickets a fan-out object's open streams carry, with their client. */
-  tickets(fanout: string): Promise<readonly Ticketed[]>;
+  tickets(fanout: string): Promise<OpenTickets>;
 }
 
-/** An unconfirmed ticket older than this is taken for a Worker that never arrived. */
+/** A ticket not seen open this long after it was handed out: its Worker never arrived. */
 export const CONFIRM_MS = 10_000;
-/** How often at most the channel asks one fan-out object which tickets are still open (before a refusal). */
+/** How often at most the channel checks one fan-out object's tickets. */
 export const CHECK_MS = 1_000;
 
 interface Placement {
   readonly client: string;
   readonly fanout: string;
+  /** When it was handed out (or learnt of). */
   readonly at: number;
-  /** When the fan-out object confirmed it (a step of this ledger, see `step`); null: not yet. */
+  /** The step (see ClientShares.step) at which its fan-out object said it had it; null: not yet. */
   confirmed: number | null;
 }
 
@@ -64,22 +76,22 @@ export class ClientShares {
   private readonly placements = new Map<string, Placement>();
   private readonly byClient = new Map<string, Set<string>>();
   private readonly byFanout = new Map<string, Set<string>>();
-  /** When each fan-out object was last asked for its tickets, and the question in flight. */
+  /** When each fan-out object was last checked, and the checks in flight. */
   private readonly checkedAt = new Map<string, number>();
   private readonly checking = new Map<string, Promise<void>>();
-  /** Tickets released while a question is in flight: its answer, older, must not bring them back. */
-  private released: Set<string> | null = null;
+  /** Tickets released while a check is in flight: its answer may be older and must not bring them back. */
+  private releasedMeanwhile: Set<string> | null = null;
   private loading: Promise<void> | null = null;
-  private ready = false;
-  /** Orders confirmations and questions: an answer says nothing of a ticket confirmed after it was asked. */
+  private ready: boolean;
+  /** Orders reports and checks: an answer says nothing of a ticket confirmed after it was asked for. */
   private step = 0;
-  /** Tickets are this instance's prefix and a counter: unique across restarts without storage. */
-  private readonly prefix = Math.floor(Math.random() * 36 ** 6).toString(36);
+  /** Tickets are this instance's random prefix and a counter: unique across restarts, without storage. */
+  private readonly prefix = Math.floor(Math.random() * 36 ** 8).toString(36);
   private counter = 0;
 
   /**
-   * `loaded`: false when the channel starts with fan-out objects already (after a restart): the
-   * tickets they hold are asked for before anyone is counted.
+   * `loaded`: false when the channel starts with fan-out objects already (after a restart): their
+   * tickets are asked for before anyone is counted.
    */
   constructor(
     private readonly directory: FanoutDirectory,
@@ -103,31 +115,19 @@ export class ClientShares {
     return this.loading;
   }
 
-  /** Tickets the ledger holds. */
+  /** Tickets held. */
   get size(): number {
     return this.placements.size;
   }
 
-  /** True when no ticket can be added (after dropping unconfirmed ones that are too old). */
+  /** True when no ticket may be added (see `checkAll`). */
   get full(): boolean {
-    if (this.placements.size < this.bound) return false;
-    const stale = this.now() - CONFIRM_MS;
-    for (const [ticket, placement] of this.placements) {
-      if (placement.confirmed === null && placement.at < stale) this.drop(ticket, placement);
-    }
     return this.placements.size >= this.bound;
   }
 
-  /** The client's streams on fan-out objects (an unconfirmed ticket counts until CONFIRM_MS old). */
+  /** The client's streams on fan-out objects. */
   count(client: string): number {
-    const tickets = this.byClient.get(client);
-    if (!tickets) return 0;
-    const stale = this.now() - CONFIRM_MS;
-    for (const ticket of tickets) {
-      const placement = this.placements.get(ticket)!;
-      if (placement.confirmed === null && placement.at < stale) this.drop(ticket, placement);
-    }
-    return tickets.size;
+    return this.byClient.get(client)?.size ?? 0;
   }
 
   /** A stream of `client` sent to `fanout`: its ticket. */
@@ -138,25 +138,29 @@ export class ClientShares {
     return ticket;
   }
 
+  /** A Worker re-dialling names the ticket of the stream it replaces (its own client's only). */
+  replace(client: string, ticket: string): void {
+    const placement = this.placements.get(ticket);
+    if (placement && placement.client !== client) return;
+    this.release(ticket);
+  }
+
   /** A fan-out object's report. */
   report(fanout: string, report: TicketReport): void {
     this.step += 1;
     for (const { ticket, client } of report.accepted) {
       const placement = this.placements.get(ticket);
-      if (placement) placement.confirmed = this.step;
-      // Unknown: placed before a restart, or dropped as stale before its Worker arrived.
-      else this.add(ticket, { client, fanout, at: this.now(), confirmed: this.step });
+      if (placement) placement.confirmed ??= this.step;
+      // Unknown: handed out before a restart, or dropped by a check before its Worker arrived.
+      else if (!this.releasedMeanwhile?.has(ticket))
+        this.add(ticket, { client, fanout, at: this.now(), confirmed: this.step });
     }
-    for (const ticket of report.released) {
-      this.released?.add(ticket);
-      const placement = this.placements.get(ticket);
-      if (placement) this.drop(ticket, placement);
-    }
+    for (const ticket of report.released) this.release(ticket);
   }
 
   /**
-   * A fan-out object holds none of the streams it held before (it reported itself empty, or started
-   * again after a crash): its confirmed tickets go. Unconfirmed ones may be on their way to it.
+   * A fan-out object holds none of the streams it held before (it reported itself empty, or it
+   * started again after a crash): its confirmed tickets go; the others may be on their way to it.
    */
   emptied(fanout: string): void {
     for (const ticket of this.byFanout.get(fanout) ?? []) {
@@ -165,16 +169,19 @@ export class ClientShares {
     }
   }
 
-  /**
-   * Before refusing `client`: asks the fan-out objects holding its confirmed tickets which are still
-   * open (a close whose report was lost), each at most once per CHECK_MS.
-   */
+  /** Before refusing `client`: checks the fan-out objects holding its tickets (see CHECK_MS). */
   async recheck(client: string): Promise<void> {
     const fanouts = new Set<string>();
-    for (const ticket of this.byClient.get(client) ?? []) {
-      const placement = this.placements.get(ticket)!;
-      if (placement.confirmed !== null) fanouts.add(placement.fanout);
-    }
+    for (const ticket of this.byClient.get(client) ?? []) fanouts.add(this.placements.get(ticket)!.fanout);
+    await this.checkDue(fanouts);
+  }
+
+  /** At the bound: checks every fan-out object holding tickets (see CHECK_MS). */
+  async checkAll(): Promise<void> {
+    await this.checkDue(this.byFanout.keys());
+  }
+
+  private async checkDue(fanouts: Iterable<string>): Promise<void> {
     const now = this.now();
     const due = [...fanouts].filter(
       (fanout) => this.checking.has(fanout) || now - (this.checkedAt.get(fanout) ?? -Infinity) >= CHECK_MS,
@@ -186,40 +193,49 @@ export class ClientShares {
   private check(fanout: string): Promise<void> {
     const running = this.checking.get(fanout);
     if (running) return running;
-    this.checkedAt.set(fanout, this.now());
-    this.released ??= new Set();
+    const askedAt = this.now();
+    this.checkedAt.set(fanout, askedAt);
+    this.releasedMeanwhile ??= new Set();
     this.step += 1;
     const asked = this.step;
     const question = this.directory
       .tickets(fanout)
       .then(
-        (open) => this.agree(fanout, open, asked),
+        (answer) => this.agree(fanout, answer, asked, askedAt),
         () => {
-          // Unreachable: its tickets stay as they are (a later check, or its reports, correct them).
+          // Unreachable: its tickets stay as they are (its reports or a later check correct them).
         },
       )
       .finally(() => {
         this.checking.delete(fanout);
-        if (this.checking.size === 0) this.released = null;
+        if (this.checking.size === 0) this.releasedMeanwhile = null;
       });
     this.checking.set(fanout, question);
     return question;
   }
 
-  /** `asked`: the step the question was asked at. */
-  private agree(fanout: string, open: readonly Ticketed[], asked: number): void {
-    const held = new Set(open.map(({ ticket }) => ticket));
+  /** `asked`, `askedAt`: the step and the time the question was asked at. */
+  private agree(fanout: string, answer: OpenTickets, asked: number, askedAt: number): void {
+    for (const ticket of answer.released) this.release(ticket);
+    const open = new Set(answer.open.map(({ ticket }) => ticket));
     for (const ticket of this.byFanout.get(fanout) ?? []) {
       const placement = this.placements.get(ticket)!;
-      if (held.has(ticket)) placement.confirmed ??= asked;
-      // Confirmed before the question and no longer open: closed, its report lost. Unconfirmed: maybe
-      // on its way there. Confirmed since: the answer may be older than the stream.
-      else if (placement.confirmed !== null && placement.confirmed < asked) this.drop(ticket, placement);
+      if (open.has(ticket)) placement.confirmed ??= asked;
+      // Not open: closed if the object had it before the question (a confirmation since may be newer
+      // than the answer); never arrived if handed out CONFIRM_MS before it; else maybe on its way.
+      else if (placement.confirmed === null ? placement.at <= askedAt - CONFIRM_MS : placement.confirmed < asked)
+        this.drop(ticket, placement);
     }
-    for (const { ticket, client } of open) {
-      if (this.placements.has(ticket) || this.released?.has(ticket)) continue;
-      this.add(ticket, { client, fanout, at: this.now(), confirmed: asked });
+    for (const { ticket, client } of answer.open) {
+      if (this.placements.has(ticket) || this.releasedMeanwhile?.has(ticket)) continue;
+      this.add(ticket, { client, fanout, at: askedAt, confirmed: asked });
     }
+  }
+
+  private release(ticket: string): void {
+    this.releasedMeanwhile?.add(ticket);
+    const placement = this.placements.get(ticket);
+    if (placement) this.drop(ticket, placement);
   }
 
   private add(ticket: string, placement: Placement): void {

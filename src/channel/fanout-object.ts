@@ -9,12 +9,11 @@
  * - `readRecent(after, maxBytes)`: the batches it pushed lately, so its Workers' slow readers
  *   catch up here and not at the channel object (in memory only, RECENT_BYTES at most);
  * - `count()`: subscribers held, for the channel's stats;
- * - `tickets()`: the tickets its open streams carry, with their client (src/channel/client-shares.ts);
- * - `presence(message)`: the channel's presence count, passed on to its sockets (presence channels only).
- *
- * What it tells the channel, one call at a time and in order (see `report`): the tickets of streams it
- * accepted, closed or refused (the channel counts each client's share), its count on presence channels,
- * and that it is empty when its last stream closes.
+ * - `tickets()`: the channel's tickets its open streams carry, and the closes it has not reported yet
+ *   (the channel counts each client's share across its objects: src/channel/client-shares.ts; this
+ *   object tells it what happened to tickets on its receipts, presence counts and "emptied");
+ * - `presence(message)`: the channel's presence count, passed on to its sockets (presence channels only,
+ *   which also report their count to the channel when a stream opens or closes).
  */
 import { DurableObject } from "cloudflare:workers";
 import { configFromEnv } from "../config";
@@ -23,7 +22,7 @@ import type { Env } from "../env";
 import { log } from "../log";
 import { concatBytes } from "../sse/codec";
 import { decodeBatch } from "./bridge-protocol";
-import type { Ticketed, TicketReport } from "./client-shares";
+import type { OpenTickets, Ticketed, TicketReport } from "./client-shares";
 import { CHANNEL_HEADER, CLIENT_HEADER, FANOUT_HEADER, REGION_HEADER, TICKET_HEADER } from "./headers";
 import { tooManyStreams } from "./refusals";
 import type { PushReceipt } from "./fanout-registry";
@@ -56,12 +55,12 @@ export class FanoutObject extends DurableObject<Env> {
   private readonly closedStreams: { stalled: number; expired: number } = { stalled: 0, expired: 0 };
   /** Orders this object's presence reports to the channel (time-based, so it keeps rising across hibernation). */
   private presenceSeq = 0;
-  /** Tickets accepted and released since the last report (see `report`). */
+  /**
+   * Tickets accepted and released since the channel last heard (memory only, each list at most
+   * FANOUT_SIZE: what is lost here the channel learns when it checks, see client-shares.ts).
+   */
   private accepted: Ticketed[] = [];
   private released: string[] = [];
-  /** Something changed since the last report was sent; the report loop in flight, if any. */
-  private changed = false;
-  private reporting: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -81,14 +80,15 @@ export class FanoutObject extends DurableObject<Env> {
     const held = this.hub.size;
     const config = configFromEnv(this.env);
     const client = request.headers.get(CLIENT_HEADER);
-    const ticket = request.headers.get(TICKET_HEADER);
-    // The channel counts the client's share across every object (the ticket); this is a backstop.
+    const ticket = client === null ? null : request.headers.get(TICKET_HEADER);
+    // The channel counts the client's share across all its objects (the ticket); this is a backstop.
     if (client !== null && this.hub.countClient(client) >= config.maxStreamsPerClient) {
-      return this.refused(ticket, channel, name, tooManyStreams(config.maxStreamsPerClient));
+      this.release(ticket, config.fanout.size);
+      return tooManyStreams(config.maxStreamsPerClient);
     }
     if (held + this.attaching >= config.fanout.size) {
-      const full = errorResponse(503, "fanout_full", "This fan-out object is full; ask the channel for another.");
-      return this.refused(ticket, channel, name, full);
+      this.release(ticket, config.fanout.size);
+      return errorResponse(503, "fanout_full", "This fan-out object is full; ask the channel for another.");
     }
     this.attaching += 1;
     try {
@@ -109,31 +109,40 @@ export class FanoutObject extends DurableObject<Env> {
       ...(client === null || ticket === null ? {} : { ticket }),
     };
     const accepted = this.hub.accept(request, attachment, { last: this.last, subscribers: this.hub.size + 1 });
-    if (accepted.status !== 101) return this.refused(ticket, channel, name, accepted);
-    if (client !== null && ticket !== null) this.accepted.push({ ticket, client });
-    this.ctx.waitUntil(this.report(channel, name));
+    if (accepted.status !== 101) {
+      this.release(ticket, config.fanout.size);
+      return accepted;
+    }
+    if (client !== null && ticket !== null) keep(this.accepted, { ticket, client }, config.fanout.size);
+    this.ctx.waitUntil(this.reportPresence(channel, name));
     return accepted;
   }
 
-  /**
-   * A refused attach: its ticket is released at once (the channel counted it when it sent the Worker
-   * here), and an object left empty says so.
-   */
-  private refused(ticket: string | null, channel: string, name: string, response: Response): Response {
-    if (ticket !== null) this.released.push(ticket);
-    if (ticket !== null || this.hub.size === 0) this.ctx.waitUntil(this.report(channel, name));
-    return response;
-  }
-
-  /** The tickets this object's open streams carry, with their client (the channel checks its count with them). */
-  async tickets(): Promise<Ticketed[]> {
-    const tickets: Ticketed[] = [];
+  /** The channel's check: the tickets open here (with their client), and the closes not reported yet. */
+  async tickets(): Promise<OpenTickets> {
+    const open: Ticketed[] = [];
     for (const socket of this.hub.sockets()) {
       const attachment = socket.deserializeAttachment() as SocketAttachment | null;
       if (attachment?.ticket !== undefined && attachment.client !== undefined)
-        tickets.push({ ticket: attachment.ticket, client: attachment.client });
+        open.push({ ticket: attachment.ticket, client: attachment.client });
     }
-    return tickets;
+    const released = this.released;
+    this.released = [];
+    this.accepted = []; // the open ones are in the answer
+    return { open, released };
+  }
+
+  private release(ticket: string | null, max: number): void {
+    if (ticket !== null) keep(this.released, ticket, max);
+  }
+
+  /** What happened to tickets since the channel last heard, for a report it is sent anyway; undefined: nothing. */
+  private ticketReport(): TicketReport | undefined {
+    if (this.accepted.length === 0 && this.released.length === 0) return undefined;
+    const report = { accepted: this.accepted, released: this.released };
+    this.accepted = [];
+    this.released = [];
+    return report;
   }
 
   /** The channel's presence message, to every socket held here (outgoing messages are not billed). */
@@ -141,50 +150,14 @@ export class FanoutObject extends DurableObject<Env> {
     this.hub.broadcast(message);
   }
 
-  /**
-   * Tells the channel what changed: tickets accepted and released, the count on presence channels,
-   * and "empty" when the last stream is gone. One call at a time, in order: changes made while one is
-   * on its way go together in the next, so a burst of closes costs the channel a few calls, not one
-   * each. Resolves when nothing is left to tell.
-   */
-  private report(channel: string, name: string): Promise<void> {
-    this.changed = true;
-    this.reporting ??= this.sendReports(channel, name).finally(() => {
-      this.reporting = null;
-    });
-    return this.reporting;
-  }
-
-  private async sendReports(channel: string, name: string): Promise<void> {
+  /** On presence channels: tells the channel how many streams this object holds now. */
+  private async reportPresence(channel: string, name: string): Promise<void> {
+    if (!presenceEnabled(channel, configFromEnv(this.env).presence)) return;
+    this.presenceSeq = Math.max(this.presenceSeq + 1, Date.now());
     const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(channel));
-    const presence = presenceEnabled(channel, configFromEnv(this.env).presence);
-    while (this.changed) {
-      this.changed = false;
-      const tickets: TicketReport = { accepted: this.accepted, released: this.released };
-      this.accepted = [];
-      this.released = [];
-      const some = tickets.accepted.length > 0 || tickets.released.length > 0;
-      // Empty, and no attach on its way in (one that fails reports again, through `refused`).
-      if (this.hub.size === 0 && this.attaching === 0) {
-        // The channel forgets this object (its next first subscriber registers it again); nothing is stored here.
-        // Its close counts go with it (the channel keeps them once this object is forgotten).
-        const closed = { ...this.closedStreams };
-        this.closedStreams.stalled = 0;
-        this.closedStreams.expired = 0;
-        await stub.fanoutEmptied(name, this.activation, closed, tickets).catch((error: unknown) => {
-          log.warn("fan-out could not report itself empty", { channel, fanout: name, error });
-        });
-      } else if (presence) {
-        this.presenceSeq = Math.max(this.presenceSeq + 1, Date.now());
-        await stub.fanoutPresence(name, this.presenceSeq, this.hub.size, tickets).catch((error: unknown) => {
-          log.warn("fan-out could not report its presence count", { channel, fanout: name, error });
-        });
-      } else if (some) {
-        await stub.fanoutTickets(name, tickets).catch((error: unknown) => {
-          log.warn("fan-out could not report its streams' tickets", { channel, fanout: name, error });
-        });
-      }
-    }
+    await stub.fanoutPresence(name, this.presenceSeq, this.hub.size, this.ticketReport()).catch((error: unknown) => {
+      log.warn("fan-out could not report its presence count", { channel, fanout: name, error });
+    });
   }
 
   async deliver(message: Uint8Array): Promise<PushReceipt> {
@@ -193,7 +166,8 @@ export class FanoutObject extends DurableObject<Env> {
     const sent = this.hub.broadcast(message);
     this.remember(batch.from, batch.to, batch.frames);
     // Attaches in progress count as subscribers: the channel must not forget an object someone is joining.
-    return { subscribers: sent + this.attaching, activation: this.activation };
+    const tickets = this.ticketReport();
+    return { subscribers: sent + this.attaching, activation: this.activation, ...(tickets ? { tickets } : {}) };
   }
 
   /**
@@ -239,11 +213,32 @@ export class FanoutObject extends DurableObject<Env> {
     if (reason === "stalled" || reason === "expired") this.closedStreams[reason] += 1;
     const attachment = socket.deserializeAttachment() as SocketAttachment | null;
     if (!attachment?.fanout) return;
-    if (attachment.ticket !== undefined) this.released.push(attachment.ticket);
-    await this.report(attachment.channel, attachment.fanout);
+    if (attachment.ticket !== undefined) keep(this.released, attachment.ticket, configFromEnv(this.env).fanout.size);
+    if (this.hub.size > 0) return this.reportPresence(attachment.channel, attachment.fanout);
+    // The channel forgets this object (its next first subscriber registers it again); nothing is stored here.
+    const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(attachment.channel));
+    // Its close counts go with it (the channel keeps them once this object is forgotten).
+    const closed = { ...this.closedStreams };
+    this.closedStreams.stalled = 0;
+    this.closedStreams.expired = 0;
+    await stub
+      .fanoutEmptied(attachment.fanout, this.activation, closed, this.ticketReport())
+      .catch((error: unknown) => {
+        log.warn("fan-out could not report itself empty", {
+          channel: attachment.channel,
+          fanout: attachment.fanout,
+          error,
+        });
+      });
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
     await this.webSocketClose(socket, 1006);
   }
+}
+
+/** Appends to a list kept at most `max` long (the oldest half goes: a check recovers what it said). */
+function keep<T>(list: T[], item: T, max: number): void {
+  if (list.length >= max) list.splice(0, Math.ceil(list.length / 2));
+  list.push(item);
 }

@@ -22,6 +22,7 @@ import { concatBytes } from "../sse/codec";
 import type { Env } from "../env";
 import type { Logger } from "../log";
 import { encodeBatch } from "./bridge-protocol";
+import type { TicketReport } from "./client-shares";
 import { tableExists } from "./schema";
 
 export interface FanoutSettings {
@@ -29,10 +30,22 @@ export interface FanoutSettings {
   readonly maxObjects: number;
 }
 
-/** What a fan-out object answers a push: its subscribers and when it last went from none to some. */
+/**
+ * What a fan-out object answers a push: its subscribers, when it last went from none to some, and
+ * what happened to the channel's tickets since it last said (src/channel/client-shares.ts).
+ */
 export interface PushReceipt {
   readonly subscribers: number;
   readonly activation: number;
+  readonly tickets?: TicketReport;
+}
+
+/** What the registry passes on to the channel's count of each client's streams (client-shares.ts). */
+export interface FanoutEvents {
+  /** The fan-out object holds none of the streams it held before: it reported itself empty, or it started again. */
+  emptied(name: string): void;
+  /** A fan-out object's receipt said what happened to tickets. */
+  tickets(name: string, report: TicketReport): void;
 }
 
 interface Entry {
@@ -56,16 +69,12 @@ export class FanoutRegistry {
   /** Where each client's streams were sent (in memory: after a restart a client may land elsewhere once). */
   private readonly clients = new Map<string, string>();
 
-  /**
-   * `onEmpty(name)`: the fan-out object holds none of the streams it held before (it reported itself
-   * empty, or it registered again with a later activation: it started again after a crash).
-   */
   constructor(
     private readonly sql: SqlStorage,
     private readonly env: Env,
     private readonly settings: FanoutSettings,
     private readonly log: Logger,
-    private readonly onEmpty: (name: string) => void = () => {},
+    private readonly events: FanoutEvents,
   ) {
     if (!tableExists(sql, "fanouts")) return;
     for (const row of sql.exec<{ name: string; region: string; activation: number }>("SELECT * FROM fanouts")) {
@@ -137,7 +146,7 @@ export class FanoutRegistry {
     const entry = this.entries.get(name) ?? this.add(name, region, activation);
     if (activation > entry.activation) {
       // It went from none to some without saying it was empty: it started again (a crash).
-      if (entry.activation > 0) this.onEmpty(name);
+      if (entry.activation > 0) this.events.emptied(name);
       entry.activation = activation;
       this.sql.exec("UPDATE fanouts SET activation = ? WHERE name = ?", activation, name);
     }
@@ -188,6 +197,7 @@ export class FanoutRegistry {
   }
 
   private received(entry: Entry, receipt: PushReceipt): void {
+    if (receipt.tickets) this.events.tickets(entry.name, receipt.tickets);
     entry.subscribers = receipt.subscribers;
     if (receipt.subscribers === 0) this.emptied(entry.name, receipt.activation);
   }
@@ -230,7 +240,7 @@ export class FanoutRegistry {
 
   private remove(name: string): void {
     this.entries.delete(name);
-    this.onEmpty(name);
+    this.events.emptied(name);
     for (const [client, fanout] of this.clients) if (fanout === name) this.clients.delete(client);
     this.sql.exec("DELETE FROM fanouts WHERE name = ?", name);
     // The last one gone: leave no table behind either.
