@@ -5,7 +5,7 @@
  * client's streams wherever it sends them, so spreading them over objects
  * gains nothing. Conditions are waited for, never time.
  */
-import { SELF, env, runInDurableObject } from "cloudflare:test";
+import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BASE, freshChannel, stats, subscribe } from "../relay-client";
 import { eventually, readStream, type StreamReader } from "../sse-reader";
@@ -142,6 +142,21 @@ describe("a client's share across fan-out objects", () => {
       expect(await open(channelUrl(channel), address)).toEqual({ status: 429, error: "too_many_streams" });
     }
     await closeAll([...anonymous, ...[...held.values()].flat()]);
+  });
+
+  it("after the channel and fan-out objects hibernate, every stream still counts (sockets keep their client)", async () => {
+    const channel = freshChannel();
+    const mine = "203.0.113.61";
+    const other = "203.0.113.62";
+    const { held } = await alternate(channelUrl(channel), [mine, other]); // mine: 2 on the channel object, 1 past it
+    const { fanouts } = await stats(channel);
+    await evictDurableObject(env.CHANNELS.get(env.CHANNELS.idFromName(channel)));
+    for (const { name } of fanouts) await evictDurableObject(env.FANOUTS.get(env.FANOUTS.idFromName(name)));
+    expect(await open(channelUrl(channel), mine)).toEqual({ status: 429, error: "too_many_streams" });
+    expect(await open(channelUrl(channel), other)).toEqual({ status: 429, error: "too_many_streams" });
+    const third = await open(channelUrl(channel), "203.0.113.63");
+    expect("stream" in third).toBe(true);
+    await closeAll([...[...held.values()].flat(), ...("stream" in third ? [third.stream] : [])]);
   });
 
   it("a fan-out object that crashes: its clients' streams re-attach within their share, and the share is not lost", async () => {
