@@ -13,7 +13,9 @@
  * - `fetch(/subscribe)`: a direct-mode SSE stream;
  * - `publish(events)`, `readPage(after, maxBytes, stream, client?)`, `stats()`, `locate(externalId)`;
  * - `secret()`: the object's own random secret (object-secret.ts; the Mercure hub's mark key);
- * - `ensureFanout`, `fanoutEmptied`: fan-out objects keeping the registry right;
+ * - `ensureFanout`, `fanoutEmptied`: fan-out objects keeping the registry right (`fanoutEmptied`,
+ *   `fanoutPresence` and push receipts also say what happened to the tickets by which the channel
+ *   counts each client's streams on fan-out objects: client-shares.ts);
  * - `alarm()`: Redis polling while subscribed, and re-announcing the last id
  *   to fan-out objects after a restart, and a waiting presence count;
  * - `presenceCount`, `fanoutPresence`: presence (channel-presence.ts).
@@ -38,7 +40,8 @@ import type { EventInput, IdempotencyRequest } from "./events";
 import { ExternalIds } from "./external-ids";
 import { objectSecret } from "./object-secret";
 import { FanoutRegistry } from "./fanout-registry";
-import { AFTER_HEADER, CLIENT_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER } from "./headers";
+import { ClientShares, type TicketReport } from "./client-shares";
+import { AFTER_HEADER, CLIENT_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER, REPLACES_HEADER } from "./headers";
 import { channelFull, tooManyStreams } from "./refusals";
 import { ChannelHistory, type StoredEvent } from "./history";
 import { catchUpAt, encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
@@ -98,6 +101,8 @@ export class ChannelObject extends DurableObject<Env> {
   private readonly direct: DirectStreams;
   private readonly hub: SocketHub;
   private readonly fanouts: FanoutRegistry;
+  /** Each client's streams on the fan-out objects (its streams here are counted from their sockets). */
+  private readonly shares: ClientShares;
   /** Encoded frames stored but not yet durable, waiting to be handed out. */
   private readonly pendingFrames = new Map<number, Uint8Array>();
   /** Highest event id that is durable and has been handed out. */
@@ -142,7 +147,19 @@ export class ChannelObject extends DurableObject<Env> {
       onSizeChange: () => this.presence.changed(),
     });
     this.hub = new SocketHub(ctx);
-    this.fanouts = new FanoutRegistry(ctx.storage.sql, env, this.config.fanout, this.log);
+    this.fanouts = new FanoutRegistry(ctx.storage.sql, env, this.config.fanout, this.log, {
+      emptied: (name) => this.shares.emptied(name),
+      tickets: (name, report) => this.shares.report(name, report),
+    });
+    this.shares = new ClientShares(
+      {
+        names: () => this.fanouts.names(),
+        tickets: (name) => env.FANOUTS.get(env.FANOUTS.idFromName(name)).tickets(),
+      },
+      // A ticket per stream on a fan-out object: more than the channel can hold means stale ones.
+      this.config.maxSubscribersPerChannel + this.config.fanout.size,
+      this.fanouts.size === 0,
+    );
     const redis = this.config.redis;
     this.redis = redis && new RedisPoller(ctx.storage.sql, redis, this.config, this.log, this.channel);
     this.presence = new ChannelPresence(
@@ -261,13 +278,18 @@ export class ChannelObject extends DurableObject<Env> {
     });
   }
 
-  /** A fan-out object lost its last subscriber; `closed`: its streams' ends since it last reported. */
+  /**
+   * A fan-out object lost its last subscriber; `closed`: its streams' ends since it last reported;
+   * `tickets`: what happened to tickets since then (client-shares.ts).
+   */
   async fanoutEmptied(
     name: string,
     activation: number,
     closed: { readonly stalled: number; readonly expired: number },
+    tickets?: TicketReport,
   ): Promise<void> {
     return this.guard("fanoutEmptied", async () => {
+      if (tickets) this.shares.report(name, tickets);
       this.closedStreams.stalled += closed.stalled;
       this.closedStreams.expired += closed.expired;
       this.fanouts.emptied(name, activation);
@@ -276,8 +298,9 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   /** A fan-out object's subscriber count changed (presence channels only); `seq` orders its reports. */
-  async fanoutPresence(name: string, seq: number, subscribers: number): Promise<void> {
+  async fanoutPresence(name: string, seq: number, subscribers: number, tickets?: TicketReport): Promise<void> {
     return this.guard("fanoutPresence", async () => {
+      if (tickets) this.shares.report(name, tickets);
       this.presence.fanoutReported(name, seq, subscribers);
     });
   }
@@ -383,11 +406,36 @@ export class ChannelObject extends DurableObject<Env> {
     });
   }
 
-  /** A Worker's bridge socket: accepted here, or sent to a fan-out object past the threshold. */
-  private attach(request: Request): Response {
+  /**
+   * A Worker's bridge socket: accepted here, or sent to a fan-out object past the threshold. Either
+   * way the client's share is its streams here and on every fan-out object (after a restart, once
+   * the fan-out objects have said what they hold); before a refusal, the objects holding its streams
+   * are asked which are still open (client-shares.ts).
+   */
+  private async attach(request: Request): Promise<Response> {
+    const client = request.headers.get(CLIENT_HEADER);
+    if (client !== null) {
+      if (!this.shares.loaded) await this.shares.load();
+      const replaced = request.headers.get(REPLACES_HEADER);
+      if (replaced !== null) this.shares.replace(client, replaced);
+      if (this.clientStreams(client) >= this.config.maxStreamsPerClient) await this.shares.recheck(client);
+      if (this.shares.full) await this.shares.checkAll();
+    }
+    // From here on nothing waits: the checks and the placement see the same counts.
+    return this.attachNow(request, client);
+  }
+
+  /** A client's streams on the channel: its sockets here and its tickets on fan-out objects. */
+  private clientStreams(client: string): number {
+    return this.hub.countClient(client) + this.shares.count(client);
+  }
+
+  private attachNow(request: Request, client: string | null): Response {
     const channel = this.channel;
     if (this.subscriberCount() >= this.config.maxSubscribersPerChannel) return this.full();
-    const client = request.headers.get(CLIENT_HEADER);
+    if (client !== null && this.clientStreams(client) >= this.config.maxStreamsPerClient) {
+      return tooManyStreams(this.config.maxStreamsPerClient);
+    }
     const afterHeader = request.headers.get(AFTER_HEADER);
     const resume = afterHeader === null ? undefined : resumePoint(this.history, Number(afterHeader));
     const common = { last: this.deliveredId, ...(resume ? { resume } : {}) };
@@ -399,9 +447,6 @@ export class ChannelObject extends DurableObject<Env> {
         ? readPage(this.history, resume.cursor, this.deliveredId, replayPageBytes(this.config.streamBufferBytes))
         : null;
     if (this.hub.size < this.config.fanout.threshold) {
-      if (client !== null && this.hub.countClient(client) >= this.config.maxStreamsPerClient) {
-        return tooManyStreams(this.config.maxStreamsPerClient);
-      }
       this.startRedisPolling();
       const attachment = client === null ? { channel } : { channel, client };
       const first = firstPage();
@@ -415,9 +460,11 @@ export class ChannelObject extends DurableObject<Env> {
       return accepted;
     }
     const region = request.headers.get(REGION_HEADER) ?? "any";
-    // One client's streams go to the same fan-out object, which counts its share there.
+    // Past the ledger's bound (checked just now) no new tickets.
+    if (client !== null && this.shares.full) return this.full();
     const fanout = this.fanouts.assign(channel, region, request.headers.get(FULL_HEADER), client);
     if (fanout === null) return this.full();
+    const ticket = client === null ? undefined : this.shares.place(client, fanout);
     // A refused request changes nothing: polling starts only for a subscriber that is let in.
     this.startRedisPolling();
     const first = firstPage();
@@ -428,6 +475,7 @@ export class ChannelObject extends DurableObject<Env> {
       subscribers: this.subscriberCount(),
       ...common,
       ...(first ? { page: { to: first.cursor, frames: PAGE_TEXT.decode(first.bytes) } } : {}),
+      ...(ticket === undefined ? {} : { ticket }),
     };
     return Response.json(redirect);
   }

@@ -9,6 +9,9 @@
  * - `readRecent(after, maxBytes)`: the batches it pushed lately, so its Workers' slow readers
  *   catch up here and not at the channel object (in memory only, RECENT_BYTES at most);
  * - `count()`: subscribers held, for the channel's stats;
+ * - `tickets()`: the channel's tickets its open streams carry, and the closes it has not reported yet
+ *   (the channel counts each client's share across its objects: src/channel/client-shares.ts; this
+ *   object tells it what happened to tickets on its receipts, presence counts and "emptied");
  * - `presence(message)`: the channel's presence count, passed on to its sockets (presence channels only,
  *   which also report their count to the channel when a stream opens or closes).
  */
@@ -19,7 +22,8 @@ import type { Env } from "../env";
 import { log } from "../log";
 import { concatBytes } from "../sse/codec";
 import { decodeBatch } from "./bridge-protocol";
-import { CHANNEL_HEADER, CLIENT_HEADER, FANOUT_HEADER, REGION_HEADER } from "./headers";
+import type { OpenTickets, Ticketed, TicketReport } from "./client-shares";
+import { CHANNEL_HEADER, CLIENT_HEADER, FANOUT_HEADER, REGION_HEADER, TICKET_HEADER } from "./headers";
 import { tooManyStreams } from "./refusals";
 import type { PushReceipt } from "./fanout-registry";
 import { type SocketAttachment, SocketHub } from "./socket-hub";
@@ -51,6 +55,12 @@ export class FanoutObject extends DurableObject<Env> {
   private readonly closedStreams: { stalled: number; expired: number } = { stalled: 0, expired: 0 };
   /** Orders this object's presence reports to the channel (time-based, so it keeps rising across hibernation). */
   private presenceSeq = 0;
+  /**
+   * Tickets accepted and released since the channel last heard (memory only, each list at most
+   * FANOUT_SIZE: what is lost here the channel learns when it checks, see client-shares.ts).
+   */
+  private accepted: Ticketed[] = [];
+  private released: string[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -69,13 +79,15 @@ export class FanoutObject extends DurableObject<Env> {
     }
     const held = this.hub.size;
     const config = configFromEnv(this.env);
-    // The client's share first: a client sent here because its other streams are here is refused,
-    // not moved on to another object where its count would start again.
     const client = request.headers.get(CLIENT_HEADER);
+    const ticket = client === null ? null : request.headers.get(TICKET_HEADER);
+    // The channel counts the client's share across all its objects (the ticket); this is a backstop.
     if (client !== null && this.hub.countClient(client) >= config.maxStreamsPerClient) {
+      this.release(ticket, config.fanout.size);
       return tooManyStreams(config.maxStreamsPerClient);
     }
     if (held + this.attaching >= config.fanout.size) {
+      this.release(ticket, config.fanout.size);
       return errorResponse(503, "fanout_full", "This fan-out object is full; ask the channel for another.");
     }
     this.attaching += 1;
@@ -89,10 +101,48 @@ export class FanoutObject extends DurableObject<Env> {
     } finally {
       this.attaching -= 1;
     }
-    const attachment = { channel, fanout: name, activation: this.activation, ...(client === null ? {} : { client }) };
+    const attachment = {
+      channel,
+      fanout: name,
+      activation: this.activation,
+      ...(client === null ? {} : { client }),
+      ...(client === null || ticket === null ? {} : { ticket }),
+    };
     const accepted = this.hub.accept(request, attachment, { last: this.last, subscribers: this.hub.size + 1 });
-    if (accepted.status === 101) this.ctx.waitUntil(this.reportPresence(channel, name));
+    if (accepted.status !== 101) {
+      this.release(ticket, config.fanout.size);
+      return accepted;
+    }
+    if (client !== null && ticket !== null) keep(this.accepted, { ticket, client }, config.fanout.size);
+    this.ctx.waitUntil(this.reportPresence(channel, name));
     return accepted;
+  }
+
+  /** The channel's check: the tickets open here (with their client), and the closes not reported yet. */
+  async tickets(): Promise<OpenTickets> {
+    const open: Ticketed[] = [];
+    for (const socket of this.hub.sockets()) {
+      const attachment = socket.deserializeAttachment() as SocketAttachment | null;
+      if (attachment?.ticket !== undefined && attachment.client !== undefined)
+        open.push({ ticket: attachment.ticket, client: attachment.client });
+    }
+    const released = this.released;
+    this.released = [];
+    this.accepted = []; // the open ones are in the answer
+    return { open, released };
+  }
+
+  private release(ticket: string | null, max: number): void {
+    if (ticket !== null) keep(this.released, ticket, max);
+  }
+
+  /** What happened to tickets since the channel last heard, for a report it is sent anyway; undefined: nothing. */
+  private ticketReport(): TicketReport | undefined {
+    if (this.accepted.length === 0 && this.released.length === 0) return undefined;
+    const report = { accepted: this.accepted, released: this.released };
+    this.accepted = [];
+    this.released = [];
+    return report;
   }
 
   /** The channel's presence message, to every socket held here (outgoing messages are not billed). */
@@ -105,7 +155,7 @@ export class FanoutObject extends DurableObject<Env> {
     if (!presenceEnabled(channel, configFromEnv(this.env).presence)) return;
     this.presenceSeq = Math.max(this.presenceSeq + 1, Date.now());
     const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(channel));
-    await stub.fanoutPresence(name, this.presenceSeq, this.hub.size).catch((error: unknown) => {
+    await stub.fanoutPresence(name, this.presenceSeq, this.hub.size, this.ticketReport()).catch((error: unknown) => {
       log.warn("fan-out could not report its presence count", { channel, fanout: name, error });
     });
   }
@@ -116,7 +166,8 @@ export class FanoutObject extends DurableObject<Env> {
     const sent = this.hub.broadcast(message);
     this.remember(batch.from, batch.to, batch.frames);
     // Attaches in progress count as subscribers: the channel must not forget an object someone is joining.
-    return { subscribers: sent + this.attaching, activation: this.activation };
+    const tickets = this.ticketReport();
+    return { subscribers: sent + this.attaching, activation: this.activation, ...(tickets ? { tickets } : {}) };
   }
 
   /**
@@ -162,6 +213,7 @@ export class FanoutObject extends DurableObject<Env> {
     if (reason === "stalled" || reason === "expired") this.closedStreams[reason] += 1;
     const attachment = socket.deserializeAttachment() as SocketAttachment | null;
     if (!attachment?.fanout) return;
+    if (attachment.ticket !== undefined) keep(this.released, attachment.ticket, configFromEnv(this.env).fanout.size);
     if (this.hub.size > 0) return this.reportPresence(attachment.channel, attachment.fanout);
     // The channel forgets this object (its next first subscriber registers it again); nothing is stored here.
     const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(attachment.channel));
@@ -169,16 +221,24 @@ export class FanoutObject extends DurableObject<Env> {
     const closed = { ...this.closedStreams };
     this.closedStreams.stalled = 0;
     this.closedStreams.expired = 0;
-    await stub.fanoutEmptied(attachment.fanout, this.activation, closed).catch((error: unknown) => {
-      log.warn("fan-out could not report itself empty", {
-        channel: attachment.channel,
-        fanout: attachment.fanout,
-        error,
+    await stub
+      .fanoutEmptied(attachment.fanout, this.activation, closed, this.ticketReport())
+      .catch((error: unknown) => {
+        log.warn("fan-out could not report itself empty", {
+          channel: attachment.channel,
+          fanout: attachment.fanout,
+          error,
+        });
       });
-    });
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
     await this.webSocketClose(socket, 1006);
   }
+}
+
+/** Appends to a list kept at most `max` long (the oldest half goes: a check recovers what it said). */
+function keep<T>(list: T[], item: T, max: number): void {
+  if (list.length >= max) list.splice(0, Math.ceil(list.length / 2));
+  list.push(item);
 }

@@ -22,6 +22,7 @@ import { concatBytes } from "../sse/codec";
 import type { Env } from "../env";
 import type { Logger } from "../log";
 import { encodeBatch } from "./bridge-protocol";
+import type { TicketReport } from "./client-shares";
 import { tableExists } from "./schema";
 
 export interface FanoutSettings {
@@ -29,10 +30,22 @@ export interface FanoutSettings {
   readonly maxObjects: number;
 }
 
-/** What a fan-out object answers a push: its subscribers and when it last went from none to some. */
+/**
+ * What a fan-out object answers a push: its subscribers, when it last went from none to some, and
+ * what happened to the channel's tickets since it last said (src/channel/client-shares.ts).
+ */
 export interface PushReceipt {
   readonly subscribers: number;
   readonly activation: number;
+  readonly tickets?: TicketReport;
+}
+
+/** What the registry passes on to the channel's count of each client's streams (client-shares.ts). */
+export interface FanoutEvents {
+  /** The fan-out object holds none of the streams it held before: it reported itself empty, or it started again. */
+  emptied(name: string): void;
+  /** A fan-out object's receipt said what happened to tickets. */
+  tickets(name: string, report: TicketReport): void;
 }
 
 interface Entry {
@@ -61,6 +74,7 @@ export class FanoutRegistry {
     private readonly env: Env,
     private readonly settings: FanoutSettings,
     private readonly log: Logger,
+    private readonly events: FanoutEvents,
   ) {
     if (!tableExists(sql, "fanouts")) return;
     for (const row of sql.exec<{ name: string; region: string; activation: number }>("SELECT * FROM fanouts")) {
@@ -99,8 +113,9 @@ export class FanoutRegistry {
       const entry = this.entries.get(full);
       if (entry) entry.subscribers = Math.max(entry.subscribers, this.settings.size);
     }
-    // The same client goes where its other streams are, so that object can count its share (and
-    // refuse past it). Not counted here: if it is refused, nothing changed.
+    // The same client goes where its other streams are while there is room (fewer objects per client
+    // to ask about; its share is counted by the channel across all of them, see client-shares.ts).
+    // Not counted here: if it is refused, nothing changed.
     const sticky = client === null ? undefined : this.entries.get(this.clients.get(client) ?? "");
     if (sticky && sticky.name !== full && sticky.subscribers < this.settings.size) return sticky.name;
     let chosen: Entry | undefined;
@@ -130,6 +145,8 @@ export class FanoutRegistry {
   ensure(name: string, region: string, activation: number): void {
     const entry = this.entries.get(name) ?? this.add(name, region, activation);
     if (activation > entry.activation) {
+      // It went from none to some without saying it was empty: it started again (a crash).
+      if (entry.activation > 0) this.events.emptied(name);
       entry.activation = activation;
       this.sql.exec("UPDATE fanouts SET activation = ? WHERE name = ?", activation, name);
     }
@@ -180,6 +197,7 @@ export class FanoutRegistry {
   }
 
   private received(entry: Entry, receipt: PushReceipt): void {
+    if (receipt.tickets) this.events.tickets(entry.name, receipt.tickets);
     entry.subscribers = receipt.subscribers;
     if (receipt.subscribers === 0) this.emptied(entry.name, receipt.activation);
   }
@@ -222,6 +240,7 @@ export class FanoutRegistry {
 
   private remove(name: string): void {
     this.entries.delete(name);
+    this.events.emptied(name);
     for (const [client, fanout] of this.clients) if (fanout === name) this.clients.delete(client);
     this.sql.exec("DELETE FROM fanouts WHERE name = ?", name);
     // The last one gone: leave no table behind either.

@@ -17,3 +17,7 @@ export const REGION_HEADER = "X-Relay-Region";
 export const CLIENT_HEADER = "X-Relay-Client";
 /** Bridge: a fan-out object the channel sent the Worker to turned out full. */
 export const FULL_HEADER = "X-Relay-Fanout-Full";
+/** Bridge: the channel's ticket for a stream it sent to a fan-out object (see src/channel/client-shares.ts). */
+export const TICKET_HEADER = "X-Relay-Ticket";
+/** Bridge: a re-dial's previous ticket (its stream is gone: the object restarted, or was full). */
+export const REPLACES_HEADER = "X-Relay-Replaces";

@@ -21,6 +21,8 @@ export interface SocketAttachment {
   readonly client?: string;
   /** On a fan-out object's sockets: its activation when the socket was accepted (survives hibernation). */
   readonly activation?: number;
+  /** On a fan-out object's sockets: the channel's ticket for the stream (src/channel/client-shares.ts). */
+  readonly ticket?: string;
 }
 
 const OPEN = 1;
@@ -37,13 +39,12 @@ export class SocketHub {
     return this.sockets().length;
   }
 
-  /** Open sockets of one client. */
+  /**
+   * Open sockets of one client: by the tag each socket is accepted with (the runtime finds them; a
+   * channel object past FANOUT_THRESHOLD counts on every attach, and holds that many sockets).
+   */
   countClient(client: string): number {
-    let count = 0;
-    for (const socket of this.sockets()) {
-      if ((socket.deserializeAttachment() as SocketAttachment | null)?.client === client) count += 1;
-    }
-    return count;
+    return this.ctx.getWebSockets(clientTag(client)).filter((socket) => socket.readyState === OPEN).length;
   }
 
   /**
@@ -58,7 +59,7 @@ export class SocketHub {
       });
     }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server);
+    this.ctx.acceptWebSocket(server, attachment.client === undefined ? [] : [clientTag(attachment.client)]);
     server.serializeAttachment(attachment);
     const message: Hello = { t: "hello", ...hello };
     server.send(JSON.stringify(message));
@@ -99,4 +100,9 @@ export class SocketHub {
     }
     return closeReason(code);
   }
+}
+
+/** A socket's tag naming its client (a hash, src/http/client-key.ts: far below the 256-character limit). */
+function clientTag(client: string): string {
+  return `client:${client}`;
 }

@@ -11,6 +11,8 @@ import {
   FANOUT_HEADER,
   FULL_HEADER,
   REGION_HEADER,
+  REPLACES_HEADER,
+  TICKET_HEADER,
 } from "../channel/headers";
 import { channelFull } from "../channel/refusals";
 import type { ChannelObject } from "../channel/channel-object";
@@ -45,18 +47,23 @@ export type Upstream = {
  * Attaches to the channel object, or to the fan-out object it names: the
  * socket and the object's hello, the object's refusal to pass on (503
  * channel_full, 429…), or null if the object predates the bridge.
+ * `replaces`: a re-dial's previous ticket (the redirect's), so the channel
+ * stops counting the stream it replaces (src/channel/client-shares.ts).
  */
 export async function attach(
   target: BridgeTarget,
   after: number | undefined,
   maxSubscribers: number,
+  replaces?: string,
 ): Promise<Upstream | Response | null> {
   const channel = target.channels.get(target.channels.idFromName(target.channel));
   let full: string | null = null;
+  let previous = replaces;
   for (let attempt = 0; attempt < 3; attempt++) {
     const headers = attachHeaders(target);
     if (after !== undefined) headers.set(AFTER_HEADER, String(after));
     if (full !== null) headers.set(FULL_HEADER, full);
+    if (previous !== undefined) headers.set(REPLACES_HEADER, previous);
     const response = await channel.fetch("https://channel/attach", { headers });
     if (response.webSocket) return { ...(await helloOf(response.webSocket)), redirect: null };
     // An object from before the bridge knows no /attach (404); a newer one names the versions it speaks.
@@ -68,6 +75,7 @@ export async function attach(
     const redirect = decodeControl(await response.text()) as Redirect;
     const fanoutHeaders = attachHeaders(target);
     fanoutHeaders.set(FANOUT_HEADER, redirect.fanout);
+    if (redirect.ticket !== undefined) fanoutHeaders.set(TICKET_HEADER, redirect.ticket);
     const fanout = target.fanouts.get(
       target.fanouts.idFromName(redirect.fanout),
       redirect.locationHint ? { locationHint: redirect.locationHint } : {},
@@ -76,6 +84,7 @@ export async function attach(
     if (attached.webSocket) return { ...(await helloOf(attached.webSocket)), redirect };
     if (attached.status !== 503) return attached;
     full = redirect.fanout;
+    previous = redirect.ticket;
     await attached.body?.cancel();
   }
   return channelFull(maxSubscribers);

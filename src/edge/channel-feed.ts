@@ -89,6 +89,8 @@ export class ChannelFeed {
   private subscribersSeen = 1;
   /** The fan-out object feeding this stream, if any: slow readers catch up from its recent batches first. */
   private fanout: string | null = null;
+  /** The channel's ticket for this feed's stream on that fan-out object: a re-dial names it (attach.ts). */
+  private ticket: string | undefined;
   private redialFailures = 0;
   /** Batches that arrived between the first attach and start(): written once every feed is attached. */
   private pending: ArrayBuffer[] | null = [];
@@ -159,6 +161,7 @@ export class ChannelFeed {
   private listen({ socket, hello, redirect, early }: Upstream): void {
     this.socket = socket;
     this.fanout = redirect?.fanout ?? null;
+    this.ticket = redirect?.ticket;
     this.subscribersSeen = Math.max(hello.subscribers, redirect?.subscribers ?? 0);
     this.historyUpTo = Math.max(hello.last, redirect?.last ?? 0);
     const receive = (data: MessageEvent["data"]) => {
@@ -327,7 +330,7 @@ export class ChannelFeed {
     if (this.out.closed) return;
     let attached: Upstream | Response | null;
     try {
-      attached = await attach(this.target, this.cursor, this.settings.maxSubscribers);
+      attached = await attach(this.target, this.cursor, this.settings.maxSubscribers, this.ticket);
     } catch (error) {
       this.target.log.warn("re-dial failed", { cursor: this.cursor, failures: this.redialFailures + 1, error });
       attached = null;
