@@ -12,7 +12,7 @@ import {
   type FanoutDirectory,
   type OpenTickets,
   type Ticketed,
-} from "../../../src/channel/client-shares.ts";
+} from "../../../src/channel/client-shares";
 
 /** Fan-out objects: what each holds open, what it has not reported, and answers the test lets go when it wants. */
 class Objects implements FanoutDirectory {
