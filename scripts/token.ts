@@ -75,7 +75,13 @@ if (kind === "subscribe" || kind === "publish") {
         {
           aud: resource,
           exp,
-          authorization_details: [{ type: "mercure", actions: [action], topics: channels.map((match) => ({ match })) }],
+          authorization_details: [
+            {
+              type: "https://mercure.rocks/authorization-detail",
+              actions: [action],
+              topics: channels.map((match) => ({ match })),
+            },
+          ],
         },
         secret,
       );

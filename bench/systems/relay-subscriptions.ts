@@ -8,7 +8,7 @@
  * - `sub-multi8`: /v1/events with 8 channels, the events on one of them
  *   (8 channel feeds per stream, and every delivery's id rewritten);
  * - `mercure-exact`: the hub, one exact `match` receiving every update;
- * - `mercure-pattern8`: the hub, 8 `matchURLPattern` selectors, the
+ * - `mercure-pattern8`: the hub, 8 `match_urlpattern` selectors, the
  *   updates matching the last one;
  * - `mercure-1of8`: the hub, one exact `match`, and for each event the
  *   publisher also sends 7 updates to other topics: every subscriber's
@@ -50,7 +50,9 @@ function publisherToken(ttlSeconds = 24 * 3600): string {
     JSON.stringify({
       aud: MERCURE_RESOURCE,
       exp: Math.floor(Date.now() / 1000) + ttlSeconds,
-      authorization_details: [{ type: "mercure", actions: ["publish"], topics: [{ match: "*" }] }],
+      authorization_details: [
+        { type: "https://mercure.rocks/authorization-detail", actions: ["publish"], topics: [{ match: "*" }] },
+      ],
     }),
   );
   const signature = createHmac("sha256", MERCURE_KEY).update(`${head}.${body}`).digest();
@@ -114,13 +116,13 @@ export function subscriptionModeList(): RelayMode[] {
       channelStats: false,
       routes: mercureRoutes((channel) => new URLSearchParams({ match: topicOf(channel) }), topicOf),
     }),
-    mode("mercure-pattern8", `Mercure, ${FAN} matchURLPattern selectors`, {
+    mode("mercure-pattern8", `Mercure, ${FAN} match_urlpattern selectors`, {
       channelStats: false,
       routes: mercureRoutes(
         (channel) =>
           new URLSearchParams([
-            ...others.map((i): [string, string] => ["matchURLPattern", `${TOPIC_BASE}other-${i}/:id`]),
-            ["matchURLPattern", `${TOPIC_BASE}${channel}/:id`],
+            ...others.map((i): [string, string] => ["match_urlpattern", `${TOPIC_BASE}other-${i}/:id`]),
+            ["match_urlpattern", `${TOPIC_BASE}${channel}/:id`],
           ]),
         (channel) => `${topicOf(channel)}/1`,
       ),

@@ -9,8 +9,10 @@
  *   to an issuer; in draft mode `typ` must be `at+jwt`, `exp` is required,
  *   `aud` must hold the resource identifier, and `iss` must be one of the
  *   configured authorization servers when there are any; `nbf` is enforced;
- * - what it grants (§Authorization Details): the `mercure` entries of
- *   `authorization_details` become topic matchers per action; in the
+ * - what it grants (§Authorization Details): the entries of
+ *   `authorization_details` whose type is
+ *   `https://mercure.rocks/authorization-detail` become topic matchers per
+ *   action; in the
  *   pre-standard mode the `mercure` claim's `publish` / `subscribe` selector
  *   arrays do, and `exp` is optional.
  * Refusals carry the RFC 6750 challenge (§Error Responses): 401 without an
@@ -23,7 +25,7 @@ import { parse as parseCookies } from "hono/utils/cookie";
 import { MercureRefused } from "./errors";
 import { MERCURE_LIMITS } from "./limits";
 import { compileMatcher, type Matcher, type MatcherType, matchesAny } from "./matchers";
-import { COOKIE_NAME, type MercureMode } from "./protocol";
+import { AUTHORIZATION_DETAIL_TYPE, COOKIE_NAME, type MercureMode } from "./protocol";
 import type { MercureUpdate } from "./update";
 
 export type MercureAlgorithm =
@@ -372,9 +374,13 @@ interface Rights {
 type Limits = typeof MERCURE_LIMITS;
 
 /**
- * draft-08 §Authorization Details: every `mercure` detail must be valid (or
- * the whole token is refused: no partial acceptance); details of other types
- * are not this hub's and are skipped.
+ * draft-08 §Authorization Details, §Topic Matcher List: every Mercure detail
+ * (`type` exactly AUTHORIZATION_DETAIL_TYPE) must be valid, or the whole
+ * token is refused (no partial acceptance): `actions` a non-empty array of
+ * strings (actions other than publish and subscribe grant nothing and are no
+ * error), `topics` a non-empty array of `{match, match_type?}` objects whose
+ * `match_type` is `exact` (the default) or `urlpattern`, `payload` an object.
+ * Details of other types are not this hub's and are skipped.
  */
 function authorizationDetails(
   claim: unknown,
@@ -389,18 +395,14 @@ function authorizationDetails(
   let matcherCount = 0;
   for (const detail of claim) {
     if (!isObject(detail)) throw invalidToken(settings, "an authorization detail is not an object");
-    if (detail.type !== "mercure") continue;
-    if (++details > limits.maxAuthorizationDetails) throw invalidToken(settings, "too many mercure details");
+    if (detail.type !== AUTHORIZATION_DETAIL_TYPE) continue;
+    if (++details > limits.maxAuthorizationDetails) throw invalidToken(settings, "too many Mercure details");
     const { actions, topics, payload } = detail;
-    if (
-      !Array.isArray(actions) ||
-      actions.length === 0 ||
-      !actions.every((action) => action === "publish" || action === "subscribe")
-    ) {
-      throw invalidToken(settings, "mercure detail actions must be a non-empty subset of publish, subscribe");
+    if (!Array.isArray(actions) || actions.length === 0 || !actions.every((action) => typeof action === "string")) {
+      throw invalidToken(settings, "Mercure detail actions must be a non-empty array of strings");
     }
     if (!Array.isArray(topics) || topics.length === 0) {
-      throw invalidToken(settings, "mercure detail topics must be a non-empty array");
+      throw invalidToken(settings, "Mercure detail topics must be a non-empty array");
     }
     matcherCount += topics.length;
     if (matcherCount > limits.maxTokenMatchers) throw invalidToken(settings, "too many topic matchers");
@@ -409,9 +411,11 @@ function authorizationDetails(
       if (!isObject(entry) || typeof entry.match !== "string") {
         throw invalidToken(settings, "a topic matcher must be an object with a string match");
       }
-      const type = entry.matchType ?? "Exact";
-      if (type !== "Exact" && type !== "URLPattern")
-        throw invalidToken(settings, "matchType must be Exact or URLPattern");
+      // Absent means exact; any value present (null included) must name a supported type.
+      const type = Object.hasOwn(entry, "match_type") ? entry.match_type : "exact";
+      if (type !== "exact" && type !== "urlpattern") {
+        throw invalidToken(settings, "match_type must be exact or urlpattern");
+      }
       return compileTokenMatcher(type, entry.match, settings, limits);
     });
     if (!actions.includes(role)) continue;
@@ -435,7 +439,7 @@ function legacyClaim(claim: unknown, role: MercureRole, settings: MercureAuthSet
     throw invalidToken(settings, `mercure.${role} must be an array of strings`);
   }
   if (selectors.length > limits.maxTokenMatchers) throw invalidToken(settings, "too many topic selectors");
-  rights.matchers = selectors.map((selector) => compileTokenMatcher("URITemplate", selector, settings, limits));
+  rights.matchers = selectors.map((selector) => compileTokenMatcher("uritemplate", selector, settings, limits));
   if (claim.payload !== undefined) rights.payloads.push({ matchers: rights.matchers, payload: claim.payload });
   return rights;
 }

@@ -56,8 +56,12 @@ import { mercurePosition, mercureView } from "./view";
 
 /** The hub's sequencing object: an internal channel, which /v1 can never address and Redis never feeds. */
 const HUB_CHANNEL = `${INTERNAL_CHANNEL_PREFIX}mercure`;
-/** Where a resumed subscription started, in draft-08's name and the one earlier drafts and their clients use. */
-const LAST_EVENT_ID_HEADERS = { draft: "Last-Event-ID", legacy: "Mercure-Last-Event-ID" } as const;
+/**
+ * Where a resumed subscription started: draft-08 §Reconciliation names the response field
+ * `Mercure-Last-Event-ID`; pre-standard hubs answered `Last-Event-ID`, which their clients read.
+ * Both are sent, in either mode.
+ */
+const LAST_EVENT_ID_HEADERS = { draft: "Mercure-Last-Event-ID", legacy: "Last-Event-ID" } as const;
 /** RFC 9728: the protected resource metadata of the hub, named in its 401 challenges. */
 const METADATA_PATH = `/oauth-protected-resource${HUB_PATH}`;
 
@@ -212,6 +216,6 @@ const hubCors = oncePer((hub: MercureConfig) =>
     allowedOrigins: hub.corsOrigins,
     allowCredentials: hub.corsCredentials,
     // Where a resumed subscription started: clients compare it with what they asked for.
-    exposeHeaders: [LAST_EVENT_ID_HEADERS.draft, LAST_EVENT_ID_HEADERS.legacy],
+    exposeHeaders: [LAST_EVENT_ID_HEADERS.legacy, LAST_EVENT_ID_HEADERS.draft],
   }),
 );

@@ -7,8 +7,8 @@
  * engine). `*` matches every topic whatever the type.
  *
  * Accepted subset:
- * - `Exact`: any string; case-sensitive, byte-for-byte, never resolved.
- * - `URLPattern`: a URL Pattern (WHATWG) string, relative ones resolved
+ * - `exact`: any string; case-sensitive, byte-for-byte, never resolved.
+ * - `urlpattern`: a URL Pattern (WHATWG) string, relative ones resolved
  *   against the hub's URL, that the runtime's URLPattern parses into its eight
  *   components; each component may use only literal text (special
  *   characters escaped with `\`), named groups `:name` (one or more code
@@ -19,8 +19,8 @@
  *   wildcard. Topics are resolved against the hub's URL and compared
  *   component by component, as URLPattern.test would; `ignoreCase` is never
  *   on. URLPattern reads `:x` as a group even in `urn:x:…`, so URN topics
- *   are best selected with `Exact` matchers.
- * - `URITemplate` (pre-standard mode): a topic equal to the selector matches;
+ *   are best selected with `exact` matchers.
+ * - `uritemplate` (pre-standard mode): a topic equal to the selector matches;
  *   otherwise RFC 6570 level 1-2 expressions `{var}` (a run of unreserved
  *   characters, `%` and non-ASCII) and `{+var}` (also reserved characters,
  *   so it spans `/`). Refused with 400: other operators (`#./;?&`), several
@@ -34,7 +34,8 @@ import { type Atom, type CodeUnitClass, LinearPattern } from "./linear-pattern";
 import { MERCURE_LIMITS } from "./limits";
 import { hasControlCharacter, type MercureMode, WILDCARD } from "./protocol";
 
-export type MatcherType = "Exact" | "URLPattern" | "URITemplate";
+/** draft-08's matcher type names, in their canonical (lowercase) form; `uritemplate` is the pre-standard selectors'. */
+export type MatcherType = "exact" | "urlpattern" | "uritemplate";
 
 export interface Matcher {
   readonly type: MatcherType;
@@ -45,11 +46,14 @@ export interface Matcher {
   matches(topic: string): boolean;
 }
 
-/** Query parameter -> matcher type (draft-08 §Subscription); every other name starting with `match` is refused. */
+/**
+ * Query parameter -> matcher type (draft-08 §Subscription: `match`, `match_<matcher-type>`,
+ * case-sensitive); every other name starting with `match` in any case is refused.
+ */
 const DRAFT_PARAMETERS: Readonly<Record<string, MatcherType>> = {
-  match: "Exact",
-  matchExact: "Exact",
-  matchURLPattern: "URLPattern",
+  match: "exact",
+  match_exact: "exact",
+  match_urlpattern: "urlpattern",
 };
 
 export interface SubscribeLimits {
@@ -60,8 +64,8 @@ export interface SubscribeLimits {
 }
 
 /**
- * The matchers of a subscription request: draft `match`, `matchExact`,
- * `matchURLPattern`, or legacy `topic` (URI templates). Refuses with 400 an
+ * The matchers of a subscription request: draft `match`, `match_exact`,
+ * `match_urlpattern`, or legacy `topic` (URI templates). Refuses with 400 an
  * unknown name in the reserved `match` prefix (any case), invalid UTF-8,
  * control characters, too many or too long selectors, unsupported pattern
  * syntax, and a request with no selector. Identical selectors count once.
@@ -77,14 +81,14 @@ export function parseSubscribeQuery(url: URL, mode: MercureMode, limits: Subscri
         type = Object.hasOwn(DRAFT_PARAMETERS, name) ? DRAFT_PARAMETERS[name] : undefined;
         if (!type) {
           throw badRequest(
-            `"${clip(name)}" is not a matcher parameter: use match, matchExact or matchURLPattern (names starting with "match" are reserved).`,
+            `"${clip(name)}" is not a matcher parameter: use match, match_exact or match_urlpattern (names starting with "match", in any case, are reserved).`,
           );
         }
       } else if (name === "topic") {
         legacyTopics++;
       }
     } else if (name === "topic") {
-      type = "URITemplate";
+      type = "uritemplate";
     }
     if (!type) continue;
     if (++parameters > limits.maxMatchers) {
@@ -105,8 +109,8 @@ export function parseSubscribeQuery(url: URL, mode: MercureMode, limits: Subscri
       mode === "legacy"
         ? "Give at least one topic selector: ?topic=<topic or URI template>."
         : legacyTopics > 0
-          ? "This hub speaks draft-dunglas-mercure-08: select topics with match=<topic> or matchURLPattern=<pattern>, not topic= (the pre-standard protocol is a setting)."
-          : "Give at least one topic matcher: ?match=<topic> or ?matchURLPattern=<pattern>.",
+          ? "This hub speaks draft-dunglas-mercure-08: select topics with match=<topic> or match_urlpattern=<pattern>, not topic= (the pre-standard protocol is a setting, MERCURE_PROTOCOL=legacy)."
+          : "Give at least one topic matcher: ?match=<topic> or ?match_urlpattern=<pattern>.",
     );
   }
   return [...matchers.values()];
@@ -127,11 +131,11 @@ export function compileMatcher(
   }
   if (pattern === WILDCARD) return { type, pattern, cost: 0, matches: () => true };
   switch (type) {
-    case "Exact":
+    case "exact":
       return { type, pattern, cost: 0, matches: (topic) => topic === pattern };
-    case "URLPattern":
+    case "urlpattern":
       return compileUrlPattern(pattern, hubUrl);
-    case "URITemplate":
+    case "uritemplate":
       return compileUriTemplate(pattern);
   }
 }
@@ -175,7 +179,7 @@ function compileUrlPattern(pattern: string, hubUrl: URL): Matcher {
   compiled.sort(([, a], [, b]) => a.cost - b.cost);
   const tests = compiled.map(([component, { test }]): [Component, ComponentTest] => [component, test]);
   return {
-    type: "URLPattern",
+    type: "urlpattern",
     pattern,
     cost: compiled.reduce((sum, [, { cost }]) => sum + cost, 0),
     matches(topic) {
@@ -303,7 +307,7 @@ const RESERVED: CodeUnitClass = (unit) => UNRESERVED(unit) || ":/?#[]@!$&'()*+,;
 const VARIABLE = /^\+?(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})+(?:\.(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})+)*$/;
 
 function compileUriTemplate(pattern: string): Matcher {
-  if (!isTemplate(pattern)) return { type: "URITemplate", pattern, cost: 0, matches: (topic) => topic === pattern };
+  if (!isTemplate(pattern)) return { type: "uritemplate", pattern, cost: 0, matches: (topic) => topic === pattern };
   const atoms: Atom[] = [];
   let index = 0;
   while (index < pattern.length) {
@@ -331,7 +335,7 @@ function compileUriTemplate(pattern: string): Matcher {
     index = end + 1;
   }
   const { test, cost } = testFor(atoms);
-  return { type: "URITemplate", pattern, cost, matches: (topic) => topic === pattern || test(topic) };
+  return { type: "uritemplate", pattern, cost, matches: (topic) => topic === pattern || test(topic) };
 }
 
 /** Braces that pair up, none nested: anything else is a plain topic string to the reference hub. */

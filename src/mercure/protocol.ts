@@ -21,11 +21,14 @@ export const EARLIEST = "earliest";
  */
 export const HUB_ID_PREFIX = "#";
 
-/** The cookie carrying the access token: draft-08 §Cookie recommends `mercureAccessToken`. */
+/** The cookie carrying the access token: draft-08 §Cookie recommends `__Secure-mercure_access_token`. */
 export const COOKIE_NAME: Record<MercureMode, string> = {
-  draft: "mercureAccessToken",
+  draft: "__Secure-mercure_access_token",
   legacy: "mercureAuthorization",
 };
+
+/** The `type` of a Mercure authorization detail, compared byte for byte (draft-08 §Authorization Details). */
+export const AUTHORIZATION_DETAIL_TYPE = "https://mercure.rocks/authorization-detail";
 
 /** The matcher value that matches every topic, whatever the matcher type (draft-08 §Matcher Types). */
 export const WILDCARD = "*";
@@ -58,14 +61,16 @@ export function isReservedTopic(topic: string, hubUrl: URL): boolean {
 
 /**
  * The last event id a subscription resumes after (draft-08 §Reconciliation):
- * the `Last-Event-ID` header, which takes precedence, else the `lastEventID`
- * query parameter (the pre-standard `Last-Event-ID` query parameter too in
- * that mode); `EARLIEST` asks for the whole history. Empty values count as
- * absent. Whether the id is known is the caller's lookup.
+ * the `Last-Event-ID` header, which takes precedence, else the `last_event_id`
+ * query parameter (its first occurrence); the pre-standard mode reads its own
+ * `lastEventID`, then `Last-Event-ID`, query parameters instead. `EARLIEST`
+ * asks for the whole history. Empty values count as absent. Whether the id is
+ * known is the caller's lookup (cursor.ts).
  */
 export function requestedLastEventId(request: Request, mode: MercureMode): string | null {
   const header = request.headers.get("Last-Event-ID");
   if (header) return header;
   const query = new URL(request.url).searchParams;
-  return query.get("lastEventID") || (mode === "legacy" ? query.get("Last-Event-ID") : null) || null;
+  if (mode === "draft") return query.get("last_event_id") || null;
+  return query.get("lastEventID") || query.get("Last-Event-ID") || null;
 }

@@ -1,7 +1,7 @@
 /**
  * In headless Chromium: a page on another origin subscribes to the relay's
  * Mercure hub with a plain EventSource (`withCredentials`), its token in
- * the draft's `mercureAccessToken` cookie, as a Mercure app does after
+ * the draft's `__Secure-mercure_access_token` cookie, as a Mercure app does after
  * discovery. It receives a private update for a topic its token covers and
  * a public one selected by a URL pattern, and nothing else (a marker
  * published last proves it). And on a relay whose streams end after a
@@ -62,11 +62,13 @@ describe("Mercure hub in Chromium", () => {
     const context = await browser.newContext();
     await context.addCookies([
       {
-        name: "mercureAccessToken",
+        name: "__Secure-mercure_access_token",
         value: subscriberToken,
         domain: "localhost",
         path: "/.well-known/mercure",
         httpOnly: true,
+        // The __Secure- prefix needs Secure; Chromium treats http://localhost as a secure origin.
+        secure: true,
         sameSite: "Lax",
       },
     ]);
@@ -74,7 +76,7 @@ describe("Mercure hub in Chromium", () => {
     await page.goto(`${pageOrigin()}/`);
     const url = new URL(`http://${hubHost}/.well-known/mercure`);
     url.searchParams.append("match", mine);
-    url.searchParams.append("matchURLPattern", `${base}/public/:id`);
+    url.searchParams.append("match_urlpattern", `${base}/public/:id`);
     await page.evaluate((hubUrl) => {
       const state = globalThis as unknown as { received: string[]; opened: boolean };
       state.received = [];

@@ -5,7 +5,7 @@
  *   with two topics, and `eventsource` subscribers with URI templates and a
  *   private-update token receive it exactly once;
  * - draft-08: plain HTTP publishing, an EventSource that resumes with the
- *   `lastEventID` query after a disconnect and gets the missed updates in
+ *   `last_event_id` query after a disconnect and gets the missed updates in
  *   hub order (a marker published last proves nothing more is coming).
  */
 import { execFile, spawnSync } from "node:child_process";
@@ -133,7 +133,7 @@ describe("Mercure hub, draft-08", () => {
     await relay?.dispose();
   });
 
-  it("an EventSource resumes with lastEventID after a disconnect and gets what it missed, in hub order", async () => {
+  it("an EventSource resumes with last_event_id after a disconnect and gets what it missed, in hub order", async () => {
     const hub = `${relay.url}/.well-known/mercure`;
     // The resource identifier defaults to the hub's URL as the request names it.
     const token = await draftToken(PUBLISHER_KEY, hub, ["publish"], [{ match: "*" }]);
@@ -141,7 +141,7 @@ describe("Mercure hub, draft-08", () => {
     const pattern = `https://example.com/b-${Math.random().toString(36).slice(2, 8)}/:id`;
     const query: [string, string][] = [
       ["match", a],
-      ["matchURLPattern", pattern],
+      ["match_urlpattern", pattern],
     ];
     const first = subscribeHub(hub, query);
     await opened(first.source);
@@ -170,7 +170,7 @@ describe("Mercure hub, draft-08", () => {
         ["data", "three"],
       ]),
     ];
-    const resumed = subscribeHub(hub, [...query, ["lastEventID", one]]);
+    const resumed = subscribeHub(hub, [...query, ["last_event_id", one]]);
     await opened(resumed.source);
     const marker = await publishToHub(hub, token, [
       ["topic", a],

@@ -107,8 +107,9 @@ async function settings(
 }
 
 const AT_JWT = { alg: "HS256", typ: "at+jwt" };
-const details = (actions: string[], topics: unknown[], more: Record<string, unknown> = {}) => ({
-  type: "mercure",
+const DETAIL_TYPE = "https://mercure.rocks/authorization-detail";
+const details = (actions: unknown[], topics: unknown[], more: Record<string, unknown> = {}) => ({
+  type: DETAIL_TYPE,
   actions,
   topics,
   ...more,
@@ -118,7 +119,7 @@ const claims = (more: Record<string, unknown> = {}) => ({
   exp: now() + 600,
   sub: "user-1",
   authorization_details: [
-    details(["publish"], [{ match: "https://example.com/books/:id", matchType: "URLPattern" }, { match: "news" }]),
+    details(["publish"], [{ match: "https://example.com/books/:id", match_type: "urlpattern" }, { match: "news" }]),
   ],
   ...more,
 });
@@ -138,11 +139,14 @@ describe("extractToken (§Presenting the Access Token)", () => {
     new Request(`https://hub.example.com/.well-known/mercure${url}`, { headers });
 
   it("prefers the Authorization header, then the query parameter, then the cookie", () => {
-    const all = request("?access_token=q", { Authorization: "Bearer h.h.h", Cookie: "mercureAccessToken=c" });
+    const all = request("?access_token=q", {
+      Authorization: "Bearer h.h.h",
+      Cookie: "__Secure-mercure_access_token=c",
+    });
     expect(extractToken(all, "draft", { allowQueryToken: true })).toEqual({ token: "h.h.h", source: "header" });
-    const noHeader = request("?access_token=q", { Cookie: "mercureAccessToken=c" });
+    const noHeader = request("?access_token=q", { Cookie: "__Secure-mercure_access_token=c" });
     expect(extractToken(noHeader, "draft", { allowQueryToken: true })).toEqual({ token: "q", source: "query" });
-    expect(extractToken(request("", { Cookie: "a=1; mercureAccessToken=c" }), "draft")).toEqual({
+    expect(extractToken(request("", { Cookie: "a=1; __Secure-mercure_access_token=c" }), "draft")).toEqual({
       token: "c",
       source: "cookie",
     });
@@ -158,7 +162,7 @@ describe("extractToken (§Presenting the Access Token)", () => {
 
   it("reads each mode's own cookie and query parameter only", () => {
     expect(extractToken(request("", { Cookie: "mercureAuthorization=c" }), "draft")).toBeNull();
-    expect(extractToken(request("", { Cookie: "mercureAccessToken=c" }), "legacy")).toBeNull();
+    expect(extractToken(request("", { Cookie: "__Secure-mercure_access_token=c" }), "legacy")).toBeNull();
     expect(extractToken(request("?authorization=q"), "draft")).toBeNull();
     expect(extractToken(request("?access_token=q"), "legacy")).toBeNull();
     expect(extractToken(request("", { Cookie: "hubA=c" }), "draft", { cookieName: "hubA" })).toEqual({
@@ -245,14 +249,20 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
     ["alg none", { alg: "none", typ: "at+jwt" }, () => claims()],
     ["an algorithm the hub has no key for (HS512)", { alg: "HS512", typ: "at+jwt" }, () => claims()],
     ["a crit header", { ...AT_JWT, crit: ["exp"] }, () => claims()],
-    ["authorization_details not an array", AT_JWT, () => claims({ authorization_details: { type: "mercure" } })],
-    ["a detail that is not an object", AT_JWT, () => claims({ authorization_details: ["mercure"] })],
+    ["authorization_details not an array", AT_JWT, () => claims({ authorization_details: { type: DETAIL_TYPE } })],
+    ["a detail that is not an object", AT_JWT, () => claims({ authorization_details: [DETAIL_TYPE] })],
     ["empty actions", AT_JWT, () => claims({ authorization_details: [details([], [{ match: "a" }])] })],
     [
-      "an unknown action",
+      "actions not an array",
       AT_JWT,
-      () => claims({ authorization_details: [details(["publish", "admin"], [{ match: "a" }])] }),
+      () => claims({ authorization_details: [details("publish" as never, [{ match: "a" }])] }),
     ],
+    [
+      "a non-string action (§Authorization Details: still a validation failure)",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish", 1], [{ match: "a" }])] }),
+    ],
+    ["a null action", AT_JWT, () => claims({ authorization_details: [details([null], [{ match: "a" }])] })],
     ["empty topics", AT_JWT, () => claims({ authorization_details: [details(["publish"], [])] })],
     [
       "a topic matcher that is a string",
@@ -260,19 +270,44 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
       () => claims({ authorization_details: [details(["publish"], ["a"])] }),
     ],
     [
-      "an unknown matchType",
+      "an unknown match_type",
       AT_JWT,
-      () => claims({ authorization_details: [details(["publish"], [{ match: "a", matchType: "Regex" }])] }),
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a", match_type: "regex" }])] }),
     ],
     [
-      "the pre-standard URITemplate matchType",
+      "an unknown match_type on the * wildcard (the type must still be one the hub supports)",
       AT_JWT,
-      () => claims({ authorization_details: [details(["publish"], [{ match: "a", matchType: "URITemplate" }])] }),
+      () => claims({ authorization_details: [details(["publish"], [{ match: "*", match_type: "regex" }])] }),
+    ],
+    [
+      "match_type in another case (Exact: names are case-sensitive)",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a", match_type: "Exact" }])] }),
+    ],
+    [
+      "match_type in another case (URLPattern)",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a", match_type: "URLPattern" }])] }),
+    ],
+    [
+      "the pre-standard uritemplate type",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a", match_type: "uritemplate" }])] }),
+    ],
+    [
+      "a match_type that is not a string",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a", match_type: null }])] }),
+    ],
+    [
+      "a topic matcher without match",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match_type: "exact" }])] }),
     ],
     [
       "an unsupported URL pattern",
       AT_JWT,
-      () => claims({ authorization_details: [details(["publish"], [{ match: "/(\\d+)", matchType: "URLPattern" }])] }),
+      () => claims({ authorization_details: [details(["publish"], [{ match: "/(\\d+)", match_type: "urlpattern" }])] }),
     ],
     [
       "a payload that is not an object",
@@ -288,7 +323,18 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
         }),
     ],
     [
-      "more mercure details than the cap",
+      "an unsupported match_type in a detail that grants another action (no partial acceptance)",
+      AT_JWT,
+      () =>
+        claims({
+          authorization_details: [
+            details(["publish"], [{ match: "*" }]),
+            details(["subscribe"], [{ match: "a", match_type: "regex" }]),
+          ],
+        }),
+    ],
+    [
+      "more Mercure details than the cap",
       AT_JWT,
       () => claims({ authorization_details: Array.from({ length: 17 }, () => details(["publish"], [{ match: "a" }])) }),
     ],
@@ -300,7 +346,7 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
           authorization_details: [
             details(
               ["publish"],
-              Array.from({ length: 30 }, (_, n) => ({ match: `/*${n}${"*x".repeat(40)}`, matchType: "URLPattern" })),
+              Array.from({ length: 30 }, (_, n) => ({ match: `/*${n}${"*x".repeat(40)}`, match_type: "urlpattern" })),
             ),
           ],
         }),
@@ -391,16 +437,46 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
     }
   });
 
-  it("skips details of other types; a token with no mercure detail grants nothing (403 by insufficientScope)", async () => {
+  it.each([
+    ["another API's type", "payment"],
+    ["the bare type of an earlier revision", "mercure"],
+    ["the URI in another case", "HTTPS://MERCURE.ROCKS/authorization-detail"],
+    ["the URI with a trailing slash", `${DETAIL_TYPE}/`],
+    ["the URI with a space", ` ${DETAIL_TYPE}`],
+  ])("skips a detail whose type is not the Mercure URI byte for byte (%s): it grants nothing", async (_name, type) => {
     const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
     const signer = await hmacSigner(PUBLISH_SECRET);
+    const other = { type, actions: ["publish"], topics: [{ match: "*" }] };
     const grant = await verifyMercureToken(
-      await token(AT_JWT, claims({ authorization_details: [{ type: "payment", actions: ["x"] }] }), signer),
+      await token(AT_JWT, claims({ authorization_details: [other] }), signer),
       "publish",
       auth,
     );
     expect(grant.matchers).toEqual([]);
     expect(mayPublish(grant, ["news"])).toBe(false);
+  });
+
+  it("ignores actions it does not recognize: they grant nothing and leave the token valid (§Authorization Details)", async () => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const signer = await hmacSigner(PUBLISH_SECRET);
+    const mixed = await verifyMercureToken(
+      await token(AT_JWT, claims({ authorization_details: [details(["admin", "publish"], [{ match: "a" }])] }), signer),
+      "publish",
+      auth,
+    );
+    expect(mayPublish(mixed, ["a"])).toBe(true);
+    const only = await verifyMercureToken(
+      await token(AT_JWT, claims({ authorization_details: [details(["admin", "Publish"], [{ match: "*" }])] }), signer),
+      "publish",
+      auth,
+    );
+    expect(only.matchers).toEqual([]);
+    expect(mayPublish(only, ["a"])).toBe(false);
+  });
+
+  it("a token with no Mercure detail grants nothing (403 by insufficientScope)", async () => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const signer = await hmacSigner(PUBLISH_SECRET);
     const none = await verifyMercureToken(
       await token(AT_JWT, claims({ authorization_details: undefined }), signer),
       "publish",
@@ -421,7 +497,7 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
       authorization_details: [
         details(["publish"], [{ match: "*" }]),
         details(["subscribe"], [{ match: "https://example.com/books/1" }], { payload: { custom1: "one" } }),
-        details(["subscribe"], [{ match: "https://example.com/bar/:id", matchType: "URLPattern" }], {
+        details(["subscribe"], [{ match: "https://example.com/bar/:id", match_type: "urlpattern" }], {
           payload: { custom2: "bar" },
         }),
         details(["subscribe", "publish"], [{ match: "*" }], { payload: { custom3: "default" } }),
@@ -480,6 +556,119 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
     expect(response.status).toBe(401);
     expect(response.headers.get("WWW-Authenticate")).toBe(`Bearer resource_metadata="${METADATA}"`);
     expect(await response.json()).toEqual({ error: "unauthorized", message: error.message });
+  });
+});
+
+describe("the spec's own token examples (draft-08 §Authorization, §Subscribers, §Payloads)", () => {
+  const subscriber = async (authorizationDetails: unknown[]) => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    // §Authorization's example claims, signed as the example says (typ at+jwt), with HS256.
+    const example = {
+      iss: "https://example.com",
+      aud: RESOURCE,
+      sub: "urn:uuid:bb3de268-05b0-4c65-b44e-8f9acefc29d6",
+      client_id: "https://example.com",
+      iat: now(),
+      exp: now() + 300,
+      jti: "urn:uuid:e70ff8d7-59d5-4a92-b0b7-505e8f6d09fa",
+      authorization_details: authorizationDetails,
+    };
+    return verifyMercureToken(await token(AT_JWT, example, await hmacSigner(SUBSCRIBE_SECRET)), "subscribe", auth);
+  };
+  const update = (topics: string[]) => ({ topics, private: true });
+
+  it("§Authorization: subscribe on the URL pattern https://example.com/books/:id", async () => {
+    const grant = await subscriber([
+      {
+        type: DETAIL_TYPE,
+        actions: ["subscribe"],
+        topics: [{ match: "https://example.com/books/:id", match_type: "urlpattern" }],
+      },
+    ]);
+    expect(grant.subject).toBe("urn:uuid:bb3de268-05b0-4c65-b44e-8f9acefc29d6");
+    expect(mayReceive(grant, update(["https://example.com/books/1"]), false)).toBe(true);
+    expect(mayReceive(grant, update(["https://example.com/books/1/reviews"]), false)).toBe(false);
+  });
+
+  it("§Subscribers: exact grants for books 1 and 7; a private update of book 2 is not delivered", async () => {
+    const grant = await subscriber([
+      {
+        type: DETAIL_TYPE,
+        actions: ["subscribe"],
+        topics: [
+          { match: "https://example.com/books/1", match_type: "exact" },
+          { match: "https://example.com/books/7", match_type: "exact" },
+        ],
+      },
+    ]);
+    expect(mayReceive(grant, update(["https://example.com/books/1"]), false)).toBe(true);
+    expect(mayReceive(grant, update(["https://example.com/books/7"]), false)).toBe(true);
+    expect(mayReceive(grant, update(["https://example.com/books/2"]), false)).toBe(false);
+  });
+
+  it("§Subscribers: a grant on users/42/* reads the private update of books/1 through its alternate topic", async () => {
+    const grant = await subscriber([
+      {
+        type: DETAIL_TYPE,
+        actions: ["subscribe"],
+        topics: [{ match: "https://example.com/users/42/*", match_type: "urlpattern" }],
+      },
+    ]);
+    const canonicalOnly = update(["https://example.com/books/1"]);
+    const withAlternate = update(["https://example.com/books/1", "https://example.com/users/42/books/1"]);
+    expect(mayReceive(grant, canonicalOnly, false)).toBe(false);
+    expect(mayReceive(grant, withAlternate, false)).toBe(true);
+    expect(
+      mayReceive(grant, update(["https://example.com/books/1", "https://example.com/users/43/books/1"]), false),
+    ).toBe(false);
+  });
+
+  it("§Payloads: the first detail whose matchers match the subscription's own matcher gives the payload; * (no type) is the default", async () => {
+    const grant = await subscriber([
+      {
+        type: DETAIL_TYPE,
+        actions: ["subscribe"],
+        topics: [{ match: "https://example.com/foo" }],
+        payload: { custom1: "data only available for this topic" },
+      },
+      {
+        type: DETAIL_TYPE,
+        actions: ["subscribe"],
+        topics: [{ match: "https://example.com/bar/:id", match_type: "urlpattern" }],
+        payload: { custom2: "data available for matching subscriptions" },
+      },
+      {
+        type: DETAIL_TYPE,
+        actions: ["subscribe"],
+        topics: [{ match: "*" }],
+        payload: { custom3: "default data for all other subscriptions" },
+      },
+    ]);
+    expect(subscriptionPayload(grant, "https://example.com/foo")).toEqual({
+      custom1: "data only available for this topic",
+    });
+    expect(subscriptionPayload(grant, "https://example.com/bar/:id")).toEqual({
+      custom2: "data available for matching subscriptions",
+    });
+    expect(subscriptionPayload(grant, "https://example.com/bar/1")).toEqual({
+      custom2: "data available for matching subscriptions",
+    });
+    expect(subscriptionPayload(grant, "https://example.com/baz")).toEqual({
+      custom3: "default data for all other subscriptions",
+    });
+    // `*` matches every topic with or without a type (§Matcher Types: recognized before the type).
+    expect(mayReceive(grant, update(["urn:anything"]), false)).toBe(true);
+  });
+
+  it("* matches every topic with match_type exact, urlpattern or none", async () => {
+    for (const matcher of [
+      { match: "*" },
+      { match: "*", match_type: "exact" },
+      { match: "*", match_type: "urlpattern" },
+    ]) {
+      const grant = await subscriber([{ type: DETAIL_TYPE, actions: ["subscribe"], topics: [matcher] }]);
+      expect([matcher, mayReceive(grant, update(["not a URL at all"]), false)]).toEqual([matcher, true]);
+    }
   });
 });
 

@@ -309,14 +309,17 @@ describe("requestedLastEventId (§Reconciliation)", () => {
     new Request(`${HUB.href}${search}`, { headers });
   it.each<[string, string, Record<string, string>, MercureMode, string | null]>([
     ["the header", "?match=a", { "Last-Event-ID": "urn:uuid:1" }, "draft", "urn:uuid:1"],
-    ["the header over the query parameter", "?lastEventID=q", { "Last-Event-ID": "h" }, "draft", "h"],
-    ["the lastEventID query parameter", "?lastEventID=urn%3Auuid%3A2", {}, "draft", "urn:uuid:2"],
-    ["the reserved earliest", `?lastEventID=${EARLIEST}`, {}, "draft", EARLIEST],
+    ["the header over the query parameter", "?last_event_id=q", { "Last-Event-ID": "h" }, "draft", "h"],
+    ["the last_event_id query parameter", "?last_event_id=urn%3Auuid%3A2", {}, "draft", "urn:uuid:2"],
+    ["the first of two last_event_id (single-valued)", "?last_event_id=a&last_event_id=b", {}, "draft", "a"],
+    ["the reserved earliest", `?last_event_id=${EARLIEST}`, {}, "draft", EARLIEST],
     ["nothing", "?match=a", {}, "draft", null],
-    ["an empty header and parameter, as absent", "?lastEventID=", { "Last-Event-ID": "" }, "draft", null],
+    ["an empty header and parameter, as absent", "?last_event_id=", { "Last-Event-ID": "" }, "draft", null],
+    ["not an earlier revision's lastEventID in draft mode", "?lastEventID=x", {}, "draft", null],
     ["not the pre-standard query name in draft mode", "?Last-Event-ID=x", {}, "draft", null],
     ["the pre-standard query name in that mode", "?Last-Event-ID=x", {}, "legacy", "x"],
-    ["lastEventID in the pre-standard mode too", "?lastEventID=y&Last-Event-ID=x", {}, "legacy", "y"],
+    ["lastEventID in the pre-standard mode", "?lastEventID=y&Last-Event-ID=x", {}, "legacy", "y"],
+    ["not last_event_id in the pre-standard mode", "?last_event_id=y", {}, "legacy", null],
   ])("reads %s", (_name, search, headers, mode, expected) => {
     expect(requestedLastEventId(request(search, headers), mode)).toBe(expected);
   });

@@ -149,7 +149,7 @@ describe("Mercure hub, draft-08", () => {
 
   it("a URL pattern selects topics nobody used before; * selects every topic", async () => {
     const base = `https://example.com/shelf-${Math.random().toString(36).slice(2, 8)}`;
-    const pattern = await subscribeHub([["matchURLPattern", `${base}/:id`]]);
+    const pattern = await subscribeHub([["match_urlpattern", `${base}/:id`]]);
     const everything = await subscribeHub([["match", "*"]]);
     await published({ topic: `${base}/a/b`, data: "deeper: no match" });
     await published({ topic: `${base}/42`, data: "match" });
@@ -205,7 +205,7 @@ describe("Mercure hub, draft-08", () => {
     await resumed.cancel();
   });
 
-  it("the query form lastEventID works, the header wins over it, and a repeated id resolves to the earliest update", async () => {
+  it("the query form last_event_id works, the header wins over it, and a repeated id resolves to the earliest update", async () => {
     const t = topic();
     await published({ topic: t, data: "first x", id: `urn:x:${counter}` });
     const repeated = `urn:x:${counter}`;
@@ -213,20 +213,29 @@ describe("Mercure hub, draft-08", () => {
     await published({ topic: t, data: "second x", id: repeated });
     const viaQuery = await subscribeHub([
       ["match", t],
-      ["lastEventID", repeated],
+      ["last_event_id", repeated],
     ]);
     expect((await viaQuery.waitForEvents(2)).map((e) => e.data)).toEqual(["between", "second x"]);
     await viaQuery.cancel();
     const headerWins = await subscribeHub(
       [
         ["match", t],
-        ["lastEventID", "urn:unknown"],
+        ["last_event_id", "urn:unknown"],
       ],
       { headers: { "Last-Event-ID": repeated } },
     );
     expect(headerWins.response.headers.get("Last-Event-ID")).toBe(repeated);
     expect((await headerWins.waitForEvents(2)).map((e) => e.data)).toEqual(["between", "second x"]);
     await headerWins.cancel();
+    // An earlier revision's name is no cursor here (no compatibility shim): not resumed, no header.
+    const oldName = await subscribeHub([
+      ["match", t],
+      ["lastEventID", repeated],
+    ]);
+    expect(oldName.response.headers.get("Mercure-Last-Event-ID")).toBeNull();
+    await published({ topic: t, data: "live" });
+    expect((await oldName.waitForEvents(1)).map((e) => e.data)).toEqual(["live"]);
+    await oldName.cancel();
   });
 
   it("lets listed origins read the resume headers, with credentials (the token cookie)", async () => {
@@ -365,7 +374,7 @@ describe("Mercure hub position marks are opaque (src/mercure/cursor.ts)", () => 
     const expected = [await published({ topic: t, data: "after the mark" })];
     for (const resume of [{ headers: { "Last-Event-ID": mark } }, { query: mark }]) {
       const query: [string, string][] = [["match", t]];
-      if ("query" in resume) query.push(["lastEventID", resume.query]);
+      if ("query" in resume) query.push(["last_event_id", resume.query]);
       const sub = await subscribeHub(query, { headers: "headers" in resume ? resume.headers : {} });
       expect(sub.response.headers.get("Last-Event-ID")).toBe(mark);
       expect(sub.response.headers.get("Mercure-Last-Event-ID")).toBe(mark);
@@ -471,20 +480,22 @@ describe("Mercure hub refusals", () => {
     expect(json.status).toBe(400);
     const forged = await publishUpdate(
       { topic: topic(), data: "csrf" },
-      { token: null, headers: { Cookie: `mercureAccessToken=${token}`, Origin: "https://evil.example" } },
+      { token: null, headers: { Cookie: `__Secure-mercure_access_token=${token}`, Origin: "https://evil.example" } },
     );
     expect(forged.status).toBe(403);
     const listed = await publishUpdate(
       { topic: topic(), data: "same site" },
-      { token: null, headers: { Cookie: `mercureAccessToken=${token}`, Origin: "https://app.example.com" } },
+      { token: null, headers: { Cookie: `__Secure-mercure_access_token=${token}`, Origin: "https://app.example.com" } },
     );
     expect(listed.status).toBe(200);
   });
 
   it("refuses unknown match* parameters, control characters and too many matchers with 400", async () => {
     const bad = [
-      [["matchRegex", "x"]],
+      [["match_regex", "x"]],
       [["MATCHexact", "x"]],
+      [["matchURLPattern", "x"]],
+      [["match_URLPattern", "x"]],
       [["match", "a\u0001b"]],
       Array.from({ length: 33 }, (_, i) => ["match", `https://example.com/${i}`]),
     ] as [string, string][][];
