@@ -151,11 +151,8 @@ async function subscribe(c: HubContext): Promise<Response> {
 async function publish(c: HubContext): Promise<Response> {
   const { config, hub } = c.var;
   const settings = await authSettings(c);
-  const found = extractToken(c.req.raw, hub.mode);
-  if (found === null) throw missingToken(settings);
-  // A browser sends the cookie along with any site's form: such a publish must come from a listed origin.
-  if (found.source === "cookie") checkCookieOrigin(c.req.raw, (origin) => publishOriginMatcher(hub)(origin) !== null);
-  const grant = await verifyMercureToken(found.token, "publish", settings);
+  // A malformed update is refused first, whatever the token (draft-08 §Publication: the reserved
+  // namespace and the `*` topic are 400 "regardless of the presented access token").
   // draft-08 §Error Responses: a malformed request is a 400 (not 415).
   if (mediaTypeOf(c.req.header("Content-Type")) !== "application/x-www-form-urlencoded") {
     throw badRequest("Send the update form-encoded: Content-Type: application/x-www-form-urlencoded.");
@@ -163,8 +160,14 @@ async function publish(c: HubContext): Promise<Response> {
   // Bytes, not text: invalid UTF-8 is refused rather than silently replaced.
   const body = new Uint8Array(await c.req.arrayBuffer());
   const form = parsePublishForm(body, hub.mode, settings.hubUrl, { maxDataBytes: config.maxEventBytes });
+  const found = extractToken(c.req.raw, hub.mode);
+  if (found === null) throw missingToken(settings);
+  // A browser sends the cookie along with any site's form: such a publish must come from a listed origin.
+  if (found.source === "cookie") checkCookieOrigin(c.req.raw, (origin) => publishOriginMatcher(hub)(origin) !== null);
+  const grant = await verifyMercureToken(found.token, "publish", settings);
+  // draft-08 §Publishers: the token must grant publish on every topic, canonical and alternate alike.
   if (!mayPublish(grant, form.topics)) {
-    throw insufficientScope(settings, "This token does not grant publishing to the update's topics.");
+    throw insufficientScope(settings, "This token does not grant publishing to every topic of the update.");
   }
   const id = form.id ?? generateUpdateId();
   const event = assertFrameSize({ data: encodeEnvelope({ ...form, id }) }, config, "The update");

@@ -32,7 +32,7 @@ import { badRequest } from "./errors";
 import { parseFormEncoded } from "./form";
 import { type Atom, type CodeUnitClass, LinearPattern } from "./linear-pattern";
 import { MERCURE_LIMITS } from "./limits";
-import { hasControlCharacter, type MercureMode, WILDCARD } from "./protocol";
+import { hasControlCharacter, hasForbiddenCharacter, type MercureMode, WILDCARD } from "./protocol";
 
 /** draft-08's matcher type names, in their canonical (lowercase) form; `uritemplate` is the pre-standard selectors'. */
 export type MatcherType = "exact" | "urlpattern" | "uritemplate";
@@ -116,7 +116,11 @@ export function parseSubscribeQuery(url: URL, mode: MercureMode, limits: Subscri
   return [...matchers.values()];
 }
 
-/** Compiles one selector; 400 for a control character, a pattern past `maxPatternLength` or unsupported syntax. */
+/**
+ * Compiles one selector; 400 for a pattern past `maxPatternLength`, a forbidden character (draft-08
+ * §Subscription: C0, DEL, C1 and Cf; control characters only for pre-standard selectors), or a
+ * pattern this hub cannot match.
+ */
 export function compileMatcher(
   type: MatcherType,
   pattern: string,
@@ -126,8 +130,12 @@ export function compileMatcher(
   if (pattern.length > maxPatternLength) {
     throw badRequest(`A topic matcher is at most ${maxPatternLength} characters long.`);
   }
-  if (hasControlCharacter(pattern)) {
-    throw badRequest("A topic matcher must not contain control characters (U+0000-U+001F, U+007F-U+009F).");
+  if (type === "uritemplate" ? hasControlCharacter(pattern) : hasForbiddenCharacter(pattern)) {
+    throw badRequest(
+      type === "uritemplate"
+        ? "A topic selector must not contain control characters (U+0000-U+001F, U+007F-U+009F)."
+        : "A topic matcher must not contain control characters (U+0000-U+001F, U+007F-U+009F) or Unicode format characters (Cf).",
+    );
   }
   if (pattern === WILDCARD) return { type, pattern, cost: 0, matches: () => true };
   switch (type) {

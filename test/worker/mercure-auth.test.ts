@@ -300,6 +300,11 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
       () => claims({ authorization_details: [details(["publish"], [{ match: "a", match_type: null }])] }),
     ],
     [
+      "a format character (Cf) in a matcher value",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a\u200bb" }])] }),
+    ],
+    [
       "a topic matcher without match",
       AT_JWT,
       () => claims({ authorization_details: [details(["publish"], [{ match_type: "exact" }])] }),

@@ -90,6 +90,13 @@ describe("parseSubscribeQuery, draft mode (§Subscription)", () => {
     ["a LF", "match=a%0Ab", /control/],
     ["a DEL", "match=a%7Fb", /control/],
     ["a C1 control (U+0085)", "match=a%C2%85b", /control/],
+    ["a zero width space (Cf)", "match=a%E2%80%8Bb", /format characters/],
+    ["a byte order mark (Cf)", "match_exact=%EF%BB%BFa", /format characters/],
+    [
+      "a right-to-left override (Cf) in a URL pattern",
+      "match_urlpattern=https%3A%2F%2Fe.com%2F%E2%80%AE",
+      /format characters/,
+    ],
     ["a control in a URL pattern", `match_urlpattern=${encodeURIComponent("https://e.com/\u0001")}`, /control/],
     ["invalid UTF-8", "match=%FF", /UTF-8/],
     ["an overlong UTF-8 sequence", "match=%C0%AF", /UTF-8/],
@@ -120,6 +127,12 @@ describe("parseSubscribeQuery, draft mode (§Subscription)", () => {
 });
 
 describe("parseSubscribeQuery, pre-standard mode", () => {
+  it("keeps that protocol's character rule: a format character is no control character", () => {
+    expect(parseSubscribeQuery(query("topic=a%E2%80%8Bb"), "legacy", LIMITS, HUB).map((m) => m.pattern)).toEqual([
+      "a\u200bb",
+    ]);
+  });
+
   it("reads topic= selectors as URI templates and ignores match=", () => {
     const matchers = parseSubscribeQuery(
       query(`topic=${encodeURIComponent("https://example.com/books/{id}")}&topic=*&match=x`),

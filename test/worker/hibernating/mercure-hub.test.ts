@@ -265,6 +265,51 @@ describe("Mercure hub, draft-08", () => {
   });
 });
 
+describe("Mercure hub, canonical and alternate topics (draft-08 §Publication, §Publishers, §Subscribers)", () => {
+  it("publishing needs publish on every topic: one topic outside the token is a 403 and nothing is stored", async () => {
+    const canonical = topic("books");
+    const alternate = topic("users");
+    const watcher = await subscribeHub([["match", alternate]]);
+    const partial = await draftToken(PUBLISHER_KEY, HUB, ["publish"], [{ match: canonical }]);
+    const refused = await publishUpdate({ topic: [canonical, alternate], data: "half allowed" }, { token: partial });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("WWW-Authenticate")).toMatch(/error="insufficient_scope"/);
+    const both = await draftToken(PUBLISHER_KEY, HUB, ["publish"], [{ match: canonical }, { match: alternate }]);
+    const accepted = await publishUpdate({ topic: [canonical, alternate], data: "both allowed" }, { token: both });
+    expect(accepted.status).toBe(200);
+    // A subscriber of the alternate topic alone gets it, once.
+    expect((await watcher.waitForEvents(1)).map((e) => e.data)).toEqual(["both allowed"]);
+    await watcher.cancel();
+  });
+
+  it("the spec's example: a grant on users/42/* reads a private update of books/1 through its alternate topic", async () => {
+    const base = `https://example.com/alt-${Math.random().toString(36).slice(2, 8)}`;
+    const token = await draftToken(
+      SUBSCRIBER_KEY,
+      HUB,
+      ["subscribe"],
+      [{ match: `${base}/users/42/*`, match_type: "urlpattern" }],
+    );
+    const other = await draftToken(
+      SUBSCRIBER_KEY,
+      HUB,
+      ["subscribe"],
+      [{ match: `${base}/users/43/*`, match_type: "urlpattern" }],
+    );
+    const routing: [string, string][] = [["match_urlpattern", `${base}/books/:id`]];
+    const reader = await subscribeHub(routing, { headers: { Authorization: `Bearer ${token}` } });
+    const outsider = await subscribeHub(routing, { headers: { Authorization: `Bearer ${other}` } });
+    await published({ topic: [`${base}/books/1`, `${base}/users/42/books/1`], data: "for 42", private: "on" });
+    await published({ topic: `${base}/books/1`, data: "private, no alternate", private: "on" });
+    await published({ topic: `${base}/books/2`, data: "public marker" });
+    expect((await reader.waitForEvents(2)).map((e) => e.data)).toEqual(["for 42", "public marker"]);
+    expect((await outsider.waitForEvents(1)).map((e) => e.data)).toEqual(["public marker"]);
+    expect(outsider.events).toHaveLength(1);
+    await reader.cancel();
+    await outsider.cancel();
+  });
+});
+
 describe("Mercure hub resumption edge cases", () => {
   it("a private update's id resumes a subscriber that may not read it exactly as an unknown id does", async () => {
     const secret = topic("private");
@@ -455,18 +500,35 @@ describe("Mercure hub refusals", () => {
   it("refuses what the draft says must be refused", async () => {
     const t = topic();
     const cases: [Record<string, string | string[]>, number][] = [
-      [{ topic: [t, topic()], data: "two topics" }, 400],
       [{ data: "no topic" }, 400],
-      [{ topic: "https://example.com/.well-known/mercure/subscriptions/x", data: "reserved" }, 403],
-      [{ topic: "/.well-known/mercure", data: "reserved, relative" }, 403],
+      [{ topic: "https://example.com/.well-known/mercure/subscriptions/x", data: "reserved" }, 400],
+      [{ topic: "/.well-known/mercure", data: "reserved, relative" }, 400],
+      [{ topic: "/.well-known/%6Dercure/subscriptions/x", data: "reserved, encoded" }, 400],
+      [{ topic: [t, "/.well-known/mercure/x"], data: "reserved alternate" }, 400],
+      [{ topic: "*", data: "the wildcard" }, 400],
       [{ topic: `${t}\u0007`, data: "control character" }, 400],
+      [{ topic: `${t}\u200b`, data: "format character" }, 400],
       [{ topic: t, id: "#fragment", data: "id starting with #" }, 400],
+      [{ topic: t, id: "a\u0009b", data: "id with TAB" }, 400],
       [{ topic: t, type: "a\nb", data: "type with LF" }, 400],
+      [{ topic: t, type: "mercure", data: "a forged hub event" }, 400],
       [{ topic: t, retry: "12s", data: "retry not digits" }, 400],
     ];
     for (const [fields, status] of cases) {
       const response = await publishUpdate(fields);
       expect([JSON.stringify(fields), response.status]).toEqual([JSON.stringify(fields), status]);
+    }
+  });
+
+  it("refuses the reserved namespace and the * topic with 400 whatever the token: none, invalid, or one that lacks scope", async () => {
+    const narrow = await draftToken(PUBLISHER_KEY, HUB, ["publish"], [{ match: "https://example.com/only" }]);
+    const tokens = [null, "not.a.token", await draftToken(SUBSCRIBER_KEY, HUB, ["publish"], [{ match: "*" }]), narrow];
+    for (const token of tokens) {
+      for (const t of ["/.well-known/mercure/subscriptions/x", "*"]) {
+        const response = await publishUpdate({ topic: t, data: "x" }, { token });
+        expect([token, t, response.status]).toEqual([token, t, 400]);
+        expect(response.headers.get("WWW-Authenticate")).toBeNull();
+      }
     }
   });
 
