@@ -26,6 +26,8 @@ import type { SystemDefinition } from "./types.ts";
 
 /** The hub's resource identifier: tokens name it in `aud` (MERCURE_RESOURCE). */
 const MERCURE_RESOURCE = "https://bench.example/.well-known/mercure";
+/** The issuer the key is bound to: tokens carry it as `iss` (MERCURE_PUBLISHER_JWT_ISSUER). */
+const MERCURE_ISSUER = "https://bench.example";
 /** A bench-only HMAC key (the hub refuses keys shorter than the hash). */
 const MERCURE_KEY = "bench-mercure-publisher-key-0123456789abcdef";
 const HUB_PATH = "/.well-known/mercure";
@@ -37,17 +39,19 @@ const FAN = 8;
 const VARS: Readonly<Record<string, string>> = {
   FANOUT_THRESHOLD: "100000",
   MERCURE_PUBLISHER_JWT_KEY: MERCURE_KEY,
+  MERCURE_PUBLISHER_JWT_ISSUER: MERCURE_ISSUER,
   MERCURE_ANONYMOUS: "true",
   MERCURE_RESOURCE,
 };
 
 const base64url = (text: string | Buffer) => Buffer.from(text).toString("base64url");
 
-/** A draft-08 publisher access token for every topic (typ at+jwt, aud, exp), HS256. */
+/** A draft-08 publisher access token for every topic (typ at+jwt, iss, aud, exp), HS256. */
 function publisherToken(ttlSeconds = 24 * 3600): string {
   const head = base64url(JSON.stringify({ alg: "HS256", typ: "at+jwt" }));
   const body = base64url(
     JSON.stringify({
+      iss: MERCURE_ISSUER,
       aud: MERCURE_RESOURCE,
       exp: Math.floor(Date.now() / 1000) + ttlSeconds,
       authorization_details: [

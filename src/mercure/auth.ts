@@ -5,10 +5,11 @@
  * - how it is verified (§Token Validation): JWS compact serialization checked
  *   with hono's JWT helpers against keys configured per role (publisher,
  *   subscriber), chosen by the algorithm each key is configured for (never by
- *   the token alone), narrowed by `kid` when keys have one, optionally bound
- *   to an issuer; in draft mode `typ` must be `at+jwt`, `exp` is required,
- *   `aud` must hold the resource identifier, and `iss` must be one of the
- *   configured authorization servers when there are any; `nbf` is enforced;
+ *   the token alone), narrowed by `kid` when keys have one, each bound to
+ *   its issuer; in draft mode `typ` must be `at+jwt`, `exp` is required,
+ *   `aud` must hold the resource identifier, and `iss` must be present and
+ *   exactly the issuer of the key that verified the token (and one of the
+ *   advertised authorization servers when there are any); `nbf` is enforced;
  * - what it grants (§Authorization Details): the entries of
  *   `authorization_details` whose type is
  *   `https://mercure.rocks/authorization-detail` become topic matchers per
@@ -17,8 +18,9 @@
  *   arrays do, and `exp` is optional.
  * Refusals carry the RFC 6750 challenge (§Error Responses): 401 without an
  * error code when a needed token is missing, 401 `invalid_token` for any token
- * failure (one sentence whatever the cause; the cause goes to `reason`, for
- * the log), 403 `insufficient_scope`, 400 `invalid_request`.
+ * failure (one sentence whatever the cause, the cause going to `reason`,
+ * for the log; a pre-standard token on a draft-08 hub is told which setting
+ * to change), 403 `insufficient_scope`, 400 `invalid_request`.
  */
 import { verify } from "hono/jwt";
 import { parse as parseCookies } from "hono/utils/cookie";
@@ -297,7 +299,7 @@ export async function verifyMercureToken(
 ): Promise<MercureGrant> {
   const limits = { ...MERCURE_LIMITS, ...settings.limits };
   if (token.length > limits.maxTokenLength) throw invalidToken(settings, "token too long");
-  const header = decodeHeader(token);
+  const header = decodeSegment(token, 0);
   if (!header) throw invalidToken(settings, "malformed token header");
   const roleKeys = (role === "publish" ? settings.publisherKeys : settings.subscriberKeys).keys;
   let candidates = roleKeys.filter((key) => key.alg === header.alg);
@@ -315,8 +317,13 @@ export async function verifyMercureToken(
         iat: false,
         ...(draft ? { typ: "at+jwt", aud: settings.resourceIdentifier } : {}),
       })) as Record<string, unknown>;
-      if (key.issuer !== undefined && verified.iss !== key.issuer) {
-        failure = "iss does not match the key's issuer";
+      // draft-08 §Token Validation: `iss` present and exactly the issuer this key belongs to.
+      if (
+        draft
+          ? key.issuer === undefined || verified.iss !== key.issuer
+          : key.issuer !== undefined && verified.iss !== key.issuer
+      ) {
+        failure = key.issuer === undefined ? "the key has no issuer" : "iss is not the key's issuer";
         continue;
       }
       payload = verified;
@@ -325,7 +332,11 @@ export async function verifyMercureToken(
       failure = error instanceof Error ? error.name : "verification failed";
     }
   }
-  if (!payload) throw invalidToken(settings, failure);
+  if (!payload) {
+    // A pre-standard token sent to a draft-08 hub: still refused, but the answer says what to change.
+    if (draft && isPreStandard(decodeSegment(token, 1))) throw preStandardToken(settings, failure);
+    throw invalidToken(settings, failure);
+  }
   if (draft) {
     if (typeof payload.exp !== "number") throw invalidToken(settings, "no exp claim");
     if (settings.issuers.length > 0 && !settings.issuers.includes(payload.iss as string)) {
@@ -349,8 +360,9 @@ export async function verifyMercureToken(
   return grant;
 }
 
-function decodeHeader(token: string): { alg?: unknown; kid?: unknown } | null {
-  const encoded = token.slice(0, token.indexOf("."));
+/** The JSON object of a token's header (0) or payload (1), unverified; null if it is not one. */
+function decodeSegment(token: string, index: 0 | 1): Record<string, unknown> | null {
+  const encoded = token.split(".", 2)[index];
   if (!encoded || !/^[A-Za-z0-9_-]+$/.test(encoded)) return null;
   try {
     const json = atob(
@@ -360,10 +372,30 @@ function decodeHeader(token: string): { alg?: unknown; kid?: unknown } | null {
         .padEnd(Math.ceil(encoded.length / 4) * 4, "="),
     );
     const value: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))));
-    return typeof value === "object" && value !== null ? value : null;
+    return isObject(value) ? value : null;
   } catch {
     return null;
   }
+}
+
+/** A payload with the pre-standard `mercure` claim (or its namespaced name) and no `authorization_details`. */
+function isPreStandard(payload: Record<string, unknown> | null): boolean {
+  return (
+    payload !== null &&
+    payload.authorization_details === undefined &&
+    (isObject(payload.mercure) || isObject(payload[NAMESPACED_CLAIM]))
+  );
+}
+
+/** 401 `invalid_token`, as any failure, with a sentence that names the setting (the client sent the claim itself). */
+function preStandardToken(settings: MercureAuthSettings, reason: string): MercureRefused {
+  return new MercureRefused(
+    401,
+    "invalid_token",
+    "The access token is not valid: it is a pre-standard Mercure token (a mercure claim), and this hub speaks draft-dunglas-mercure-08 (authorization_details). Set MERCURE_PROTOCOL=legacy on the hub for pre-standard publishers and subscribers, or issue draft-08 access tokens.",
+    challenge(settings, "invalid_token"),
+    `pre-standard token: ${reason}`,
+  );
 }
 
 interface Rights {

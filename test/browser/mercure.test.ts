@@ -11,7 +11,7 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, startPageServer, type PageServer } from "../support/browser";
-import { draftToken, publishToHub } from "../support/mercure-token";
+import { draftToken, publishToHub, TEST_ISSUER } from "../support/mercure-token";
 import { until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
@@ -27,6 +27,7 @@ beforeAll(async () => {
   relay = await startRelay({
     MERCURE_PUBLISHER_JWT_KEY: PUBLISHER_KEY,
     MERCURE_SUBSCRIBER_JWT_KEY: SUBSCRIBER_KEY,
+    MERCURE_PUBLISHER_JWT_ISSUER: TEST_ISSUER,
     MERCURE_CORS_ORIGINS: pageOrigin(),
     // One resource identifier for every host name the hub is reached by.
     MERCURE_RESOURCE: "https://hub.example.com/.well-known/mercure",
@@ -133,6 +134,7 @@ describe("Mercure hub in Chromium, streams the relay ends", () => {
     shortLived = await startRelay({
       MERCURE_PUBLISHER_JWT_KEY: PUBLISHER_KEY,
       MERCURE_SUBSCRIBER_JWT_KEY: SUBSCRIBER_KEY,
+      MERCURE_PUBLISHER_JWT_ISSUER: TEST_ISSUER,
       MERCURE_CORS_ORIGINS: pageOrigin(),
       MERCURE_ANONYMOUS: "true",
       // Every stream ends after a second; the browser waits 1.5 s before it reconnects.

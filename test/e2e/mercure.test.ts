@@ -12,7 +12,7 @@ import { execFile, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { draftToken, legacyToken, publishToHub } from "../support/mercure-token";
+import { draftToken, legacyToken, publishToHub, TEST_ISSUER } from "../support/mercure-token";
 import { until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
@@ -24,6 +24,8 @@ const HUB_VARS = {
   MERCURE_SUBSCRIBER_JWT_KEY: SUBSCRIBER_KEY,
   MERCURE_ANONYMOUS: "true",
 };
+/** draft-08 binds the keys to the issuer of the tokens they verify (`iss`); pre-standard tokens carry none. */
+const DRAFT_VARS = { ...HUB_VARS, MERCURE_PUBLISHER_JWT_ISSUER: TEST_ISSUER };
 
 interface Received {
   readonly id: string;
@@ -127,7 +129,7 @@ describe("Mercure hub, pre-standard protocol, Symfony's publisher", () => {
 describe("Mercure hub, draft-08", () => {
   let relay: RelayProcess;
   beforeAll(async () => {
-    relay = await startRelay(HUB_VARS);
+    relay = await startRelay(DRAFT_VARS);
   });
   afterAll(async () => {
     await relay?.dispose();

@@ -89,6 +89,11 @@ beforeAll(async () => {
   };
 });
 
+/** The issuer the draft-mode test keys belong to unless they name another. */
+const ISSUER = "https://app.example.com";
+const withIssuer = (configs: MercureKeyConfig[]) =>
+  configs.map((config) => ({ ...config, issuer: config.issuer ?? ISSUER }));
+
 async function settings(
   mode: MercureMode,
   publisher: MercureKeyConfig[],
@@ -100,8 +105,9 @@ async function settings(
     hubUrl: HUB,
     resourceIdentifier: RESOURCE,
     issuers: [],
-    publisherKeys: await importMercureKeys(publisher),
-    subscriberKeys: await importMercureKeys(subscriber),
+    // Pre-standard keys need no issuer (and the tests' legacy tokens carry none).
+    publisherKeys: await importMercureKeys(mode === "draft" ? withIssuer(publisher) : publisher),
+    subscriberKeys: await importMercureKeys(mode === "draft" ? withIssuer(subscriber) : subscriber),
     ...extra,
   };
 }
@@ -115,6 +121,7 @@ const details = (actions: unknown[], topics: unknown[], more: Record<string, unk
   ...more,
 });
 const claims = (more: Record<string, unknown> = {}) => ({
+  iss: ISSUER,
   aud: RESOURCE,
   exp: now() + 600,
   sub: "user-1",
@@ -245,6 +252,10 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
     ["an expired token", AT_JWT, () => claims({ exp: now() - 10 })],
     ["nbf in the future", AT_JWT, () => claims({ nbf: future() })],
     ["no aud", AT_JWT, () => claims({ aud: undefined })],
+    ["no iss (§Token Validation: present, always)", AT_JWT, () => claims({ iss: undefined })],
+    ["another issuer's iss", AT_JWT, () => claims({ iss: "https://elsewhere.example" })],
+    ["an iss that differs by a trailing slash", AT_JWT, () => claims({ iss: `${ISSUER}/` })],
+    ["an iss that is not a string", AT_JWT, () => claims({ iss: [ISSUER] })],
     ["another hub's aud", AT_JWT, () => claims({ aud: "https://other.example.com/.well-known/mercure" })],
     ["alg none", { alg: "none", typ: "at+jwt" }, () => claims()],
     ["an algorithm the hub has no key for (HS512)", { alg: "HS512", typ: "at+jwt" }, () => claims()],
@@ -429,10 +440,27 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
       expect((await refused(verifyMercureToken(candidate, "publish", auth))).status).toBe(401);
   });
 
+  it("a key bound to no issuer verifies no draft-08 token, even one without iss", async () => {
+    const auth = {
+      ...(await settings("draft", [])),
+      publisherKeys: await importMercureKeys([{ alg: "HS256", key: PUBLISH_SECRET }]),
+    };
+    const signer = await hmacSigner(PUBLISH_SECRET);
+    for (const iss of [undefined, ISSUER]) {
+      const error = await refused(verifyMercureToken(await token(AT_JWT, claims({ iss }), signer), "publish", auth));
+      expect([error.status, error.reason]).toEqual([401, "the key has no issuer"]);
+    }
+  });
+
   it("checks iss against the advertised authorization servers when there are any", async () => {
-    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }], undefined, {
-      issuers: ["https://as.example"],
-    });
+    const auth = await settings(
+      "draft",
+      [{ alg: "HS256", key: PUBLISH_SECRET, issuer: "https://as.example" }],
+      undefined,
+      {
+        issuers: ["https://as.example"],
+      },
+    );
     const signer = await hmacSigner(PUBLISH_SECRET);
     await verifyMercureToken(await token(AT_JWT, claims({ iss: "https://as.example" }), signer), "publish", auth);
     for (const iss of ["https://other.example", undefined]) {
@@ -543,14 +571,37 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
     expect(mayReceive(null, book(1, true), true)).toBe(false);
   });
 
-  it("refuses pre-standard tokens (mercure claim, typ JWT, no exp, no aud)", async () => {
+  it.each([
+    ["the mercure claim", { mercure: { publish: ["*"] } }],
+    ["the namespaced claim", { "https://mercure.rocks/": { subscribe: ["*"] } }],
+    ["the mercure claim with exp and an unsigned-for audience", { mercure: { publish: ["*"] }, exp: now() + 60 }],
+  ])(
+    "refuses a pre-standard token (%s) with 401 invalid_token that says to set MERCURE_PROTOCOL=legacy",
+    async (_name, payload) => {
+      const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+      const legacy = await token({ alg: "HS256", typ: "JWT" }, payload, await hmacSigner(PUBLISH_SECRET));
+      const error = await refused(verifyMercureToken(legacy, "publish", auth));
+      expect([error.status, error.code]).toEqual([401, "invalid_token"]);
+      expect(error.headers["WWW-Authenticate"]).toBe(`Bearer error="invalid_token", resource_metadata="${METADATA}"`);
+      expect(error.message).toMatch(/pre-standard.*MERCURE_PROTOCOL=legacy/);
+      // Whatever its signature: the hint reads only what the client sent, and accepts nothing.
+      const forged = await token({ alg: "HS256", typ: "JWT" }, payload, await hmacSigner(`${PUBLISH_SECRET}!`));
+      expect((await refused(verifyMercureToken(forged, "publish", auth))).message).toMatch(/MERCURE_PROTOCOL=legacy/);
+    },
+  );
+
+  it("says nothing of the pre-standard protocol for other invalid tokens", async () => {
     const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
-    const legacy = await token(
-      { alg: "HS256", typ: "JWT" },
-      { mercure: { publish: ["*"] } },
-      await hmacSigner(PUBLISH_SECRET),
-    );
-    expect((await refused(verifyMercureToken(legacy, "publish", auth))).status).toBe(401);
+    const signer = await hmacSigner(PUBLISH_SECRET);
+    for (const candidate of [
+      await token({ alg: "HS256", typ: "JWT" }, claims(), signer),
+      await token(AT_JWT, claims({ iss: undefined, mercure: { publish: ["*"] } }), signer),
+      "not-a-token",
+    ]) {
+      expect((await refused(verifyMercureToken(candidate, "publish", auth))).message).toBe(
+        "The access token is not valid.",
+      );
+    }
   });
 
   it("answers a missing token with a bare Bearer challenge pointing at the resource metadata", async () => {
@@ -566,7 +617,12 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
 
 describe("the spec's own token examples (draft-08 §Authorization, §Subscribers, §Payloads)", () => {
   const subscriber = async (authorizationDetails: unknown[]) => {
-    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    // The example's self-issuing publisher is https://example.com: the hub binds the key to it.
+    const auth = await settings(
+      "draft",
+      [{ alg: "HS256", key: PUBLISH_SECRET }],
+      [{ alg: "HS256", key: SUBSCRIBE_SECRET, issuer: "https://example.com" }],
+    );
     // §Authorization's example claims, signed as the example says (typ at+jwt), with HS256.
     const example = {
       iss: "https://example.com",

@@ -14,7 +14,8 @@ import { GUARD_MS, readStream, type StreamReader } from "../sse-reader";
 const HUB = `${BASE}/.well-known/mercure`;
 const PUBLISHER_KEY = env.MERCURE_PUBLISHER_JWT_KEY as string;
 const SUBSCRIBER_KEY = env.MERCURE_SUBSCRIBER_JWT_KEY as string;
-const LEGACY = { MERCURE_PROTOCOL: "legacy" };
+/** The pre-standard protocol, as a Symfony app runs it: its tokens carry no iss, so no key issuer. */
+const LEGACY = { MERCURE_PROTOCOL: "legacy", MERCURE_PUBLISHER_JWT_ISSUER: "" };
 
 let counter = 0;
 /** A topic no other test uses (the hub is one log shared by the whole file). */
@@ -570,6 +571,32 @@ describe("Mercure hub refusals", () => {
     }
   });
 
+  it("a draft-08 hub without an issuer for its key is misconfigured: /healthz names the setting", async () => {
+    const unbound = { MERCURE_PUBLISHER_JWT_ISSUER: "", MERCURE_SUBSCRIBER_JWT_ISSUER: "" };
+    for (const path of ["/healthz", "/.well-known/mercure?match=x"]) {
+      const response = await fetchWithEnv(unbound, new Request(`${BASE}${path}`));
+      const body = (await response.json()) as { error: string; message: string };
+      expect([path, response.status, body.error]).toEqual([path, 500, "config_invalid"]);
+      expect(body.message).toMatch(/MERCURE_PUBLISHER_JWT_ISSUER must be set/);
+    }
+    const legacy = await fetchWithEnv({ ...unbound, ...LEGACY }, new Request(`${BASE}/healthz`));
+    expect(legacy.status).toBe(200);
+  });
+
+  it("a pre-standard token gets 401 invalid_token saying to set MERCURE_PROTOCOL=legacy, and is not accepted", async () => {
+    const token = await legacyToken(PUBLISHER_KEY, { publish: ["*"] });
+    const response = await publishUpdate({ topic: topic(), data: "x" }, { token });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("WWW-Authenticate")).toMatch(/error="invalid_token"/);
+    expect(((await response.json()) as { message: string }).message).toMatch(/MERCURE_PROTOCOL=legacy/);
+    const url = new URL(HUB);
+    url.searchParams.append("match", topic());
+    const subscriber = await legacyToken(SUBSCRIBER_KEY, { subscribe: ["*"] });
+    const refused = await SELF.fetch(url, { headers: { Authorization: `Bearer ${subscriber}` } });
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/MERCURE_PROTOCOL=legacy/);
+  });
+
   it("without anonymous access a subscriber without a token gets 401", async () => {
     const url = new URL(HUB);
     url.searchParams.append("match", topic());
@@ -631,11 +658,5 @@ describe("Mercure hub, pre-standard protocol (MERCURE_PROTOCOL=legacy)", () => {
     const draft = await SELF.fetch(metadata);
     expect(draft.status).toBe(200);
     expect(await draft.json()).toMatchObject({ resource: HUB, mercure_version: 8 });
-  });
-
-  it("refuses a pre-standard token in draft mode", async () => {
-    const token = await legacyToken(PUBLISHER_KEY, { publish: ["*"] });
-    const response = await publishUpdate({ topic: topic(), data: "x" }, { token });
-    expect(response.status).toBe(401);
   });
 });
