@@ -174,20 +174,20 @@ export interface MercureGrant {
 export type TokenSource = "header" | "cookie" | "query";
 
 export interface ExtractOptions {
-  /** Cookie name (default: `mercureAccessToken` in draft mode, `mercureAuthorization` in the pre-standard mode). */
+  /** Cookie name (default: `__Secure-mercure_access_token` in draft mode, `mercureAuthorization` in the pre-standard mode). */
   readonly cookieName?: string;
-  /** Draft mode only: accept the `access_token` query parameter (draft-08 allows it, advises against it). */
-  readonly allowQueryToken?: boolean;
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 /**
- * The one token the request presents, by draft-08 precedence: the
- * `Authorization: Bearer` header, then the query parameter (`access_token` in
- * draft mode when allowed; `authorization` in the pre-standard mode), then the
- * cookie. A malformed Authorization header is a 400 `invalid_request`; so is
- * an `access_token` in the URL of a hub that does not take tokens there.
+ * The one token the request presents (draft-08 §Presenting the Access
+ * Token): the `Authorization: Bearer` header, else the cookie; the
+ * pre-standard mode also reads its `authorization` query parameter, between
+ * the two. A malformed Authorization header is a 400 `invalid_request`. The
+ * draft's hubs do not accept the `access_token` query parameter (RFC 9700
+ * forbids tokens in URLs): one is a 400 `invalid_request` that says where
+ * the token goes, rather than a token silently ignored.
  */
 export function extractToken(
   request: Request,
@@ -209,17 +209,13 @@ export function extractToken(
     const token = query.get("authorization");
     if (token) return { token, source: "query" };
   } else {
-    const token = query.get("access_token");
-    if (token !== null) {
-      if (!options.allowQueryToken) {
-        throw new MercureRefused(
-          400,
-          "invalid_request",
-          `This hub takes no access token in the URL (URLs end up in logs): send it in the Authorization header or the ${options.cookieName ?? COOKIE_NAME.draft} cookie.`,
-          { "WWW-Authenticate": 'Bearer error="invalid_request"' },
-        );
-      }
-      if (token) return { token, source: "query" };
+    if (query.has("access_token")) {
+      throw new MercureRefused(
+        400,
+        "invalid_request",
+        `This hub takes no access token in the URL (URLs end up in logs): send it in the Authorization header or the ${options.cookieName ?? COOKIE_NAME.draft} cookie.`,
+        { "WWW-Authenticate": 'Bearer error="invalid_request"' },
+      );
     }
   }
   const cookie = request.headers.get("Cookie");
@@ -249,20 +245,20 @@ export function resourceMetadataUrl(settings: MercureAuthSettings): string {
 
 /**
  * The protected resource metadata document (draft-08 §Protected Resource
- * Metadata): the resource identifier, the authorization servers when any, the
- * RFC 6750 methods accepted (`header`, plus `query` where allowed), the
- * cookie as `mercure_cookie`, and `mercure_version` 8.
+ * Metadata): the resource identifier, the authorization servers when any,
+ * the authorization detail type the hub understands, the one RFC 6750 method
+ * it accepts (`header`), and the name of the cookie it also reads
+ * (`mercure_cookie`, when it reads one). No version member: the protocol
+ * carries none. `mercure_matcher_types_supported` is left out: its absence
+ * means exactly `exact` and `urlpattern`.
  */
-export function resourceMetadata(
-  settings: MercureAuthSettings,
-  accepts: { readonly cookie: boolean; readonly queryToken: boolean },
-): Record<string, unknown> {
+export function resourceMetadata(settings: MercureAuthSettings, cookieName: string | null): Record<string, unknown> {
   return {
     resource: settings.resourceIdentifier,
     ...(settings.issuers.length > 0 ? { authorization_servers: [...settings.issuers] } : {}),
-    bearer_methods_supported: accepts.queryToken ? ["header", "query"] : ["header"],
-    ...(accepts.cookie ? { mercure_cookie: true } : {}),
-    mercure_version: 8,
+    authorization_details_types_supported: [AUTHORIZATION_DETAIL_TYPE],
+    bearer_methods_supported: ["header"],
+    ...(cookieName === null ? {} : { mercure_cookie: cookieName }),
   };
 }
 

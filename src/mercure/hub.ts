@@ -49,7 +49,7 @@ import {
 import { badRequest } from "./errors";
 import { MERCURE_LIMITS } from "./limits";
 import { parseSubscribeQuery } from "./matchers";
-import { HUB_PATH, requestedLastEventId } from "./protocol";
+import { COOKIE_NAME, HUB_PATH, requestedLastEventId } from "./protocol";
 import { hubMarks, resumeFrom } from "./cursor";
 import { encodeEnvelope, generateUpdateId, parsePublishForm } from "./update";
 import { mercurePosition, mercureView } from "./view";
@@ -82,11 +82,12 @@ export function mercureRoutes(): Hono<HubEnv> {
   });
   // Public metadata: any page may read it (clients discover the resource identifier there).
   routes.get(METADATA_PATH, async (c) => {
-    // Pre-standard hubs publish no metadata (draft-08 §Protected Resource Metadata): no version 8 claim.
+    // Pre-standard hubs publish no metadata (draft-08 §Protected Resource Metadata: clients may take its
+    // absence as a hint that the hub implements such a revision).
     if (c.var.hub.mode === "legacy")
       return errorResponse(404, "not_found", "No metadata: this hub speaks the pre-standard protocol.");
     const settings = await authSettings(c);
-    const metadata = resourceMetadata(settings, { cookie: true, queryToken: false });
+    const metadata = resourceMetadata(settings, COOKIE_NAME.draft);
     return c.json(metadata, 200, { "Access-Control-Allow-Origin": "*" });
   });
   const hub = HUB_PATH.slice("/.well-known".length);

@@ -145,14 +145,9 @@ describe("extractToken (§Presenting the Access Token)", () => {
   const request = (url: string, headers: Record<string, string> = {}) =>
     new Request(`https://hub.example.com/.well-known/mercure${url}`, { headers });
 
-  it("prefers the Authorization header, then the query parameter, then the cookie", () => {
-    const all = request("?access_token=q", {
-      Authorization: "Bearer h.h.h",
-      Cookie: "__Secure-mercure_access_token=c",
-    });
-    expect(extractToken(all, "draft", { allowQueryToken: true })).toEqual({ token: "h.h.h", source: "header" });
-    const noHeader = request("?access_token=q", { Cookie: "__Secure-mercure_access_token=c" });
-    expect(extractToken(noHeader, "draft", { allowQueryToken: true })).toEqual({ token: "q", source: "query" });
+  it("prefers the Authorization header (the cookie is then ignored), else the cookie; legacy reads its query parameter between", () => {
+    const both = request("", { Authorization: "Bearer h.h.h", Cookie: "__Secure-mercure_access_token=c" });
+    expect(extractToken(both, "draft")).toEqual({ token: "h.h.h", source: "header" });
     expect(extractToken(request("", { Cookie: "a=1; __Secure-mercure_access_token=c" }), "draft")).toEqual({
       token: "c",
       source: "cookie",
@@ -179,7 +174,15 @@ describe("extractToken (§Presenting the Access Token)", () => {
     expect(extractToken(request(""), "draft")).toBeNull();
   });
 
-  it("refuses a token in the URL of a draft hub that does not take one there (400 invalid_request)", () => {
+  it("never takes access_token from the URL: the header still wins over it; without a header it is a 400", () => {
+    const withHeader = request("?access_token=q", { Authorization: "Bearer h.h.h" });
+    expect(extractToken(withHeader, "draft")).toEqual({ token: "h.h.h", source: "header" });
+    const withCookie = request("?access_token=q", { Cookie: "__Secure-mercure_access_token=c" });
+    expect(() => extractToken(withCookie, "draft")).toThrow(/no access token in the URL/);
+    expect(() => extractToken(request("?access_token="), "draft")).toThrow(/no access token in the URL/);
+  });
+
+  it("refuses a token in the URL of a draft hub that does not take one there (400 invalid_request, the message without it)", () => {
     let error: unknown;
     try {
       extractToken(request("?match=a&access_token=secret-token"), "draft");
@@ -734,26 +737,27 @@ describe("the spec's own token examples (draft-08 §Authorization, §Subscribers
 });
 
 describe("resourceMetadata (§Protected Resource Metadata)", () => {
-  it("advertises the resource, the servers, the methods, the cookie and the protocol revision", async () => {
+  it("advertises the resource, the servers, the detail type, the one bearer method and the cookie's name", async () => {
     const plain = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
     expect(resourceMetadataUrl(plain)).toBe(METADATA);
     expect(resourceMetadataUrl({ ...plain, resourceMetadataUrl: "https://meta.example/x" })).toBe(
       "https://meta.example/x",
     );
-    expect(resourceMetadata(plain, { cookie: true, queryToken: false })).toEqual({
+    // mercure_cookie is the cookie's name (a string); no version member (the protocol carries none).
+    expect(resourceMetadata(plain, "__Secure-mercure_access_token")).toEqual({
       resource: RESOURCE,
+      authorization_details_types_supported: ["https://mercure.rocks/authorization-detail"],
       bearer_methods_supported: ["header"],
-      mercure_cookie: true,
-      mercure_version: 8,
+      mercure_cookie: "__Secure-mercure_access_token",
     });
     const withServers = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }], undefined, {
       issuers: ["https://as.example"],
     });
-    expect(resourceMetadata(withServers, { cookie: false, queryToken: true })).toEqual({
+    expect(resourceMetadata(withServers, null)).toEqual({
       resource: RESOURCE,
       authorization_servers: ["https://as.example"],
-      bearer_methods_supported: ["header", "query"],
-      mercure_version: 8,
+      authorization_details_types_supported: ["https://mercure.rocks/authorization-detail"],
+      bearer_methods_supported: ["header"],
     });
   });
 });

@@ -657,6 +657,13 @@ describe("Mercure hub, pre-standard protocol (MERCURE_PROTOCOL=legacy)", () => {
     expect((await via(metadata.clone())).status).toBe(404);
     const draft = await SELF.fetch(metadata);
     expect(draft.status).toBe(200);
-    expect(await draft.json()).toMatchObject({ resource: HUB, mercure_version: 8 });
+    const document = (await draft.json()) as Record<string, unknown>;
+    expect(document).toEqual({
+      resource: HUB,
+      authorization_details_types_supported: ["https://mercure.rocks/authorization-detail"],
+      bearer_methods_supported: ["header"],
+      mercure_cookie: "__Secure-mercure_access_token",
+    });
+    expect(document).not.toHaveProperty("mercure_version");
   });
 });
