@@ -2,24 +2,27 @@
  * Topic matchers (draft-dunglas-mercure-08 §Matcher Types) and the
  * pre-standard topic selectors, compiled once per subscription or token and
  * matched without regular expressions: a Worker cannot time-limit a RegExp,
- * so the accepted syntax is restricted to what LinearPattern runs in
- * O(topic length x pattern length / 32) (draft-08 §URL Pattern: a linear-time
- * engine). `*` matches every topic whatever the type.
+ * and the draft's §URL Pattern asks for a linear-time engine or a cost limit.
+ * `*` matches every topic whatever the type.
  *
- * Accepted subset:
  * - `exact`: any string; case-sensitive, byte-for-byte, never resolved.
  * - `urlpattern`: a URL Pattern (WHATWG) string, relative ones resolved
- *   against the hub's URL, that the runtime's URLPattern parses into its eight
- *   components; each component may use only literal text (special
- *   characters escaped with `\`), named groups `:name` (one or more code
- *   units other than the component's delimiter: `/` in a special-scheme
- *   pathname, `.` in a hostname, none elsewhere) and the wildcard `*` (any
- *   run, possibly empty). Refused with 400: regular expression groups
- *   `(...)`, groups `{...}`, and the modifiers `?`, `+`, `*` after a group or
- *   wildcard. Topics are resolved against the hub's URL and compared
- *   component by component, as URLPattern.test would; `ignoreCase` is never
- *   on. URLPattern reads `:x` as a group even in `urn:x:…`, so URN topics
- *   are best selected with `exact` matchers.
+ *   against the hub's URL, that the runtime's URLPattern accepts. Each of its
+ *   eight components, as the runtime normalized it, is parsed as URL Pattern
+ *   parses it (url-pattern.ts): literal text, `:name` groups, `*`, `{…}`
+ *   groups, the modifiers `?` `+` `*`, and `(…)` regular expressions in their
+ *   regular subset (regular.ts says which constructs are refused: back
+ *   references, lookaround and other assertions, `\p{…}`…). A component of
+ *   literal text, `:name` groups and `*` runs on LinearPattern (shift-and
+ *   over code units, O(topic length x pattern length / 32)); any other on
+ *   RegularPattern (a position automaton over code points, O(topic length x
+ *   positions x positions / 32)). Topics are resolved against the hub's URL
+ *   and compared component by component, as URLPattern.test would;
+ *   `ignoreCase` is never on. Every matcher has a cost (the automaton's work
+ *   per topic character); a subscription's or token's matchers together may
+ *   not pass MERCURE_LIMITS.maxMatcherCost. URLPattern reads `:x` as a group
+ *   even in `urn:x:…`, so URN topics are best selected with `exact`
+ *   matchers.
  * - `uritemplate` (pre-standard mode): a topic equal to the selector matches;
  *   otherwise RFC 6570 level 1-2 expressions `{var}` (a run of unreserved
  *   characters, `%` and non-ASCII) and `{+var}` (also reserved characters,
@@ -31,6 +34,14 @@
 import { badRequest } from "./errors";
 import { parseFormEncoded } from "./form";
 import { type Atom, type CodeUnitClass, LinearPattern } from "./linear-pattern";
+import { type CodePointSet, type RegularNode, RegularPattern, seq, UnsupportedPattern } from "./regular";
+import {
+  type ComponentOptions,
+  componentTree,
+  DEFAULT_OPTIONS,
+  HOSTNAME_OPTIONS,
+  PATHNAME_OPTIONS,
+} from "./url-pattern";
 import { MERCURE_LIMITS } from "./limits";
 import { hasControlCharacter, hasForbiddenCharacter, type MercureMode, WILDCARD } from "./protocol";
 
@@ -167,7 +178,6 @@ const ANY: CodeUnitClass = () => true;
 const NOT_SLASH: CodeUnitClass = (unit) => unit !== 0x2f;
 const NOT_DOT: CodeUnitClass = (unit) => unit !== 0x2e;
 const SPECIAL_SCHEMES = ["http", "https", "ws", "wss", "ftp", "file"];
-const NAME_CHARACTER = /[\p{ID_Continue}$\u200c\u200d]/u;
 
 function compileUrlPattern(pattern: string, hubUrl: URL): Matcher {
   let parsed: URLPattern;
@@ -176,12 +186,18 @@ function compileUrlPattern(pattern: string, hubUrl: URL): Matcher {
   } catch {
     throw badRequest(`"${clip(pattern)}" is not a valid URL pattern.`);
   }
-  const protocol = compileComponent("protocol", parsed.protocol, ANY);
+  const protocol = compileComponent("protocol", parsed.protocol, DEFAULT_OPTIONS);
+  // URL Pattern §"compile a component": a pathname splits at / when the protocol can be a special scheme.
   const special = SPECIAL_SCHEMES.some((scheme) => protocol.test(scheme));
   const compiled = COMPONENTS.map((component): [Component, Compiled] => {
     if (component === "protocol") return [component, protocol];
-    const segment = component === "hostname" ? NOT_DOT : component === "pathname" && special ? NOT_SLASH : ANY;
-    return [component, compileComponent(component, parsed[component], segment)];
+    const options =
+      component === "hostname"
+        ? HOSTNAME_OPTIONS
+        : component === "pathname" && special
+          ? PATHNAME_OPTIONS
+          : DEFAULT_OPTIONS;
+    return [component, compileComponent(component, parsed[component], options)];
   });
   // Cheapest components first: most topics fail on a literal host or protocol.
   compiled.sort(([, a], [, b]) => a.cost - b.cost);
@@ -197,45 +213,82 @@ function compileUrlPattern(pattern: string, hubUrl: URL): Matcher {
   };
 }
 
-/** One component of a URL pattern, as the runtime normalized it, in the accepted subset. */
-function compileComponent(component: Component, source: string, segment: CodeUnitClass): Compiled {
-  const atoms: Atom[] = [];
-  let index = 0;
-  const refuse = (what: string) =>
-    badRequest(
-      `URL patterns here support literal text, :name groups and * only; the ${component} "${clip(source)}" uses ${what}.`,
+/**
+ * One component of a URL pattern, as the runtime normalized it: literal text, `:name` groups and
+ * `*` run on LinearPattern (code units; the fast path of nearly every pattern); anything else
+ * (optional or repeated groups, `(…)` regular expressions) on RegularPattern (code points).
+ */
+function compileComponent(component: Component, source: string, options: ComponentOptions): Compiled {
+  let tree: RegularNode;
+  try {
+    tree = componentTree(source, options);
+    const atoms = flatAtoms(tree);
+    return atoms === null ? compileRegular(tree) : testFor(atoms);
+  } catch (error) {
+    if (!(error instanceof UnsupportedPattern)) throw error;
+    throw badRequest(
+      `URL patterns here run without backtracking, so regular expression groups must be regular; the ${component} "${clip(source)}" uses ${error.message}.`,
     );
-  while (index < source.length) {
-    const character = source[index]!;
-    if (character === "\\") {
-      if (index + 1 >= source.length) throw refuse("a trailing backslash");
-      atoms.push({ kind: "literal", codeUnit: source.charCodeAt(index + 1) });
-      index += 2;
-      continue;
-    }
-    if (character === ":" || character === "*") {
-      if (character === ":") {
-        let end = index + 1;
-        while (end < source.length && NAME_CHARACTER.test(source[end]!)) end++;
-        if (end === index + 1) throw refuse("a group without a name");
-        atoms.push({ kind: "one", accepts: segment }, { kind: "run", accepts: segment });
-        index = end;
-      } else {
-        atoms.push({ kind: "run", accepts: ANY });
-        index++;
-      }
-      const following = source[index];
-      if (following === "(") throw refuse("a regular expression group (...)");
-      if (following === "?" || following === "+" || following === "*") throw refuse(`the modifier ${following}`);
-      continue;
-    }
-    if (character === "(") throw refuse("a regular expression group (...)");
-    if (character === "{" || character === "}") throw refuse("a {...} group");
-    if (character === "?" || character === "+") throw refuse(`the modifier ${character}`);
-    atoms.push({ kind: "literal", codeUnit: source.charCodeAt(index) });
-    index++;
   }
-  return testFor(atoms);
+}
+
+/** The tree as LinearPattern atoms, when it is a sequence of characters and wildcard runs; else null. */
+function flatAtoms(tree: RegularNode): Atom[] | null {
+  const atoms: Atom[] = [];
+  for (const item of tree.kind === "seq" ? tree.items : [tree]) {
+    if (item.kind === "char") {
+      for (const unit of String.fromCodePoint(item.codePoint))
+        atoms.push({ kind: "literal", codeUnit: unit.charCodeAt(0) });
+      continue;
+    }
+    if (item.kind !== "repeat" || item.node.kind !== "set" || item.max !== Infinity || item.min > 1) return null;
+    const accepts = wildcardClass(item.node.set);
+    if (accepts === null) return null;
+    if (item.min === 1) atoms.push({ kind: "one", accepts });
+    const previous = atoms.at(-1);
+    if (previous?.kind === "run") {
+      if (previous.accepts !== accepts) return null;
+    } else {
+      atoms.push({ kind: "run", accepts });
+    }
+  }
+  return atoms;
+}
+
+/** The URL pattern wildcards' sets, as LinearPattern's classes (a class per set, compared by identity). */
+function wildcardClass(set: CodePointSet): CodeUnitClass | null {
+  if (set.negated && set.ranges.length === 0) return ANY;
+  if (set.negated && set.ranges.length === 1 && set.ranges[0]![0] === set.ranges[0]![1]) {
+    if (set.ranges[0]![0] === 0x2f) return NOT_SLASH;
+    if (set.ranges[0]![0] === 0x2e) return NOT_DOT;
+  }
+  return null;
+}
+
+/**
+ * A component RegularPattern runs: the literal characters it starts and ends with are compared as
+ * strings, the rest runs through the automaton. Cost: its worst-case word operations per code point
+ * over 6, LinearPattern's per word, rounded up.
+ */
+function compileRegular(tree: RegularNode): Compiled {
+  const items = tree.kind === "seq" ? tree.items : [tree];
+  let start = 0;
+  while (items[start]?.kind === "char") start++;
+  let end = items.length;
+  while (end > start && items[end - 1]!.kind === "char") end--;
+  const text = (part: readonly RegularNode[]) =>
+    String.fromCodePoint(...part.map((item) => (item.kind === "char" ? item.codePoint : 0)));
+  const prefix = text(items.slice(0, start));
+  const suffix = text(items.slice(end));
+  const automaton = new RegularPattern(seq(items.slice(start, end)));
+  return {
+    cost: Math.ceil(automaton.workPerCodePoint / 6),
+    test: (value) =>
+      value.length >= prefix.length + suffix.length &&
+      value.startsWith(prefix) &&
+      value.endsWith(suffix) &&
+      automaton.matches(value.slice(prefix.length, value.length - suffix.length)),
+  };
 }
 
 /**

@@ -324,9 +324,15 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
       () => claims({ authorization_details: [details(["publish"], [{ match_type: "exact" }])] }),
     ],
     [
-      "an unsupported URL pattern",
+      "a URL pattern this hub cannot run without backtracking (a back reference)",
       AT_JWT,
-      () => claims({ authorization_details: [details(["publish"], [{ match: "/(\\d+)", match_type: "urlpattern" }])] }),
+      () =>
+        claims({ authorization_details: [details(["publish"], [{ match: "/:a/(\\1)", match_type: "urlpattern" }])] }),
+    ],
+    [
+      "a match_type urlpattern value that is not a URL pattern",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "/(a", match_type: "urlpattern" }])] }),
     ],
     [
       "a payload that is not an object",

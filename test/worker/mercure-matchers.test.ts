@@ -10,6 +10,7 @@ import { MercureRefused } from "../../src/mercure/errors";
 import { type Atom, LinearPattern } from "../../src/mercure/linear-pattern";
 import { MERCURE_LIMITS } from "../../src/mercure/limits";
 import { compileMatcher, type MatcherType, matchesAny, parseSubscribeQuery } from "../../src/mercure/matchers";
+import { parseRegExp, RegularPattern } from "../../src/mercure/regular";
 import { SEED } from "./seed";
 
 const HUB = new URL("https://hub.example.com/.well-known/mercure");
@@ -200,6 +201,62 @@ describe("compileMatcher (§Matcher Types)", () => {
     ["urlpattern", "https://example.com/x?page=:n", "https://example.com/x?page=2", true],
     ["urlpattern", "https://example.com/x?page=:n", "https://example.com/x?page=2&y", true],
     ["urlpattern", "https://example.com/x?page=:n", "https://example.com/x", false],
+    // groups and modifiers (URL Pattern: {…}, ?, +, *; a pathname's / is a group's implicit prefix)
+    ["urlpattern", "https://example.com/books{/:id}?", "https://example.com/books", true],
+    ["urlpattern", "https://example.com/books{/:id}?", "https://example.com/books/1", true],
+    ["urlpattern", "https://example.com/books{/:id}?", "https://example.com/books/", false],
+    ["urlpattern", "https://example.com/books{/:id}?", "https://example.com/books/1/2", false],
+    ["urlpattern", "https://example.com/books/:id?", "https://example.com/books", true],
+    ["urlpattern", "https://example.com/books/:id?", "https://example.com/books/7", true],
+    ["urlpattern", "https://example.com/books/:id?", "https://example.com/books7", false],
+    ["urlpattern", "https://example.com/a/:path+", "https://example.com/a/1/2/3", true],
+    ["urlpattern", "https://example.com/a/:path+", "https://example.com/a", false],
+    ["urlpattern", "https://example.com/a/:path*", "https://example.com/a", true],
+    ["urlpattern", "https://example.com/a/:path*", "https://example.com/a/x/y", true],
+    ["urlpattern", "https://example.com/a/:path*", "https://example.com/a/", false],
+    ["urlpattern", "https://example.com/a{-:n}*", "https://example.com/a-1-2", true],
+    ["urlpattern", "https://example.com/a{-:n}*", "https://example.com/a", true],
+    ["urlpattern", "https://example.com/a{-:n}*", "https://example.com/a-", false],
+    ["urlpattern", "https://example.com/a/{x}?/b", "https://example.com/a/x/b", true],
+    ["urlpattern", "https://example.com/a/{x}?/b", "https://example.com/a//b", true],
+    ["urlpattern", "https://example.com/a/{x}?/b", "https://example.com/a/y/b", false],
+    ["urlpattern", "https://example.com/files/*?", "https://example.com/files", true],
+    ["urlpattern", "https://example.com/files/*?", "https://example.com/filesx", false],
+    ["urlpattern", "https://example.com/files/*?", "https://example.com/files/a/b", true],
+    ["urlpattern", "https://example.com/**", "https://example.com/a/b", true],
+    ["urlpattern", "https://example.com/:a*:b*", "https://example.com/ab", true],
+    ["urlpattern", "http{s}?://example.com/x", "http://example.com/x", true],
+    ["urlpattern", "http{s}?://example.com/x", "https://example.com/x", true],
+    ["urlpattern", "http{s}?://example.com/x", "ftp://example.com/x", false],
+    ["urlpattern", "https://{:sub.}?example.com/x", "https://example.com/x", true],
+    ["urlpattern", "https://{:sub.}?example.com/x", "https://api.example.com/x", true],
+    ["urlpattern", "https://{:sub.}?example.com/x", "https://a.b.example.com/x", false],
+    // regular expression groups, in their regular subset
+    ["urlpattern", "https://example.com/books/:id(\\d+)", "https://example.com/books/42", true],
+    ["urlpattern", "https://example.com/books/:id(\\d+)", "https://example.com/books/4a", false],
+    // A repeated group repeats its implicit / prefix too.
+    ["urlpattern", "https://example.com/(a|b)+", "https://example.com/a/b/b/a", true],
+    ["urlpattern", "https://example.com/(a|b)+", "https://example.com/abba", false],
+    ["urlpattern", "https://example.com/((?:a|b)+)", "https://example.com/abba", true],
+    ["urlpattern", "https://example.com/((?:a|b)+)", "https://example.com/abc", false],
+    ["urlpattern", "https://example.com/:y(\\d{4})-:m(\\d{2})", "https://example.com/2024-05", true],
+    ["urlpattern", "https://example.com/:y(\\d{4})-:m(\\d{2})", "https://example.com/24-05", false],
+    ["urlpattern", "https://example.com/:slug([a-z0-9_\\-]+)", "https://example.com/my-post_2", true],
+    ["urlpattern", "https://example.com/:slug([a-z0-9_\\-]+)", "https://example.com/My-post", false],
+    ["urlpattern", "https://example.com/:v(v[1-3])/x", "https://example.com/v2/x", true],
+    ["urlpattern", "https://example.com/:v(v[1-3])/x", "https://example.com/v4/x", false],
+    ["urlpattern", "https://example.com/:x((?:ab)*c?)", "https://example.com/ababc", true],
+    ["urlpattern", "https://example.com/:x((?:ab)*c?)", "https://example.com/abac", false],
+    ["urlpattern", "https://example.com/(.*)/end", "https://example.com/a/b/end", true],
+    ["urlpattern", "https://example.com/([^\\/]+)/end", "https://example.com/a/b/end", false],
+    ["urlpattern", "https://example.com/([^\\/]+)/end", "https://example.com/ab/end", true],
+    ["urlpattern", "https://example.com/(\\w+)\\.json", "https://example.com/a_1.json", true],
+    ["urlpattern", "https://example.com/(\\D\\S\\W)", "https://example.com/a!%20", false],
+    ["urlpattern", "https://example.com/:n(\\d{2,3})", "https://example.com/1234", false],
+    ["urlpattern", "https://example.com/:n(\\d{2,})", "https://example.com/1234", true],
+    ["urlpattern", "https://example.com/x?page=:n(\\d+)", "https://example.com/x?page=12", true],
+    ["urlpattern", "https://example.com/x?page=:n(\\d+)", "https://example.com/x?page=1a", false],
+    ["urlpattern", "https://example.com/x#:frag(sec-\\d+)?", "https://example.com/x", true],
     // relative patterns and topics resolve against the hub's URL
     [
       "urlpattern",
@@ -258,16 +315,19 @@ describe("compileMatcher (§Matcher Types)", () => {
   });
 
   const unsupported: Array<[MatcherType, string, RegExp]> = [
-    ["urlpattern", "https://example.com/a/(\\d+)", /regular expression group/],
-    ["urlpattern", "https://example.com/a/:id(\\d+)", /regular expression group/],
-    ["urlpattern", "https://example.com/a/:id?", /modifier \?/],
-    ["urlpattern", "https://example.com/a/:id+", /not a valid URL pattern|modifier \+/],
-    ["urlpattern", "https://example.com/:a*:b*", /modifier \*/],
-    ["urlpattern", "https://example.com/**", /modifier \*/],
-    ["urlpattern", "https://example.com/a/{x}?/b", /\{\.\.\.\} group/],
-    ["urlpattern", "http{s}?://example.com/x", /protocol/],
-    ["urlpattern", "https://example.com/(a|b)+", /regular expression group/],
+    // Not regular, or not run without backtracking: refused by name (docs/MERCURE.md lists them).
+    ["urlpattern", "https://example.com/:a/(\\1)", /back reference/],
+    ["urlpattern", "https://example.com/((?=a)a)", /lookaround/],
+    ["urlpattern", "https://example.com/((?<!b)a)", /lookaround/],
+    ["urlpattern", "https://example.com/(^a)", /assertion \^/],
+    ["urlpattern", "https://example.com/(a$)", /assertion \$/],
+    ["urlpattern", "https://example.com/(a\\b)", /assertion \\b/],
+    ["urlpattern", "https://example.com/(\\p{L}+)", /property escape/],
+    ["urlpattern", "https://example.com/([[a]])", /not a valid URL pattern|nested class/],
+    ["urlpattern", "https://example.com/(a{5000})", /more than 4096 positions/],
+    ["urlpattern", "https://example.com/((?:a{100}){100})", /more than 4096 positions/],
     ["urlpattern", "https://example.com/:", /not a valid URL pattern|without a name/],
+    ["urlpattern", "https://example.com/(a", /not a valid URL pattern/],
     ["uritemplate", "https://example.com/{#frag}", /another operator/],
     ["uritemplate", "https://example.com/{/seg}", /another operator/],
     ["uritemplate", "https://example.com/{?q}", /another operator/],
@@ -292,6 +352,13 @@ describe("compileMatcher (§Matcher Types)", () => {
     ).toBe(1);
     expect(compileMatcher("uritemplate", "https://example.com/books/{id}", HUB).cost).toBe(1);
     expect(compileMatcher("urlpattern", `https://example.com/:a${"/x".repeat(40)}/:b`, HUB).cost).toBe(3);
+    // Groups and regular expressions run on the position automaton: (positions + sets + 1) x words / 6.
+    expect(compileMatcher("urlpattern", "https://example.com/books{/:id}?", HUB).cost).toBe(1);
+    expect(compileMatcher("urlpattern", "https://example.com/books/:id(\\d+)", HUB).cost).toBe(1);
+    expect(compileMatcher("urlpattern", "https://example.com/(a{40})", HUB).cost).toBe(14);
+    expect(compileMatcher("urlpattern", "https://example.com/(a{200})", HUB).cost).toBeGreaterThan(
+      MERCURE_LIMITS.maxMatcherCost,
+    );
   });
 
   it("refuses a pattern past the length cap and one with a control character", () => {
@@ -414,5 +481,157 @@ describe("linear time (§URL Pattern: no catastrophic backtracking)", () => {
       ),
       { seed: SEED, numRuns: 300 },
     );
+  });
+});
+
+describe("URL patterns with groups and regular expressions agree with the runtime's URLPattern (randomized, seeded)", () => {
+  // Regular expressions in the syntax both the u and v flags accept (the runtime compiles with one of them).
+  const regexAtom = fc.constantFrom(
+    "a",
+    "b",
+    "1",
+    "\\d",
+    "\\w",
+    "[ab]",
+    "[^\\/]",
+    ".",
+    "-",
+    "\\.",
+    "(?:a|b)",
+    "(?:ab)",
+  );
+  const quantifier = fc.constantFrom("", "", "?", "*", "+", "{2}", "{1,2}", "{0,}", "*?", "+?");
+  const alternative = fc
+    .array(fc.tuple(regexAtom, quantifier), { minLength: 1, maxLength: 3 })
+    .map((terms) => terms.map(([atom, q]) => atom + q).join(""));
+  const regex = fc.array(alternative, { minLength: 1, maxLength: 2 }).map((alternatives) => alternatives.join("|"));
+  const modifier = fc.constantFrom("", "", "?", "+", "*");
+  const text = fc.constantFrom("a", "b", "ab", "-", ".", "1");
+  /** A piece of a pathname pattern; `n` names its group. */
+  const piece = (n: number) =>
+    fc.oneof(
+      text,
+      fc.constant("/"),
+      fc
+        .tuple(fc.option(regex, { nil: undefined }), modifier)
+        .map(([r, m]) => `:g${n}${r === undefined ? "" : `(${r})`}${m}`),
+      modifier.map((m) => `*${m}`),
+      fc.tuple(regex, modifier).map(([r, m]) => `(${r})${m}`),
+      fc
+        .tuple(
+          fc.constantFrom("", "/", "-", "a", "."),
+          fc.constantFrom("", `:g${n}`, "*", "(a|b1)", `:g${n}(\\d+)`),
+          fc.constantFrom("", "-", "b", "/"),
+          modifier,
+        )
+        .map(([prefix, inner, suffix, m]) => `{${prefix}${inner}${suffix}}${m}`),
+    );
+  const pathname = fc
+    .array(fc.nat(), { minLength: 1, maxLength: 5 })
+    .chain((ns) => fc.tuple(...ns.map((_, n) => piece(n))))
+    .map((pieces) => `/${pieces.join("")}`);
+  const topicPath = fc
+    .array(fc.constantFrom("a", "b", "1", "/", "-", ".", "ab", "11"), { maxLength: 8 })
+    .map((units) => `/${units.join("")}`);
+
+  it("pathname patterns: the same answer on every topic, or both refuse the pattern", () => {
+    let compared = 0;
+    let matched = 0;
+    fc.assert(
+      fc.property(pathname, fc.array(topicPath, { minLength: 6, maxLength: 6 }), (path, paths) => {
+        const pattern = `https://example.com${path}`;
+        let runtime: URLPattern;
+        try {
+          runtime = new URLPattern(pattern, HUB.href);
+        } catch {
+          // Not a URL pattern (e.g. the v flag refuses the syntax): the hub's 400 is checked below.
+          expect(refusal(() => compileMatcher("urlpattern", pattern, HUB)).message).toMatch(/not a valid URL pattern/);
+          return;
+        }
+        const matcher = compileMatcher("urlpattern", pattern, HUB);
+        // The pattern's own literal text as a topic, so that matches are common, not just misses.
+        for (const p of [...paths, path.replace(/[:(){}?+*\\|[\]^]/g, "")]) {
+          const topic = `https://example.com${p}`;
+          const expected = runtime.test(topic, HUB.href);
+          expect([pattern, topic, matcher.matches(topic)]).toEqual([pattern, topic, expected]);
+          compared++;
+          if (expected) matched++;
+        }
+      }),
+      { seed: SEED, numRuns: 400 },
+    );
+    expect(compared).toBeGreaterThan(1000);
+    // Enough of them match for the agreement to say something about matches, not only misses.
+    expect(matched).toBeGreaterThan(compared / 20);
+  });
+
+  it("host and protocol groups too", () => {
+    const rows: Array<[string, string[]]> = [
+      ["http{s}?://{:sub.}?example.com/x", ["http://example.com/x", "https://a.example.com/x", "ftp://example.com/x"]],
+      [
+        "https://{:a.}*example.com/x",
+        ["https://example.com/x", "https://a.b.c.example.com/x", "https://.example.com/x"],
+      ],
+      ["https://:tenant(acme|initech).example.com/*", ["https://acme.example.com/q", "https://other.example.com/q"]],
+      [
+        "(http|https)://example.com:8080/x{/:p}*",
+        [
+          "http://example.com:8080/x",
+          "https://example.com:8080/x/a/b",
+          "https://example.com/x/a",
+          "ws://example.com:8080/x",
+        ],
+      ],
+    ];
+    for (const [pattern, topics] of rows) {
+      const runtime = new URLPattern(pattern, HUB.href);
+      const matcher = compileMatcher("urlpattern", pattern, HUB);
+      for (const topic of topics) {
+        expect([pattern, topic, matcher.matches(topic)]).toEqual([pattern, topic, runtime.test(topic, HUB.href)]);
+      }
+    }
+  });
+});
+
+describe("RegularPattern: regular expressions without backtracking", () => {
+  it("matches exactly what the runtime's RegExp (v flag, anchored) matches (randomized, seeded)", () => {
+    const leaf = fc.constantFrom("a", "b", "\\d", "[ab]", "[^a]", ".", "\\W", "[a-c1]", "\\u0061", "\\x62");
+    const tree: fc.Arbitrary<string> = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: "small", withCrossShrink: true },
+        leaf,
+        fc.tuple(tie("node"), tie("node")).map(([a, b]) => `${a}${b}`),
+        fc.tuple(tie("node"), tie("node")).map(([a, b]) => `(?:${a}|${b})`),
+        fc
+          .tuple(tie("node"), fc.constantFrom("*", "+", "?", "{2}", "{0,2}", "{1,}", "??"))
+          .map(([a, q]) => `(?:${a})${q}`),
+      ),
+    })).node;
+    const input = fc.string({ unit: fc.constantFrom("a", "b", "c", "1", "-", "😀"), maxLength: 10 });
+    fc.assert(
+      fc.property(tree, fc.array(input, { minLength: 5, maxLength: 5 }), (source, inputs) => {
+        const automaton = new RegularPattern(parseRegExp(source));
+        const reference = new RegExp(`^(?:${source})$`, "v");
+        for (const text of inputs) {
+          expect([source, text, automaton.matches(text)]).toEqual([source, text, reference.test(text)]);
+        }
+      }),
+      { seed: SEED, numRuns: 400 },
+    );
+  });
+
+  it.each([
+    ["(?:a|a)*b", "a"],
+    ["(?:a*)*b", "a"],
+    ["(?:a|aa)+c", "a"],
+    ["(?:.*a){12}x", "a"],
+    ["(?:\\d+\\d+)+x", "1"],
+  ])("%s against a long run of %s (catastrophic for a backtracking engine) stays within the bound", (source, unit) => {
+    const automaton = new RegularPattern(parseRegExp(source));
+    const perCodePoint = (automaton.states + automaton.classes + 2) * automaton.words;
+    for (const length of [1_000, 2_000]) {
+      expect(automaton.matches(unit.repeat(length))).toBe(false);
+      expect(automaton.steps).toBeLessThanOrEqual((length + 1) * perCodePoint);
+    }
   });
 });

@@ -162,6 +162,20 @@ describe("Mercure hub, draft-08", () => {
     await everything.cancel();
   });
 
+  it("URL patterns with an optional group and a regular expression group select as URLPattern would", async () => {
+    const base = `https://example.com/opt-${Math.random().toString(36).slice(2, 8)}`;
+    const sub = await subscribeHub([
+      ["match_urlpattern", `${base}/books{/:id}?`],
+      ["match_urlpattern", `${base}/years/:y(\\d{4})`],
+    ]);
+    for (const path of ["books", "books/1", "books/1/2", "years/2024", "years/24", "years/2024x"]) {
+      await published({ topic: `${base}/${path}`, data: path });
+    }
+    await published({ topic: `${base}/books`, data: "marker" });
+    expect((await sub.waitForEvents(4)).map((e) => e.data)).toEqual(["books", "books/1", "years/2024", "marker"]);
+    await sub.cancel();
+  });
+
   it("private updates reach only subscribers whose token covers the topic", async () => {
     const secret = topic("private");
     const token = await draftToken(SUBSCRIBER_KEY, HUB, ["subscribe"], [{ match: secret }]);
