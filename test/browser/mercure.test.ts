@@ -1,10 +1,12 @@
 /**
  * In headless Chromium: a page on another origin subscribes to the relay's
- * Mercure hub with a plain EventSource (`withCredentials`), its token in
- * the draft's `__Secure-mercure_access_token` cookie, as a Mercure app does after
- * discovery. It receives a private update for a topic its token covers and
- * a public one selected by a URL pattern, and nothing else (a marker
- * published last proves it). And on a relay whose streams end after a
+ * Mercure hub with a plain EventSource (`withCredentials`), its token (built
+ * as draft-08's examples build it) in the draft's
+ * `__Secure-mercure_access_token` cookie, as a Mercure app does after
+ * discovery. It receives a private update for a topic its token covers, a
+ * public one selected by a URL pattern with an optional group, a private
+ * one through the alternate topic its token covers, and nothing else (a
+ * marker published last proves it). And on a relay whose streams end after a
  * second, an EventSource whose stream ended before any update resumes with
  * the stream's opaque opening mark and gets an update published meanwhile.
  */
@@ -57,7 +59,14 @@ describe("Mercure hub in Chromium", () => {
     const resource = "https://hub.example.com/.well-known/mercure";
     const base = `https://example.com/orders-${Math.random().toString(36).slice(2, 8)}`;
     const mine = `${base}/mine`;
-    const subscriberToken = await draftToken(SUBSCRIBER_KEY, resource, ["subscribe"], [{ match: mine }]);
+    // Built as draft-08's examples build tokens (HS256, typ at+jwt, iss, aud, one Mercure authorization
+    // detail): an exact grant on its order, a urlpattern grant on its user's namespace.
+    const subscriberToken = await draftToken(
+      SUBSCRIBER_KEY,
+      resource,
+      ["subscribe"],
+      [{ match: mine }, { match: `${base}/users/42/*`, match_type: "urlpattern" }],
+    );
     const publisherToken = await draftToken(PUBLISHER_KEY, resource, ["publish"], [{ match: "*" }]);
     const hubHost = `localhost:${relay.port}`;
     const context = await browser.newContext();
@@ -77,7 +86,7 @@ describe("Mercure hub in Chromium", () => {
     await page.goto(`${pageOrigin()}/`);
     const url = new URL(`http://${hubHost}/.well-known/mercure`);
     url.searchParams.append("match", mine);
-    url.searchParams.append("match_urlpattern", `${base}/public/:id`);
+    url.searchParams.append("match_urlpattern", `${base}/public{/:id}?`);
     await page.evaluate((hubUrl) => {
       const state = globalThis as unknown as { received: string[]; opened: boolean };
       state.received = [];
@@ -110,6 +119,13 @@ describe("Mercure hub in Chromium", () => {
       ["topic", `${base}/public/7`],
       ["data", "public"],
     ]);
+    // Private, selected by its canonical topic, readable through its alternate topic.
+    const shared = await publish(publisherToken, [
+      ["topic", `${base}/public`],
+      ["topic", `${base}/users/42/public`],
+      ["data", "shared with 42"],
+      ["private", "on"],
+    ]);
     const marker = await publish(publisherToken, [
       ["topic", mine],
       ["data", "marker"],
@@ -122,7 +138,12 @@ describe("Mercure hub in Chromium", () => {
       },
       () => JSON.stringify(received),
     );
-    expect(received).toEqual([`${secret} private order`, `${open} public`, `${marker} marker`]);
+    expect(received).toEqual([
+      `${secret} private order`,
+      `${open} public`,
+      `${shared} shared with 42`,
+      `${marker} marker`,
+    ]);
     await context.close();
   });
 });

@@ -247,6 +247,25 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
     );
   });
 
+  it.each([
+    ["at+jwt", true],
+    ["application/at+jwt", true],
+    ["AT+JWT", true],
+    ["Application/At+Jwt", true],
+    ["JWT", false],
+    ["application/jwt", false],
+    ["at+jwt ", false],
+    ["application/application/at+jwt", false],
+  ])(
+    "typ %j: accepted %s (§Token Validation: application/ omitted, compared case-insensitively)",
+    async (typ, accepted) => {
+      const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+      const candidate = await token({ alg: "HS256", typ }, claims(), await hmacSigner(PUBLISH_SECRET));
+      if (accepted) await verifyMercureToken(candidate, "publish", auth);
+      else expect((await refused(verifyMercureToken(candidate, "publish", auth))).status).toBe(401);
+    },
+  );
+
   const future = () => now() + 600;
   const invalid: Array<[string, Record<string, unknown>, () => Record<string, unknown>]> = [
     ["typ JWT (an ID token, not an access token)", { alg: "HS256", typ: "JWT" }, () => claims()],
