@@ -1,6 +1,8 @@
 /**
  * Facts of the Mercure protocol this hub speaks, written once:
- * - `draft`: draft-dunglas-mercure-08 (`match*` selectors, one topic per
+ * - `draft`: draft-dunglas-mercure-08 as its final text has it
+ *   (dunglas/mercure spec/mercure.md; `match`, `match_exact`,
+ *   `match_urlpattern` selectors, a canonical topic and alternate topics per
  *   update, RFC 9068 access tokens with `authorization_details`);
  * - `legacy`: the pre-standard protocol of today's hub releases and publisher
  *   libraries (`topic=` selectors with URI templates, several topics per
