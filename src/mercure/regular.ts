@@ -321,8 +321,12 @@ export function parseRegExp(source: string): RegularNode {
   return tree;
 }
 
-/** Positions past this are refused while the automaton is built (a `{n,m}` expands its operand). */
-const MAX_POSITIONS = 4_096;
+/**
+ * Positions past this are refused before the automaton is built (a `{n,m}` expands its operand):
+ * it bounds the memory and time one matcher takes to build. No automaton this large could pass
+ * MERCURE_LIMITS.maxMatcherCost anyway (about 95 positions at most).
+ */
+const MAX_POSITIONS = 256;
 
 /** A bit set of `words` 32-bit words. */
 type Bits = Uint32Array;
