@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_ISSUER } from "./test/support/mercure-token.ts";
 import { testSeed } from "./test/support/seed.ts";
 
 /** Test channel names start with a lowercase letter: this prefix list puts them all in direct mode. */
@@ -45,6 +46,7 @@ function workerProject(
             PRESENCE_INTERVAL_MS: "1000",
             MERCURE_PUBLISHER_JWT_KEY: "test-mercure-publisher-key-0123456789",
             MERCURE_SUBSCRIBER_JWT_KEY: "test-mercure-subscriber-key-0123456789",
+            MERCURE_PUBLISHER_JWT_ISSUER: TEST_ISSUER,
             MERCURE_ANONYMOUS: "true",
             MERCURE_PUBLISH_ORIGINS: "https://app.example.com",
             MERCURE_CORS_ORIGINS: "https://app.example.com,https://*.example.org",

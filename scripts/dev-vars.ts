@@ -22,6 +22,8 @@ export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
   // The Mercure hub at /.well-known/mercure; one resource identifier whatever host name reaches it.
   MERCURE_PUBLISHER_JWT_KEY: "dev-mercure-publisher-key-do-not-use-in-production",
   MERCURE_SUBSCRIBER_JWT_KEY: "dev-mercure-subscriber-key-do-not-use-in-production",
+  // The iss of the tokens these keys verify (draft-08 binds each key to its issuer): your application.
+  MERCURE_PUBLISHER_JWT_ISSUER: "http://localhost:8000",
   MERCURE_ANONYMOUS: "true",
   MERCURE_RESOURCE: "http://localhost:8787/.well-known/mercure",
 };

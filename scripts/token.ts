@@ -1,6 +1,6 @@
 /**
  * `npm run token -- <subscribe|publish> <channel or prefix*>... [--ttl seconds]`
- * `npm run token -- <mercure-subscribe|mercure-publish> <topic or *>... [--ttl seconds] [--legacy]`
+ * `npm run token -- <mercure-subscribe|mercure-publish> <topic, URL pattern or *>... [--ttl seconds] [--urlpattern] [--legacy]`
  *
  * Mints an HS256 JWT for local use: a subscriber token (private channels)
  * or a scoped publisher token (publish to these channels only). Signed with
@@ -8,17 +8,21 @@
  * from the environment, else from .dev.vars, else `npm run dev`'s default
  * (scripts/dev-vars.ts). Prints the token alone on stdout (for `$(…)`), and
  * what it grants on stderr; never prints the secret. Mercure tokens are
- * draft-08 access tokens (typ at+jwt, aud MERCURE_RESOURCE, exact topics in
- * authorization_details, `*` for all) or, with --legacy, pre-standard ones
- * (the `mercure` claim), signed with MERCURE_PUBLISHER/SUBSCRIBER_JWT_KEY.
+ * draft-08 access tokens built as the spec's examples build them (typ
+ * at+jwt; iss the key's issuer MERCURE_PUBLISHER/SUBSCRIBER_JWT_ISSUER, aud
+ * MERCURE_RESOURCE, sub, client_id, iat, exp, jti; one
+ * https://mercure.rocks/authorization-detail with exact topics, or URL
+ * patterns with --urlpattern, `*` for all) or, with --legacy, pre-standard
+ * ones (the `mercure` claim), signed with MERCURE_PUBLISHER/SUBSCRIBER_JWT_KEY.
  */
 import { sign } from "hono/jwt";
 import { localVars } from "./dev-vars.ts";
 
-const USAGE = `usage: npm run token -- <subscribe|publish|mercure-subscribe|mercure-publish> <channel, prefix* or topic>... [--ttl seconds] [--legacy]
+const USAGE = `usage: npm run token -- <subscribe|publish|mercure-subscribe|mercure-publish> <channel, prefix* or topic>... [--ttl seconds] [--urlpattern] [--legacy]
   npm run token -- subscribe private-chat          # read a private channel
   npm run token -- publish 'orders-*' --ttl 600    # publish to orders-… for 10 minutes
-  npm run token -- mercure-publish '*'             # publish any topic to the Mercure hub (--legacy: pre-standard token)`;
+  npm run token -- mercure-publish '*'             # publish any topic to the Mercure hub (--legacy: pre-standard token)
+  npm run token -- mercure-subscribe --urlpattern 'https://example.com/books/:id'   # read private updates of these topics`;
 
 const SECRET_VARIABLE = {
   subscribe: "SUBSCRIBE_JWT_SECRET",
@@ -38,6 +42,7 @@ const scope = args.shift();
 if (scope === undefined || !Object.hasOwn(SECRET_VARIABLE, scope)) fail(`unknown token kind ${JSON.stringify(scope)}`);
 const kind = scope as Scope;
 let legacy = false;
+let urlPatterns = false;
 
 let ttlSeconds = 3_600;
 const channels: string[] = [];
@@ -49,6 +54,8 @@ for (let index = 0; index < args.length; index++) {
     if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) fail(`--ttl must be a positive whole number of seconds`);
   } else if (arg === "--legacy" && kind.startsWith("mercure-")) {
     legacy = true;
+  } else if (arg === "--urlpattern" && kind.startsWith("mercure-")) {
+    urlPatterns = true;
   } else if (arg.startsWith("-")) {
     fail(`unknown option ${arg}`);
   } else {
@@ -62,23 +69,42 @@ const variable = SECRET_VARIABLE[kind];
 const secret = vars[variable];
 if (!secret) fail(`${variable} is not set (environment or .dev.vars)`);
 
-const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
+const iat = Math.floor(Date.now() / 1000);
+const exp = iat + ttlSeconds;
 let token: string;
 if (kind === "subscribe" || kind === "publish") {
   token = await sign({ scope: kind, channels, exp }, secret, "HS256");
 } else {
   const action = kind === "mercure-publish" ? "publish" : "subscribe";
   const resource = vars.MERCURE_RESOURCE || "http://localhost:8787/.well-known/mercure";
-  token = legacy
-    ? await sign({ mercure: { [action]: channels }, exp }, secret, "HS256")
-    : await signAccessToken(
-        {
-          aud: resource,
-          exp,
-          authorization_details: [{ type: "mercure", actions: [action], topics: channels.map((match) => ({ match })) }],
-        },
-        secret,
-      );
+  if (legacy) {
+    if (urlPatterns) fail("--urlpattern is a draft-08 matcher type: pre-standard tokens use URI templates");
+    token = await sign({ mercure: { [action]: channels }, exp }, secret, "HS256");
+  } else {
+    // The hub binds each key to an issuer; the subscriber key's defaults to the publisher key's.
+    const issuerVariable = action === "publish" ? "MERCURE_PUBLISHER_JWT_ISSUER" : "MERCURE_SUBSCRIBER_JWT_ISSUER";
+    const issuer = vars[issuerVariable] || vars.MERCURE_PUBLISHER_JWT_ISSUER;
+    if (!issuer) fail(`${issuerVariable} is not set (environment or .dev.vars): the hub checks iss against it`);
+    token = await signAccessToken(
+      {
+        iss: issuer,
+        aud: resource,
+        sub: `urn:uuid:${crypto.randomUUID()}`,
+        client_id: issuer,
+        iat,
+        exp,
+        jti: `urn:uuid:${crypto.randomUUID()}`,
+        authorization_details: [
+          {
+            type: "https://mercure.rocks/authorization-detail",
+            actions: [action],
+            topics: channels.map((match) => (urlPatterns ? { match, match_type: "urlpattern" } : { match })),
+          },
+        ],
+      },
+      secret,
+    );
+  }
 }
 console.error(`${kind} token for ${channels.join(", ")}, expires ${new Date(exp * 1000).toISOString()}`);
 console.log(token);

@@ -157,7 +157,10 @@ export interface RelayConfig {
 export interface JwtKeySetting {
   readonly key: string;
   readonly alg: MercureAlgorithm;
-  /** Tokens verified with this key must carry this `iss`. */
+  /**
+   * Tokens verified with this key must carry this `iss`. Always set in draft mode (the subscriber key
+   * inherits the publisher's when MERCURE_SUBSCRIBER_JWT_ISSUER is unset); optional in the pre-standard mode.
+   */
   readonly issuer?: string;
 }
 
@@ -181,7 +184,10 @@ export interface MercureConfig {
   readonly publishOrigins: readonly string[];
   /** The hub's OAuth resource identifier (tokens' `aud`); null: the hub's own URL. */
   readonly resource: string | null;
-  /** Accepted token issuers (`iss`); empty: self-issued tokens, no `iss` check. */
+  /**
+   * Authorization servers the hub advertises (metadata `authorization_servers`); when any, a token's
+   * `iss` must also be one of them. Empty: self-issued tokens, bound by each key's issuer.
+   */
   readonly issuers: readonly string[];
   /** Topic matchers one subscription may carry. */
   readonly maxMatchers: number;
@@ -545,10 +551,23 @@ function parseMercure(
       'cannot contain "*": it would let any site publish with a visitor\'s cookie; list the origins',
     );
   }
+  const mode = protocol === "8" ? "draft" : "legacy";
+  let subscriberKey = parseJwtKey(raw, "SUBSCRIBER") ?? publisherKey;
+  if (mode === "draft") {
+    // draft-08 §Token Validation: every trusted key belongs to an issuer, and `iss` must be that issuer.
+    if (publisherKey.issuer === undefined) {
+      throw new ConfigError(
+        "MERCURE_PUBLISHER_JWT_ISSUER",
+        "must be set: draft-dunglas-mercure-08 binds each key to the issuer whose tokens it verifies (the iss they carry, e.g. your application's URL); MERCURE_PROTOCOL=legacy needs none",
+      );
+    }
+    // The application that signs publishers' tokens usually signs subscribers' too.
+    if (subscriberKey.issuer === undefined) subscriberKey = { ...subscriberKey, issuer: publisherKey.issuer };
+  }
   return {
-    mode: protocol === "8" ? "draft" : "legacy",
+    mode,
     publisherKey,
-    subscriberKey: parseJwtKey(raw, "SUBSCRIBER") ?? publisherKey,
+    subscriberKey,
     anonymous: parseBoolean("MERCURE_ANONYMOUS", raw.MERCURE_ANONYMOUS, false),
     corsOrigins: cors,
     corsCredentials: !cors.includes("*") && (ownOrigins || allowCredentials),

@@ -8,7 +8,7 @@
  * - `sub-multi8`: /v1/events with 8 channels, the events on one of them
  *   (8 channel feeds per stream, and every delivery's id rewritten);
  * - `mercure-exact`: the hub, one exact `match` receiving every update;
- * - `mercure-pattern8`: the hub, 8 `matchURLPattern` selectors, the
+ * - `mercure-pattern8`: the hub, 8 `match_urlpattern` selectors, the
  *   updates matching the last one;
  * - `mercure-1of8`: the hub, one exact `match`, and for each event the
  *   publisher also sends 7 updates to other topics: every subscriber's
@@ -26,6 +26,8 @@ import type { SystemDefinition } from "./types.ts";
 
 /** The hub's resource identifier: tokens name it in `aud` (MERCURE_RESOURCE). */
 const MERCURE_RESOURCE = "https://bench.example/.well-known/mercure";
+/** The issuer the key is bound to: tokens carry it as `iss` (MERCURE_PUBLISHER_JWT_ISSUER). */
+const MERCURE_ISSUER = "https://bench.example";
 /** A bench-only HMAC key (the hub refuses keys shorter than the hash). */
 const MERCURE_KEY = "bench-mercure-publisher-key-0123456789abcdef";
 const HUB_PATH = "/.well-known/mercure";
@@ -37,20 +39,24 @@ const FAN = 8;
 const VARS: Readonly<Record<string, string>> = {
   FANOUT_THRESHOLD: "100000",
   MERCURE_PUBLISHER_JWT_KEY: MERCURE_KEY,
+  MERCURE_PUBLISHER_JWT_ISSUER: MERCURE_ISSUER,
   MERCURE_ANONYMOUS: "true",
   MERCURE_RESOURCE,
 };
 
 const base64url = (text: string | Buffer) => Buffer.from(text).toString("base64url");
 
-/** A draft-08 publisher access token for every topic (typ at+jwt, aud, exp), HS256. */
+/** A draft-08 publisher access token for every topic (typ at+jwt, iss, aud, exp), HS256. */
 function publisherToken(ttlSeconds = 24 * 3600): string {
   const head = base64url(JSON.stringify({ alg: "HS256", typ: "at+jwt" }));
   const body = base64url(
     JSON.stringify({
+      iss: MERCURE_ISSUER,
       aud: MERCURE_RESOURCE,
       exp: Math.floor(Date.now() / 1000) + ttlSeconds,
-      authorization_details: [{ type: "mercure", actions: ["publish"], topics: [{ match: "*" }] }],
+      authorization_details: [
+        { type: "https://mercure.rocks/authorization-detail", actions: ["publish"], topics: [{ match: "*" }] },
+      ],
     }),
   );
   const signature = createHmac("sha256", MERCURE_KEY).update(`${head}.${body}`).digest();
@@ -114,13 +120,13 @@ export function subscriptionModeList(): RelayMode[] {
       channelStats: false,
       routes: mercureRoutes((channel) => new URLSearchParams({ match: topicOf(channel) }), topicOf),
     }),
-    mode("mercure-pattern8", `Mercure, ${FAN} matchURLPattern selectors`, {
+    mode("mercure-pattern8", `Mercure, ${FAN} match_urlpattern selectors`, {
       channelStats: false,
       routes: mercureRoutes(
         (channel) =>
           new URLSearchParams([
-            ...others.map((i): [string, string] => ["matchURLPattern", `${TOPIC_BASE}other-${i}/:id`]),
-            ["matchURLPattern", `${TOPIC_BASE}${channel}/:id`],
+            ...others.map((i): [string, string] => ["match_urlpattern", `${TOPIC_BASE}other-${i}/:id`]),
+            ["match_urlpattern", `${TOPIC_BASE}${channel}/:id`],
           ]),
         (channel) => `${topicOf(channel)}/1`,
       ),

@@ -33,6 +33,15 @@ const tokenQueryParameter = {
 };
 const sseStream = { description: "The stream.", content: { "text/event-stream": { schema: { type: "string" } } } };
 const bearer = [{ bearer: [] }];
+const repeated = (name: string, description: string) => ({
+  name,
+  in: "query",
+  required: false,
+  description,
+  schema: { type: "array", items: { type: "string" } },
+  style: "form",
+  explode: true,
+});
 
 const publishErrors = {
   "400": error("Invalid channel, event name, data, body or Idempotency-Key."),
@@ -58,6 +67,13 @@ export const OPENAPI_DOCUMENT = {
         type: "http",
         scheme: "bearer",
         description: "A token from PUBLISH_TOKENS, or a scoped publisher JWT (HS256, PUBLISH_JWT_SECRET).",
+      },
+      mercure: {
+        type: "http",
+        scheme: "bearer",
+        bearerFormat: "at+jwt",
+        description:
+          "Mercure hub (draft-dunglas-mercure-08): an RFC 9068 access token (typ at+jwt; iss the key's issuer, aud the hub's resource identifier, exp) whose authorization_details entries of type https://mercure.rocks/authorization-detail grant publish and subscribe on topic matchers ({match, match_type: exact | urlpattern}). Browsers may send it in the __Secure-mercure_access_token cookie instead.",
       },
     },
     schemas: {
@@ -225,6 +241,29 @@ export const OPENAPI_DOCUMENT = {
           },
         },
       },
+      MercureMetadata: {
+        type: "object",
+        required: ["resource", "authorization_details_types_supported", "bearer_methods_supported"],
+        additionalProperties: false,
+        description: "RFC 9728 protected resource metadata of the Mercure hub (draft-08 §Protected Resource Metadata).",
+        properties: {
+          resource: { type: "string", description: "The hub's resource identifier: tokens name it in aud." },
+          authorization_servers: {
+            type: "array",
+            items: { type: "string" },
+            description: "MERCURE_ISSUERS, when set.",
+          },
+          authorization_details_types_supported: {
+            type: "array",
+            items: { const: "https://mercure.rocks/authorization-detail" },
+          },
+          bearer_methods_supported: { type: "array", items: { const: "header" } },
+          mercure_cookie: {
+            const: "__Secure-mercure_access_token",
+            description: "The cookie in which the hub also reads the access token.",
+          },
+        },
+      },
       Health: {
         type: "object",
         required: ["ok"],
@@ -342,6 +381,97 @@ export const OPENAPI_DOCUMENT = {
           "403": error("The subscriber token does not grant this channel."),
           "404": error("Presence is not enabled for this channel (presence_disabled)."),
           "503": error("Private channels not configured."),
+        },
+      },
+    },
+    "/.well-known/mercure": {
+      get: {
+        summary: "Mercure hub: subscribe (draft-dunglas-mercure-08 §Subscription)",
+        description:
+          "An SSE stream of the hub's updates whose topics one of the matchers selects and the token (or anonymous access, MERCURE_ANONYMOUS) may read. Matcher parameter names are case-sensitive; any other name beginning with match, in any case, is a 400. With MERCURE_PROTOCOL=legacy the pre-standard topic= selectors apply instead.",
+        parameters: [
+          repeated("match", "An exact topic (byte for byte); * selects every topic."),
+          repeated("match_exact", "The explicit spelling of match."),
+          repeated(
+            "match_urlpattern",
+            "A URL Pattern (WHATWG), relative ones against the hub's URL; * selects every topic.",
+          ),
+          {
+            name: "last_event_id",
+            in: "query",
+            required: false,
+            description: "Resume after this update id (or earliest); the Last-Event-ID header wins over it.",
+            schema: { type: "string" },
+          },
+          { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string" } },
+        ],
+        responses: {
+          "200": {
+            ...sseStream,
+            headers: {
+              "Mercure-Last-Event-ID": {
+                description:
+                  "When a cursor was sent: the id the stream resumes after, or earliest (also sent as Last-Event-ID).",
+                schema: { type: "string" },
+              },
+            },
+          },
+          "400": error(
+            "No matcher, an unknown match… parameter, a forbidden character, too many or too complex matchers.",
+          ),
+          "401": error(
+            "A token is needed (no anonymous access), or the token is not valid (WWW-Authenticate: Bearer).",
+          ),
+          "404": error("The hub is off (MERCURE_PUBLISHER_JWT_KEY is not set)."),
+        },
+      },
+      post: {
+        summary: "Mercure hub: publish an update (draft-dunglas-mercure-08 §Publication)",
+        security: [{ mercure: [] }],
+        requestBody: {
+          required: true,
+          content: {
+            "application/x-www-form-urlencoded": {
+              schema: {
+                type: "object",
+                required: ["topic"],
+                properties: {
+                  topic: {
+                    type: "array",
+                    items: { type: "string" },
+                    description:
+                      "The canonical topic, then any alternate topics: the token must grant publish on every one.",
+                  },
+                  data: { type: "string" },
+                  private: { type: "string", description: "Present: the update is private, whatever its value." },
+                  id: { type: "string", description: "The update's id (not starting with #, not earliest)." },
+                  type: { type: "string", description: "The SSE event type (not mercure)." },
+                  retry: { type: "string", pattern: "^[0-9]+$" },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          "200": { description: "The update's id.", content: { "text/plain": { schema: { type: "string" } } } },
+          "400": error(
+            "Malformed, whatever the token: no topic, a topic that is * or in the hub's namespace, a forbidden character, a reserved id or type, a retry that is not digits, not form-encoded.",
+          ),
+          "401": error("Missing or invalid token (WWW-Authenticate: Bearer)."),
+          "403": error(
+            "The token does not grant publish on every topic (insufficient_scope), or a cookie from another site.",
+          ),
+          "404": error("The hub is off (MERCURE_PUBLISHER_JWT_KEY is not set)."),
+          "413": error("Too many topics, or a field or the data too large."),
+        },
+      },
+    },
+    "/.well-known/oauth-protected-resource/.well-known/mercure": {
+      get: {
+        summary: "The Mercure hub's protected resource metadata (RFC 9728)",
+        responses: {
+          "200": { description: "The metadata.", content: json(ref("MercureMetadata")) },
+          "404": error("The hub is off, or speaks the pre-standard protocol (which publishes no metadata)."),
         },
       },
     },

@@ -5,25 +5,29 @@
  * - how it is verified (§Token Validation): JWS compact serialization checked
  *   with hono's JWT helpers against keys configured per role (publisher,
  *   subscriber), chosen by the algorithm each key is configured for (never by
- *   the token alone), narrowed by `kid` when keys have one, optionally bound
- *   to an issuer; in draft mode `typ` must be `at+jwt`, `exp` is required,
- *   `aud` must hold the resource identifier, and `iss` must be one of the
- *   configured authorization servers when there are any; `nbf` is enforced;
- * - what it grants (§Authorization Details): the `mercure` entries of
- *   `authorization_details` become topic matchers per action; in the
+ *   the token alone), narrowed by `kid` when keys have one, each bound to
+ *   its issuer; in draft mode `typ` must be `at+jwt`, `exp` is required,
+ *   `aud` must hold the resource identifier, and `iss` must be present and
+ *   exactly the issuer of the key that verified the token (and one of the
+ *   advertised authorization servers when there are any); `nbf` is enforced;
+ * - what it grants (§Authorization Details): the entries of
+ *   `authorization_details` whose type is
+ *   `https://mercure.rocks/authorization-detail` become topic matchers per
+ *   action; in the
  *   pre-standard mode the `mercure` claim's `publish` / `subscribe` selector
  *   arrays do, and `exp` is optional.
  * Refusals carry the RFC 6750 challenge (§Error Responses): 401 without an
  * error code when a needed token is missing, 401 `invalid_token` for any token
- * failure (one sentence whatever the cause; the cause goes to `reason`, for
- * the log), 403 `insufficient_scope`, 400 `invalid_request`.
+ * failure (one sentence whatever the cause, the cause going to `reason`,
+ * for the log; a pre-standard token on a draft-08 hub is told which setting
+ * to change), 403 `insufficient_scope`, 400 `invalid_request`.
  */
 import { verify } from "hono/jwt";
 import { parse as parseCookies } from "hono/utils/cookie";
 import { MercureRefused } from "./errors";
 import { MERCURE_LIMITS } from "./limits";
 import { compileMatcher, type Matcher, type MatcherType, matchesAny } from "./matchers";
-import { COOKIE_NAME, type MercureMode } from "./protocol";
+import { AUTHORIZATION_DETAIL_TYPE, COOKIE_NAME, type MercureMode } from "./protocol";
 import type { MercureUpdate } from "./update";
 
 export type MercureAlgorithm =
@@ -170,20 +174,20 @@ export interface MercureGrant {
 export type TokenSource = "header" | "cookie" | "query";
 
 export interface ExtractOptions {
-  /** Cookie name (default: `mercureAccessToken` in draft mode, `mercureAuthorization` in the pre-standard mode). */
+  /** Cookie name (default: `__Secure-mercure_access_token` in draft mode, `mercureAuthorization` in the pre-standard mode). */
   readonly cookieName?: string;
-  /** Draft mode only: accept the `access_token` query parameter (draft-08 allows it, advises against it). */
-  readonly allowQueryToken?: boolean;
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 /**
- * The one token the request presents, by draft-08 precedence: the
- * `Authorization: Bearer` header, then the query parameter (`access_token` in
- * draft mode when allowed; `authorization` in the pre-standard mode), then the
- * cookie. A malformed Authorization header is a 400 `invalid_request`; so is
- * an `access_token` in the URL of a hub that does not take tokens there.
+ * The one token the request presents (draft-08 §Presenting the Access
+ * Token): the `Authorization: Bearer` header, else the cookie; the
+ * pre-standard mode also reads its `authorization` query parameter, between
+ * the two. A malformed Authorization header is a 400 `invalid_request`. The
+ * draft's hubs do not accept the `access_token` query parameter (RFC 9700
+ * forbids tokens in URLs): one is a 400 `invalid_request` that says where
+ * the token goes, rather than a token silently ignored.
  */
 export function extractToken(
   request: Request,
@@ -205,17 +209,13 @@ export function extractToken(
     const token = query.get("authorization");
     if (token) return { token, source: "query" };
   } else {
-    const token = query.get("access_token");
-    if (token !== null) {
-      if (!options.allowQueryToken) {
-        throw new MercureRefused(
-          400,
-          "invalid_request",
-          `This hub takes no access token in the URL (URLs end up in logs): send it in the Authorization header or the ${options.cookieName ?? COOKIE_NAME.draft} cookie.`,
-          { "WWW-Authenticate": 'Bearer error="invalid_request"' },
-        );
-      }
-      if (token) return { token, source: "query" };
+    if (query.has("access_token")) {
+      throw new MercureRefused(
+        400,
+        "invalid_request",
+        `This hub takes no access token in the URL (URLs end up in logs): send it in the Authorization header or the ${options.cookieName ?? COOKIE_NAME.draft} cookie.`,
+        { "WWW-Authenticate": 'Bearer error="invalid_request"' },
+      );
     }
   }
   const cookie = request.headers.get("Cookie");
@@ -245,20 +245,20 @@ export function resourceMetadataUrl(settings: MercureAuthSettings): string {
 
 /**
  * The protected resource metadata document (draft-08 §Protected Resource
- * Metadata): the resource identifier, the authorization servers when any, the
- * RFC 6750 methods accepted (`header`, plus `query` where allowed), the
- * cookie as `mercure_cookie`, and `mercure_version` 8.
+ * Metadata): the resource identifier, the authorization servers when any,
+ * the authorization detail type the hub understands, the one RFC 6750 method
+ * it accepts (`header`), and the name of the cookie it also reads
+ * (`mercure_cookie`, when it reads one). No version member: the protocol
+ * carries none. `mercure_matcher_types_supported` is left out: its absence
+ * means exactly `exact` and `urlpattern`.
  */
-export function resourceMetadata(
-  settings: MercureAuthSettings,
-  accepts: { readonly cookie: boolean; readonly queryToken: boolean },
-): Record<string, unknown> {
+export function resourceMetadata(settings: MercureAuthSettings, cookieName: string | null): Record<string, unknown> {
   return {
     resource: settings.resourceIdentifier,
     ...(settings.issuers.length > 0 ? { authorization_servers: [...settings.issuers] } : {}),
-    bearer_methods_supported: accepts.queryToken ? ["header", "query"] : ["header"],
-    ...(accepts.cookie ? { mercure_cookie: true } : {}),
-    mercure_version: 8,
+    authorization_details_types_supported: [AUTHORIZATION_DETAIL_TYPE],
+    bearer_methods_supported: ["header"],
+    ...(cookieName === null ? {} : { mercure_cookie: cookieName }),
   };
 }
 
@@ -295,7 +295,7 @@ export async function verifyMercureToken(
 ): Promise<MercureGrant> {
   const limits = { ...MERCURE_LIMITS, ...settings.limits };
   if (token.length > limits.maxTokenLength) throw invalidToken(settings, "token too long");
-  const header = decodeHeader(token);
+  const header = decodeSegment(token, 0);
   if (!header) throw invalidToken(settings, "malformed token header");
   const roleKeys = (role === "publish" ? settings.publisherKeys : settings.subscriberKeys).keys;
   let candidates = roleKeys.filter((key) => key.alg === header.alg);
@@ -313,8 +313,13 @@ export async function verifyMercureToken(
         iat: false,
         ...(draft ? { typ: "at+jwt", aud: settings.resourceIdentifier } : {}),
       })) as Record<string, unknown>;
-      if (key.issuer !== undefined && verified.iss !== key.issuer) {
-        failure = "iss does not match the key's issuer";
+      // draft-08 §Token Validation: `iss` present and exactly the issuer this key belongs to.
+      if (
+        draft
+          ? key.issuer === undefined || verified.iss !== key.issuer
+          : key.issuer !== undefined && verified.iss !== key.issuer
+      ) {
+        failure = key.issuer === undefined ? "the key has no issuer" : "iss is not the key's issuer";
         continue;
       }
       payload = verified;
@@ -323,7 +328,11 @@ export async function verifyMercureToken(
       failure = error instanceof Error ? error.name : "verification failed";
     }
   }
-  if (!payload) throw invalidToken(settings, failure);
+  if (!payload) {
+    // A pre-standard token sent to a draft-08 hub: still refused, but the answer says what to change.
+    if (draft && isPreStandard(decodeSegment(token, 1))) throw preStandardToken(settings, failure);
+    throw invalidToken(settings, failure);
+  }
   if (draft) {
     if (typeof payload.exp !== "number") throw invalidToken(settings, "no exp claim");
     if (settings.issuers.length > 0 && !settings.issuers.includes(payload.iss as string)) {
@@ -347,8 +356,9 @@ export async function verifyMercureToken(
   return grant;
 }
 
-function decodeHeader(token: string): { alg?: unknown; kid?: unknown } | null {
-  const encoded = token.slice(0, token.indexOf("."));
+/** The JSON object of a token's header (0) or payload (1), unverified; null if it is not one. */
+function decodeSegment(token: string, index: 0 | 1): Record<string, unknown> | null {
+  const encoded = token.split(".", 2)[index];
   if (!encoded || !/^[A-Za-z0-9_-]+$/.test(encoded)) return null;
   try {
     const json = atob(
@@ -358,10 +368,30 @@ function decodeHeader(token: string): { alg?: unknown; kid?: unknown } | null {
         .padEnd(Math.ceil(encoded.length / 4) * 4, "="),
     );
     const value: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))));
-    return typeof value === "object" && value !== null ? value : null;
+    return isObject(value) ? value : null;
   } catch {
     return null;
   }
+}
+
+/** A payload with the pre-standard `mercure` claim (or its namespaced name) and no `authorization_details`. */
+function isPreStandard(payload: Record<string, unknown> | null): boolean {
+  return (
+    payload !== null &&
+    payload.authorization_details === undefined &&
+    (isObject(payload.mercure) || isObject(payload[NAMESPACED_CLAIM]))
+  );
+}
+
+/** 401 `invalid_token`, as any failure, with a sentence that names the setting (the client sent the claim itself). */
+function preStandardToken(settings: MercureAuthSettings, reason: string): MercureRefused {
+  return new MercureRefused(
+    401,
+    "invalid_token",
+    "The access token is not valid: it is a pre-standard Mercure token (a mercure claim), and this hub speaks draft-dunglas-mercure-08 (authorization_details). Set MERCURE_PROTOCOL=legacy on the hub for pre-standard publishers and subscribers, or issue draft-08 access tokens.",
+    challenge(settings, "invalid_token"),
+    `pre-standard token: ${reason}`,
+  );
 }
 
 interface Rights {
@@ -372,9 +402,13 @@ interface Rights {
 type Limits = typeof MERCURE_LIMITS;
 
 /**
- * draft-08 §Authorization Details: every `mercure` detail must be valid (or
- * the whole token is refused: no partial acceptance); details of other types
- * are not this hub's and are skipped.
+ * draft-08 §Authorization Details, §Topic Matcher List: every Mercure detail
+ * (`type` exactly AUTHORIZATION_DETAIL_TYPE) must be valid, or the whole
+ * token is refused (no partial acceptance): `actions` a non-empty array of
+ * strings (actions other than publish and subscribe grant nothing and are no
+ * error), `topics` a non-empty array of `{match, match_type?}` objects whose
+ * `match_type` is `exact` (the default) or `urlpattern`, `payload` an object.
+ * Details of other types are not this hub's and are skipped.
  */
 function authorizationDetails(
   claim: unknown,
@@ -389,18 +423,14 @@ function authorizationDetails(
   let matcherCount = 0;
   for (const detail of claim) {
     if (!isObject(detail)) throw invalidToken(settings, "an authorization detail is not an object");
-    if (detail.type !== "mercure") continue;
-    if (++details > limits.maxAuthorizationDetails) throw invalidToken(settings, "too many mercure details");
+    if (detail.type !== AUTHORIZATION_DETAIL_TYPE) continue;
+    if (++details > limits.maxAuthorizationDetails) throw invalidToken(settings, "too many Mercure details");
     const { actions, topics, payload } = detail;
-    if (
-      !Array.isArray(actions) ||
-      actions.length === 0 ||
-      !actions.every((action) => action === "publish" || action === "subscribe")
-    ) {
-      throw invalidToken(settings, "mercure detail actions must be a non-empty subset of publish, subscribe");
+    if (!Array.isArray(actions) || actions.length === 0 || !actions.every((action) => typeof action === "string")) {
+      throw invalidToken(settings, "Mercure detail actions must be a non-empty array of strings");
     }
     if (!Array.isArray(topics) || topics.length === 0) {
-      throw invalidToken(settings, "mercure detail topics must be a non-empty array");
+      throw invalidToken(settings, "Mercure detail topics must be a non-empty array");
     }
     matcherCount += topics.length;
     if (matcherCount > limits.maxTokenMatchers) throw invalidToken(settings, "too many topic matchers");
@@ -409,9 +439,11 @@ function authorizationDetails(
       if (!isObject(entry) || typeof entry.match !== "string") {
         throw invalidToken(settings, "a topic matcher must be an object with a string match");
       }
-      const type = entry.matchType ?? "Exact";
-      if (type !== "Exact" && type !== "URLPattern")
-        throw invalidToken(settings, "matchType must be Exact or URLPattern");
+      // Absent means exact; any value present (null included) must name a supported type.
+      const type = Object.hasOwn(entry, "match_type") ? entry.match_type : "exact";
+      if (type !== "exact" && type !== "urlpattern") {
+        throw invalidToken(settings, "match_type must be exact or urlpattern");
+      }
       return compileTokenMatcher(type, entry.match, settings, limits);
     });
     if (!actions.includes(role)) continue;
@@ -435,7 +467,7 @@ function legacyClaim(claim: unknown, role: MercureRole, settings: MercureAuthSet
     throw invalidToken(settings, `mercure.${role} must be an array of strings`);
   }
   if (selectors.length > limits.maxTokenMatchers) throw invalidToken(settings, "too many topic selectors");
-  rights.matchers = selectors.map((selector) => compileTokenMatcher("URITemplate", selector, settings, limits));
+  rights.matchers = selectors.map((selector) => compileTokenMatcher("uritemplate", selector, settings, limits));
   if (claim.payload !== undefined) rights.payloads.push({ matchers: rights.matchers, payload: claim.payload });
   return rights;
 }

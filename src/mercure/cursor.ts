@@ -5,8 +5,9 @@
  * two kinds: a publisher's id, seen on an update it may read, or a hub mark
  * `#…` (the first bytes of every stream, before a clean end, and after
  * filtered-out updates: view.ts). It sends it back as Last-Event-ID (or
- * `lastEventID`) and the hub answers with a replay start and a
- * Last-Event-ID / Mercure-Last-Event-ID header (draft-08 §Reconciliation).
+ * the `last_event_id` query parameter; `lastEventID` in the pre-standard
+ * mode) and the hub answers with a replay start and a
+ * Mercure-Last-Event-ID / Last-Event-ID header (draft-08 §Reconciliation).
  *
  * The rules:
  * 1. The hub's own numbering never leaves it in clear. A mark is `#` and

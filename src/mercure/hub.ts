@@ -49,15 +49,19 @@ import {
 import { badRequest } from "./errors";
 import { MERCURE_LIMITS } from "./limits";
 import { parseSubscribeQuery } from "./matchers";
-import { HUB_PATH, requestedLastEventId } from "./protocol";
+import { COOKIE_NAME, HUB_PATH, requestedLastEventId } from "./protocol";
 import { hubMarks, resumeFrom } from "./cursor";
 import { encodeEnvelope, generateUpdateId, parsePublishForm } from "./update";
 import { mercurePosition, mercureView } from "./view";
 
 /** The hub's sequencing object: an internal channel, which /v1 can never address and Redis never feeds. */
 const HUB_CHANNEL = `${INTERNAL_CHANNEL_PREFIX}mercure`;
-/** Where a resumed subscription started, in draft-08's name and the one earlier drafts and their clients use. */
-const LAST_EVENT_ID_HEADERS = { draft: "Last-Event-ID", legacy: "Mercure-Last-Event-ID" } as const;
+/**
+ * Where a resumed subscription started: draft-08 §Reconciliation names the response field
+ * `Mercure-Last-Event-ID`; pre-standard hubs answered `Last-Event-ID`, which their clients read.
+ * Both are sent, in either mode.
+ */
+const LAST_EVENT_ID_HEADERS = { draft: "Mercure-Last-Event-ID", legacy: "Last-Event-ID" } as const;
 /** RFC 9728: the protected resource metadata of the hub, named in its 401 challenges. */
 const METADATA_PATH = `/oauth-protected-resource${HUB_PATH}`;
 
@@ -78,11 +82,12 @@ export function mercureRoutes(): Hono<HubEnv> {
   });
   // Public metadata: any page may read it (clients discover the resource identifier there).
   routes.get(METADATA_PATH, async (c) => {
-    // Pre-standard hubs publish no metadata (draft-08 §Protected Resource Metadata): no version 8 claim.
+    // Pre-standard hubs publish no metadata (draft-08 §Protected Resource Metadata: clients may take its
+    // absence as a hint that the hub implements such a revision).
     if (c.var.hub.mode === "legacy")
       return errorResponse(404, "not_found", "No metadata: this hub speaks the pre-standard protocol.");
     const settings = await authSettings(c);
-    const metadata = resourceMetadata(settings, { cookie: true, queryToken: false });
+    const metadata = resourceMetadata(settings, COOKIE_NAME.draft);
     return c.json(metadata, 200, { "Access-Control-Allow-Origin": "*" });
   });
   const hub = HUB_PATH.slice("/.well-known".length);
@@ -147,11 +152,8 @@ async function subscribe(c: HubContext): Promise<Response> {
 async function publish(c: HubContext): Promise<Response> {
   const { config, hub } = c.var;
   const settings = await authSettings(c);
-  const found = extractToken(c.req.raw, hub.mode);
-  if (found === null) throw missingToken(settings);
-  // A browser sends the cookie along with any site's form: such a publish must come from a listed origin.
-  if (found.source === "cookie") checkCookieOrigin(c.req.raw, (origin) => publishOriginMatcher(hub)(origin) !== null);
-  const grant = await verifyMercureToken(found.token, "publish", settings);
+  // A malformed update is refused first, whatever the token (draft-08 §Publication: the reserved
+  // namespace and the `*` topic are 400 "regardless of the presented access token").
   // draft-08 §Error Responses: a malformed request is a 400 (not 415).
   if (mediaTypeOf(c.req.header("Content-Type")) !== "application/x-www-form-urlencoded") {
     throw badRequest("Send the update form-encoded: Content-Type: application/x-www-form-urlencoded.");
@@ -159,8 +161,14 @@ async function publish(c: HubContext): Promise<Response> {
   // Bytes, not text: invalid UTF-8 is refused rather than silently replaced.
   const body = new Uint8Array(await c.req.arrayBuffer());
   const form = parsePublishForm(body, hub.mode, settings.hubUrl, { maxDataBytes: config.maxEventBytes });
+  const found = extractToken(c.req.raw, hub.mode);
+  if (found === null) throw missingToken(settings);
+  // A browser sends the cookie along with any site's form: such a publish must come from a listed origin.
+  if (found.source === "cookie") checkCookieOrigin(c.req.raw, (origin) => publishOriginMatcher(hub)(origin) !== null);
+  const grant = await verifyMercureToken(found.token, "publish", settings);
+  // draft-08 §Publishers: the token must grant publish on every topic, canonical and alternate alike.
   if (!mayPublish(grant, form.topics)) {
-    throw insufficientScope(settings, "This token does not grant publishing to the update's topics.");
+    throw insufficientScope(settings, "This token does not grant publishing to every topic of the update.");
   }
   const id = form.id ?? generateUpdateId();
   const event = assertFrameSize({ data: encodeEnvelope({ ...form, id }) }, config, "The update");
@@ -212,6 +220,6 @@ const hubCors = oncePer((hub: MercureConfig) =>
     allowedOrigins: hub.corsOrigins,
     allowCredentials: hub.corsCredentials,
     // Where a resumed subscription started: clients compare it with what they asked for.
-    exposeHeaders: [LAST_EVENT_ID_HEADERS.draft, LAST_EVENT_ID_HEADERS.legacy],
+    exposeHeaders: [LAST_EVENT_ID_HEADERS.legacy, LAST_EVENT_ID_HEADERS.draft],
   }),
 );

@@ -10,18 +10,20 @@ export const MERCURE_LIMITS = {
   /** Characters of one selector or token matcher. Matching costs O(topic length x pattern length / 32). */
   maxPatternLength: 512,
   /**
-   * Automaton words (one per 32 pattern atoms past the literal prefix and
-   * suffix) all the matchers of one subscription or token may use together:
-   * matching one topic costs about 6 word operations per word per topic
-   * character, so this bounds the work a hostile selector set adds per update.
-   * Typical patterns (`https://example.com/books/:id`) use 1.
+   * Matching work all the matchers of one subscription or token may add
+   * together, per topic character, in units of 6 word operations: a
+   * LinearPattern costs its words (one per 32 atoms past the literal prefix
+   * and suffix), a RegularPattern its worst case, (positions + sets + 1) x
+   * words, over 6. This bounds the work a hostile selector set adds per
+   * update. Typical patterns (`https://example.com/books/:id`,
+   * `https://example.com/books{/:id}?`, `…/:id(\d+)`) cost 1.
    */
   maxMatcherCost: 64,
   /** Characters of a published topic, `id` or `type`. */
   maxFieldLength: 1_024,
   /** UTF-8 bytes of a published `data`. */
   maxDataBytes: 65_536,
-  /** `topic` fields of one legacy publish (draft-08 allows exactly one). */
+  /** `topic` fields of one publish (the canonical topic and its alternates). */
   maxTopics: 16,
   /** `mercure` authorization details in one token. */
   maxAuthorizationDetails: 16,

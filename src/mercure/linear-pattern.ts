@@ -3,8 +3,10 @@
  * - one literal UTF-16 code unit,
  * - one code unit of a class (`[^/]`, any, …), or
  * - any run (possibly empty) of code units of a class (`[^/]*`, `.*`, …).
- * That is every restricted URL pattern component and URI template this hub
- * accepts (see matchers.ts). It is run as a Thompson automaton simulated with
+ * That is every URL pattern component made of literal text, `:name` groups
+ * and `*` (nearly every pattern written), and every URI template this hub
+ * accepts (see matchers.ts; other URL pattern components run on
+ * RegularPattern, regular.ts). It is run as a Thompson automaton simulated with
  * bit sets (shift-and): each input code unit costs one pass over
  * ceil((atoms + 1) / 32) words, so matching is O(input length x pattern
  * length / 32) whatever the pattern and input, with no regular expression

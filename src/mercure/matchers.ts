@@ -2,25 +2,28 @@
  * Topic matchers (draft-dunglas-mercure-08 §Matcher Types) and the
  * pre-standard topic selectors, compiled once per subscription or token and
  * matched without regular expressions: a Worker cannot time-limit a RegExp,
- * so the accepted syntax is restricted to what LinearPattern runs in
- * O(topic length x pattern length / 32) (draft-08 §URL Pattern: a linear-time
- * engine). `*` matches every topic whatever the type.
+ * and the draft's §URL Pattern asks for a linear-time engine or a cost limit.
+ * `*` matches every topic whatever the type.
  *
- * Accepted subset:
- * - `Exact`: any string; case-sensitive, byte-for-byte, never resolved.
- * - `URLPattern`: a URL Pattern (WHATWG) string, relative ones resolved
- *   against the hub's URL, that the runtime's URLPattern parses into its eight
- *   components; each component may use only literal text (special
- *   characters escaped with `\`), named groups `:name` (one or more code
- *   units other than the component's delimiter: `/` in a special-scheme
- *   pathname, `.` in a hostname, none elsewhere) and the wildcard `*` (any
- *   run, possibly empty). Refused with 400: regular expression groups
- *   `(...)`, groups `{...}`, and the modifiers `?`, `+`, `*` after a group or
- *   wildcard. Topics are resolved against the hub's URL and compared
- *   component by component, as URLPattern.test would; `ignoreCase` is never
- *   on. URLPattern reads `:x` as a group even in `urn:x:…`, so URN topics
- *   are best selected with `Exact` matchers.
- * - `URITemplate` (pre-standard mode): a topic equal to the selector matches;
+ * - `exact`: any string; case-sensitive, byte-for-byte, never resolved.
+ * - `urlpattern`: a URL Pattern (WHATWG) string, relative ones resolved
+ *   against the hub's URL, that the runtime's URLPattern accepts. Each of its
+ *   eight components, as the runtime normalized it, is parsed as URL Pattern
+ *   parses it (url-pattern.ts): literal text, `:name` groups, `*`, `{…}`
+ *   groups, the modifiers `?` `+` `*`, and `(…)` regular expressions in their
+ *   regular subset (regular.ts says which constructs are refused: back
+ *   references, lookaround and other assertions, `\p{…}`…). A component of
+ *   literal text, `:name` groups and `*` runs on LinearPattern (shift-and
+ *   over code units, O(topic length x pattern length / 32)); any other on
+ *   RegularPattern (a position automaton over code points, O(topic length x
+ *   positions x positions / 32)). Topics are resolved against the hub's URL
+ *   and compared component by component, as URLPattern.test would;
+ *   `ignoreCase` is never on. Every matcher has a cost (the automaton's work
+ *   per topic character); a subscription's or token's matchers together may
+ *   not pass MERCURE_LIMITS.maxMatcherCost. URLPattern reads `:x` as a group
+ *   even in `urn:x:…`, so URN topics are best selected with `exact`
+ *   matchers.
+ * - `uritemplate` (pre-standard mode): a topic equal to the selector matches;
  *   otherwise RFC 6570 level 1-2 expressions `{var}` (a run of unreserved
  *   characters, `%` and non-ASCII) and `{+var}` (also reserved characters,
  *   so it spans `/`). Refused with 400: other operators (`#./;?&`), several
@@ -31,10 +34,19 @@
 import { badRequest } from "./errors";
 import { parseFormEncoded } from "./form";
 import { type Atom, type CodeUnitClass, LinearPattern } from "./linear-pattern";
+import { type CodePointSet, type RegularNode, RegularPattern, seq, UnsupportedPattern } from "./regular";
+import {
+  type ComponentOptions,
+  componentTree,
+  DEFAULT_OPTIONS,
+  HOSTNAME_OPTIONS,
+  PATHNAME_OPTIONS,
+} from "./url-pattern";
 import { MERCURE_LIMITS } from "./limits";
-import { hasControlCharacter, type MercureMode, WILDCARD } from "./protocol";
+import { hasControlCharacter, hasForbiddenCharacter, type MercureMode, WILDCARD } from "./protocol";
 
-export type MatcherType = "Exact" | "URLPattern" | "URITemplate";
+/** draft-08's matcher type names, in their canonical (lowercase) form; `uritemplate` is the pre-standard selectors'. */
+export type MatcherType = "exact" | "urlpattern" | "uritemplate";
 
 export interface Matcher {
   readonly type: MatcherType;
@@ -45,11 +57,14 @@ export interface Matcher {
   matches(topic: string): boolean;
 }
 
-/** Query parameter -> matcher type (draft-08 §Subscription); every other name starting with `match` is refused. */
+/**
+ * Query parameter -> matcher type (draft-08 §Subscription: `match`, `match_<matcher-type>`,
+ * case-sensitive); every other name starting with `match` in any case is refused.
+ */
 const DRAFT_PARAMETERS: Readonly<Record<string, MatcherType>> = {
-  match: "Exact",
-  matchExact: "Exact",
-  matchURLPattern: "URLPattern",
+  match: "exact",
+  match_exact: "exact",
+  match_urlpattern: "urlpattern",
 };
 
 export interface SubscribeLimits {
@@ -60,8 +75,8 @@ export interface SubscribeLimits {
 }
 
 /**
- * The matchers of a subscription request: draft `match`, `matchExact`,
- * `matchURLPattern`, or legacy `topic` (URI templates). Refuses with 400 an
+ * The matchers of a subscription request: draft `match`, `match_exact`,
+ * `match_urlpattern`, or legacy `topic` (URI templates). Refuses with 400 an
  * unknown name in the reserved `match` prefix (any case), invalid UTF-8,
  * control characters, too many or too long selectors, unsupported pattern
  * syntax, and a request with no selector. Identical selectors count once.
@@ -77,14 +92,14 @@ export function parseSubscribeQuery(url: URL, mode: MercureMode, limits: Subscri
         type = Object.hasOwn(DRAFT_PARAMETERS, name) ? DRAFT_PARAMETERS[name] : undefined;
         if (!type) {
           throw badRequest(
-            `"${clip(name)}" is not a matcher parameter: use match, matchExact or matchURLPattern (names starting with "match" are reserved).`,
+            `"${clip(name)}" is not a matcher parameter: use match, match_exact or match_urlpattern (names starting with "match", in any case, are reserved).`,
           );
         }
       } else if (name === "topic") {
         legacyTopics++;
       }
     } else if (name === "topic") {
-      type = "URITemplate";
+      type = "uritemplate";
     }
     if (!type) continue;
     if (++parameters > limits.maxMatchers) {
@@ -105,14 +120,18 @@ export function parseSubscribeQuery(url: URL, mode: MercureMode, limits: Subscri
       mode === "legacy"
         ? "Give at least one topic selector: ?topic=<topic or URI template>."
         : legacyTopics > 0
-          ? "This hub speaks draft-dunglas-mercure-08: select topics with match=<topic> or matchURLPattern=<pattern>, not topic= (the pre-standard protocol is a setting)."
-          : "Give at least one topic matcher: ?match=<topic> or ?matchURLPattern=<pattern>.",
+          ? "This hub speaks draft-dunglas-mercure-08: select topics with match=<topic> or match_urlpattern=<pattern>, not topic= (the pre-standard protocol is a setting, MERCURE_PROTOCOL=legacy)."
+          : "Give at least one topic matcher: ?match=<topic> or ?match_urlpattern=<pattern>.",
     );
   }
   return [...matchers.values()];
 }
 
-/** Compiles one selector; 400 for a control character, a pattern past `maxPatternLength` or unsupported syntax. */
+/**
+ * Compiles one selector; 400 for a pattern past `maxPatternLength`, a forbidden character (draft-08
+ * §Subscription: C0, DEL, C1 and Cf; control characters only for pre-standard selectors), or a
+ * pattern this hub cannot match.
+ */
 export function compileMatcher(
   type: MatcherType,
   pattern: string,
@@ -122,16 +141,20 @@ export function compileMatcher(
   if (pattern.length > maxPatternLength) {
     throw badRequest(`A topic matcher is at most ${maxPatternLength} characters long.`);
   }
-  if (hasControlCharacter(pattern)) {
-    throw badRequest("A topic matcher must not contain control characters (U+0000-U+001F, U+007F-U+009F).");
+  if (type === "uritemplate" ? hasControlCharacter(pattern) : hasForbiddenCharacter(pattern)) {
+    throw badRequest(
+      type === "uritemplate"
+        ? "A topic selector must not contain control characters (U+0000-U+001F, U+007F-U+009F)."
+        : "A topic matcher must not contain control characters (U+0000-U+001F, U+007F-U+009F) or Unicode format characters (Cf).",
+    );
   }
   if (pattern === WILDCARD) return { type, pattern, cost: 0, matches: () => true };
   switch (type) {
-    case "Exact":
+    case "exact":
       return { type, pattern, cost: 0, matches: (topic) => topic === pattern };
-    case "URLPattern":
+    case "urlpattern":
       return compileUrlPattern(pattern, hubUrl);
-    case "URITemplate":
+    case "uritemplate":
       return compileUriTemplate(pattern);
   }
 }
@@ -155,7 +178,6 @@ const ANY: CodeUnitClass = () => true;
 const NOT_SLASH: CodeUnitClass = (unit) => unit !== 0x2f;
 const NOT_DOT: CodeUnitClass = (unit) => unit !== 0x2e;
 const SPECIAL_SCHEMES = ["http", "https", "ws", "wss", "ftp", "file"];
-const NAME_CHARACTER = /[\p{ID_Continue}$\u200c\u200d]/u;
 
 function compileUrlPattern(pattern: string, hubUrl: URL): Matcher {
   let parsed: URLPattern;
@@ -164,18 +186,24 @@ function compileUrlPattern(pattern: string, hubUrl: URL): Matcher {
   } catch {
     throw badRequest(`"${clip(pattern)}" is not a valid URL pattern.`);
   }
-  const protocol = compileComponent("protocol", parsed.protocol, ANY);
+  const protocol = compileComponent("protocol", parsed.protocol, DEFAULT_OPTIONS);
+  // URL Pattern §"compile a component": a pathname splits at / when the protocol can be a special scheme.
   const special = SPECIAL_SCHEMES.some((scheme) => protocol.test(scheme));
   const compiled = COMPONENTS.map((component): [Component, Compiled] => {
     if (component === "protocol") return [component, protocol];
-    const segment = component === "hostname" ? NOT_DOT : component === "pathname" && special ? NOT_SLASH : ANY;
-    return [component, compileComponent(component, parsed[component], segment)];
+    const options =
+      component === "hostname"
+        ? HOSTNAME_OPTIONS
+        : component === "pathname" && special
+          ? PATHNAME_OPTIONS
+          : DEFAULT_OPTIONS;
+    return [component, compileComponent(component, parsed[component], options)];
   });
   // Cheapest components first: most topics fail on a literal host or protocol.
   compiled.sort(([, a], [, b]) => a.cost - b.cost);
   const tests = compiled.map(([component, { test }]): [Component, ComponentTest] => [component, test]);
   return {
-    type: "URLPattern",
+    type: "urlpattern",
     pattern,
     cost: compiled.reduce((sum, [, { cost }]) => sum + cost, 0),
     matches(topic) {
@@ -185,45 +213,82 @@ function compileUrlPattern(pattern: string, hubUrl: URL): Matcher {
   };
 }
 
-/** One component of a URL pattern, as the runtime normalized it, in the accepted subset. */
-function compileComponent(component: Component, source: string, segment: CodeUnitClass): Compiled {
-  const atoms: Atom[] = [];
-  let index = 0;
-  const refuse = (what: string) =>
-    badRequest(
-      `URL patterns here support literal text, :name groups and * only; the ${component} "${clip(source)}" uses ${what}.`,
+/**
+ * One component of a URL pattern, as the runtime normalized it: literal text, `:name` groups and
+ * `*` run on LinearPattern (code units; the fast path of nearly every pattern); anything else
+ * (optional or repeated groups, `(…)` regular expressions) on RegularPattern (code points).
+ */
+function compileComponent(component: Component, source: string, options: ComponentOptions): Compiled {
+  let tree: RegularNode;
+  try {
+    tree = componentTree(source, options);
+    const atoms = flatAtoms(tree);
+    return atoms === null ? compileRegular(tree) : testFor(atoms);
+  } catch (error) {
+    if (!(error instanceof UnsupportedPattern)) throw error;
+    throw badRequest(
+      `URL patterns here run without backtracking, so regular expression groups must be regular; the ${component} "${clip(source)}" uses ${error.message}.`,
     );
-  while (index < source.length) {
-    const character = source[index]!;
-    if (character === "\\") {
-      if (index + 1 >= source.length) throw refuse("a trailing backslash");
-      atoms.push({ kind: "literal", codeUnit: source.charCodeAt(index + 1) });
-      index += 2;
-      continue;
-    }
-    if (character === ":" || character === "*") {
-      if (character === ":") {
-        let end = index + 1;
-        while (end < source.length && NAME_CHARACTER.test(source[end]!)) end++;
-        if (end === index + 1) throw refuse("a group without a name");
-        atoms.push({ kind: "one", accepts: segment }, { kind: "run", accepts: segment });
-        index = end;
-      } else {
-        atoms.push({ kind: "run", accepts: ANY });
-        index++;
-      }
-      const following = source[index];
-      if (following === "(") throw refuse("a regular expression group (...)");
-      if (following === "?" || following === "+" || following === "*") throw refuse(`the modifier ${following}`);
-      continue;
-    }
-    if (character === "(") throw refuse("a regular expression group (...)");
-    if (character === "{" || character === "}") throw refuse("a {...} group");
-    if (character === "?" || character === "+") throw refuse(`the modifier ${character}`);
-    atoms.push({ kind: "literal", codeUnit: source.charCodeAt(index) });
-    index++;
   }
-  return testFor(atoms);
+}
+
+/** The tree as LinearPattern atoms, when it is a sequence of characters and wildcard runs; else null. */
+function flatAtoms(tree: RegularNode): Atom[] | null {
+  const atoms: Atom[] = [];
+  for (const item of tree.kind === "seq" ? tree.items : [tree]) {
+    if (item.kind === "char") {
+      for (const unit of String.fromCodePoint(item.codePoint))
+        atoms.push({ kind: "literal", codeUnit: unit.charCodeAt(0) });
+      continue;
+    }
+    if (item.kind !== "repeat" || item.node.kind !== "set" || item.max !== Infinity || item.min > 1) return null;
+    const accepts = wildcardClass(item.node.set);
+    if (accepts === null) return null;
+    if (item.min === 1) atoms.push({ kind: "one", accepts });
+    const previous = atoms.at(-1);
+    if (previous?.kind === "run") {
+      if (previous.accepts !== accepts) return null;
+    } else {
+      atoms.push({ kind: "run", accepts });
+    }
+  }
+  return atoms;
+}
+
+/** The URL pattern wildcards' sets, as LinearPattern's classes (a class per set, compared by identity). */
+function wildcardClass(set: CodePointSet): CodeUnitClass | null {
+  if (set.negated && set.ranges.length === 0) return ANY;
+  if (set.negated && set.ranges.length === 1 && set.ranges[0]![0] === set.ranges[0]![1]) {
+    if (set.ranges[0]![0] === 0x2f) return NOT_SLASH;
+    if (set.ranges[0]![0] === 0x2e) return NOT_DOT;
+  }
+  return null;
+}
+
+/**
+ * A component RegularPattern runs: the literal characters it starts and ends with are compared as
+ * strings, the rest runs through the automaton. Cost: its worst-case word operations per code point
+ * over 6, LinearPattern's per word, rounded up.
+ */
+function compileRegular(tree: RegularNode): Compiled {
+  const items = tree.kind === "seq" ? tree.items : [tree];
+  let start = 0;
+  while (items[start]?.kind === "char") start++;
+  let end = items.length;
+  while (end > start && items[end - 1]!.kind === "char") end--;
+  const text = (part: readonly RegularNode[]) =>
+    String.fromCodePoint(...part.map((item) => (item.kind === "char" ? item.codePoint : 0)));
+  const prefix = text(items.slice(0, start));
+  const suffix = text(items.slice(end));
+  const automaton = new RegularPattern(seq(items.slice(start, end)));
+  return {
+    cost: Math.ceil(automaton.workPerCodePoint / 6),
+    test: (value) =>
+      value.length >= prefix.length + suffix.length &&
+      value.startsWith(prefix) &&
+      value.endsWith(suffix) &&
+      automaton.matches(value.slice(prefix.length, value.length - suffix.length)),
+  };
 }
 
 /**
@@ -303,7 +368,7 @@ const RESERVED: CodeUnitClass = (unit) => UNRESERVED(unit) || ":/?#[]@!$&'()*+,;
 const VARIABLE = /^\+?(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})+(?:\.(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})+)*$/;
 
 function compileUriTemplate(pattern: string): Matcher {
-  if (!isTemplate(pattern)) return { type: "URITemplate", pattern, cost: 0, matches: (topic) => topic === pattern };
+  if (!isTemplate(pattern)) return { type: "uritemplate", pattern, cost: 0, matches: (topic) => topic === pattern };
   const atoms: Atom[] = [];
   let index = 0;
   while (index < pattern.length) {
@@ -331,7 +396,7 @@ function compileUriTemplate(pattern: string): Matcher {
     index = end + 1;
   }
   const { test, cost } = testFor(atoms);
-  return { type: "URITemplate", pattern, cost, matches: (topic) => topic === pattern || test(topic) };
+  return { type: "uritemplate", pattern, cost, matches: (topic) => topic === pattern || test(topic) };
 }
 
 /** Braces that pair up, none nested: anything else is a plain topic string to the reference hub. */

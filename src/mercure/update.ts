@@ -1,19 +1,29 @@
 /**
- * Mercure updates: the publish form (draft-dunglas-mercure-08 §Publication;
- * several `topic` fields in the pre-standard mode), the compact envelope the
- * hub stores as a relay event's data, and the SSE frame subscribers get
- * (§Subscription: `id`, `event` from `type`, `retry`, `data`).
+ * Mercure updates: the publish form (draft-dunglas-mercure-08 §Publication: a
+ * canonical topic and any alternate topics; the pre-standard protocol's form
+ * in that mode), the compact envelope the hub stores as a relay event's data,
+ * and the SSE frame subscribers get (§Subscription: `id`, `event` from
+ * `type`, `retry`, `data`).
  */
 import { formatEvent, isSafeFieldValue } from "../sse/codec";
 import { badRequest, MercureRefused, tooLarge } from "./errors";
 import { parseFormEncoded } from "./form";
 import { MERCURE_LIMITS } from "./limits";
-import { EARLIEST, HUB_ID_PREFIX, hasControlCharacter, isReservedTopic, type MercureMode } from "./protocol";
+import {
+  EARLIEST,
+  HUB_ID_PREFIX,
+  hasControlCharacter,
+  hasForbiddenCharacter,
+  isReservedTopic,
+  type MercureMode,
+  RESERVED_TYPE,
+  WILDCARD,
+} from "./protocol";
 
 export interface MercureUpdate {
   /** The publisher's `id`, or one the hub generated; the SSE `id:` subscribers see. */
   id: string;
-  /** Exactly one in draft mode; the first is canonical in the pre-standard mode. */
+  /** The canonical topic first, then the alternate ones (draft-08 §Publication). */
   topics: string[];
   data: string;
   /** The SSE `event:` field. */
@@ -29,7 +39,7 @@ export interface PublishLimits {
   readonly maxDataBytes: number;
   /** Characters of a topic, `id` or `type` (default MERCURE_LIMITS.maxFieldLength). */
   readonly maxFieldLength?: number;
-  /** `topic` fields of one pre-standard publish (default MERCURE_LIMITS.maxTopics). */
+  /** `topic` fields of one publish (default MERCURE_LIMITS.maxTopics). */
   readonly maxTopics?: number;
 }
 
@@ -41,11 +51,14 @@ const utf8 = new TextEncoder();
 
 /**
  * The update a publish request's form body describes, refused as draft-08
- * says: 400 for a missing topic, several topics (draft mode), a control
- * character in a topic, an `id` starting with `#` or holding CR/LF/NUL (or
- * equal to the reserved `earliest`), a `type` holding CR/LF/NUL, a `retry`
- * that is not ASCII digits, invalid UTF-8, a repeated field; 403 for a topic
- * in the hub's reserved namespace; 413 past the size limits. Empty `id`,
+ * §Publication says. Draft mode: 400 for a missing or empty topic, a topic
+ * that is exactly `*` (the wildcard, not addressable) or addresses the hub's
+ * reserved namespace, a C0, DEL, C1 or Unicode format (Cf) character in a
+ * topic, `id` or `type`, an `id` starting with `#` or equal to `earliest`, the
+ * reserved `type` `mercure`, a `retry` that is not ASCII digits, invalid
+ * UTF-8, a repeated single field; 413 past the size limits. The pre-standard
+ * mode keeps that protocol's rules: C0, DEL and C1 refused in topics, CR, LF
+ * and NUL in `id` and `type`, and 403 for the reserved namespace. Empty `id`,
  * `type` and `retry` count as absent. `private` marks the update private
  * whatever its value. Other fields are ignored.
  */
@@ -56,15 +69,13 @@ export function parsePublishForm(
   limits: PublishLimits,
 ): PublishedFields {
   const maxFieldLength = limits.maxFieldLength ?? MERCURE_LIMITS.maxFieldLength;
-  const maxTopics = mode === "draft" ? 1 : (limits.maxTopics ?? MERCURE_LIMITS.maxTopics);
+  const maxTopics = limits.maxTopics ?? MERCURE_LIMITS.maxTopics;
+  const draft = mode === "draft";
   const topics: string[] = [];
   const single = new Map<string, string>();
   let isPrivate = false;
   for (const [name, value] of parseFormEncoded(body)) {
     if (name === "topic") {
-      if (mode === "draft" && topics.length === 1) {
-        throw badRequest("An update has exactly one topic: the request has more than one topic field.");
-      }
       if (topics.length === maxTopics) throw tooLarge(`An update has at most ${maxTopics} topic fields.`);
       topics.push(value);
     } else if (name === "private") {
@@ -78,15 +89,20 @@ export function parsePublishForm(
   for (const topic of topics) {
     if (topic === "") throw badRequest("A topic must not be empty.");
     if (topic.length > maxFieldLength) throw tooLarge(`A topic is at most ${maxFieldLength} characters long.`);
-    if (hasControlCharacter(topic)) {
-      throw badRequest("A topic must not contain control characters (U+0000-U+001F, U+007F-U+009F).");
+    if (draft ? hasForbiddenCharacter(topic) : hasControlCharacter(topic)) {
+      throw badRequest(
+        draft
+          ? "A topic must not contain control characters (U+0000-U+001F, U+007F-U+009F) or Unicode format characters (Cf)."
+          : "A topic must not contain control characters (U+0000-U+001F, U+007F-U+009F).",
+      );
+    }
+    if (draft && topic === WILDCARD) {
+      throw badRequest('A topic must not be exactly "*": that is the wildcard matcher, which selects every topic.');
     }
     if (isReservedTopic(topic, hubUrl)) {
-      throw new MercureRefused(
-        403,
-        "reserved_topic",
-        "Topics under /.well-known/mercure are reserved for the hub's own updates.",
-      );
+      const message = `Topics under ${hubUrl.pathname} are reserved for the hub's own updates.`;
+      if (draft) throw badRequest(message);
+      throw new MercureRefused(403, "reserved_topic", message);
     }
   }
   const data = single.get("data") ?? "";
@@ -95,13 +111,9 @@ export function parsePublishForm(
   }
   const fields: PublishedFields = { topics, data, private: isPrivate };
   const id = single.get("id");
-  if (id) fields.id = checkId(id, maxFieldLength);
+  if (id) fields.id = checkId(id, mode, maxFieldLength);
   const type = single.get("type");
-  if (type) {
-    if (type.length > maxFieldLength) throw tooLarge(`The type is at most ${maxFieldLength} characters long.`);
-    if (!isSafeFieldValue(type)) throw badRequest("The type must not contain CR, LF or NUL.");
-    fields.type = type;
-  }
+  if (type) fields.type = checkType(type, mode, maxFieldLength);
   const retry = single.get("retry");
   if (retry) {
     if (!/^[0-9]+$/.test(retry)) throw badRequest("The retry field must consist of ASCII digits only.");
@@ -112,14 +124,35 @@ export function parsePublishForm(
   return fields;
 }
 
-function checkId(id: string, maxFieldLength: number): string {
+function checkId(id: string, mode: MercureMode, maxFieldLength: number): string {
   if (id.length > maxFieldLength) throw tooLarge(`The id is at most ${maxFieldLength} characters long.`);
   if (id.startsWith(HUB_ID_PREFIX)) throw badRequest("The id must not start with # (those ids are the hub's).");
+  if (mode === "draft" && hasForbiddenCharacter(id)) {
+    throw badRequest(
+      "The id must not contain control characters (U+0000-U+001F, U+007F-U+009F) or Unicode format characters (Cf).",
+    );
+  }
   if (!isSafeFieldValue(id)) throw badRequest("The id must not contain CR, LF or NUL.");
   if (id === EARLIEST) {
     throw badRequest(`The id "${EARLIEST}" is reserved: it asks the hub for its whole history on reconnection.`);
   }
   return id;
+}
+
+function checkType(type: string, mode: MercureMode, maxFieldLength: number): string {
+  if (type.length > maxFieldLength) throw tooLarge(`The type is at most ${maxFieldLength} characters long.`);
+  if (mode === "draft") {
+    if (hasForbiddenCharacter(type)) {
+      throw badRequest(
+        "The type must not contain control characters (U+0000-U+001F, U+007F-U+009F) or Unicode format characters (Cf).",
+      );
+    }
+    if (type === RESERVED_TYPE) {
+      throw badRequest(`The type "${RESERVED_TYPE}" is reserved for the events the hub makes itself.`);
+    }
+  }
+  if (!isSafeFieldValue(type)) throw badRequest("The type must not contain CR, LF or NUL.");
+  return type;
 }
 
 /** A hub-generated id: an IRI (draft-08 §Publication), opaque and random (§Reconciliation, privacy note). */

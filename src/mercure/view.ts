@@ -17,8 +17,8 @@
  * step 1-2), and the hub resumes after position n (see cursor.ts, which
  * also says what marks reveal).
  *
- * An update with several topics (pre-standard protocol) is written once
- * however many of its topics match.
+ * An update with several topics (a canonical topic and alternate ones) is
+ * written once however many of its topics match.
  */
 import type { FrameView } from "../edge/channel-feed";
 import { encodeText } from "../sse/codec";

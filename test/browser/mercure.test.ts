@@ -1,17 +1,19 @@
 /**
  * In headless Chromium: a page on another origin subscribes to the relay's
- * Mercure hub with a plain EventSource (`withCredentials`), its token in
- * the draft's `mercureAccessToken` cookie, as a Mercure app does after
- * discovery. It receives a private update for a topic its token covers and
- * a public one selected by a URL pattern, and nothing else (a marker
- * published last proves it). And on a relay whose streams end after a
+ * Mercure hub with a plain EventSource (`withCredentials`), its token (built
+ * as draft-08's examples build it) in the draft's
+ * `__Secure-mercure_access_token` cookie, as a Mercure app does after
+ * discovery. It receives a private update for a topic its token covers, a
+ * public one selected by a URL pattern with an optional group, a private
+ * one through the alternate topic its token covers, and nothing else (a
+ * marker published last proves it). And on a relay whose streams end after a
  * second, an EventSource whose stream ended before any update resumes with
  * the stream's opaque opening mark and gets an update published meanwhile.
  */
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, startPageServer, type PageServer } from "../support/browser";
-import { draftToken, publishToHub } from "../support/mercure-token";
+import { draftToken, publishToHub, TEST_ISSUER } from "../support/mercure-token";
 import { until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
@@ -27,6 +29,7 @@ beforeAll(async () => {
   relay = await startRelay({
     MERCURE_PUBLISHER_JWT_KEY: PUBLISHER_KEY,
     MERCURE_SUBSCRIBER_JWT_KEY: SUBSCRIBER_KEY,
+    MERCURE_PUBLISHER_JWT_ISSUER: TEST_ISSUER,
     MERCURE_CORS_ORIGINS: pageOrigin(),
     // One resource identifier for every host name the hub is reached by.
     MERCURE_RESOURCE: "https://hub.example.com/.well-known/mercure",
@@ -56,17 +59,26 @@ describe("Mercure hub in Chromium", () => {
     const resource = "https://hub.example.com/.well-known/mercure";
     const base = `https://example.com/orders-${Math.random().toString(36).slice(2, 8)}`;
     const mine = `${base}/mine`;
-    const subscriberToken = await draftToken(SUBSCRIBER_KEY, resource, ["subscribe"], [{ match: mine }]);
+    // Built as draft-08's examples build tokens (HS256, typ at+jwt, iss, aud, one Mercure authorization
+    // detail): an exact grant on its order, a urlpattern grant on its user's namespace.
+    const subscriberToken = await draftToken(
+      SUBSCRIBER_KEY,
+      resource,
+      ["subscribe"],
+      [{ match: mine }, { match: `${base}/users/42/*`, match_type: "urlpattern" }],
+    );
     const publisherToken = await draftToken(PUBLISHER_KEY, resource, ["publish"], [{ match: "*" }]);
     const hubHost = `localhost:${relay.port}`;
     const context = await browser.newContext();
     await context.addCookies([
       {
-        name: "mercureAccessToken",
+        name: "__Secure-mercure_access_token",
         value: subscriberToken,
         domain: "localhost",
         path: "/.well-known/mercure",
         httpOnly: true,
+        // The __Secure- prefix needs Secure; Chromium treats http://localhost as a secure origin.
+        secure: true,
         sameSite: "Lax",
       },
     ]);
@@ -74,7 +86,7 @@ describe("Mercure hub in Chromium", () => {
     await page.goto(`${pageOrigin()}/`);
     const url = new URL(`http://${hubHost}/.well-known/mercure`);
     url.searchParams.append("match", mine);
-    url.searchParams.append("matchURLPattern", `${base}/public/:id`);
+    url.searchParams.append("match_urlpattern", `${base}/public{/:id}?`);
     await page.evaluate((hubUrl) => {
       const state = globalThis as unknown as { received: string[]; opened: boolean };
       state.received = [];
@@ -107,6 +119,13 @@ describe("Mercure hub in Chromium", () => {
       ["topic", `${base}/public/7`],
       ["data", "public"],
     ]);
+    // Private, selected by its canonical topic, readable through its alternate topic.
+    const shared = await publish(publisherToken, [
+      ["topic", `${base}/public`],
+      ["topic", `${base}/users/42/public`],
+      ["data", "shared with 42"],
+      ["private", "on"],
+    ]);
     const marker = await publish(publisherToken, [
       ["topic", mine],
       ["data", "marker"],
@@ -119,7 +138,12 @@ describe("Mercure hub in Chromium", () => {
       },
       () => JSON.stringify(received),
     );
-    expect(received).toEqual([`${secret} private order`, `${open} public`, `${marker} marker`]);
+    expect(received).toEqual([
+      `${secret} private order`,
+      `${open} public`,
+      `${shared} shared with 42`,
+      `${marker} marker`,
+    ]);
     await context.close();
   });
 });
@@ -131,6 +155,7 @@ describe("Mercure hub in Chromium, streams the relay ends", () => {
     shortLived = await startRelay({
       MERCURE_PUBLISHER_JWT_KEY: PUBLISHER_KEY,
       MERCURE_SUBSCRIBER_JWT_KEY: SUBSCRIBER_KEY,
+      MERCURE_PUBLISHER_JWT_ISSUER: TEST_ISSUER,
       MERCURE_CORS_ORIGINS: pageOrigin(),
       MERCURE_ANONYMOUS: "true",
       // Every stream ends after a second; the browser waits 1.5 s before it reconnects.

@@ -42,6 +42,7 @@ describe("npm run token", () => {
     SUBSCRIBE_JWT_SECRET: "tool-subscribe-secret-0123456789abcdef",
     PUBLISH_JWT_SECRET: "tool-publish-secret-0123456789abcdef",
     MERCURE_PUBLISHER_JWT_KEY: "tool-mercure-publisher-key-0123456789abcdef",
+    MERCURE_PUBLISHER_JWT_ISSUER: "https://tool.example.com",
     MERCURE_RESOURCE: "https://hub.example.com/.well-known/mercure",
   };
   let relay: RelayProcess;

@@ -4,26 +4,34 @@
  *   php-symfony-mercure, examples/mercure/publish.php) publishes an update
  *   with two topics, and `eventsource` subscribers with URI templates and a
  *   private-update token receive it exactly once;
- * - draft-08: plain HTTP publishing, an EventSource that resumes with the
- *   `lastEventID` query after a disconnect and gets the missed updates in
+ * - draft-08: examples/mercure/publish.mjs publishes with a token built as
+ *   the draft's examples build it (HS256, typ at+jwt, iss, aud,
+ *   authorization_details of type https://mercure.rocks/authorization-detail),
+ *   and `eventsource` subscribers read it, one with the §Authorization
+ *   example's subscriber token (a urlpattern grant) reading a private update
+ *   through its alternate topic; an EventSource resumes with the
+ *   `last_event_id` query after a disconnect and gets the missed updates in
  *   hub order (a marker published last proves nothing more is coming).
  */
 import { execFile, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { draftToken, legacyToken, publishToHub } from "../support/mercure-token";
+import { draftToken, legacyToken, publishToHub, TEST_ISSUER } from "../support/mercure-token";
 import { until } from "../support/sse-client";
 import { startRelay, type RelayProcess } from "../support/wrangler-dev";
 
 const PUBLISHER_KEY = "e2e-mercure-publisher-key-0123456789abcdef";
 const SUBSCRIBER_KEY = "e2e-mercure-subscriber-key-0123456789abcdef";
 const PUBLISH_SCRIPT = resolve(import.meta.dirname, "../../examples/mercure/publish.php");
+const DRAFT_PUBLISH_SCRIPT = resolve(import.meta.dirname, "../../examples/mercure/publish.mjs");
 const HUB_VARS = {
   MERCURE_PUBLISHER_JWT_KEY: PUBLISHER_KEY,
   MERCURE_SUBSCRIBER_JWT_KEY: SUBSCRIBER_KEY,
   MERCURE_ANONYMOUS: "true",
 };
+/** draft-08 binds the keys to the issuer of the tokens they verify (`iss`); pre-standard tokens carry none. */
+const DRAFT_VARS = { ...HUB_VARS, MERCURE_PUBLISHER_JWT_ISSUER: TEST_ISSUER };
 
 interface Received {
   readonly id: string;
@@ -127,13 +135,68 @@ describe("Mercure hub, pre-standard protocol, Symfony's publisher", () => {
 describe("Mercure hub, draft-08", () => {
   let relay: RelayProcess;
   beforeAll(async () => {
-    relay = await startRelay(HUB_VARS);
+    relay = await startRelay(DRAFT_VARS);
   });
   afterAll(async () => {
     await relay?.dispose();
   });
 
-  it("an EventSource resumes with lastEventID after a disconnect and gets what it missed, in hub order", async () => {
+  it("publish.mjs publishes with a spec-built token; eventsource subscribers read it, a private one through its alternate topic", async () => {
+    const hub = `${relay.url}/.well-known/mercure`;
+    const base = `https://example.com/spec-${Math.random().toString(36).slice(2, 8)}`;
+    const publish = (args: string[]) =>
+      new Promise<string>((resolveRun, reject) =>
+        execFile(
+          process.execPath,
+          [DRAFT_PUBLISH_SCRIPT, ...args],
+          {
+            env: {
+              ...process.env,
+              MERCURE_URL: hub,
+              MERCURE_PUBLISHER_JWT_KEY: PUBLISHER_KEY,
+              MERCURE_PUBLISHER_JWT_ISSUER: TEST_ISSUER,
+            },
+            timeout: 60_000,
+          },
+          (error, stdout, stderr) =>
+            error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolveRun(stdout.trim()),
+        ),
+      );
+    // §Subscribers: routing by match_urlpattern on books; the token (§Authorization's example, urlpattern)
+    // grants subscribe on the user's own namespace only.
+    const subscriberToken = await draftToken(
+      SUBSCRIBER_KEY,
+      hub,
+      ["subscribe"],
+      [{ match: `${base}/users/42/*`, match_type: "urlpattern" }],
+    );
+    const routing: [string, string][] = [["match_urlpattern", `${base}/books{/:id}?`]];
+    const holder = subscribeHub(hub, routing, ["message"], { Authorization: `Bearer ${subscriberToken}` });
+    const anonymous = subscribeHub(hub, routing);
+    await Promise.all([opened(holder.source), opened(anonymous.source)]);
+
+    const forUser = await publish([`${base}/books/1`, "for user 42", "private", `${base}/users/42/books/1`]);
+    const forOther = await publish([`${base}/books/2`, "for user 43", "private", `${base}/users/43/books/2`]);
+    const catalogue = await publish([`${base}/books`, "the catalogue"]);
+    expect([forUser, forOther, catalogue].every((id) => id.startsWith("urn:uuid:"))).toBe(true);
+    await until(
+      () => holder.received.some((e) => e.id === catalogue),
+      () => JSON.stringify(holder.received),
+    );
+    await until(
+      () => anonymous.received.some((e) => e.id === catalogue),
+      () => JSON.stringify(anonymous.received),
+    );
+    holder.source.close();
+    anonymous.source.close();
+    expect(holder.received.map((e) => [e.id, e.data])).toEqual([
+      [forUser, "for user 42"],
+      [catalogue, "the catalogue"],
+    ]);
+    expect(anonymous.received.map((e) => [e.id, e.data])).toEqual([[catalogue, "the catalogue"]]);
+  });
+
+  it("an EventSource resumes with last_event_id after a disconnect and gets what it missed, in hub order", async () => {
     const hub = `${relay.url}/.well-known/mercure`;
     // The resource identifier defaults to the hub's URL as the request names it.
     const token = await draftToken(PUBLISHER_KEY, hub, ["publish"], [{ match: "*" }]);
@@ -141,7 +204,7 @@ describe("Mercure hub, draft-08", () => {
     const pattern = `https://example.com/b-${Math.random().toString(36).slice(2, 8)}/:id`;
     const query: [string, string][] = [
       ["match", a],
-      ["matchURLPattern", pattern],
+      ["match_urlpattern", pattern],
     ];
     const first = subscribeHub(hub, query);
     await opened(first.source);
@@ -170,7 +233,7 @@ describe("Mercure hub, draft-08", () => {
         ["data", "three"],
       ]),
     ];
-    const resumed = subscribeHub(hub, [...query, ["lastEventID", one]]);
+    const resumed = subscribeHub(hub, [...query, ["last_event_id", one]]);
     await opened(resumed.source);
     const marker = await publishToHub(hub, token, [
       ["topic", a],

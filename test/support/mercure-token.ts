@@ -23,18 +23,38 @@ async function hs256(payload: object, secret: string, header: object = { typ: "a
   return `${head}.${body}.${base64url(new Uint8Array(signature))}`;
 }
 
-export type Matcher = { match: string; matchType?: "Exact" | "URLPattern" };
+export type Matcher = { match: string; match_type?: "exact" | "urlpattern" };
 
-/** A draft-08 token: `aud` the hub's resource identifier, one `mercure` authorization detail. */
+/** The issuer the test relays bind their Mercure keys to (MERCURE_PUBLISHER_JWT_ISSUER, …_SUBSCRIBER_…). */
+export const TEST_ISSUER = "https://app.example.com";
+
+/**
+ * A draft-08 access token as the spec's examples build it (§Authorization): header `typ: at+jwt`,
+ * the RFC 9068 claims (`iss`, `aud` the hub's resource identifier, `sub`, `client_id`, `iat`, `exp`,
+ * `jti`) and one Mercure authorization detail. `extra` overrides any claim (undefined drops it).
+ */
 export function draftToken(
   secret: string,
   audience: string,
-  actions: ("publish" | "subscribe")[],
+  actions: string[],
   topics: Matcher[],
   extra: Record<string, unknown> = {},
 ): Promise<string> {
-  const exp = Math.floor(Date.now() / 1000) + 3600;
-  return hs256({ aud: audience, exp, authorization_details: [{ type: "mercure", actions, topics }], ...extra }, secret);
+  const iat = Math.floor(Date.now() / 1000);
+  return hs256(
+    {
+      iss: TEST_ISSUER,
+      aud: audience,
+      sub: `urn:uuid:${crypto.randomUUID()}`,
+      client_id: TEST_ISSUER,
+      iat,
+      exp: iat + 3600,
+      jti: `urn:uuid:${crypto.randomUUID()}`,
+      authorization_details: [{ type: "https://mercure.rocks/authorization-detail", actions, topics }],
+      ...extra,
+    },
+    secret,
+  );
 }
 
 /** A pre-standard token: the `mercure` claim, no `exp` needed. */

@@ -89,6 +89,11 @@ beforeAll(async () => {
   };
 });
 
+/** The issuer the draft-mode test keys belong to unless they name another. */
+const ISSUER = "https://app.example.com";
+const withIssuer = (configs: MercureKeyConfig[]) =>
+  configs.map((config) => ({ ...config, issuer: config.issuer ?? ISSUER }));
+
 async function settings(
   mode: MercureMode,
   publisher: MercureKeyConfig[],
@@ -100,25 +105,28 @@ async function settings(
     hubUrl: HUB,
     resourceIdentifier: RESOURCE,
     issuers: [],
-    publisherKeys: await importMercureKeys(publisher),
-    subscriberKeys: await importMercureKeys(subscriber),
+    // Pre-standard keys need no issuer (and the tests' legacy tokens carry none).
+    publisherKeys: await importMercureKeys(mode === "draft" ? withIssuer(publisher) : publisher),
+    subscriberKeys: await importMercureKeys(mode === "draft" ? withIssuer(subscriber) : subscriber),
     ...extra,
   };
 }
 
 const AT_JWT = { alg: "HS256", typ: "at+jwt" };
-const details = (actions: string[], topics: unknown[], more: Record<string, unknown> = {}) => ({
-  type: "mercure",
+const DETAIL_TYPE = "https://mercure.rocks/authorization-detail";
+const details = (actions: unknown[], topics: unknown[], more: Record<string, unknown> = {}) => ({
+  type: DETAIL_TYPE,
   actions,
   topics,
   ...more,
 });
 const claims = (more: Record<string, unknown> = {}) => ({
+  iss: ISSUER,
   aud: RESOURCE,
   exp: now() + 600,
   sub: "user-1",
   authorization_details: [
-    details(["publish"], [{ match: "https://example.com/books/:id", matchType: "URLPattern" }, { match: "news" }]),
+    details(["publish"], [{ match: "https://example.com/books/:id", match_type: "urlpattern" }, { match: "news" }]),
   ],
   ...more,
 });
@@ -137,12 +145,10 @@ describe("extractToken (§Presenting the Access Token)", () => {
   const request = (url: string, headers: Record<string, string> = {}) =>
     new Request(`https://hub.example.com/.well-known/mercure${url}`, { headers });
 
-  it("prefers the Authorization header, then the query parameter, then the cookie", () => {
-    const all = request("?access_token=q", { Authorization: "Bearer h.h.h", Cookie: "mercureAccessToken=c" });
-    expect(extractToken(all, "draft", { allowQueryToken: true })).toEqual({ token: "h.h.h", source: "header" });
-    const noHeader = request("?access_token=q", { Cookie: "mercureAccessToken=c" });
-    expect(extractToken(noHeader, "draft", { allowQueryToken: true })).toEqual({ token: "q", source: "query" });
-    expect(extractToken(request("", { Cookie: "a=1; mercureAccessToken=c" }), "draft")).toEqual({
+  it("prefers the Authorization header (the cookie is then ignored), else the cookie; legacy reads its query parameter between", () => {
+    const both = request("", { Authorization: "Bearer h.h.h", Cookie: "__Secure-mercure_access_token=c" });
+    expect(extractToken(both, "draft")).toEqual({ token: "h.h.h", source: "header" });
+    expect(extractToken(request("", { Cookie: "a=1; __Secure-mercure_access_token=c" }), "draft")).toEqual({
       token: "c",
       source: "cookie",
     });
@@ -158,7 +164,7 @@ describe("extractToken (§Presenting the Access Token)", () => {
 
   it("reads each mode's own cookie and query parameter only", () => {
     expect(extractToken(request("", { Cookie: "mercureAuthorization=c" }), "draft")).toBeNull();
-    expect(extractToken(request("", { Cookie: "mercureAccessToken=c" }), "legacy")).toBeNull();
+    expect(extractToken(request("", { Cookie: "__Secure-mercure_access_token=c" }), "legacy")).toBeNull();
     expect(extractToken(request("?authorization=q"), "draft")).toBeNull();
     expect(extractToken(request("?access_token=q"), "legacy")).toBeNull();
     expect(extractToken(request("", { Cookie: "hubA=c" }), "draft", { cookieName: "hubA" })).toEqual({
@@ -168,7 +174,15 @@ describe("extractToken (§Presenting the Access Token)", () => {
     expect(extractToken(request(""), "draft")).toBeNull();
   });
 
-  it("refuses a token in the URL of a draft hub that does not take one there (400 invalid_request)", () => {
+  it("never takes access_token from the URL: the header still wins over it; without a header it is a 400", () => {
+    const withHeader = request("?access_token=q", { Authorization: "Bearer h.h.h" });
+    expect(extractToken(withHeader, "draft")).toEqual({ token: "h.h.h", source: "header" });
+    const withCookie = request("?access_token=q", { Cookie: "__Secure-mercure_access_token=c" });
+    expect(() => extractToken(withCookie, "draft")).toThrow(/no access token in the URL/);
+    expect(() => extractToken(request("?access_token="), "draft")).toThrow(/no access token in the URL/);
+  });
+
+  it("refuses a token in the URL of a draft hub that does not take one there (400 invalid_request, the message without it)", () => {
     let error: unknown;
     try {
       extractToken(request("?match=a&access_token=secret-token"), "draft");
@@ -233,6 +247,25 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
     );
   });
 
+  it.each([
+    ["at+jwt", true],
+    ["application/at+jwt", true],
+    ["AT+JWT", true],
+    ["Application/At+Jwt", true],
+    ["JWT", false],
+    ["application/jwt", false],
+    ["at+jwt ", false],
+    ["application/application/at+jwt", false],
+  ])(
+    "typ %j: accepted %s (§Token Validation: application/ omitted, compared case-insensitively)",
+    async (typ, accepted) => {
+      const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+      const candidate = await token({ alg: "HS256", typ }, claims(), await hmacSigner(PUBLISH_SECRET));
+      if (accepted) await verifyMercureToken(candidate, "publish", auth);
+      else expect((await refused(verifyMercureToken(candidate, "publish", auth))).status).toBe(401);
+    },
+  );
+
   const future = () => now() + 600;
   const invalid: Array<[string, Record<string, unknown>, () => Record<string, unknown>]> = [
     ["typ JWT (an ID token, not an access token)", { alg: "HS256", typ: "JWT" }, () => claims()],
@@ -241,18 +274,28 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
     ["an expired token", AT_JWT, () => claims({ exp: now() - 10 })],
     ["nbf in the future", AT_JWT, () => claims({ nbf: future() })],
     ["no aud", AT_JWT, () => claims({ aud: undefined })],
+    ["no iss (§Token Validation: present, always)", AT_JWT, () => claims({ iss: undefined })],
+    ["another issuer's iss", AT_JWT, () => claims({ iss: "https://elsewhere.example" })],
+    ["an iss that differs by a trailing slash", AT_JWT, () => claims({ iss: `${ISSUER}/` })],
+    ["an iss that is not a string", AT_JWT, () => claims({ iss: [ISSUER] })],
     ["another hub's aud", AT_JWT, () => claims({ aud: "https://other.example.com/.well-known/mercure" })],
     ["alg none", { alg: "none", typ: "at+jwt" }, () => claims()],
     ["an algorithm the hub has no key for (HS512)", { alg: "HS512", typ: "at+jwt" }, () => claims()],
     ["a crit header", { ...AT_JWT, crit: ["exp"] }, () => claims()],
-    ["authorization_details not an array", AT_JWT, () => claims({ authorization_details: { type: "mercure" } })],
-    ["a detail that is not an object", AT_JWT, () => claims({ authorization_details: ["mercure"] })],
+    ["authorization_details not an array", AT_JWT, () => claims({ authorization_details: { type: DETAIL_TYPE } })],
+    ["a detail that is not an object", AT_JWT, () => claims({ authorization_details: [DETAIL_TYPE] })],
     ["empty actions", AT_JWT, () => claims({ authorization_details: [details([], [{ match: "a" }])] })],
     [
-      "an unknown action",
+      "actions not an array",
       AT_JWT,
-      () => claims({ authorization_details: [details(["publish", "admin"], [{ match: "a" }])] }),
+      () => claims({ authorization_details: [details("publish" as never, [{ match: "a" }])] }),
     ],
+    [
+      "a non-string action (§Authorization Details: still a validation failure)",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish", 1], [{ match: "a" }])] }),
+    ],
+    ["a null action", AT_JWT, () => claims({ authorization_details: [details([null], [{ match: "a" }])] })],
     ["empty topics", AT_JWT, () => claims({ authorization_details: [details(["publish"], [])] })],
     [
       "a topic matcher that is a string",
@@ -260,19 +303,55 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
       () => claims({ authorization_details: [details(["publish"], ["a"])] }),
     ],
     [
-      "an unknown matchType",
+      "an unknown match_type",
       AT_JWT,
-      () => claims({ authorization_details: [details(["publish"], [{ match: "a", matchType: "Regex" }])] }),
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a", match_type: "regex" }])] }),
     ],
     [
-      "the pre-standard URITemplate matchType",
+      "an unknown match_type on the * wildcard (the type must still be one the hub supports)",
       AT_JWT,
-      () => claims({ authorization_details: [details(["publish"], [{ match: "a", matchType: "URITemplate" }])] }),
+      () => claims({ authorization_details: [details(["publish"], [{ match: "*", match_type: "regex" }])] }),
     ],
     [
-      "an unsupported URL pattern",
+      "match_type in another case (Exact: names are case-sensitive)",
       AT_JWT,
-      () => claims({ authorization_details: [details(["publish"], [{ match: "/(\\d+)", matchType: "URLPattern" }])] }),
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a", match_type: "Exact" }])] }),
+    ],
+    [
+      "match_type in another case (URLPattern)",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a", match_type: "URLPattern" }])] }),
+    ],
+    [
+      "the pre-standard uritemplate type",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a", match_type: "uritemplate" }])] }),
+    ],
+    [
+      "a match_type that is not a string",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a", match_type: null }])] }),
+    ],
+    [
+      "a format character (Cf) in a matcher value",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "a\u200bb" }])] }),
+    ],
+    [
+      "a topic matcher without match",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match_type: "exact" }])] }),
+    ],
+    [
+      "a URL pattern this hub cannot run without backtracking (a back reference)",
+      AT_JWT,
+      () =>
+        claims({ authorization_details: [details(["publish"], [{ match: "/:a/(\\1)", match_type: "urlpattern" }])] }),
+    ],
+    [
+      "a match_type urlpattern value that is not a URL pattern",
+      AT_JWT,
+      () => claims({ authorization_details: [details(["publish"], [{ match: "/(a", match_type: "urlpattern" }])] }),
     ],
     [
       "a payload that is not an object",
@@ -288,7 +367,18 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
         }),
     ],
     [
-      "more mercure details than the cap",
+      "an unsupported match_type in a detail that grants another action (no partial acceptance)",
+      AT_JWT,
+      () =>
+        claims({
+          authorization_details: [
+            details(["publish"], [{ match: "*" }]),
+            details(["subscribe"], [{ match: "a", match_type: "regex" }]),
+          ],
+        }),
+    ],
+    [
+      "more Mercure details than the cap",
       AT_JWT,
       () => claims({ authorization_details: Array.from({ length: 17 }, () => details(["publish"], [{ match: "a" }])) }),
     ],
@@ -300,7 +390,7 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
           authorization_details: [
             details(
               ["publish"],
-              Array.from({ length: 30 }, (_, n) => ({ match: `/*${n}${"*x".repeat(40)}`, matchType: "URLPattern" })),
+              Array.from({ length: 30 }, (_, n) => ({ match: `/*${n}${"*x".repeat(40)}`, match_type: "urlpattern" })),
             ),
           ],
         }),
@@ -378,10 +468,27 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
       expect((await refused(verifyMercureToken(candidate, "publish", auth))).status).toBe(401);
   });
 
+  it("a key bound to no issuer verifies no draft-08 token, even one without iss", async () => {
+    const auth = {
+      ...(await settings("draft", [])),
+      publisherKeys: await importMercureKeys([{ alg: "HS256", key: PUBLISH_SECRET }]),
+    };
+    const signer = await hmacSigner(PUBLISH_SECRET);
+    for (const iss of [undefined, ISSUER]) {
+      const error = await refused(verifyMercureToken(await token(AT_JWT, claims({ iss }), signer), "publish", auth));
+      expect([error.status, error.reason]).toEqual([401, "the key has no issuer"]);
+    }
+  });
+
   it("checks iss against the advertised authorization servers when there are any", async () => {
-    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }], undefined, {
-      issuers: ["https://as.example"],
-    });
+    const auth = await settings(
+      "draft",
+      [{ alg: "HS256", key: PUBLISH_SECRET, issuer: "https://as.example" }],
+      undefined,
+      {
+        issuers: ["https://as.example"],
+      },
+    );
     const signer = await hmacSigner(PUBLISH_SECRET);
     await verifyMercureToken(await token(AT_JWT, claims({ iss: "https://as.example" }), signer), "publish", auth);
     for (const iss of ["https://other.example", undefined]) {
@@ -391,16 +498,46 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
     }
   });
 
-  it("skips details of other types; a token with no mercure detail grants nothing (403 by insufficientScope)", async () => {
+  it.each([
+    ["another API's type", "payment"],
+    ["the bare type of an earlier revision", "mercure"],
+    ["the URI in another case", "HTTPS://MERCURE.ROCKS/authorization-detail"],
+    ["the URI with a trailing slash", `${DETAIL_TYPE}/`],
+    ["the URI with a space", ` ${DETAIL_TYPE}`],
+  ])("skips a detail whose type is not the Mercure URI byte for byte (%s): it grants nothing", async (_name, type) => {
     const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
     const signer = await hmacSigner(PUBLISH_SECRET);
+    const other = { type, actions: ["publish"], topics: [{ match: "*" }] };
     const grant = await verifyMercureToken(
-      await token(AT_JWT, claims({ authorization_details: [{ type: "payment", actions: ["x"] }] }), signer),
+      await token(AT_JWT, claims({ authorization_details: [other] }), signer),
       "publish",
       auth,
     );
     expect(grant.matchers).toEqual([]);
     expect(mayPublish(grant, ["news"])).toBe(false);
+  });
+
+  it("ignores actions it does not recognize: they grant nothing and leave the token valid (§Authorization Details)", async () => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const signer = await hmacSigner(PUBLISH_SECRET);
+    const mixed = await verifyMercureToken(
+      await token(AT_JWT, claims({ authorization_details: [details(["admin", "publish"], [{ match: "a" }])] }), signer),
+      "publish",
+      auth,
+    );
+    expect(mayPublish(mixed, ["a"])).toBe(true);
+    const only = await verifyMercureToken(
+      await token(AT_JWT, claims({ authorization_details: [details(["admin", "Publish"], [{ match: "*" }])] }), signer),
+      "publish",
+      auth,
+    );
+    expect(only.matchers).toEqual([]);
+    expect(mayPublish(only, ["a"])).toBe(false);
+  });
+
+  it("a token with no Mercure detail grants nothing (403 by insufficientScope)", async () => {
+    const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+    const signer = await hmacSigner(PUBLISH_SECRET);
     const none = await verifyMercureToken(
       await token(AT_JWT, claims({ authorization_details: undefined }), signer),
       "publish",
@@ -421,7 +558,7 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
       authorization_details: [
         details(["publish"], [{ match: "*" }]),
         details(["subscribe"], [{ match: "https://example.com/books/1" }], { payload: { custom1: "one" } }),
-        details(["subscribe"], [{ match: "https://example.com/bar/:id", matchType: "URLPattern" }], {
+        details(["subscribe"], [{ match: "https://example.com/bar/:id", match_type: "urlpattern" }], {
           payload: { custom2: "bar" },
         }),
         details(["subscribe", "publish"], [{ match: "*" }], { payload: { custom3: "default" } }),
@@ -462,14 +599,37 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
     expect(mayReceive(null, book(1, true), true)).toBe(false);
   });
 
-  it("refuses pre-standard tokens (mercure claim, typ JWT, no exp, no aud)", async () => {
+  it.each([
+    ["the mercure claim", { mercure: { publish: ["*"] } }],
+    ["the namespaced claim", { "https://mercure.rocks/": { subscribe: ["*"] } }],
+    ["the mercure claim with exp and an unsigned-for audience", { mercure: { publish: ["*"] }, exp: now() + 60 }],
+  ])(
+    "refuses a pre-standard token (%s) with 401 invalid_token that says to set MERCURE_PROTOCOL=legacy",
+    async (_name, payload) => {
+      const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
+      const legacy = await token({ alg: "HS256", typ: "JWT" }, payload, await hmacSigner(PUBLISH_SECRET));
+      const error = await refused(verifyMercureToken(legacy, "publish", auth));
+      expect([error.status, error.code]).toEqual([401, "invalid_token"]);
+      expect(error.headers["WWW-Authenticate"]).toBe(`Bearer error="invalid_token", resource_metadata="${METADATA}"`);
+      expect(error.message).toMatch(/pre-standard.*MERCURE_PROTOCOL=legacy/);
+      // Whatever its signature: the hint reads only what the client sent, and accepts nothing.
+      const forged = await token({ alg: "HS256", typ: "JWT" }, payload, await hmacSigner(`${PUBLISH_SECRET}!`));
+      expect((await refused(verifyMercureToken(forged, "publish", auth))).message).toMatch(/MERCURE_PROTOCOL=legacy/);
+    },
+  );
+
+  it("says nothing of the pre-standard protocol for other invalid tokens", async () => {
     const auth = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
-    const legacy = await token(
-      { alg: "HS256", typ: "JWT" },
-      { mercure: { publish: ["*"] } },
-      await hmacSigner(PUBLISH_SECRET),
-    );
-    expect((await refused(verifyMercureToken(legacy, "publish", auth))).status).toBe(401);
+    const signer = await hmacSigner(PUBLISH_SECRET);
+    for (const candidate of [
+      await token({ alg: "HS256", typ: "JWT" }, claims(), signer),
+      await token(AT_JWT, claims({ iss: undefined, mercure: { publish: ["*"] } }), signer),
+      "not-a-token",
+    ]) {
+      expect((await refused(verifyMercureToken(candidate, "publish", auth))).message).toBe(
+        "The access token is not valid.",
+      );
+    }
   });
 
   it("answers a missing token with a bare Bearer challenge pointing at the resource metadata", async () => {
@@ -483,27 +643,146 @@ describe("verifyMercureToken, draft mode (§Token Validation, §Authorization De
   });
 });
 
+describe("the spec's own token examples (draft-08 §Authorization, §Subscribers, §Payloads)", () => {
+  const subscriber = async (authorizationDetails: unknown[]) => {
+    // The example's self-issuing publisher is https://example.com: the hub binds the key to it.
+    const auth = await settings(
+      "draft",
+      [{ alg: "HS256", key: PUBLISH_SECRET }],
+      [{ alg: "HS256", key: SUBSCRIBE_SECRET, issuer: "https://example.com" }],
+    );
+    // §Authorization's example claims, signed as the example says (typ at+jwt), with HS256.
+    const example = {
+      iss: "https://example.com",
+      aud: RESOURCE,
+      sub: "urn:uuid:bb3de268-05b0-4c65-b44e-8f9acefc29d6",
+      client_id: "https://example.com",
+      iat: now(),
+      exp: now() + 300,
+      jti: "urn:uuid:e70ff8d7-59d5-4a92-b0b7-505e8f6d09fa",
+      authorization_details: authorizationDetails,
+    };
+    return verifyMercureToken(await token(AT_JWT, example, await hmacSigner(SUBSCRIBE_SECRET)), "subscribe", auth);
+  };
+  const update = (topics: string[]) => ({ topics, private: true });
+
+  it("§Authorization: subscribe on the URL pattern https://example.com/books/:id", async () => {
+    const grant = await subscriber([
+      {
+        type: DETAIL_TYPE,
+        actions: ["subscribe"],
+        topics: [{ match: "https://example.com/books/:id", match_type: "urlpattern" }],
+      },
+    ]);
+    expect(grant.subject).toBe("urn:uuid:bb3de268-05b0-4c65-b44e-8f9acefc29d6");
+    expect(mayReceive(grant, update(["https://example.com/books/1"]), false)).toBe(true);
+    expect(mayReceive(grant, update(["https://example.com/books/1/reviews"]), false)).toBe(false);
+  });
+
+  it("§Subscribers: exact grants for books 1 and 7; a private update of book 2 is not delivered", async () => {
+    const grant = await subscriber([
+      {
+        type: DETAIL_TYPE,
+        actions: ["subscribe"],
+        topics: [
+          { match: "https://example.com/books/1", match_type: "exact" },
+          { match: "https://example.com/books/7", match_type: "exact" },
+        ],
+      },
+    ]);
+    expect(mayReceive(grant, update(["https://example.com/books/1"]), false)).toBe(true);
+    expect(mayReceive(grant, update(["https://example.com/books/7"]), false)).toBe(true);
+    expect(mayReceive(grant, update(["https://example.com/books/2"]), false)).toBe(false);
+  });
+
+  it("§Subscribers: a grant on users/42/* reads the private update of books/1 through its alternate topic", async () => {
+    const grant = await subscriber([
+      {
+        type: DETAIL_TYPE,
+        actions: ["subscribe"],
+        topics: [{ match: "https://example.com/users/42/*", match_type: "urlpattern" }],
+      },
+    ]);
+    const canonicalOnly = update(["https://example.com/books/1"]);
+    const withAlternate = update(["https://example.com/books/1", "https://example.com/users/42/books/1"]);
+    expect(mayReceive(grant, canonicalOnly, false)).toBe(false);
+    expect(mayReceive(grant, withAlternate, false)).toBe(true);
+    expect(
+      mayReceive(grant, update(["https://example.com/books/1", "https://example.com/users/43/books/1"]), false),
+    ).toBe(false);
+  });
+
+  it("§Payloads: the first detail whose matchers match the subscription's own matcher gives the payload; * (no type) is the default", async () => {
+    const grant = await subscriber([
+      {
+        type: DETAIL_TYPE,
+        actions: ["subscribe"],
+        topics: [{ match: "https://example.com/foo" }],
+        payload: { custom1: "data only available for this topic" },
+      },
+      {
+        type: DETAIL_TYPE,
+        actions: ["subscribe"],
+        topics: [{ match: "https://example.com/bar/:id", match_type: "urlpattern" }],
+        payload: { custom2: "data available for matching subscriptions" },
+      },
+      {
+        type: DETAIL_TYPE,
+        actions: ["subscribe"],
+        topics: [{ match: "*" }],
+        payload: { custom3: "default data for all other subscriptions" },
+      },
+    ]);
+    expect(subscriptionPayload(grant, "https://example.com/foo")).toEqual({
+      custom1: "data only available for this topic",
+    });
+    expect(subscriptionPayload(grant, "https://example.com/bar/:id")).toEqual({
+      custom2: "data available for matching subscriptions",
+    });
+    expect(subscriptionPayload(grant, "https://example.com/bar/1")).toEqual({
+      custom2: "data available for matching subscriptions",
+    });
+    expect(subscriptionPayload(grant, "https://example.com/baz")).toEqual({
+      custom3: "default data for all other subscriptions",
+    });
+    // `*` matches every topic with or without a type (§Matcher Types: recognized before the type).
+    expect(mayReceive(grant, update(["urn:anything"]), false)).toBe(true);
+  });
+
+  it("* matches every topic with match_type exact, urlpattern or none", async () => {
+    for (const matcher of [
+      { match: "*" },
+      { match: "*", match_type: "exact" },
+      { match: "*", match_type: "urlpattern" },
+    ]) {
+      const grant = await subscriber([{ type: DETAIL_TYPE, actions: ["subscribe"], topics: [matcher] }]);
+      expect([matcher, mayReceive(grant, update(["not a URL at all"]), false)]).toEqual([matcher, true]);
+    }
+  });
+});
+
 describe("resourceMetadata (§Protected Resource Metadata)", () => {
-  it("advertises the resource, the servers, the methods, the cookie and the protocol revision", async () => {
+  it("advertises the resource, the servers, the detail type, the one bearer method and the cookie's name", async () => {
     const plain = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }]);
     expect(resourceMetadataUrl(plain)).toBe(METADATA);
     expect(resourceMetadataUrl({ ...plain, resourceMetadataUrl: "https://meta.example/x" })).toBe(
       "https://meta.example/x",
     );
-    expect(resourceMetadata(plain, { cookie: true, queryToken: false })).toEqual({
+    // mercure_cookie is the cookie's name (a string); no version member (the protocol carries none).
+    expect(resourceMetadata(plain, "__Secure-mercure_access_token")).toEqual({
       resource: RESOURCE,
+      authorization_details_types_supported: ["https://mercure.rocks/authorization-detail"],
       bearer_methods_supported: ["header"],
-      mercure_cookie: true,
-      mercure_version: 8,
+      mercure_cookie: "__Secure-mercure_access_token",
     });
     const withServers = await settings("draft", [{ alg: "HS256", key: PUBLISH_SECRET }], undefined, {
       issuers: ["https://as.example"],
     });
-    expect(resourceMetadata(withServers, { cookie: false, queryToken: true })).toEqual({
+    expect(resourceMetadata(withServers, null)).toEqual({
       resource: RESOURCE,
       authorization_servers: ["https://as.example"],
-      bearer_methods_supported: ["header", "query"],
-      mercure_version: 8,
+      authorization_details_types_supported: ["https://mercure.rocks/authorization-detail"],
+      bearer_methods_supported: ["header"],
     });
   });
 });

@@ -5,9 +5,10 @@
  * status or a body that does not fit fails; so does an operation no request
  * here exercises.
  */
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { OPENAPI_DOCUMENT } from "../../src/http/openapi";
+import { draftToken } from "../support/mercure-token";
 import { validate } from "./json-schema";
 import { BASE, TOKEN, freshChannel, subscribe } from "./relay-client";
 
@@ -133,6 +134,38 @@ describe("the OpenAPI document matches real answers", () => {
     const refused = (query: string) => check("/v1/events", "GET", `/v1/events?${query}`);
     expect((await refused(`channel=${a}&channel=${b}&lastEventId=0:1`)).status).toBe(400);
     expect((await refused(`channel=${a}&channel=PRIVATE-${b}`)).status).toBe(401);
+  });
+
+  it("the Mercure hub: publish, subscribe, metadata, and refusals", async () => {
+    const HUB = "/.well-known/mercure";
+    const hub = `${BASE}${HUB}`;
+    const token = await draftToken(env.MERCURE_PUBLISHER_JWT_KEY as string, hub, ["publish"], [{ match: "*" }]);
+    const form = (fields: string, authorization: string | null = `Bearer ${token}`) => ({
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        ...(authorization === null ? {} : { Authorization: authorization }),
+      },
+      body: fields,
+    });
+    const topic = `https://example.com/oa/${Math.random().toString(36).slice(2, 8)}`;
+    const response = await SELF.fetch(`${hub}?match=${encodeURIComponent(topic)}&last_event_id=earliest`);
+    expect(response.status).toBe(200);
+    expect(Object.keys(doc.paths[HUB]!.get!.responses["200"]!.content!)).toContain(
+      response.headers.get("Content-Type")!.split(";")[0],
+    );
+    expect(response.headers.get("Mercure-Last-Event-ID")).toBe("earliest");
+    await response.body!.cancel();
+    exercised.add(`GET ${HUB} 200`);
+    expect((await check(HUB, "GET", `${HUB}?matchURLPattern=x`)).status).toBe(400);
+    const published = await check(HUB, "POST", HUB, form(`topic=${encodeURIComponent(topic)}&data=x`));
+    expect([published.status, await published.text()]).toEqual([200, expect.stringMatching(/^urn:uuid:/)]);
+    expect((await check(HUB, "POST", HUB, form("topic=*&data=x"))).status).toBe(400);
+    expect((await check(HUB, "POST", HUB, form("topic=a&data=x", null))).status).toBe(401);
+    expect((await check(HUB, "POST", HUB, form("topic=a&data=x", "Bearer a.b.c"))).status).toBe(401);
+    const narrow = await draftToken(env.MERCURE_PUBLISHER_JWT_KEY as string, hub, ["publish"], [{ match: "b" }]);
+    expect((await check(HUB, "POST", HUB, form("topic=a&data=x", `Bearer ${narrow}`))).status).toBe(403);
+    const metadata = "/.well-known/oauth-protected-resource/.well-known/mercure";
+    expect((await check(metadata, "GET", metadata)).status).toBe(200);
   });
 
   it("health", async () => {

@@ -127,13 +127,34 @@ describe("parseConfig", () => {
 });
 
 describe("Mercure hub settings", () => {
-  const key = { MERCURE_PUBLISHER_JWT_KEY: "k".repeat(32) };
+  const key = { MERCURE_PUBLISHER_JWT_KEY: "k".repeat(32), MERCURE_PUBLISHER_JWT_ISSUER: "https://app.example.com" };
 
   it("is off without a publisher key; on with one, the subscriber key defaulting to it", () => {
     expect(parseConfig({}).mercure).toBeNull();
     const hub = parseConfig(key).mercure!;
     expect(hub).toMatchObject({ mode: "draft", anonymous: false, resource: null, maxMatchers: 32 });
     expect(hub.subscriberKey).toEqual(hub.publisherKey);
+    expect(hub.publisherKey.issuer).toBe("https://app.example.com");
+  });
+
+  it("draft-08 binds every key to an issuer: none for the publisher key is an error naming the setting", () => {
+    const { MERCURE_PUBLISHER_JWT_ISSUER: _issuer, ...noIssuer } = key;
+    for (const raw of [
+      noIssuer,
+      { ...noIssuer, MERCURE_PUBLISHER_JWT_ISSUER: " " },
+      { ...noIssuer, MERCURE_PROTOCOL: "8" },
+    ]) {
+      expect(() => parseConfig(raw)).toThrow(/^MERCURE_PUBLISHER_JWT_ISSUER must be set/);
+    }
+    // The pre-standard protocol has no such rule.
+    expect(parseConfig({ ...noIssuer, MERCURE_PROTOCOL: "legacy" }).mercure!.publisherKey.issuer).toBeUndefined();
+  });
+
+  it("a subscriber key has its own issuer, or the publisher key's", () => {
+    const subscriber = { ...key, MERCURE_SUBSCRIBER_JWT_KEY: "s".repeat(32) };
+    expect(parseConfig(subscriber).mercure!.subscriberKey).toMatchObject({ issuer: "https://app.example.com" });
+    const own = { ...subscriber, MERCURE_SUBSCRIBER_JWT_ISSUER: "https://as.example.com" };
+    expect(parseConfig(own).mercure!.subscriberKey).toMatchObject({ issuer: "https://as.example.com" });
   });
 
   it("allows the token cookie cross-origin only where the operator says so", () => {

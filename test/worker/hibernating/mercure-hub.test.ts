@@ -14,7 +14,8 @@ import { GUARD_MS, readStream, type StreamReader } from "../sse-reader";
 const HUB = `${BASE}/.well-known/mercure`;
 const PUBLISHER_KEY = env.MERCURE_PUBLISHER_JWT_KEY as string;
 const SUBSCRIBER_KEY = env.MERCURE_SUBSCRIBER_JWT_KEY as string;
-const LEGACY = { MERCURE_PROTOCOL: "legacy" };
+/** The pre-standard protocol, as a Symfony app runs it: its tokens carry no iss, so no key issuer. */
+const LEGACY = { MERCURE_PROTOCOL: "legacy", MERCURE_PUBLISHER_JWT_ISSUER: "" };
 
 let counter = 0;
 /** A topic no other test uses (the hub is one log shared by the whole file). */
@@ -149,7 +150,7 @@ describe("Mercure hub, draft-08", () => {
 
   it("a URL pattern selects topics nobody used before; * selects every topic", async () => {
     const base = `https://example.com/shelf-${Math.random().toString(36).slice(2, 8)}`;
-    const pattern = await subscribeHub([["matchURLPattern", `${base}/:id`]]);
+    const pattern = await subscribeHub([["match_urlpattern", `${base}/:id`]]);
     const everything = await subscribeHub([["match", "*"]]);
     await published({ topic: `${base}/a/b`, data: "deeper: no match" });
     await published({ topic: `${base}/42`, data: "match" });
@@ -159,6 +160,20 @@ describe("Mercure hub, draft-08", () => {
     expect(all.map((e) => e.data)).toEqual(["deeper: no match", "match"]);
     await pattern.cancel();
     await everything.cancel();
+  });
+
+  it("URL patterns with an optional group and a regular expression group select as URLPattern would", async () => {
+    const base = `https://example.com/opt-${Math.random().toString(36).slice(2, 8)}`;
+    const sub = await subscribeHub([
+      ["match_urlpattern", `${base}/books{/:id}?`],
+      ["match_urlpattern", `${base}/years/:y(\\d{4})`],
+    ]);
+    for (const path of ["books", "books/1", "books/1/2", "years/2024", "years/24", "years/2024x"]) {
+      await published({ topic: `${base}/${path}`, data: path });
+    }
+    await published({ topic: `${base}/books`, data: "marker" });
+    expect((await sub.waitForEvents(4)).map((e) => e.data)).toEqual(["books", "books/1", "years/2024", "marker"]);
+    await sub.cancel();
   });
 
   it("private updates reach only subscribers whose token covers the topic", async () => {
@@ -205,7 +220,7 @@ describe("Mercure hub, draft-08", () => {
     await resumed.cancel();
   });
 
-  it("the query form lastEventID works, the header wins over it, and a repeated id resolves to the earliest update", async () => {
+  it("the query form last_event_id works, the header wins over it, and a repeated id resolves to the earliest update", async () => {
     const t = topic();
     await published({ topic: t, data: "first x", id: `urn:x:${counter}` });
     const repeated = `urn:x:${counter}`;
@@ -213,20 +228,29 @@ describe("Mercure hub, draft-08", () => {
     await published({ topic: t, data: "second x", id: repeated });
     const viaQuery = await subscribeHub([
       ["match", t],
-      ["lastEventID", repeated],
+      ["last_event_id", repeated],
     ]);
     expect((await viaQuery.waitForEvents(2)).map((e) => e.data)).toEqual(["between", "second x"]);
     await viaQuery.cancel();
     const headerWins = await subscribeHub(
       [
         ["match", t],
-        ["lastEventID", "urn:unknown"],
+        ["last_event_id", "urn:unknown"],
       ],
       { headers: { "Last-Event-ID": repeated } },
     );
     expect(headerWins.response.headers.get("Last-Event-ID")).toBe(repeated);
     expect((await headerWins.waitForEvents(2)).map((e) => e.data)).toEqual(["between", "second x"]);
     await headerWins.cancel();
+    // An earlier revision's name is no cursor here (no compatibility shim): not resumed, no header.
+    const oldName = await subscribeHub([
+      ["match", t],
+      ["lastEventID", repeated],
+    ]);
+    expect(oldName.response.headers.get("Mercure-Last-Event-ID")).toBeNull();
+    await published({ topic: t, data: "live" });
+    expect((await oldName.waitForEvents(1)).map((e) => e.data)).toEqual(["live"]);
+    await oldName.cancel();
   });
 
   it("lets listed origins read the resume headers, with credentials (the token cookie)", async () => {
@@ -253,6 +277,51 @@ describe("Mercure hub, draft-08", () => {
       expect((await sub.waitForEvents(2)).map((e) => e.data)).toEqual(["one", "two"]);
       await sub.cancel();
     }
+  });
+});
+
+describe("Mercure hub, canonical and alternate topics (draft-08 §Publication, §Publishers, §Subscribers)", () => {
+  it("publishing needs publish on every topic: one topic outside the token is a 403 and nothing is stored", async () => {
+    const canonical = topic("books");
+    const alternate = topic("users");
+    const watcher = await subscribeHub([["match", alternate]]);
+    const partial = await draftToken(PUBLISHER_KEY, HUB, ["publish"], [{ match: canonical }]);
+    const refused = await publishUpdate({ topic: [canonical, alternate], data: "half allowed" }, { token: partial });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("WWW-Authenticate")).toMatch(/error="insufficient_scope"/);
+    const both = await draftToken(PUBLISHER_KEY, HUB, ["publish"], [{ match: canonical }, { match: alternate }]);
+    const accepted = await publishUpdate({ topic: [canonical, alternate], data: "both allowed" }, { token: both });
+    expect(accepted.status).toBe(200);
+    // A subscriber of the alternate topic alone gets it, once.
+    expect((await watcher.waitForEvents(1)).map((e) => e.data)).toEqual(["both allowed"]);
+    await watcher.cancel();
+  });
+
+  it("the spec's example: a grant on users/42/* reads a private update of books/1 through its alternate topic", async () => {
+    const base = `https://example.com/alt-${Math.random().toString(36).slice(2, 8)}`;
+    const token = await draftToken(
+      SUBSCRIBER_KEY,
+      HUB,
+      ["subscribe"],
+      [{ match: `${base}/users/42/*`, match_type: "urlpattern" }],
+    );
+    const other = await draftToken(
+      SUBSCRIBER_KEY,
+      HUB,
+      ["subscribe"],
+      [{ match: `${base}/users/43/*`, match_type: "urlpattern" }],
+    );
+    const routing: [string, string][] = [["match_urlpattern", `${base}/books/:id`]];
+    const reader = await subscribeHub(routing, { headers: { Authorization: `Bearer ${token}` } });
+    const outsider = await subscribeHub(routing, { headers: { Authorization: `Bearer ${other}` } });
+    await published({ topic: [`${base}/books/1`, `${base}/users/42/books/1`], data: "for 42", private: "on" });
+    await published({ topic: `${base}/books/1`, data: "private, no alternate", private: "on" });
+    await published({ topic: `${base}/books/2`, data: "public marker" });
+    expect((await reader.waitForEvents(2)).map((e) => e.data)).toEqual(["for 42", "public marker"]);
+    expect((await outsider.waitForEvents(1)).map((e) => e.data)).toEqual(["public marker"]);
+    expect(outsider.events).toHaveLength(1);
+    await reader.cancel();
+    await outsider.cancel();
   });
 });
 
@@ -365,7 +434,7 @@ describe("Mercure hub position marks are opaque (src/mercure/cursor.ts)", () => 
     const expected = [await published({ topic: t, data: "after the mark" })];
     for (const resume of [{ headers: { "Last-Event-ID": mark } }, { query: mark }]) {
       const query: [string, string][] = [["match", t]];
-      if ("query" in resume) query.push(["lastEventID", resume.query]);
+      if ("query" in resume) query.push(["last_event_id", resume.query]);
       const sub = await subscribeHub(query, { headers: "headers" in resume ? resume.headers : {} });
       expect(sub.response.headers.get("Last-Event-ID")).toBe(mark);
       expect(sub.response.headers.get("Mercure-Last-Event-ID")).toBe(mark);
@@ -446,18 +515,35 @@ describe("Mercure hub refusals", () => {
   it("refuses what the draft says must be refused", async () => {
     const t = topic();
     const cases: [Record<string, string | string[]>, number][] = [
-      [{ topic: [t, topic()], data: "two topics" }, 400],
       [{ data: "no topic" }, 400],
-      [{ topic: "https://example.com/.well-known/mercure/subscriptions/x", data: "reserved" }, 403],
-      [{ topic: "/.well-known/mercure", data: "reserved, relative" }, 403],
+      [{ topic: "https://example.com/.well-known/mercure/subscriptions/x", data: "reserved" }, 400],
+      [{ topic: "/.well-known/mercure", data: "reserved, relative" }, 400],
+      [{ topic: "/.well-known/%6Dercure/subscriptions/x", data: "reserved, encoded" }, 400],
+      [{ topic: [t, "/.well-known/mercure/x"], data: "reserved alternate" }, 400],
+      [{ topic: "*", data: "the wildcard" }, 400],
       [{ topic: `${t}\u0007`, data: "control character" }, 400],
+      [{ topic: `${t}\u200b`, data: "format character" }, 400],
       [{ topic: t, id: "#fragment", data: "id starting with #" }, 400],
+      [{ topic: t, id: "a\u0009b", data: "id with TAB" }, 400],
       [{ topic: t, type: "a\nb", data: "type with LF" }, 400],
+      [{ topic: t, type: "mercure", data: "a forged hub event" }, 400],
       [{ topic: t, retry: "12s", data: "retry not digits" }, 400],
     ];
     for (const [fields, status] of cases) {
       const response = await publishUpdate(fields);
       expect([JSON.stringify(fields), response.status]).toEqual([JSON.stringify(fields), status]);
+    }
+  });
+
+  it("refuses the reserved namespace and the * topic with 400 whatever the token: none, invalid, or one that lacks scope", async () => {
+    const narrow = await draftToken(PUBLISHER_KEY, HUB, ["publish"], [{ match: "https://example.com/only" }]);
+    const tokens = [null, "not.a.token", await draftToken(SUBSCRIBER_KEY, HUB, ["publish"], [{ match: "*" }]), narrow];
+    for (const token of tokens) {
+      for (const t of ["/.well-known/mercure/subscriptions/x", "*"]) {
+        const response = await publishUpdate({ topic: t, data: "x" }, { token });
+        expect([token, t, response.status]).toEqual([token, t, 400]);
+        expect(response.headers.get("WWW-Authenticate")).toBeNull();
+      }
     }
   });
 
@@ -471,20 +557,22 @@ describe("Mercure hub refusals", () => {
     expect(json.status).toBe(400);
     const forged = await publishUpdate(
       { topic: topic(), data: "csrf" },
-      { token: null, headers: { Cookie: `mercureAccessToken=${token}`, Origin: "https://evil.example" } },
+      { token: null, headers: { Cookie: `__Secure-mercure_access_token=${token}`, Origin: "https://evil.example" } },
     );
     expect(forged.status).toBe(403);
     const listed = await publishUpdate(
       { topic: topic(), data: "same site" },
-      { token: null, headers: { Cookie: `mercureAccessToken=${token}`, Origin: "https://app.example.com" } },
+      { token: null, headers: { Cookie: `__Secure-mercure_access_token=${token}`, Origin: "https://app.example.com" } },
     );
     expect(listed.status).toBe(200);
   });
 
   it("refuses unknown match* parameters, control characters and too many matchers with 400", async () => {
     const bad = [
-      [["matchRegex", "x"]],
+      [["match_regex", "x"]],
       [["MATCHexact", "x"]],
+      [["matchURLPattern", "x"]],
+      [["match_URLPattern", "x"]],
       [["match", "a\u0001b"]],
       Array.from({ length: 33 }, (_, i) => ["match", `https://example.com/${i}`]),
     ] as [string, string][][];
@@ -495,6 +583,32 @@ describe("Mercure hub refusals", () => {
       expect([query[0]?.[0], response.status]).toEqual([query[0]?.[0], 400]);
       await response.body?.cancel();
     }
+  });
+
+  it("a draft-08 hub without an issuer for its key is misconfigured: /healthz names the setting", async () => {
+    const unbound = { MERCURE_PUBLISHER_JWT_ISSUER: "", MERCURE_SUBSCRIBER_JWT_ISSUER: "" };
+    for (const path of ["/healthz", "/.well-known/mercure?match=x"]) {
+      const response = await fetchWithEnv(unbound, new Request(`${BASE}${path}`));
+      const body = (await response.json()) as { error: string; message: string };
+      expect([path, response.status, body.error]).toEqual([path, 500, "config_invalid"]);
+      expect(body.message).toMatch(/MERCURE_PUBLISHER_JWT_ISSUER must be set/);
+    }
+    const legacy = await fetchWithEnv({ ...unbound, ...LEGACY }, new Request(`${BASE}/healthz`));
+    expect(legacy.status).toBe(200);
+  });
+
+  it("a pre-standard token gets 401 invalid_token saying to set MERCURE_PROTOCOL=legacy, and is not accepted", async () => {
+    const token = await legacyToken(PUBLISHER_KEY, { publish: ["*"] });
+    const response = await publishUpdate({ topic: topic(), data: "x" }, { token });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("WWW-Authenticate")).toMatch(/error="invalid_token"/);
+    expect(((await response.json()) as { message: string }).message).toMatch(/MERCURE_PROTOCOL=legacy/);
+    const url = new URL(HUB);
+    url.searchParams.append("match", topic());
+    const subscriber = await legacyToken(SUBSCRIBER_KEY, { subscribe: ["*"] });
+    const refused = await SELF.fetch(url, { headers: { Authorization: `Bearer ${subscriber}` } });
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/MERCURE_PROTOCOL=legacy/);
   });
 
   it("without anonymous access a subscriber without a token gets 401", async () => {
@@ -557,12 +671,13 @@ describe("Mercure hub, pre-standard protocol (MERCURE_PROTOCOL=legacy)", () => {
     expect((await via(metadata.clone())).status).toBe(404);
     const draft = await SELF.fetch(metadata);
     expect(draft.status).toBe(200);
-    expect(await draft.json()).toMatchObject({ resource: HUB, mercure_version: 8 });
-  });
-
-  it("refuses a pre-standard token in draft mode", async () => {
-    const token = await legacyToken(PUBLISHER_KEY, { publish: ["*"] });
-    const response = await publishUpdate({ topic: topic(), data: "x" }, { token });
-    expect(response.status).toBe(401);
+    const document = (await draft.json()) as Record<string, unknown>;
+    expect(document).toEqual({
+      resource: HUB,
+      authorization_details_types_supported: ["https://mercure.rocks/authorization-detail"],
+      bearer_methods_supported: ["header"],
+      mercure_cookie: "__Secure-mercure_access_token",
+    });
+    expect(document).not.toHaveProperty("mercure_version");
   });
 });

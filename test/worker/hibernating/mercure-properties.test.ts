@@ -24,8 +24,8 @@ const TOPICS = ["a/1", "a/2", "b/1", "c"] as const;
 /** Matchers a subscription may use, with what each selects (relative to the run's base). */
 const MATCHERS = [
   { param: "match", pattern: (base: string) => `${base}/a/1`, selects: (t: string) => t === "a/1" },
-  { param: "matchURLPattern", pattern: (base: string) => `${base}/a/:id`, selects: (t: string) => t.startsWith("a/") },
-  { param: "matchURLPattern", pattern: (base: string) => `${base}/:x/1`, selects: (t: string) => t.endsWith("/1") },
+  { param: "match_urlpattern", pattern: (base: string) => `${base}/a/:id`, selects: (t: string) => t.startsWith("a/") },
+  { param: "match_urlpattern", pattern: (base: string) => `${base}/:x/1`, selects: (t: string) => t.endsWith("/1") },
   { param: "match", pattern: (base: string) => `${base}/c`, selects: (t: string) => t === "c" },
 ] as const;
 
@@ -33,7 +33,7 @@ const MATCHERS = [
 const GRANTS = [
   null,
   {
-    topics: (base: string) => [{ match: `${base}/a/:id`, matchType: "URLPattern" as const }],
+    topics: (base: string) => [{ match: `${base}/a/:id`, match_type: "urlpattern" as const }],
     reads: (t: string) => t.startsWith("a/"),
   },
   { topics: () => [{ match: "*" }], reads: () => true },
