@@ -171,6 +171,13 @@ async function publish(c: HubContext): Promise<Response> {
     throw insufficientScope(settings, "This token does not grant publishing to every topic of the update.");
   }
   const id = form.id ?? generateUpdateId();
+  // The frame subscribers receive, as /v1 bounds it: every line of data gets its own "data: " (the
+  // stored envelope below is one JSON line, so its own bound says nothing about that).
+  assertFrameSize(
+    form.type === undefined ? { data: form.data } : { data: form.data, event: form.type },
+    config,
+    "The update",
+  );
   const event = assertFrameSize({ data: encodeEnvelope({ ...form, id }) }, config, "The update");
   await hubStub(c.env).publish([event], undefined, [id]);
   return c.text(id, 200);

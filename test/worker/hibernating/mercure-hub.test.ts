@@ -137,6 +137,15 @@ describe("Mercure hub, draft-08", () => {
     await sub.cancel();
   });
 
+  it("bounds the frame subscribers receive, not only the stored update: many short lines are a 413", async () => {
+    const t = topic();
+    // 4,000 bytes of data (MAX_EVENT_BYTES is 8192 here), but 4,000 lines: a 28 KB frame on the stream.
+    const response = await publishUpdate({ topic: t, data: "\n".repeat(4_000) });
+    expect(response.status).toBe(413);
+    // Under twice MAX_EVENT_BYTES once framed: accepted.
+    expect(await published({ topic: t, data: "\n".repeat(2_000) })).toMatch(/^urn:uuid:/);
+  });
+
   it("keeps the publisher's id, type and multi-line data; selects only matching topics", async () => {
     const mine = topic();
     const other = topic();
