@@ -530,8 +530,11 @@ describe("URL patterns with groups and regular expressions agree with the runtim
     .array(fc.nat(), { minLength: 1, maxLength: 5 })
     .chain((ns) => fc.tuple(...ns.map((_, n) => piece(n))))
     .map((pieces) => `/${pieces.join("")}`);
+  // Short topics: the reference, the runtime's URLPattern, backtracks, and these random patterns include
+  // catastrophic ones (seed 535606674 gave `(\w*\d*.|[^\/]+?[ab]*)*…`, on which a 30-character topic ran for
+  // minutes: exactly what the hub's automata avoid). Ten characters keep every reference answer to milliseconds.
   const topicPath = fc
-    .array(fc.constantFrom("a", "b", "1", "/", "-", ".", "ab", "11"), { maxLength: 8 })
+    .array(fc.constantFrom("a", "b", "1", "/", "-", ".", "ab", "11"), { maxLength: 5 })
     .map((units) => `/${units.join("")}`);
 
   it("pathname patterns: the same answer on every topic, or both refuse the pattern", () => {
@@ -550,7 +553,7 @@ describe("URL patterns with groups and regular expressions agree with the runtim
         }
         const matcher = compileMatcher("urlpattern", pattern, HUB);
         // The pattern's own literal text as a topic, so that matches are common, not just misses.
-        for (const p of [...paths, path.replace(/[:(){}?+*\\|[\]^]/g, "")]) {
+        for (const p of [...paths, path.replace(/[:(){}?+*\\|[\]^]/g, "").slice(0, 10)]) {
           const topic = `https://example.com${p}`;
           const expected = runtime.test(topic, HUB.href);
           expect([pattern, topic, matcher.matches(topic)]).toEqual([pattern, topic, expected]);
