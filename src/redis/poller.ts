@@ -10,14 +10,13 @@ import type { RedisConfig } from "../config";
 import type { EventLimits } from "../channel/event-rules";
 import type { Logger } from "../log";
 import { entryToEvent, RedisIngestState, type RedisStatus } from "./ingest";
-import { RedisStreamReader } from "./stream-reader";
+import { RedisStreamReader, type StreamReader } from "./stream-reader";
 
 /** Stores events and runs `alsoInTransaction` in the same transaction, then waits until durable. */
 export type Commit = (events: readonly EventInput[], alsoInTransaction: () => void) => Promise<unknown>;
 
 export class RedisPoller {
   private readonly state: RedisIngestState;
-  private readonly reader: RedisStreamReader;
 
   constructor(
     sql: SqlStorage,
@@ -25,9 +24,10 @@ export class RedisPoller {
     private readonly limits: EventLimits,
     private readonly log: Logger,
     channel: string,
+    /** Upstash's REST API; a test passes a stream it scripts (test/worker/redis-poller.test.ts). */
+    private readonly reader: StreamReader = new RedisStreamReader(config),
   ) {
     this.state = new RedisIngestState(sql, config, channel);
-    this.reader = new RedisStreamReader(config);
   }
 
   /** A subscriber came: true if this call started polling (the caller arms an alarm now). */

@@ -17,7 +17,15 @@ export interface StreamEntry {
 /** The id before every real entry: XRANGE after it reads from the beginning. */
 export const STREAM_START = "0-0";
 
-export class RedisStreamReader {
+/** What the poll loop reads a stream with: Upstash here, a scripted stream in tests. */
+export interface StreamReader {
+  /** Up to `count` entries with ids greater than `afterId`, oldest first. */
+  readAfter(key: string, afterId: string, count: number): Promise<StreamEntry[]>;
+  /** Id of the newest entry, or STREAM_START when the stream is empty or missing. */
+  lastEntryId(key: string): Promise<string>;
+}
+
+export class RedisStreamReader implements StreamReader {
   private readonly redis: Redis;
 
   constructor(config: Pick<RedisConfig, "url" | "token" | "timeoutMs">) {
@@ -35,13 +43,11 @@ export class RedisStreamReader {
     });
   }
 
-  /** Up to `count` entries with ids greater than `afterId`, oldest first. */
   async readAfter(key: string, afterId: string, count: number): Promise<StreamEntry[]> {
     const raw: unknown = await this.redis.xrange(key, `(${afterId}`, "+", count);
     return parseEntries(raw);
   }
 
-  /** Id of the newest entry, or STREAM_START when the stream is empty or missing. */
   async lastEntryId(key: string): Promise<string> {
     const raw: unknown = await this.redis.xrevrange(key, "+", "-", 1);
     return parseEntries(raw)[0]?.id ?? STREAM_START;

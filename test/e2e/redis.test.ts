@@ -2,7 +2,11 @@
  * Redis Stream ingestion end to end: a real redis-server, the Upstash REST
  * bridge, the relay under `wrangler dev`, entries written with a plain
  * Redis client (ioredis, not through the relay), streams read with the
- * `eventsource` client.
+ * `eventsource` client. What needs them is here: real entries and replies,
+ * the bridge or Redis gone, a slow answer, a process restart. The poll
+ * loop's own rules (one id sequence with HTTP publishes, replay, stopping
+ * when idle, full batches, back-off, the durable cursor) are tested inside
+ * workerd with a scripted stream: test/worker/redis-poller.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedisStack, type RedisStack } from "../support/redis-stack";
@@ -82,72 +86,6 @@ describe("Redis Stream ingestion", () => {
       entries.map(([data, event]) => [event ?? "message", data.replace(/\r\n|\r/g, "\n")]),
     );
     expect(listener.received.map((event) => event.id)).toEqual(["1", "2", "3", "4", "5", "6"]);
-  });
-
-  it("interleaves Redis entries and HTTP publishes in one id sequence, in arrival order", async () => {
-    const channel = "redis-mixed";
-    const listener = await subscribed(channel);
-    const expected: string[] = [];
-    for (let round = 0; round < 4; round++) {
-      await xadd(channel, "data", `redis ${round}`);
-      expected.push(`redis ${round}`);
-      await until(
-        () => listener.received.length === expected.length,
-        () => `${listener.received.length}/${expected.length}`,
-      );
-      await publishTo(relay.url, channel, { data: `http ${round}` });
-      expected.push(`http ${round}`);
-      await until(
-        () => listener.received.length === expected.length,
-        () => `${listener.received.length}/${expected.length}`,
-      );
-    }
-    // Now both at once: every event once, ids consecutive.
-    await Promise.all([
-      (async () => {
-        for (let index = 0; index < 10; index++) await xadd(channel, "data", `burst redis ${index}`);
-      })(),
-      (async () => {
-        for (let index = 0; index < 10; index++) await publishTo(relay.url, channel, { data: `burst http ${index}` });
-      })(),
-    ]);
-    await until(
-      () => listener.received.length === expected.length + 20,
-      () => `${listener.received.length}`,
-    );
-    listener.close();
-    expect(listener.received.slice(0, expected.length).map((event) => event.data)).toEqual(expected);
-    expect(listener.received.map((event) => Number(event.id))).toEqual(listener.received.map((_, index) => index + 1));
-    const burst = listener.received.slice(expected.length).map((event) => event.data);
-    expect(burst.filter((data) => data.startsWith("burst redis"))).toEqual(
-      Array.from({ length: 10 }, (_, i) => `burst redis ${i}`),
-    );
-    expect(burst.filter((data) => data.startsWith("burst http"))).toEqual(
-      Array.from({ length: 10 }, (_, i) => `burst http ${i}`),
-    );
-  });
-
-  it("replays Redis-sourced events to a client resuming with Last-Event-ID", async () => {
-    const channel = "redis-replay";
-    const first = await subscribed(channel);
-    for (const n of [1, 2, 3, 4]) await xadd(channel, "data", `entry ${n}`);
-    await until(
-      () => first.received.length === 4,
-      () => `${first.received.length}/4`,
-    );
-    first.close();
-    const resumed = listenTo(relay.url, channel, ["message"], {
-      fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, "Last-Event-ID": "2" } }),
-    });
-    await until(
-      () => resumed.received.length === 2,
-      () => `${resumed.received.length}/2`,
-    );
-    resumed.close();
-    expect(resumed.received.map((event) => [event.id, event.data])).toEqual([
-      ["3", "entry 3"],
-      ["4", "entry 4"],
-    ]);
   });
 
   it("skips malformed entries with a log line and goes on", async () => {
@@ -280,32 +218,6 @@ describe("Redis Stream ingestion", () => {
     listener.close();
     expect(listener.received.map((event) => event.data)).toEqual(["http while slow", "slow 1", "slow 2", "marker"]);
     expect(listener.received.map((event) => event.id)).toEqual(["1", "2", "3", "4"]);
-  });
-
-  it("stops polling when a channel has no subscribers (idle channels cost no Redis commands)", async () => {
-    const channel = "redis-idle";
-    const listener = await subscribed(channel);
-    listener.close();
-    await until(
-      async () => ((await channelStats(relay.url, channel)).subscribers as number) === 0,
-      () => "subscriber still counted",
-    );
-    await until(
-      async () => ((await channelStats(relay.url, channel)).redis as { polling: boolean }).polling === false,
-      () => "still polling without subscribers",
-    );
-    const before = stack.bridge.commandsOn(`sse:${channel}`);
-    // The marker: five polls of another channel, on the same relay and bridge, after this one stopped.
-    // Were the idle channel still polling, it would have polled about as often meanwhile.
-    const marker = await subscribed("redis-idle-marker");
-    const markerPolls = stack.bridge.commandsOn("sse:redis-idle-marker");
-    await until(
-      () => stack.bridge.commandsOn("sse:redis-idle-marker") >= markerPolls + 5,
-      () => "the marker channel did not poll",
-    );
-    marker.close();
-    expect(stack.bridge.commandsOn(`sse:${channel}`)).toBe(before);
-    expect(((await channelStats(relay.url, channel)).redis as { polling: boolean }).polling).toBe(false);
   });
 
   it("neither loses nor repeats entries across a relay restart", async () => {
