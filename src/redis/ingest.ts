@@ -6,7 +6,9 @@
  * The cursor lives in the channel object's SQLite storage and is written in
  * the same transaction as the events an entry produced (see
  * RedisPoller.ingest in poller.ts), so after a restart, eviction or redeploy
- * no entry is lost or repeated. Nothing is stored before the first poll.
+ * no entry is lost or repeated. Nothing is stored before the first poll, and
+ * a cursor that never passed an entry is forgotten a while after the last
+ * subscriber left (RedisPoller.idle): a made-up name leaves nothing behind.
  */
 import { isInternalChannel } from "../channel/internal-channels";
 import type { RedisConfig } from "../config";
@@ -85,6 +87,25 @@ export class RedisIngestState {
     this.write("cursor", id);
     const key = this.streamKey;
     if (key !== null) this.write("cursor_stream", key);
+  }
+
+  /** When this channel forgets a cursor that never passed an entry (RedisPoller.idle); null: not planned. */
+  get forgetAt(): number | null {
+    const value = this.read("forget_at");
+    return value === null ? null : Number(value);
+  }
+
+  set forgetAt(at: number | null) {
+    if (at === null) {
+      if (tableExists(this.sql, "redis_source")) this.sql.exec("DELETE FROM redis_source WHERE key = 'forget_at'");
+    } else {
+      this.write("forget_at", String(at));
+    }
+  }
+
+  /** Drops everything this channel stored about its stream: the next poll is a first poll again. */
+  forget(): void {
+    this.sql.exec("DROP TABLE IF EXISTS redis_source");
   }
 
   /** Where a first poll starts when REDIS_START=beginning. */

@@ -9,6 +9,8 @@ import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } fr
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RedisStatus } from "../../src/redis/ingest";
 import { freshChannel, publishData, stats, subscribe } from "./relay-client";
+import { FORGET_AFTER_MS } from "../../src/redis/poller";
+import { FakeClock } from "../support/fake-clock";
 import { POLL_MS, pollFrom, redisConfig, scriptedStream } from "./scripted-redis";
 import { eventually, type StreamReader } from "./sse-reader";
 
@@ -222,6 +224,8 @@ describe("the Redis poll loop in the channel object", () => {
     const stream = scriptedStream();
     await pollFrom(channel, stream);
     const reader = await subscribed(channel);
+    stream.xadd("data", "first"); // a stream a backend writes to: its cursor is kept for good
+    await pollUntil(channel, reader, 1);
     await reader.cancel();
     await eventually(async () => (await stats(channel)).subscribers === 0);
     await quiet(channel);
@@ -233,11 +237,96 @@ describe("the Redis poll loop in the channel object", () => {
     expect((await redisStatus(channel)).polling).toBe(false);
 
     stream.xadd("data", "while idle");
-    const next = await subscribe(channel);
+    const next = await subscribe(channel, { headers: { "Last-Event-ID": "1" } });
     await pollUntil(channel, next, 1);
     expect(data(next)).toEqual(["while idle"]);
     expect((await redisStatus(channel)).polling).toBe(true);
     await done(channel, next);
+  });
+
+  describe("a stream that never had an entry (a name anyone can make up)", () => {
+    const tables = (channel: string) =>
+      runInDurableObject(stubOf(channel), (_instance, state) =>
+        state.storage.sql
+          .exec<{ name: string }>(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'",
+          )
+          .toArray()
+          .map((row) => row.name),
+      );
+
+    /** A channel whose only subscriber came and went; its first idle poll has run. */
+    async function abandoned(channel: string, stream: ReturnType<typeof scriptedStream>, clock: FakeClock) {
+      await pollFrom(channel, stream, redisConfig(), clock);
+      const reader = await subscribed(channel);
+      expect(reader.events).toEqual([]);
+      await reader.cancel();
+      await eventually(async () => (await stats(channel)).subscribers === 0);
+      expect(await tables(channel)).toEqual(["redis_source"]);
+      // The poll that was due finds nobody: no read, and one alarm, FORGET_AFTER_MS away.
+      const reads = stream.reads;
+      expect(await runDurableObjectAlarm(stubOf(channel))).toBe(true);
+      expect(stream.reads).toBe(reads);
+      const alarm = await alarmOf(channel);
+      expect(alarm).not.toBeNull();
+      expect(alarm! - Date.now()).toBeGreaterThan(FORGET_AFTER_MS - 60_000);
+      // An alarm early for another job changes nothing.
+      clock.advance(FORGET_AFTER_MS / 2);
+      expect(await runDurableObjectAlarm(stubOf(channel))).toBe(true);
+      expect(stream.reads).toBe(reads);
+      const rest = await alarmOf(channel);
+      expect(rest).not.toBeNull();
+      expect(rest! - Date.now()).toBeGreaterThan(FORGET_AFTER_MS / 2 - 60_000);
+      expect(rest! - Date.now()).toBeLessThanOrEqual(FORGET_AFTER_MS / 2);
+      clock.advance(FORGET_AFTER_MS / 2);
+    }
+
+    it("is forgotten a day after its last subscriber left: no row, no alarm, no Redis command after", async () => {
+      const channel = freshChannel("redis");
+      const stream = scriptedStream();
+      const clock = new FakeClock();
+      await abandoned(channel, stream, clock);
+      const reads = stream.reads;
+      expect(await runDurableObjectAlarm(stubOf(channel))).toBe(true);
+      expect(stream.reads).toBe(reads + 1); // does the stream exist now? No.
+      expect(await tables(channel)).toEqual([]);
+      expect(await alarmOf(channel)).toBeNull();
+      expect(await redisStatus(channel)).toMatchObject({ cursor: null, polling: false });
+    });
+
+    it("created by a backend within that day, it is read from its first entry: a client back from the empty channel gets it all", async () => {
+      const channel = freshChannel("redis");
+      const stream = scriptedStream();
+      const clock = new FakeClock();
+      await abandoned(channel, stream, clock);
+      stream.xadd("data", "one");
+      stream.xadd("data", "two");
+      expect(await runDurableObjectAlarm(stubOf(channel))).toBe(true);
+      expect(await alarmOf(channel)).toBeNull();
+      expect((await redisStatus(channel)).cursor).toBe("0-0");
+
+      const back = await subscribe(channel, { headers: { "Last-Event-ID": "0" } });
+      await pollUntil(channel, back, 2);
+      expect(data(back)).toEqual(["one", "two"]);
+      expect(ids(back)).toEqual(["1", "2"]);
+      await done(channel, back);
+    });
+
+    it("a subscriber coming back within the day cancels the forgetting, and polling starts at once", async () => {
+      const channel = freshChannel("redis");
+      const stream = scriptedStream();
+      const clock = new FakeClock();
+      await abandoned(channel, stream, clock);
+      stream.xadd("data", "one");
+      const back = await subscribe(channel, { headers: { "Last-Event-ID": "0" } });
+      await pollUntil(channel, back, 1);
+      expect(data(back)).toEqual(["one"]);
+      const planned = await runInDurableObject(stubOf(channel), (_instance, state) =>
+        state.storage.sql.exec("SELECT 1 FROM redis_source WHERE key = 'forget_at'").toArray(),
+      );
+      expect(planned).toEqual([]);
+      await done(channel, back);
+    });
   });
 
   it("the cursor is durable: a new instance of the object resumes after it, losing and repeating nothing", async () => {

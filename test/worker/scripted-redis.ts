@@ -10,6 +10,7 @@ import { configFromEnv, type RedisConfig } from "../../src/config";
 import { log } from "../../src/log";
 import { RedisPoller } from "../../src/redis/poller";
 import { STREAM_START, type StreamEntry, type StreamReader } from "../../src/redis/stream-reader";
+import { type Clock, systemClock } from "../../src/stream/clock";
 
 /** Redis orders ids as (milliseconds, sequence) pairs. */
 const idOrder = (id: string): [number, number] => {
@@ -99,7 +100,12 @@ export function redisConfig(overrides: Partial<RedisConfig> = {}): RedisConfig {
  * poll loop over `stream`, as it would build one over Upstash when Redis is configured. Call
  * before the first subscriber comes: a subscriber starts the loop.
  */
-export async function pollFrom(channel: string, stream: ScriptedStream, config = redisConfig()): Promise<void> {
+export async function pollFrom(
+  channel: string,
+  stream: ScriptedStream,
+  config = redisConfig(),
+  clock: Pick<Clock, "now"> = systemClock,
+): Promise<void> {
   const stub = env.CHANNELS.get(env.CHANNELS.idFromName(channel));
   await runInDurableObject(stub, (instance: ChannelObject, state) => {
     const poller = new RedisPoller(
@@ -109,6 +115,7 @@ export async function pollFrom(channel: string, stream: ScriptedStream, config =
       log.with({ channel, object: "channel" }),
       channel,
       stream.reader,
+      clock,
     );
     (instance as unknown as { redis: RedisPoller }).redis = poller;
   });
