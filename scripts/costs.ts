@@ -716,8 +716,7 @@ bench/results/modes.json has a \`costInputs\` object (entries named as below, ea
   ms, not a request), stored data (history is at most \`HISTORY_LIMIT\` events per channel, about 1 MB at 1 KB events: inside
   the included 5 GB), Workers Logs, and Upstash bandwidth (free up to 200 GB a month). Cloudflare does not bill egress.
 `);
-  out.push(`
-### Against the research notes' estimate
+  out.push(`### Against the research notes' estimate
 
 The project's research notes estimated this before the code existed (one reconnect per subscriber-hour, one object
 request per reconnect, 10 µs per heartbeat). The relay as built differs: with the default 5 ms budget an idle
@@ -725,8 +724,7 @@ stream's heartbeats (${CPU_MODEL.heartbeatMicros} µs each in its CPU model) end
 costs three object requests per reconnect (attach to the channel, attach to the fan-out object, one history page);
 and the re-announcement alarm fires at most once a second while a channel with fan-out objects publishes (it sends a
 tick only to a fan-out object that has not confirmed the last push, so normally none). The figures above count all
-three.
-`);
+three.`);
   return `${out.join("\n")}\n`;
 }
 
