@@ -35,7 +35,7 @@
  * @property {string} [lastEventId]         resume after this id on the first connect ("0": everything retained); with several channels it applies to each (ids are per channel: "0" is the value that means the same everywhere)
  * @property {boolean} [withCredentials]    send cookies (the relay must allow credentials for your origin)
  * @property {string | (() => string)} [token]  subscriber token for private channels, sent as ?token=
- *                                          (prefer a cookie: URLs reach logs; see README "Security");
+ *                                          (prefer a cookie: URLs reach logs; see docs/SECURITY.md);
  *                                          a function is asked again on every reconnect the client makes
  * @property {boolean} [shareAcrossTabs]    one connection per channel (multiplexed: per shard host, for the
  *                                          union of every tab's channels) for all tabs of this origin
@@ -229,7 +229,7 @@ export type SubscribeOptions = {
     withCredentials?: boolean | undefined;
     /**
      * subscriber token for private channels, sent as ?token=
-     * (prefer a cookie: URLs reach logs; see README "Security");
+     * (prefer a cookie: URLs reach logs; see docs/SECURITY.md);
      * a function is asked again on every reconnect the client makes
      */
     token?: string | (() => string) | undefined;

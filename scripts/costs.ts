@@ -17,7 +17,6 @@
  * figures; the script says which it used. Output is deterministic.
  * With --check it writes nothing and exits 1 if either file is stale.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -717,8 +716,7 @@ bench/results/modes.json has a \`costInputs\` object (entries named as below, ea
   ms, not a request), stored data (history is at most \`HISTORY_LIMIT\` events per channel, about 1 MB at 1 KB events: inside
   the included 5 GB), Workers Logs, and Upstash bandwidth (free up to 200 GB a month). Cloudflare does not bill egress.
 `);
-  out.push(`
-### Against the research notes' estimate
+  out.push(`### Against the research notes' estimate
 
 The project's research notes estimated this before the code existed (one reconnect per subscriber-hour, one object
 request per reconnect, 10 µs per heartbeat). The relay as built differs: with the default 5 ms budget an idle
@@ -726,8 +724,7 @@ stream's heartbeats (${CPU_MODEL.heartbeatMicros} µs each in its CPU model) end
 costs three object requests per reconnect (attach to the channel, attach to the fan-out object, one history page);
 and the re-announcement alarm fires at most once a second while a channel with fan-out objects publishes (it sends a
 tick only to a fan-out object that has not confirmed the last push, so normally none). The figures above count all
-three.
-`);
+three.`);
   return `${out.join("\n")}\n`;
 }
 
@@ -756,24 +753,14 @@ export function replaceReadmeBlock(readme: string, block: string): string {
   return readme.slice(0, begin) + block + readme.slice(end + README_END.length);
 }
 
-/** Markdown as the project's formatter (Biome, pinned in package-lock.json) lays it out, so `biome ci` agrees. */
-export function formatMarkdown(text: string, path: string): string {
-  const biome = spawnSync(join(ROOT, "node_modules/.bin/biome"), ["format", `--stdin-file-path=${path}`], {
-    input: text,
-    encoding: "utf8",
-  });
-  if (biome.status !== 0) throw new Error(`biome format ${path} failed: ${biome.stderr}`);
-  return biome.stdout;
-}
-
 /** What docs/COSTS.md should contain. */
 export function expectedCosts(inputs: Inputs): string {
-  return formatMarkdown(renderCosts(inputs), "docs/COSTS.md");
+  return renderCosts(inputs);
 }
 
 /** What README.md should contain: its cost section's block regenerated. */
 export function expectedReadme(readme: string, inputs: Inputs): string {
-  return formatMarkdown(replaceReadmeBlock(readme, renderReadmeBlock(inputs)), "README.md");
+  return replaceReadmeBlock(readme, renderReadmeBlock(inputs));
 }
 
 function main(): void {

@@ -83,7 +83,7 @@ async function main(): Promise<number> {
     console.error(
       `Not deploying env "${env}" of ${config}:\n${problems.map((line) => (line.startsWith("  ") ? line : `- ${line}`)).join("\n")}`,
     );
-    console.error('See README.md "Deploy".');
+    console.error("See docs/DEPLOY.md.");
     return 1;
   }
   const args = ["deploy", `--env=${env}`, `--config=${config}`, ...rest];

@@ -19,7 +19,7 @@ use Symfony\Component\Mercure\Update;
 $hubUrl = getenv('MERCURE_URL') ?: 'http://127.0.0.1:8787/.well-known/mercure';
 $jwt = getenv('MERCURE_JWT');
 if ($jwt === false || $jwt === '') {
-    fwrite(STDERR, "Set MERCURE_JWT to a publisher token (README: Migrating from a Mercure hub).\n");
+    fwrite(STDERR, "Set MERCURE_JWT to a publisher token (docs/MERCURE.md: Migrating from a Mercure hub).\n");
     exit(2);
 }
 [$script, $topics, $data] = array_pad($argv, 3, null);

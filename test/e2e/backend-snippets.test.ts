@@ -6,7 +6,7 @@
  * start and gets every event exactly once (a marker published last proves
  * nothing more is coming).
  *
- * Run as the README says, with no environment but where the relay listens:
+ * Run as docs/DEVELOPMENT.md says, with no environment but where the relay listens:
  * the relay has `npm run dev`'s settings (scripts/dev-vars.ts), which are
  * the snippets' own defaults.
  *

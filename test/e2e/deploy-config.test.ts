@@ -5,7 +5,7 @@
  * Custom Domains match RELAY_HOSTS and SHARDS; `npm run deploy` refuses the
  * placeholders and deploys (dry) a filled-in copy. Plan- and zone-side
  * failures (a name already taken, a certificate not issued) only show on a
- * real deploy: README.md "Deploy" names them, and `npm run smoke` checks.
+ * real deploy: docs/DEPLOY.md names them, and `npm run smoke` checks.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -42,7 +42,7 @@ function run(args: string[]) {
 const environments = ["", ...environmentNames()];
 
 describe("wrangler deploy --dry-run", () => {
-  it("the config has the environments the README walks through", () => {
+  it("the config has the environments docs/DEPLOY.md walks through", () => {
     expect(environments).toEqual(["", "production", "workers-dev"]);
   });
 
