@@ -6,7 +6,7 @@
  * served, as in local development on localhost and *.localhost.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { HOSTNAME } from "../config";
+import { HOSTNAME } from "../shard-hosts";
 import { errorResponse } from "./errors";
 
 export function isServedHost(hostname: string, relayHosts: readonly string[]): boolean {
