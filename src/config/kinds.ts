@@ -29,7 +29,7 @@ export interface SettingKind<T> {
 }
 
 /** A comma-separated value's entries, trimmed, empty ones dropped. */
-export function splitList(value: string | undefined): string[] {
+function splitList(value: string | undefined): string[] {
   return (value ?? "")
     .split(",")
     .map((item) => item.trim())

@@ -39,7 +39,7 @@ export const SECTIONS = {
   mercure: "Mercure hub",
   development: "Development and tests",
 } as const;
-export type SectionId = keyof typeof SECTIONS;
+type SectionId = keyof typeof SECTIONS;
 
 export interface Setting<T> extends SettingKind<T> {
   readonly section: SectionId;
@@ -47,7 +47,7 @@ export interface Setting<T> extends SettingKind<T> {
 }
 
 /** Signature algorithms Mercure keys can be configured with (the allowlist; never `none`). */
-export const MERCURE_ALGORITHMS = [
+const MERCURE_ALGORITHMS = [
   "HS256",
   "HS384",
   "HS512",
@@ -200,7 +200,7 @@ export const SETTINGS = {
   DIRECT_CHANNEL_PREFIXES: {
     section: "streams",
     ...list("none: every channel hibernating", channelPrefix),
-    doc: "Channels starting with one of these are served in direct mode (the object holds the streams; see the README's delivery modes).",
+    doc: "Channels starting with one of these are served in direct mode (the object holds the streams; see [Delivery modes](DELIVERY.md#delivery-modes)).",
   },
 
   // Channels and fan-out
@@ -223,7 +223,7 @@ export const SETTINGS = {
   MAX_STREAMS_PER_CLIENT: {
     section: "channels",
     ...integer(100, 1, 10_000_000),
-    doc: "Streams one client may hold on one channel, wherever they are (the channel object counts those on its fan-out objects too), by token `sub` on private channels, else by address (IPv6 by /64); 429 past it.",
+    doc: "Streams one client may hold on one channel, wherever they are (the channel object counts those on its fan-out objects too), by token `sub` on private channels, else by address (IPv6 by /64); 429 past it. See [Security](SECURITY.md).",
   },
   FANOUT_THRESHOLD: {
     section: "channels",
@@ -257,7 +257,7 @@ export const SETTINGS = {
   PRESENCE_CHANNEL_PREFIXES: {
     section: "presence",
     ...list("none: presence off", channelPrefix),
-    doc: "Channels starting with one of these tell their subscribers how many are watching (`relay.presence`) and answer `GET /v1/channels/{c}/presence`.",
+    doc: "Channels starting with one of these tell their subscribers how many are watching (`relay.presence`) and answer `GET /v1/channels/{c}/presence`. See [Presence](PRESENCE.md).",
   },
   PRESENCE_INTERVAL_MS: {
     section: "presence",
@@ -300,7 +300,7 @@ export const SETTINGS = {
   RELAY_HOSTS: {
     section: "hosts",
     ...list("none: any host"),
-    doc: "Hostnames served, exactly; an entry with `{n}` stands for shard hosts 0 … `SHARDS`-1 (`sse.example.com,sse{n}.example.com`); other hosts get 421. Set it in production.",
+    doc: "Hostnames served, exactly; an entry with `{n}` stands for shard hosts 0 … `SHARDS`-1 (`sse.example.com,sse{n}.example.com`); other hosts get 421. Set it in production ([Deploy](DEPLOY.md)).",
   },
   SHARDS: {
     section: "hosts",
@@ -361,7 +361,7 @@ export const SETTINGS = {
   MERCURE_PUBLISHER_JWT_KEY: {
     section: "mercure",
     ...secret("none: the hub is off (404)", optionalText),
-    doc: "Turns the Mercure hub on: the key publishers' tokens are verified with (an HMAC secret at least as long as the hash, or a public key as PEM or JWK).",
+    doc: "Turns the [Mercure hub](MERCURE.md) on: the key publishers' tokens are verified with (an HMAC secret at least as long as the hash, or a public key as PEM or JWK).",
   },
   MERCURE_PUBLISHER_JWT_ALG: {
     section: "mercure",
@@ -398,7 +398,7 @@ export const SETTINGS = {
     // Unset (undefined) inherits ALLOWED_ORIGINS; set, even empty, it is the hub's own list.
     ...list("`ALLOWED_ORIGINS`"),
     parse: (value: string | undefined) => (value === undefined ? undefined : list("", origin).parse(value)),
-    doc: "Origins whose pages may subscribe to the hub; credentials (the token cookie) are allowed for them unless the list has `*`.",
+    doc: "Origins whose pages may subscribe to the hub. Set, without `*`: they may send the token cookie (credentials); inherited from `ALLOWED_ORIGINS`: only with `ALLOW_CREDENTIALS=true`.",
   },
   MERCURE_PUBLISH_ORIGINS: {
     section: "mercure",
