@@ -105,7 +105,7 @@ export function oneOf<const T extends string>(
   options: { lowerCase?: boolean } = {},
 ): SettingKind<T> {
   return {
-    kind: values.map((value) => `\`${value}\``).join(", "),
+    kind: `one of ${values.map((value) => `\`${value}\``).join(", ")}`,
     fallback: `\`${fallback}\``,
     secret: false,
     parse(value) {
