@@ -25,6 +25,18 @@ export interface EnvironmentConfig {
   workersDev: boolean | undefined;
 }
 
+/**
+ * Every `[vars]` block as written (the top level's, then each environment's), values as TOML gave
+ * them: wrangler hands a Worker numbers and booleans as such, so a setting must be a string.
+ */
+export function varsBlocks(configPath = CONFIG): { block: string; vars: Record<string, unknown> }[] {
+  return ["", ...environmentNames(configPath)].map((env) => ({
+    block: env === "" ? "[vars]" : `[env.${env}.vars]`,
+    // Wrangler does not inherit vars, so an environment's are exactly its own block.
+    vars: unstable_readConfig({ config: configPath, env }, { hideWarnings: true }).vars ?? {},
+  }));
+}
+
 /** Names of the environments defined under [env.*] (the top level is not one). */
 export function environmentNames(configPath = CONFIG): string[] {
   return Object.keys(experimental_readRawConfig({ config: configPath }).rawConfig.env ?? {});

@@ -4,7 +4,7 @@
  * Worker instance on any hostname (s1.sse.example.com, s2…) serves any
  * channel identically.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ChannelObject, PublishOutcome } from "./channel/channel-object";
 import { AFTER_HEADER, CLIENT_HEADER, EXPIRES_HEADER } from "./channel/headers";
@@ -12,11 +12,11 @@ import { clientKeyOf } from "./http/client-key";
 import { bridgeSettings, bridgeTarget } from "./edge/bridge-options";
 import { openBridgedStream } from "./edge/bridged-stream";
 import { ConfigError, configFromEnv, type RelayConfig } from "./config";
+import type { RelayContext, RelayEnv } from "./http/context";
 import { demoRoutes } from "./demo/routes";
 import { testHookRoutes } from "./test-hooks/routes";
 import { oncePer } from "./once-per";
-import type { Env } from "./env";
-import { PUBLISHER_VARIABLE, assertMayPublish, publisherAuth, type PublisherGrant } from "./http/auth";
+import { assertMayPublish, publisherAuth } from "./http/auth";
 import { bodyLimitFor } from "./http/body-limit";
 import { corsMiddleware } from "./http/cors";
 import { ApiError, errorResponse } from "./http/errors";
@@ -24,7 +24,7 @@ import { favicon, home } from "./http/home";
 import { hostGuard } from "./http/hosts";
 import { OPENAPI_DOCUMENT } from "./http/openapi";
 import { IDEMPOTENCY_HEADER, idempotencyFor, parseIdempotencyKey } from "./http/idempotency";
-import { type RequestLogVariables, requestLog } from "./http/request-log";
+import { requestLog } from "./http/request-log";
 import { noSniff } from "./http/security-headers";
 import type { IdempotencyRequest } from "./channel/events";
 import { authorizeSubscriber } from "./http/subscriber-auth";
@@ -44,19 +44,13 @@ import {
   type EventInput,
 } from "./http/validation";
 
-type AppEnv = {
-  Bindings: Env;
-  Variables: RequestLogVariables & { config: RelayConfig; [PUBLISHER_VARIABLE]: PublisherGrant };
-};
-type AppContext = Context<AppEnv>;
-
 const CHANNEL_EVENTS = "/v1/channels/:channel/events";
 const CHANNEL = "/v1/channels/:channel";
 const BATCH = "/v1/events";
 const CHANNEL_PRESENCE = "/v1/channels/:channel/presence";
 
-export function createApp(): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function createApp(): Hono<RelayEnv> {
+  const app = new Hono<RelayEnv>();
 
   app.onError((error, c) => {
     if (error instanceof ApiError) return error.toResponse();
@@ -85,10 +79,18 @@ export function createApp(): Hono<AppEnv> {
   app.use("*", requestLog());
   app.use("*", noSniff());
 
+  // Configuration is validated once per env and shared by every route below (c.var.config); a bad one
+  // answers 500 with the variable named, on every route.
+  app.use("*", async (c, next) => {
+    const config = configFromEnv(c.env);
+    warnDeprecated(config, c.var.log);
+    c.set("config", config);
+    await next();
+  });
   // Hosts other than the deployment's (and its shard subdomains) are refused before anything runs.
   app.use(
     "*",
-    hostGuard((c) => configFromEnv(c.env).relayHosts),
+    hostGuard((c) => c.var.config.relayHosts),
   );
 
   app.get("/", home);
@@ -96,10 +98,8 @@ export function createApp(): Hono<AppEnv> {
   // The API description: any origin may read it (API explorers run in the browser).
   app.get("/openapi.json", (c) => c.json(OPENAPI_DOCUMENT, 200, { "Access-Control-Allow-Origin": "*" }));
 
-  app.get("/healthz", (c) => {
-    configFromEnv(c.env); // a bad configuration makes the relay unhealthy (500 with the variable named)
-    return c.json({ ok: true });
-  });
+  // Reached only with a valid configuration: a bad one makes the relay unhealthy (500 with the variable named).
+  app.get("/healthz", (c) => c.json({ ok: true }));
 
   // The browser client and its types: any origin may import them (module scripts are fetched with CORS).
   app.get("/client.js", (c) => clientFile(c, "/client.js", "text/javascript; charset=utf-8"));
@@ -109,13 +109,6 @@ export function createApp(): Hono<AppEnv> {
   app.route("/__test", testHookRoutes());
   app.route("/.well-known", mercureRoutes());
 
-  // Configuration is validated once per env and shared by every handler below.
-  app.use("/v1/*", async (c, next) => {
-    const config = configFromEnv(c.env);
-    warnDeprecated(config, c.var.log);
-    c.set("config", config);
-    await next();
-  });
   app.use("/v1/*", (c, next) => corsFor(c.var.config)(c, next));
 
   app.get(CHANNEL_EVENTS, subscribe);
@@ -148,7 +141,7 @@ function warnDeprecated(config: RelayConfig, logger: Logger): void {
   for (const [old, use] of config.deprecated) logger.warn("deprecated setting", { setting: old, use });
 }
 
-async function subscribe(c: AppContext): Promise<Response> {
+async function subscribe(c: RelayContext): Promise<Response> {
   const config = c.var.config;
   const channel = parseChannelName(c.req.param("channel"), config);
   // The header wins: on reconnect EventSource sends it while the URL still holds the first query value.
@@ -181,7 +174,7 @@ async function subscribe(c: AppContext): Promise<Response> {
 }
 
 /** How many streams are open on a presence channel: anyone for a public channel, token holders for a private one. */
-async function readPresence(c: AppContext): Promise<Response> {
+async function readPresence(c: RelayContext): Promise<Response> {
   const config = c.var.config;
   const channel = parseChannelName(c.req.param("channel"), config);
   if (!presenceEnabled(channel, config.presence)) {
@@ -197,7 +190,7 @@ async function readPresence(c: AppContext): Promise<Response> {
 }
 
 /** Several channels on one stream (hibernating mode): see src/http/multi-subscribe.ts. */
-function subscribeMany(c: AppContext): Promise<Response> {
+function subscribeMany(c: RelayContext): Promise<Response> {
   const config = c.var.config;
   return subscribeToMany(c, c.env, config, (channel) => deliveryMode(channel, config) === "direct", c.var.log);
 }
@@ -206,9 +199,9 @@ function deliveryMode(channel: string, config: RelayConfig): "hibernating" | "di
   return config.directChannelPrefixes.some((prefix) => channel.startsWith(prefix)) ? "direct" : "hibernating";
 }
 
-async function publishOne(c: AppContext): Promise<Response> {
+async function publishOne(c: RelayContext): Promise<Response> {
   const channel = parseChannelName(c.req.param("channel"), c.var.config);
-  assertMayPublish(c.get(PUBLISHER_VARIABLE), [channel]);
+  assertMayPublish(c.var.publisher, [channel]);
   const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_HEADER));
   const input = await readEventInput(c);
   const outcome = await channelStub(c.env, channel).publish([input], await idempotencyFor(key, [[channel, [input]]]));
@@ -216,7 +209,7 @@ async function publishOne(c: AppContext): Promise<Response> {
   return c.json({ channel, id: ids[0]! }, 201, replayHeader(outcome));
 }
 
-async function publishBatch(c: AppContext): Promise<Response> {
+async function publishBatch(c: RelayContext): Promise<Response> {
   const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_HEADER));
   const events = parseBatch(await readJson(c), c.var.config);
   // One call per channel keeps each channel's order; channels proceed in parallel.
@@ -230,7 +223,7 @@ async function publishBatch(c: AppContext): Promise<Response> {
     group.inputs.push(event.event === undefined ? { data: event.data } : { data: event.data, event: event.event });
     group.positions.push(position);
   });
-  assertMayPublish(c.get(PUBLISHER_VARIABLE), byChannel.keys());
+  assertMayPublish(c.var.publisher, byChannel.keys());
   const groups = [...byChannel];
   const idempotency = await idempotencyFor(
     key,
@@ -287,14 +280,14 @@ function replayHeader(outcome: PublishOutcome): Record<string, string> {
   return outcome.status === "replayed" ? { "Idempotent-Replayed": "true" } : {};
 }
 
-async function channelStats(c: AppContext): Promise<Response> {
+async function channelStats(c: RelayContext): Promise<Response> {
   const channel = parseChannelName(c.req.param("channel"), c.var.config);
-  assertMayPublish(c.get(PUBLISHER_VARIABLE), [channel]);
+  assertMayPublish(c.var.publisher, [channel]);
   const stats = await channelStub(c.env, channel).stats(deliveryMode(channel, c.var.config));
   return c.json({ channel, ...stats });
 }
 
-async function clientFile(c: Context<AppEnv>, path: string, contentType: string): Promise<Response> {
+async function clientFile(c: RelayContext, path: string, contentType: string): Promise<Response> {
   const asset = await c.env.ASSETS.fetch(new URL(path, c.req.url));
   const response = new Response(asset.body, asset);
   response.headers.set("Content-Type", contentType);
@@ -306,7 +299,7 @@ async function clientFile(c: Context<AppEnv>, path: string, contentType: string)
 }
 
 /** The channel a request is about, for log lines (undefined on routes without one). */
-function channelOf(c: AppContext): string | undefined {
+function channelOf(c: RelayContext): string | undefined {
   try {
     return c.req.param("channel") || undefined;
   } catch {
@@ -319,7 +312,7 @@ function channelStub(env: Env, channel: string): DurableObjectStub<ChannelObject
 }
 
 /** A publish body: JSON `{"data", "event"?}`, or text/plain whose body is the data (event from `?event=`). */
-async function readEventInput(c: AppContext): Promise<EventInput> {
+async function readEventInput(c: RelayContext): Promise<EventInput> {
   const limits = c.var.config;
   const type = mediaType(c);
   if (type === "text/plain") {
@@ -330,7 +323,7 @@ async function readEventInput(c: AppContext): Promise<EventInput> {
   return parseEventObject(await readJson(c), limits);
 }
 
-async function readJson(c: AppContext): Promise<unknown> {
+async function readJson(c: RelayContext): Promise<unknown> {
   const type = mediaType(c);
   if (type !== "application/json") {
     throw new ApiError(
@@ -357,7 +350,7 @@ function keepNumberText(_key: string, value: unknown, context?: { source?: strin
 }
 
 /** The body as UTF-8, exactly: a leading BOM is data like any other character; bytes that are not UTF-8 are refused. */
-async function readText(c: AppContext): Promise<string> {
+async function readText(c: RelayContext): Promise<string> {
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(await c.req.arrayBuffer());
   } catch {
@@ -365,15 +358,15 @@ async function readText(c: AppContext): Promise<string> {
   }
 }
 
-function mediaType(c: AppContext): string {
+function mediaType(c: RelayContext): string {
   return mediaTypeOf(c.req.header("Content-Type"));
 }
 
-function requirePublisher(c: AppContext, next: () => Promise<void>) {
+function requirePublisher(c: RelayContext, next: () => Promise<void>) {
   return authFor(c.var.config)(c, next);
 }
 
-function limitBody(c: AppContext, next: () => Promise<void>) {
+function limitBody(c: RelayContext, next: () => Promise<void>) {
   return bodyLimitFor(c.var.config)(c, next);
 }
 

@@ -14,7 +14,8 @@ const SHARD_PLACEHOLDER = "{n}";
 /** Most shard hosts a pattern may stand for (each is a Custom Domain to create). */
 export const MAX_SHARDS = 100;
 
-const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+/** A DNS hostname in lower case: non-empty labels of letters, digits and inner hyphens. */
+export const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
 function isHostname(host: string): boolean {
   return host.length <= 253 && HOSTNAME.test(host);

@@ -19,16 +19,10 @@
  * timers, and an alarm would give an anonymous subscriber's channel storage.
  */
 import { type Clock, systemClock } from "../stream/clock";
+import type { PresenceSettings } from "../config";
 import type { Env } from "../env";
 import type { Logger } from "../log";
-import {
-  encodePresenceMessage,
-  type PresenceSettings,
-  PresenceThrottle,
-  presenceEnabled,
-  presenceFrame,
-  type ThrottleStep,
-} from "./presence";
+import { encodePresenceMessage, PresenceThrottle, presenceEnabled, presenceFrame, type ThrottleStep } from "./presence";
 
 export interface PresenceHost {
   /** Streams held by the channel object itself. */

@@ -12,18 +12,12 @@
  * message an object sends a Worker (text; batches are binary), the SSE frame,
  * and the throttle that keeps sends to one per PRESENCE_INTERVAL_MS.
  */
+import type { PresenceSettings } from "../config";
 import { encodeText, formatEvent } from "../sse/codec";
 import { RESERVED_EVENT_PREFIX } from "./event-rules";
 
 /** In the relay's reserved namespace, so no publisher can forge it. */
 export const PRESENCE_EVENT_NAME = `${RESERVED_EVENT_PREFIX}presence`;
-
-export interface PresenceSettings {
-  /** Channels starting with one of these have presence; empty: presence is off. */
-  readonly channelPrefixes: readonly string[];
-  /** At most one presence event per channel per this long (the latest count wins). */
-  readonly intervalMs: number;
-}
 
 /** What subscribers and the read endpoint see. */
 export interface PresenceCount {

@@ -11,14 +11,7 @@
  * Pure bookkeeping on timestamps: no timers (objects must hibernate).
  */
 
-export interface ReplaySettings {
-  /** Replay bytes one stream may receive per second. */
-  readonly bytesPerSecond: number;
-  /** Replay bytes one stream may receive in all, before it ends cleanly. */
-  readonly maxBytesPerStream: number;
-  /** Streams of one channel that may be catching up at the same time. */
-  readonly concurrency: number;
-}
+import type { ReplaySettings } from "../config";
 
 /**
  * Bytes of history one page carries for a stream with this buffer: half of it, so a page never

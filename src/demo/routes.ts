@@ -5,8 +5,8 @@
  */
 import { Hono } from "hono";
 import type { ChannelObject } from "../channel/channel-object";
-import { configFromEnv } from "../config";
 import type { Env } from "../env";
+import type { RelayEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { parseEventData } from "../channel/event-rules";
 import { mediaTypeOf } from "../http/validation";
@@ -15,12 +15,11 @@ const DEMO_CHANNEL = "demo-note";
 const DEMO_EVENT = "note-updated";
 const MAX_NOTE_LENGTH = 4_000;
 
-export function demoRoutes(): Hono<{ Bindings: Env }> {
-  const demo = new Hono<{ Bindings: Env }>();
+export function demoRoutes(): Hono<RelayEnv> {
+  const demo = new Hono<RelayEnv>();
 
   demo.use("*", async (c, next) => {
-    if (!configFromEnv(c.env).demoEnabled)
-      throw new ApiError(404, "not_found", "No such endpoint. See README.md for the API.");
+    if (!c.var.config.demoEnabled) throw new ApiError(404, "not_found", "No such endpoint. See README.md for the API.");
     await next();
   });
 
@@ -41,7 +40,7 @@ export function demoRoutes(): Hono<{ Bindings: Env }> {
     if (typeof text !== "string" || text.length > MAX_NOTE_LENGTH) {
       throw new ApiError(400, "invalid_body", `Send {"text": "..."} with at most ${MAX_NOTE_LENGTH} characters.`);
     }
-    const data = parseEventData({ text, at: Date.now() }, configFromEnv(c.env));
+    const data = parseEventData({ text, at: Date.now() }, c.var.config);
     const outcome = await channel(c.env).publish([{ data, event: DEMO_EVENT }]);
     return c.json({ channel: DEMO_CHANNEL, id: outcome.status === "key-conflict" ? null : outcome.ids[0] }, 201);
   });

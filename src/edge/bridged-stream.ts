@@ -15,7 +15,7 @@
  *   modelled CPU budget is spent.
  */
 import { positionFrame } from "../channel/position-event";
-import type { ReplaySettings } from "../channel/replay-limits";
+import type { ReplaySettings } from "../config";
 import { ClientCount, shouldCut } from "../channel/stall-rule";
 import { SSE_HEADERS } from "../sse/headers";
 import { type Clock, systemClock, type TimerHandle } from "../stream/clock";

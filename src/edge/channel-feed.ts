@@ -13,7 +13,8 @@
  */
 import type { CloseReason } from "../stream/close-reasons";
 import type { HistoryPage } from "../channel/channel-object";
-import { ReplayAllowance, type ReplaySettings, replayPageBytes } from "../channel/replay-limits";
+import type { ReplaySettings } from "../config";
+import { ReplayAllowance, replayPageBytes } from "../channel/replay-limits";
 import { CLOSE_CODES, decodeBatch, encodeBatch } from "../channel/bridge-protocol";
 import { encodeText } from "../sse/codec";
 import { attach, type BridgeTarget, type Upstream } from "./attach";

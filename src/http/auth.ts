@@ -20,8 +20,6 @@ export interface PublisherAuthConfig {
   readonly publishJwtSecret: string | null;
 }
 
-export const PUBLISHER_VARIABLE = "publisher";
-
 export function publisherAuth(config: PublisherAuthConfig): MiddlewareHandler {
   if (config.publishTokens.length === 0 && config.publishJwtSecret === null) {
     return async () =>
@@ -35,9 +33,10 @@ export function publisherAuth(config: PublisherAuthConfig): MiddlewareHandler {
     errorResponse(401, "unauthorized", message, { "WWW-Authenticate": 'Bearer realm="sse-relay"' });
   return bearerAuth({
     realm: "sse-relay",
-    verifyToken: async (token: string, c: Context) => {
+    // The routes' variable `publisher` (src/http/context.ts); typed here without importing the routes' env.
+    verifyToken: async (token: string, c: Context<{ Variables: { publisher: PublisherGrant } }>) => {
       const grant = await identify(token, config);
-      if (grant) c.set(PUBLISHER_VARIABLE as never, grant as never);
+      if (grant) c.set("publisher", grant);
       return grant !== null;
     },
     noAuthenticationHeader: {

@@ -5,14 +5,13 @@
  * 204, so browsers stop asking and no error is logged.
  */
 import type { Context } from "hono";
-import { configFromEnv } from "../config";
-import type { Env } from "../env";
+import type { RelayContext } from "./context";
 
 const DESCRIPTION =
   "Server-sent events relay: backends publish over HTTP (or Redis), browsers subscribe with EventSource.";
 
-export function home(c: Context<{ Bindings: Env }>): Response {
-  const { demoEnabled } = configFromEnv(c.env);
+export function home(c: RelayContext): Response {
+  const { demoEnabled } = c.var.config;
   const links = {
     api: "/openapi.json",
     health: "/healthz",

@@ -5,8 +5,9 @@
  * is refused with 421 before anything else runs. Unset: every host is
  * served, as in local development on localhost and *.localhost.
  */
-import type { Context, MiddlewareHandler } from "hono";
-import { HOSTNAME } from "../config";
+import type { MiddlewareHandler } from "hono";
+import type { RelayContext, RelayEnv } from "./context";
+import { HOSTNAME } from "../shard-hosts";
 import { errorResponse } from "./errors";
 
 export function isServedHost(hostname: string, relayHosts: readonly string[]): boolean {
@@ -26,7 +27,7 @@ export function isServedRequest(url: URL, hostHeader: string | undefined, relayH
   return isServedHost(url.hostname, relayHosts);
 }
 
-export function hostGuard(relayHosts: (c: Context) => readonly string[]): MiddlewareHandler {
+export function hostGuard(relayHosts: (c: RelayContext) => readonly string[]): MiddlewareHandler<RelayEnv> {
   return async (c, next) => {
     if (!isServedRequest(new URL(c.req.url), c.req.header("Host"), relayHosts(c))) {
       return errorResponse(421, "misdirected_request", "This relay does not serve that host name.");

@@ -27,23 +27,9 @@ import { parse as parseCookies } from "hono/utils/cookie";
 import { MercureRefused } from "./errors";
 import { MERCURE_LIMITS } from "./limits";
 import { compileMatcher, type Matcher, type MatcherType, matchesAny } from "./matchers";
-import { AUTHORIZATION_DETAIL_TYPE, COOKIE_NAME, type MercureMode } from "./protocol";
+import type { MercureAlgorithm, MercureMode } from "../config";
+import { AUTHORIZATION_DETAIL_TYPE, COOKIE_NAME } from "./protocol";
 import type { MercureUpdate } from "./update";
-
-export type MercureAlgorithm =
-  | "HS256"
-  | "HS384"
-  | "HS512"
-  | "RS256"
-  | "RS384"
-  | "RS512"
-  | "PS256"
-  | "PS384"
-  | "PS512"
-  | "ES256"
-  | "ES384"
-  | "ES512"
-  | "EdDSA";
 
 /** How WebCrypto imports a key for each algorithm; HMAC keys must be at least as long as the hash (RFC 7518 §3.2). */
 type ImportAlgorithm = Parameters<SubtleCrypto["importKey"]>[2];
@@ -62,11 +48,6 @@ const ALGORITHMS: Record<MercureAlgorithm, { params: ImportAlgorithm; minSecretB
   ES512: { params: { name: "ECDSA", namedCurve: "P-521" } },
   EdDSA: { params: { name: "Ed25519" } },
 };
-
-/** Whether `name` is an algorithm keys can be configured with (the allowlist; never `none`). */
-export function isMercureAlgorithm(name: string): name is MercureAlgorithm {
-  return Object.hasOwn(ALGORITHMS, name);
-}
 
 /** One verification key as configured: an HMAC secret, or a public key as SPKI PEM or JWK (object or JSON text). */
 export interface MercureKeyConfig {

@@ -17,19 +17,19 @@
  * resumed subscriber is told, and what the hub's own marks reveal:
  * src/mercure/cursor.ts.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import type { ChannelObject } from "../channel/channel-object";
 import { assertFrameSize } from "../channel/event-rules";
 import { INTERNAL_CHANNEL_PREFIX } from "../channel/internal-channels";
-import { ConfigError, configFromEnv, type JwtKeySetting, type MercureConfig, type RelayConfig } from "../config";
+import { ConfigError, type JwtKeySetting, type MercureConfig } from "../config";
 import { bridgeSettings, bridgeTarget } from "../edge/bridge-options";
 import { openBridgedStream } from "../edge/bridged-stream";
 import type { Env } from "../env";
 import { bodyLimitFor } from "../http/body-limit";
 import { clientKeyOf } from "../http/client-key";
+import type { RelayContext, RelayEnv } from "../http/context";
 import { corsMiddleware, createOriginMatcher } from "../http/cors";
 import { errorResponse } from "../http/errors";
-import type { RequestLogVariables } from "../http/request-log";
 import { mediaTypeOf } from "../http/validation";
 import { oncePer } from "../once-per";
 import {
@@ -65,19 +65,15 @@ const LAST_EVENT_ID_HEADERS = { draft: "Mercure-Last-Event-ID", legacy: "Last-Ev
 /** RFC 9728: the protected resource metadata of the hub, named in its 401 challenges. */
 const METADATA_PATH = `/oauth-protected-resource${HUB_PATH}`;
 
-type HubEnv = { Bindings: Env; Variables: RequestLogVariables & { config: RelayConfig; hub: MercureConfig } };
-type HubContext = Context<HubEnv>;
-
 /** The hub's routes, mounted at /.well-known: `/mercure` and its resource metadata. */
-export function mercureRoutes(): Hono<HubEnv> {
-  const routes = new Hono<HubEnv>();
+export function mercureRoutes(): Hono<RelayEnv> {
+  const routes = new Hono<RelayEnv>();
   routes.use("*", async (c, next) => {
-    const relay = configFromEnv(c.env);
-    if (relay.mercure === null) {
+    const hub = c.var.config.mercure;
+    if (hub === null) {
       return errorResponse(404, "hub_disabled", "The Mercure hub is off: set MERCURE_PUBLISHER_JWT_KEY to turn it on.");
     }
-    c.set("config", relay);
-    c.set("hub", relay.mercure);
+    c.set("hub", hub);
     await next();
   });
   // Public metadata: any page may read it (clients discover the resource identifier there).
@@ -102,7 +98,7 @@ export function mercureRoutes(): Hono<HubEnv> {
   return routes;
 }
 
-async function subscribe(c: HubContext): Promise<Response> {
+async function subscribe(c: RelayContext): Promise<Response> {
   const { config, hub } = c.var;
   const settings = await authSettings(c);
   const matchers = parseSubscribeQuery(
@@ -149,7 +145,7 @@ async function subscribe(c: HubContext): Promise<Response> {
   return answer;
 }
 
-async function publish(c: HubContext): Promise<Response> {
+async function publish(c: RelayContext): Promise<Response> {
   const { config, hub } = c.var;
   const settings = await authSettings(c);
   // A malformed update is refused first, whatever the token (draft-08 §Publication: the reserved
@@ -184,7 +180,7 @@ async function publish(c: HubContext): Promise<Response> {
 }
 
 /** The hub's URL as this request names it, its resource identifier, and the keys (imported once per configuration). */
-async function authSettings(c: HubContext): Promise<MercureAuthSettings> {
+async function authSettings(c: RelayContext): Promise<MercureAuthSettings> {
   const hub = c.var.hub;
   const hubUrl = new URL(HUB_PATH, new URL(c.req.url).origin);
   const { publisherKeys, subscriberKeys } = await keysFor(hub);

@@ -1,12 +1,10 @@
 /**
- * Default limits of the Mercure hub, in one place (src/config.ts may let the
- * operator change them). draft-08 asks for implementation-defined maximums
+ * Fixed limits of the Mercure hub, in one place (the one the operator may
+ * change, MERCURE_MAX_MATCHERS, is a setting in src/config/settings.ts). draft-08 asks for implementation-defined maximums
  * and fixes the status past them (§Subscription: 400; §Publication: 413;
  * §Authorization Details: 401 `invalid_token`).
  */
 export const MERCURE_LIMITS = {
-  /** Selectors (`match*` or `topic` parameters) in one subscription. */
-  maxMatchers: 32,
   /** Characters of one selector or token matcher. Matching costs O(topic length x pattern length / 32). */
   maxPatternLength: 512,
   /**

@@ -43,7 +43,8 @@ import {
   PATHNAME_OPTIONS,
 } from "./url-pattern";
 import { MERCURE_LIMITS } from "./limits";
-import { hasControlCharacter, hasForbiddenCharacter, type MercureMode, WILDCARD } from "./protocol";
+import type { MercureMode } from "../config";
+import { hasControlCharacter, hasForbiddenCharacter, WILDCARD } from "./protocol";
 
 /** draft-08's matcher type names, in their canonical (lowercase) form; `uritemplate` is the pre-standard selectors'. */
 export type MatcherType = "exact" | "urlpattern" | "uritemplate";

@@ -8,8 +8,9 @@
  *   libraries (`topic=` selectors with URI templates, several topics per
  *   update, the `mercure` JWT claim, the `mercureAuthorization` cookie and the
  *   `authorization` query parameter).
+ * The mode is a setting (MERCURE_PROTOCOL), so its type lives in src/config.
  */
-export type MercureMode = "draft" | "legacy";
+import type { MercureMode } from "../config";
 
 /** The hub's well-known path (draft-08 §Discovery); also its reserved topic namespace (§Publication). */
 export const HUB_PATH = "/.well-known/mercure";

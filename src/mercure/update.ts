@@ -7,6 +7,7 @@
  */
 import { formatEvent, isSafeFieldValue } from "../sse/codec";
 import { badRequest, MercureRefused, tooLarge } from "./errors";
+import type { MercureMode } from "../config";
 import { parseFormEncoded } from "./form";
 import { MERCURE_LIMITS } from "./limits";
 import {
@@ -15,7 +16,6 @@ import {
   hasControlCharacter,
   hasForbiddenCharacter,
   isReservedTopic,
-  type MercureMode,
   RESERVED_TYPE,
   WILDCARD,
 } from "./protocol";

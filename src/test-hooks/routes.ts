@@ -7,18 +7,17 @@
  * on in production.
  */
 import { Hono } from "hono";
-import { configFromEnv } from "../config";
-import type { Env } from "../env";
 import { errorResponse } from "../error-response";
+import type { RelayEnv } from "../http/context";
 
 const LOOPBACK = /^(localhost|[a-z0-9-]+\.localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i;
 
-export function testHookRoutes(): Hono<{ Bindings: Env }> {
-  const hooks = new Hono<{ Bindings: Env }>();
+export function testHookRoutes(): Hono<RelayEnv> {
+  const hooks = new Hono<RelayEnv>();
 
   hooks.use("*", async (c, next) => {
     const host = new URL(c.req.url).host;
-    if (!configFromEnv(c.env).testHooks || !LOOPBACK.test(host)) {
+    if (!c.var.config.testHooks || !LOOPBACK.test(host)) {
       return errorResponse(404, "not_found", "No such endpoint. See README.md for the API.");
     }
     await next();

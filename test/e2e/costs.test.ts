@@ -3,7 +3,7 @@
  * script makes of today's inputs (so a changed price, measurement or model
  * fails here until the documents are regenerated), a few cells agree with
  * figures worked out by hand from the published prices, and the relay
- * defaults the model assumes are still src/config.ts's.
+ * defaults the model assumes are still src/config/settings.ts's.
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";

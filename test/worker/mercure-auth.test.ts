@@ -12,7 +12,6 @@ import {
   extractToken,
   importMercureKeys,
   insufficientScope,
-  type MercureAlgorithm,
   type MercureAuthSettings,
   type MercureKeyConfig,
   mayPublish,
@@ -24,7 +23,7 @@ import {
   verifyMercureToken,
 } from "../../src/mercure/auth";
 import { MercureRefused } from "../../src/mercure/errors";
-import type { MercureMode } from "../../src/mercure/protocol";
+import type { MercureAlgorithm, MercureMode } from "../../src/config";
 
 const HUB = new URL("https://hub.example.com/.well-known/mercure");
 const RESOURCE = "https://hub.example.com/.well-known/mercure";

@@ -7,7 +7,8 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MercureRefused } from "../../src/mercure/errors";
-import { EARLIEST, HUB_PATH, type MercureMode, requestedLastEventId } from "../../src/mercure/protocol";
+import type { MercureMode } from "../../src/config";
+import { EARLIEST, HUB_PATH, requestedLastEventId } from "../../src/mercure/protocol";
 import {
   decodeEnvelope,
   encodeEnvelope,
