@@ -49,6 +49,8 @@ export interface Outlet {
    * an event whose id is the feeds' cursors, so the client's last event id is where the stream is.
    */
   write(bytes: Uint8Array, costMicros?: number, atCursor?: boolean): void;
+  /** A frame of which only the newest of its key counts (a channel's presence): see StreamOutlet.writeLatest. */
+  writeLatest(key: string, bytes: Uint8Array): void;
   /** Resolves when the browser has taken everything queued (or the stream closed). */
   room(): Promise<void>;
   sleep(ms: number): Promise<void>;
@@ -172,7 +174,7 @@ export class ChannelFeed {
         onPresenceMessage(
           data,
           this.target,
-          (frame) => this.out.fits(frame) && this.out.write(frame),
+          (frame) => this.out.writeLatest(this.target.channel, frame),
           (ms, run) => this.out.after(ms, run),
         );
         return;
