@@ -32,10 +32,25 @@ export const CPU_MODEL = {
    */
   viewMicros: 30,
   viewPerKiBMicros: 1,
+  /**
+   * One unit of Mercure matcher cost (MERCURE_LIMITS.maxMatcherCost) on one topic character, in nanoseconds:
+   * a Mercure stream is charged its matchers' cost x the length of each update's topics, on top of the view.
+   * 120: scripts/matcher-cpu.ts times hostile accepted patterns in Node (the same V8; workerd stops its
+   * clock while code runs), in CPU time, on topics at the length limit, ASCII and non-ASCII (which a URL
+   * percent-encodes up to ninefold); the worst, a two-word LinearPattern on a non-ASCII topic, took
+   * 63-123 ns on the project's 2-core machines (the higher figures at loads of 11-18); one-word patterns
+   * 31-65 ns.
+   */
+  matcherNanos: 120,
 } as const;
 
 export function deliveryCostMicros(bytes: number): number {
   return CPU_MODEL.deliveryMicros + Math.ceil(bytes / 1024) * CPU_MODEL.perKiBMicros;
+}
+
+/** What matching `work` (matcher cost x topic characters, see matchingCost in src/mercure/matchers.ts) adds. */
+export function matchingCostMicros(work: number): number {
+  return Math.ceil((work * CPU_MODEL.matcherNanos) / 1000);
 }
 
 /** What a view's rewrite of `bytes` of frames adds to their delivery. */

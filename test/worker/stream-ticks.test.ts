@@ -21,29 +21,13 @@ import type { ClosedStreams } from "../../src/stream/close-reasons";
 import { tickIntervalMs } from "../../src/stream/outlet";
 import { FakeClock } from "../support/fake-clock";
 import { freshChannel } from "./relay-client";
-import { scriptedChannel, until } from "./scripted-channel";
+import { collect, scriptedChannel, until } from "./scripted-channel";
 
 const HEARTBEAT_MS = 1_000;
 const TICK = tickIntervalMs(HEARTBEAT_MS);
 /** For lifetime tests: no tick before the end (the fake clock runs timers without yielding to readers). */
 const NO_TICKS = 3_600_000;
 const REPLAY = { bytesPerSecond: 1e9, maxBytesPerStream: 1e9, concurrency: 4 };
-
-/** Everything a body delivers, as it arrives, and whether it has ended. */
-function collect(body: ReadableStream<Uint8Array>) {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  const seen = { text: "", ended: false, cancel: () => reader.cancel() };
-  void (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      seen.text += decoder.decode(value, { stream: true });
-    }
-    seen.ended = true;
-  })();
-  return seen;
-}
 
 /** Runs `test` with direct streams on a fake clock, in a channel object's storage. */
 async function withDirect(
