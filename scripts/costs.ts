@@ -694,7 +694,7 @@ bench/results/modes.json has a \`costInputs\` object (entries named as below, ea
 - **Publishing** (both modes): per event 1 Worker request (${v(inputs.cpu, "workerMsPerPublish")} ms CPU), 1 Durable Object
   request (the publish RPC) and ${v(inputs.assumptions, "rowsWrittenPerEvent")} rows written; no Idempotency-Key (a key
   adds its own rows).
-- **Stream rotation, hibernating**: the Worker charges each delivery ${CPU_MODEL.deliveryMicros} µs + ${CPU_MODEL.perKiBMicros} µs per KiB and each heartbeat ${CPU_MODEL.heartbeatMicros} µs (its CPU model, src/edge/cpu-model.ts) and ends the
+- **Stream rotation, hibernating**: the Worker charges each delivery ${CPU_MODEL.deliveryMicros} µs + ${CPU_MODEL.perKiBMicros} µs per KiB and each heartbeat or presence frame ${CPU_MODEL.heartbeatMicros} µs (its CPU model, src/edge/cpu-model.ts; a Mercure stream also ${CPU_MODEL.matcherNanos} ns per unit of matcher cost per topic character of each update, docs/MERCURE.md) and ends the
   stream when \`STREAM_CPU_BUDGET_MS\` is reached, or after \`MAX_STREAM_SECONDS\`. Idle, it writes a heartbeat
   comment every 7.5 s (from 15 s on); busy, one write per event plus one catch-up write after each reconnect. The
   browser comes back after \`retry\` (${RELAY.retryMs / 1000} s). The Worker is billed the measured

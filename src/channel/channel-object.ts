@@ -171,7 +171,7 @@ export class ChannelObject extends DurableObject<Env> {
         fanoutNames: () => this.fanouts.names(),
         sendLocal: (message, frame) => {
           this.hub.broadcast(message);
-          if (this.direct.size > 0) this.direct.sendFrame(frame);
+          if (this.direct.size > 0) this.direct.sendPresence(this.channel, frame);
         },
         wake: (at) => this.wakeForPresence(at),
       },

@@ -207,9 +207,12 @@ export class DirectStreams {
     );
   }
 
-  /** A frame without an id (presence) to every stream with room for it; one without room misses it. */
-  sendFrame(bytes: Uint8Array): void {
-    for (const { outlet } of this.subscribers) if (outlet.fits(bytes.byteLength)) outlet.write(bytes);
+  /**
+   * The channel's presence frame (no id) to every stream: in place of one still queued, or if it
+   * fits (StreamOutlet.writeLatest, as a bridged stream writes it).
+   */
+  sendPresence(channel: string, frame: Uint8Array): void {
+    for (const { outlet } of this.subscribers) outlet.writeLatest(channel, frame);
   }
 
   /**

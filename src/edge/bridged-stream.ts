@@ -237,6 +237,10 @@ class BridgedStream implements Outlet {
     this.outlet.write(bytes, costMicros, atCursor);
   }
 
+  writeLatest(key: string, bytes: Uint8Array): void {
+    this.outlet.writeLatest(key, bytes);
+  }
+
   private markStalled(stalled: boolean): void {
     if (stalled === this.looksStalled) return;
     this.looksStalled = stalled;

@@ -18,7 +18,7 @@ import { ReplayAllowance, replayPageBytes } from "../channel/replay-limits";
 import { CLOSE_CODES, decodeBatch, encodeBatch } from "../channel/bridge-protocol";
 import { encodeText } from "../sse/codec";
 import { attach, type BridgeTarget, type Upstream } from "./attach";
-import { deliveryCostMicros, viewCostMicros } from "./cpu-model";
+import { deliveryCostMicros } from "./cpu-model";
 import { onPresenceMessage } from "./presence-hook";
 
 /**
@@ -28,12 +28,20 @@ import { onPresenceMessage } from "./presence-hook";
  * src/sse/frames.ts to parse them. The cursor stays on the
  * channel's own ids whatever it returns: an empty result writes nothing and
  * the stream still moves past those events. Greeting, retry and heartbeats
- * do not pass through it.
+ * do not pass through it. It says what its rewrite cost (viewCostMicros, and
+ * whatever its own work adds, e.g. the Mercure hub's matchers): a view may
+ * read and drop far more than it writes.
  */
-export type FrameView = (frames: Uint8Array) => Uint8Array;
+export type FrameView = (frames: Uint8Array) => Viewed;
 
 /** A view that also reads every channel's cursor of the stream (in feed order): see src/edge/multi-stream.ts. */
-export type CursorView = (frames: Uint8Array, cursors: readonly number[]) => Uint8Array;
+export type CursorView = (frames: Uint8Array, cursors: readonly number[]) => Viewed;
+
+/** What a view writes, and the modelled CPU (µs) of its rewrite, on top of the write's delivery cost. */
+interface Viewed {
+  readonly bytes: Uint8Array;
+  readonly costMicros: number;
+}
 
 /** What a feed needs of the outgoing stream it writes into. */
 export interface Outlet {
@@ -49,6 +57,8 @@ export interface Outlet {
    * an event whose id is the feeds' cursors, so the client's last event id is where the stream is.
    */
   write(bytes: Uint8Array, costMicros?: number, atCursor?: boolean): void;
+  /** A frame of which only the newest of its key counts (a channel's presence): see StreamOutlet.writeLatest. */
+  writeLatest(key: string, bytes: Uint8Array): void;
   /** Resolves when the browser has taken everything queued (or the stream closed). */
   room(): Promise<void>;
   sleep(ms: number): Promise<void>;
@@ -136,7 +146,7 @@ export class ChannelFeed {
   opening(): Uint8Array {
     const notice = this.notice === null ? new Uint8Array(0) : encodeText(this.notice);
     this.notice = null;
-    return this.view ? this.view(notice, this.out.cursors) : notice;
+    return this.view ? this.view(notice, this.out.cursors).bytes : notice;
   }
 
   /** Starts writing: the batches that came meanwhile, then whatever is missing. */
@@ -172,7 +182,7 @@ export class ChannelFeed {
         onPresenceMessage(
           data,
           this.target,
-          (frame) => this.out.fits(frame) && this.out.write(frame),
+          (frame) => this.out.writeLatest(this.target.channel, frame),
           (ms, run) => this.out.after(ms, run),
         );
         return;
@@ -361,7 +371,7 @@ export class ChannelFeed {
       this.out.write(frames, undefined, atCursor);
       return;
     }
-    const viewed = this.view(frames, this.out.cursors);
-    this.out.write(viewed, deliveryCostMicros(viewed.byteLength) + viewCostMicros(frames.byteLength));
+    const { bytes, costMicros } = this.view(frames, this.out.cursors);
+    this.out.write(bytes, deliveryCostMicros(bytes.byteLength) + costMicros);
   }
 }

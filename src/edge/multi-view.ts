@@ -7,6 +7,7 @@
 import { encodeText, formatEvent } from "../sse/codec";
 import { parseFrames } from "../sse/frames";
 import type { CursorView } from "./channel-feed";
+import { viewCostMicros } from "./cpu-model";
 import { formatCursor } from "./multi-cursor";
 
 /** Rewrites channel `index`'s frames: cursor ids, and the channel named in the relay's own notices. */
@@ -23,7 +24,7 @@ export function channelView(index: number, channel: string): CursorView {
       positions[index] = frame.id;
       text += formatEvent({ ...event, id: formatCursor(index, positions), data: frame.data });
     }
-    return encodeText(text);
+    return { bytes: encodeText(text), costMicros: viewCostMicros(bytes.byteLength) };
   };
 }
 

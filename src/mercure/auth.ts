@@ -26,7 +26,7 @@ import { verify } from "hono/jwt";
 import { parse as parseCookies } from "hono/utils/cookie";
 import { MercureRefused } from "./errors";
 import { MERCURE_LIMITS } from "./limits";
-import { compileMatcher, type Matcher, type MatcherType, matchesAny } from "./matchers";
+import { compileMatcher, type Matcher, type MatcherType, matchesAny, matchingCost } from "./matchers";
 import type { MercureAlgorithm, MercureMode } from "../config";
 import { AUTHORIZATION_DETAIL_TYPE, COOKIE_NAME } from "./protocol";
 import type { MercureUpdate } from "./update";
@@ -323,7 +323,7 @@ export async function verifyMercureToken(
   const rights = draft
     ? authorizationDetails(payload.authorization_details, role, settings, limits)
     : legacyClaim(payload[NAMESPACED_CLAIM] ?? payload.mercure, role, settings, limits);
-  const cost = rights.matchers.reduce((sum, matcher) => sum + matcher.cost, 0);
+  const cost = matchingCost(rights.matchers);
   if (cost > limits.maxMatcherCost) throw invalidToken(settings, `topic matchers too complex (cost ${cost})`);
   const grant: {
     matchers: readonly Matcher[];

@@ -4,6 +4,13 @@
  * and fixes the status past them (§Subscription: 400; §Publication: 413;
  * §Authorization Details: 401 `invalid_token`).
  */
+import { CPU_MODEL } from "../edge/cpu-model";
+
+/** MERCURE_LIMITS.maxFieldLength, from which maxMatcherCost follows. */
+const MAX_FIELD_LENGTH = 1_024;
+/** Modelled CPU the costliest accepted subscription may spend matching one topic at MAX_FIELD_LENGTH. */
+const MATCHING_MICROS_PER_UPDATE = 1_000;
+
 export const MERCURE_LIMITS = {
   /** Characters of one selector or token matcher. Matching costs O(topic length x pattern length / 32). */
   maxPatternLength: 512,
@@ -13,12 +20,14 @@ export const MERCURE_LIMITS = {
    * LinearPattern costs its words (one per 32 atoms past the literal prefix
    * and suffix), a RegularPattern its worst case, (positions + sets + 1) x
    * words, over 6. This bounds the work a hostile selector set adds per
-   * update. Typical patterns (`https://example.com/books/:id`,
-   * `https://example.com/books{/:id}?`, `…/:id(\d+)`) cost 1.
+   * update: at most about 1 ms of CPU on a topic at the length limit
+   * (CPU_MODEL.matcherNanos per unit and character, measured). Typical
+   * patterns (`https://example.com/books/:id`, `https://example.com/books{/:id}?`,
+   * `…/:id(\d+)`) cost 1.
    */
-  maxMatcherCost: 64,
+  maxMatcherCost: Math.floor((MATCHING_MICROS_PER_UPDATE * 1000) / (MAX_FIELD_LENGTH * CPU_MODEL.matcherNanos)),
   /** Characters of a published topic, `id` or `type`. */
-  maxFieldLength: 1_024,
+  maxFieldLength: MAX_FIELD_LENGTH,
   /** UTF-8 bytes of a published `data`. */
   maxDataBytes: 65_536,
   /** `topic` fields of one publish (the canonical topic and its alternates). */

@@ -109,7 +109,7 @@ export function parseSubscribeQuery(url: URL, mode: MercureMode, limits: Subscri
     const matcher = compileMatcher(type, value, hubUrl, limits.maxPatternLength);
     matchers.set(`${type} ${value}`, matcher);
   }
-  const cost = [...matchers.values()].reduce((sum, matcher) => sum + matcher.cost, 0);
+  const cost = matchingCost([...matchers.values()]);
   const maxCost = limits.maxMatcherCost ?? MERCURE_LIMITS.maxMatcherCost;
   if (cost > maxCost) {
     throw badRequest(
@@ -158,6 +158,15 @@ export function compileMatcher(
     case "uritemplate":
       return compileUriTemplate(pattern);
   }
+}
+
+/**
+ * The cost of matching a topic against all of `matchers`, per topic character: what
+ * MERCURE_LIMITS.maxMatcherCost caps for a subscription or a token, and what a stream is charged
+ * for each update (src/mercure/view.ts). The one place that adds matchers' costs up.
+ */
+export function matchingCost(matchers: readonly Matcher[]): number {
+  return matchers.reduce((sum, matcher) => sum + matcher.cost, 0);
 }
 
 /** True if one of the matchers matches one of the topics. */

@@ -19,12 +19,19 @@
  *
  * An update with several topics (a canonical topic and alternate ones) is
  * written once however many of its topics match.
+ *
+ * CPU. Each update read costs the stream its matchers' cost (and, for a
+ * private update, its token's) x the length of the update's topics
+ * (matchingCost, CPU_MODEL.matcherNanos), whether it is written or not: a
+ * hostile but accepted set of patterns on a busy hub ends its own stream
+ * sooner, never spends more of the invocation than the budget allows.
  */
 import type { FrameView } from "../edge/channel-feed";
+import { matchingCostMicros, viewCostMicros } from "../edge/cpu-model";
 import { encodeText } from "../sse/codec";
 import { parseFrames } from "../sse/frames";
 import { type MercureGrant, mayReceive } from "./auth";
-import { type Matcher, matchesAny } from "./matchers";
+import { type Matcher, matchesAny, matchingCost } from "./matchers";
 import type { PositionMarks } from "./cursor";
 import { decodeEnvelope, formatMercureEvent, type MercureUpdate } from "./update";
 
@@ -48,14 +55,21 @@ export function mercureView(
 ): FrameView {
   let skippedUpdates = 0;
   let skippedBytes = 0;
+  const selectorCost = matchingCost(matchers);
+  const grantCost = grant === null ? 0 : matchingCost(grant.matchers);
   return (frames) => {
     let out = "";
     let position: number | null = null;
+    let work = 0;
     for (const frame of parseFrames(frames)) {
       // The relay's own notices (relay.lost) carry no id and are not updates.
       if (frame.id === null) continue;
       position = frame.id;
       const { update, event } = decoded(frame.data);
+      if (update !== null) {
+        const characters = update.topics.reduce((sum, topic) => sum + topic.length, 0);
+        work += (selectorCost + (update.private ? grantCost : 0)) * characters;
+      }
       if (update !== null && matchesAny(matchers, update.topics) && mayReceive(grant, update, anonymous)) {
         out += event;
         skippedUpdates = 0;
@@ -70,7 +84,7 @@ export function mercureView(
       skippedUpdates = 0;
       skippedBytes = 0;
     }
-    return encodeText(out);
+    return { bytes: encodeText(out), costMicros: viewCostMicros(frames.byteLength) + matchingCostMicros(work) };
   };
 }
 

@@ -18,6 +18,8 @@
  *   since the previous one counts as stalled (the caller's strategy decides
  *   when to cut, src/channel/stall-rule.ts); an idle stream gets a
  *   `: heartbeat` comment;
+ * - frames of which only the newest matters (presence counts, see
+ *   writeLatest): a queued one is replaced, never accumulated;
  * - a lifetime (MAX_STREAM_SECONDS or the token's expiry) and a modelled
  *   CPU budget, both ending the stream cleanly;
  * - the end: clean (flushes, and says where the stream ended if it moved
@@ -47,7 +49,7 @@ export interface OutletSettings {
   readonly closeAt: number;
   /** Modelled CPU (µs) after which it ends cleanly as "rotated"; Infinity where nothing is modelled. */
   readonly cpuBudgetMicros: number;
-  /** Modelled CPU (µs) of one heartbeat comment. */
+  /** Modelled CPU (µs) of one heartbeat comment, and of one writeLatest frame (presence). */
   readonly heartbeatMicros: number;
 }
 
@@ -75,6 +77,8 @@ export class StreamOutlet {
   /** Chunks written while the body still held one: handed over one per pull. */
   private backlog: Uint8Array[] = [];
   private backlogBytes = 0;
+  /** The writeLatest frames waiting in the backlog, by key: at most one each. */
+  private readonly latest = new Map<string, Uint8Array>();
   private bytesWritten = 0;
   private drainedAtLastCheck = 0;
   private writtenAtLastTick = 0;
@@ -101,6 +105,7 @@ export class StreamOutlet {
           const next = this.backlog.shift();
           if (next !== undefined) {
             this.backlogBytes -= next.byteLength;
+            this.forgetLatest(next);
             this.controller.enqueue(next);
           } else if (!this.closed) onPull?.();
         },
@@ -157,6 +162,30 @@ export class StreamOutlet {
   }
 
   /**
+   * Queues a frame of which only the newest of its `key` matters (a channel's presence count): one
+   * still waiting in the backlog is replaced in place, so a slow reader holds at most one per key
+   * (the runtime may hold one it was already handed). A new one is written only if it fits (a later
+   * one follows). Either way it costs a heartbeat's modelled CPU: like a heartbeat it is a small
+   * text frame, enqueued without decoding a batch or running a view. False if the stream is gone.
+   */
+  writeLatest(key: string, bytes: Uint8Array): boolean {
+    if (this.closed) return false;
+    const queued = this.latest.get(key);
+    const at = queued === undefined ? -1 : this.backlog.indexOf(queued);
+    if (at >= 0) {
+      this.backlog[at] = bytes;
+      this.backlogBytes += bytes.byteLength - queued!.byteLength;
+      this.bytesWritten += bytes.byteLength - queued!.byteLength;
+      this.latest.set(key, bytes);
+      return this.write(new Uint8Array(0), this.settings.heartbeatMicros);
+    }
+    if (!this.fits(bytes.byteLength)) return this.write(new Uint8Array(0), this.settings.heartbeatMicros);
+    const written = this.write(bytes, this.settings.heartbeatMicros);
+    if (written && this.backlog.at(-1) === bytes) this.latest.set(key, bytes);
+    return written;
+  }
+
+  /**
    * One heartbeat tick (twice per HEARTBEAT_MS): true if the stream looks stalled (unsent bytes and
    * nothing drained since the previous tick; stalledTicks counts them in a row; the caller decides,
    * src/channel/stall-rule.ts). Otherwise a stream that wrote nothing since the last tick gets a
@@ -193,6 +222,7 @@ export class StreamOutlet {
     const rest = clean ? this.backlog : [];
     this.backlog = [];
     this.backlogBytes = 0;
+    this.latest.clear();
     try {
       for (const chunk of rest) this.controller.enqueue(chunk);
       this.controller.close();
@@ -216,6 +246,11 @@ export class StreamOutlet {
       this.close("disconnected");
       return false;
     }
+  }
+
+  /** A chunk left the backlog: if it was a writeLatest frame, the next one of its key is queued anew. */
+  private forgetLatest(chunk: Uint8Array): void {
+    for (const [key, queued] of this.latest) if (queued === chunk) this.latest.delete(key);
   }
 
   private positionBytes(): Uint8Array {

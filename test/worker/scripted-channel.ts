@@ -51,3 +51,19 @@ export const until = async (condition: () => boolean): Promise<boolean> => {
   for (let turn = 0; turn < 5_000 && !condition(); turn++) await new Promise((resolve) => setTimeout(resolve, 1));
   return condition();
 };
+
+/** Everything a body delivers, as it arrives, and whether it has ended. */
+export function collect(body: ReadableStream<Uint8Array>) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const seen = { text: "", ended: false, cancel: () => reader.cancel() };
+  void (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      seen.text += decoder.decode(value, { stream: true });
+    }
+    seen.ended = true;
+  })();
+  return seen;
+}

@@ -2,7 +2,7 @@
  * A stream's ticks in both delivery modes, on a fake clock (no real
  * seconds): heartbeats on an idle stream, the cut of a stream that drains
  * nothing while data waits (src/channel/stall-rule.ts), and the lifetime's
- * clean end. Direct mode: DirectStreams in a channel object's storage.
+ * clean end, presence frames' charge. Direct mode: DirectStreams in a channel object's storage.
  * Hibernating mode: the Worker's BridgedStream against a scripted channel
  * object (./scripted-channel.ts). src/stream/outlet.ts underneath both has
  * its own tests in test/unit/stream/outlet.test.ts.
@@ -13,35 +13,21 @@ import { CLOSE_CODES } from "../../src/channel/bridge-protocol";
 import { type DirectSettings, DirectStreams } from "../../src/channel/direct-streams";
 import { ChannelHistory } from "../../src/channel/history";
 import { ReplayGate } from "../../src/channel/replay-limits";
+import { encodePresenceMessage, presenceFrame } from "../../src/channel/presence";
 import { openBridgedStream } from "../../src/edge/bridged-stream";
+import { CPU_MODEL, deliveryCostMicros } from "../../src/edge/cpu-model";
 import { log } from "../../src/log";
 import type { ClosedStreams } from "../../src/stream/close-reasons";
 import { tickIntervalMs } from "../../src/stream/outlet";
 import { FakeClock } from "../support/fake-clock";
 import { freshChannel } from "./relay-client";
-import { scriptedChannel, until } from "./scripted-channel";
+import { collect, scriptedChannel, until } from "./scripted-channel";
 
 const HEARTBEAT_MS = 1_000;
 const TICK = tickIntervalMs(HEARTBEAT_MS);
 /** For lifetime tests: no tick before the end (the fake clock runs timers without yielding to readers). */
 const NO_TICKS = 3_600_000;
 const REPLAY = { bytesPerSecond: 1e9, maxBytesPerStream: 1e9, concurrency: 4 };
-
-/** Everything a body delivers, as it arrives, and whether it has ended. */
-function collect(body: ReadableStream<Uint8Array>) {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  const seen = { text: "", ended: false, cancel: () => reader.cancel() };
-  void (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      seen.text += decoder.decode(value, { stream: true });
-    }
-    seen.ended = true;
-  })();
-  return seen;
-}
 
 /** Runs `test` with direct streams on a fake clock, in a channel object's storage. */
 async function withDirect(
@@ -69,7 +55,7 @@ async function withDirect(
 }
 
 /** A bridged stream on a fake clock, attached to a scripted channel that says hello at 0. */
-async function bridged({ closeInMs = 3_600_000, heartbeatMs = HEARTBEAT_MS } = {}) {
+async function bridged({ closeInMs = 3_600_000, heartbeatMs = HEARTBEAT_MS, cpuBudgetMs = 1e9 } = {}) {
   const clock = new FakeClock();
   const channel = scriptedChannel();
   const opening = openBridgedStream(
@@ -79,7 +65,7 @@ async function bridged({ closeInMs = 3_600_000, heartbeatMs = HEARTBEAT_MS } = {
       retryMs: 500,
       heartbeatMs,
       bufferBytes: 65_536,
-      cpuBudgetMs: 1e9,
+      cpuBudgetMs,
       closeAt: clock.now() + closeInMs,
       maxSubscribers: 10,
       replay: REPLAY,
@@ -116,6 +102,18 @@ describe("direct mode, on a fake clock", () => {
       expect([streams.size, closed.expired]).toEqual([0, 1]);
       expect(clock.pending).toBe(0);
       expect(await until(() => reading.ended)).toBe(true);
+    });
+  });
+  it("a slow reader holds one presence frame, the newest count", async () => {
+    await withDirect({}, async (streams) => {
+      const subscriber = streams.open(undefined, null); // not read yet: the counts wait behind its opening
+      for (let subscribers = 1; subscribers <= 100; subscribers++) {
+        streams.sendPresence("room", presenceFrame({ channel: "room", subscribers }));
+      }
+      const reading = collect(subscriber.stream);
+      expect(await until(() => reading.text.includes("relay.presence"))).toBe(true);
+      expect(reading.text.match(/relay\.presence/g)).toHaveLength(1);
+      expect(reading.text).toContain('"subscribers":100}');
     });
   });
 });
@@ -157,6 +155,35 @@ describe("hibernating mode (the Worker's stream), on a fake clock", () => {
     expect(await until(() => reading.ended)).toBe(true);
     expect(await until(() => closes.length === 1)).toBe(true);
     expect(closes).toEqual([CLOSE_CODES.expired]);
+    expect(clock.pending).toBe(0);
+  });
+
+  it("a presence count every tick costs a heartbeat each: the stream outlives the old charge, then rotates", async () => {
+    const budgetMs = 5; // STREAM_CPU_BUDGET_MS's default
+    const { body, clock, server, closes } = await bridged({ cpuBudgetMs: budgetMs });
+    const reading = collect(body);
+    const channel = "scripted";
+    // A join or a leave every tick: the channel sends the new count (throttled to one per interval).
+    const seen = (subscribers: number) => reading.text.includes(`"subscribers":${subscribers}}`);
+    // Before: each frame was charged as a delivery, and the stream rotated after this many.
+    const frameBytes = presenceFrame({ channel, subscribers: 100 }).byteLength;
+    const oldLimit = Math.ceil((budgetMs * 1000) / deliveryCostMicros(frameBytes));
+    const newLimit = Math.ceil((budgetMs * 1000) / CPU_MODEL.heartbeatMicros);
+    expect(newLimit).toBeGreaterThan(5 * oldLimit);
+    for (let n = 1; n <= 2 * oldLimit; n++) {
+      server.send(encodePresenceMessage({ channel, subscribers: n }));
+      expect(await until(() => seen(n))).toBe(true);
+      clock.advance(TICK);
+    }
+    expect([reading.ended, closes]).toEqual([false, []]);
+    for (let n = 2 * oldLimit + 1; n <= newLimit; n++) {
+      server.send(encodePresenceMessage({ channel, subscribers: n }));
+      expect(await until(() => seen(n))).toBe(true);
+      clock.advance(TICK);
+    }
+    // The frame that spends the budget is the stream's last: a clean end, the browser reconnects.
+    expect(await until(() => reading.ended)).toBe(true);
+    expect(closes).toEqual([CLOSE_CODES.rotated]);
     expect(clock.pending).toBe(0);
   });
 });

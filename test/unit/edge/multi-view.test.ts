@@ -4,7 +4,7 @@ import { lostEventsFrame } from "../../../src/channel/lost-events";
 import { channelView } from "../../../src/edge/multi-view";
 import { encodeEvent, encodeText } from "../../../src/sse/codec";
 
-const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const text = ({ bytes }: { bytes: Uint8Array }) => new TextDecoder().decode(bytes);
 
 describe("channelView", () => {
   it("gives each frame of a batch the cursor at that frame, keeping name and data", () => {

@@ -1,11 +1,12 @@
 /**
  * The stream outlet on its own (src/stream/outlet.ts), on a fake clock: what
  * it writes first, what a heartbeat tick writes, when it calls a stream
- * stalled, its lifetime and CPU budget, its backlog, and how each kind of
- * end looks.
+ * stalled, its lifetime and CPU budget, its backlog, presence frames
+ * (writeLatest), and how each kind of end looks.
  */
 import { describe, expect, it } from "vitest";
 import { positionFrame } from "../../../src/channel/position-event";
+import { presenceFrame } from "../../../src/channel/presence";
 import { encodeText } from "../../../src/sse/codec";
 import type { CloseReason } from "../../../src/stream/close-reasons";
 import { type OutletSettings, StreamOutlet } from "../../../src/stream/outlet";
@@ -168,5 +169,45 @@ describe("stream outlet", () => {
       expect(end).toBe("clean");
       expect(text.endsWith("data: waits\n\n")).toBe(true);
     }
+  });
+
+  it("a slow reader holds one presence frame per channel, the newest, however many counts come", async () => {
+    const { outlet, drain } = open();
+    outlet.open(); // handed to the body, not read: what follows waits in the backlog
+    outlet.write(encodeText("id: 8\ndata: a\n\n"));
+    const waiting = outlet.bufferedBytes;
+    for (let subscribers = 1; subscribers <= 500; subscribers++) {
+      outlet.writeLatest("room", presenceFrame({ channel: "room", subscribers }));
+      outlet.writeLatest("hall", presenceFrame({ channel: "hall", subscribers: subscribers * 2 }));
+      expect(outlet.bufferedBytes).toBeLessThanOrEqual(
+        waiting + presenceFrame({ channel: "room", subscribers }).byteLength * 3,
+      );
+    }
+    outlet.write(encodeText("id: 9\ndata: b\n\n"));
+    const text = await drain();
+    expect(text.match(/relay\.presence/g)).toHaveLength(2);
+    expect(
+      text.endsWith(
+        'data: a\n\nevent: relay.presence\ndata: {"channel":"room","subscribers":500}\n\n' +
+          'event: relay.presence\ndata: {"channel":"hall","subscribers":1000}\n\nid: 9\ndata: b\n\n',
+      ),
+    ).toBe(true);
+    // Once taken, the next count is queued anew.
+    outlet.writeLatest("room", presenceFrame({ channel: "room", subscribers: 3 }));
+    expect(await drain()).toBe('event: relay.presence\ndata: {"channel":"room","subscribers":3}\n\n');
+  });
+
+  it("a presence frame costs a heartbeat, written, replaced or dropped for want of room", async () => {
+    const { outlet, closed, drain } = open({ heartbeatMicros: 15, cpuBudgetMicros: 15 * 4 });
+    outlet.open();
+    const frame = presenceFrame({ channel: "room", subscribers: 1 });
+    outlet.writeLatest("room", frame); // queued behind the opening write
+    outlet.write(new Uint8Array(900)); // the byte budget is full now
+    outlet.writeLatest("room", frame); // replaces the queued one
+    outlet.writeLatest("hall", frame); // no room: dropped
+    expect(closed).toEqual([]);
+    expect((await drain()).match(/relay\.presence/g)).toHaveLength(1);
+    outlet.writeLatest("room", frame);
+    expect(closed).toEqual(["rotated"]);
   });
 });

@@ -23,6 +23,7 @@ function recordingOutlet(cursors: () => readonly number[]) {
     bufferedBytes: 0,
     fits: () => true,
     write: (bytes) => void written.push(decoder.decode(bytes)),
+    writeLatest: (_key, bytes) => void written.push(decoder.decode(bytes)),
     room: async () => {},
     sleep: async () => {},
     after: () => {},

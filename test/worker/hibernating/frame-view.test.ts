@@ -7,13 +7,14 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { configFromEnv } from "../../../src/config";
 import { openBridgedStream } from "../../../src/edge/bridged-stream";
+import type { FrameView } from "../../../src/edge/channel-feed";
 import { log } from "../../../src/log";
 import { encodeText, formatEvent } from "../../../src/sse/codec";
 import { parseFrames } from "../../../src/sse/frames";
 import { freshChannel, publishData } from "../relay-client";
 import { readStream } from "../sse-reader";
 
-async function open(channel: string, after: number | undefined, view: (frames: Uint8Array) => Uint8Array) {
+async function open(channel: string, after: number | undefined, view: FrameView) {
   const config = configFromEnv(env);
   const response = await openBridgedStream(
     { channel, client: null, region: "any", channels: env.CHANNELS, fanouts: env.FANOUTS, log },
@@ -30,12 +31,13 @@ async function open(channel: string, after: number | undefined, view: (frames: U
 }
 
 /** Drops odd-numbered events and upper-cases the data of the others. */
-function evenUpper(seen: number[][]) {
-  return (bytes: Uint8Array) => {
+function evenUpper(seen: number[][]): FrameView {
+  return (bytes) => {
     const frames = parseFrames(bytes);
     seen.push(frames.map((frame) => frame.id ?? -1));
     const kept = frames.filter((frame) => frame.id !== null && frame.id % 2 === 0);
-    return encodeText(kept.map((f) => formatEvent({ id: String(f.id), data: f.data.toUpperCase() })).join(""));
+    const text = kept.map((f) => formatEvent({ id: String(f.id), data: f.data.toUpperCase() })).join("");
+    return { bytes: encodeText(text), costMicros: 0 };
   };
 }
 
@@ -64,7 +66,7 @@ describe("bridged stream view", () => {
     const seen: (number | null)[] = [];
     const reader = await open(channel, 99, (bytes) => {
       for (const frame of parseFrames(bytes)) seen.push(frame.id);
-      return bytes;
+      return { bytes, costMicros: 0 };
     });
     const [lost, first] = await reader.waitForEvents(2);
     expect(lost!.event).toBe("relay.lost");
