@@ -43,6 +43,7 @@ import {
   type ChannelEventInput,
   type EventInput,
 } from "./http/validation";
+import { objectNamed } from "./channel/stubs";
 
 const CHANNEL_EVENTS = "/v1/channels/:channel/events";
 const CHANNEL = "/v1/channels/:channel";
@@ -308,7 +309,7 @@ function channelOf(c: RelayContext): string | undefined {
 }
 
 function channelStub(env: Env, channel: string): DurableObjectStub<ChannelObject> {
-  return env.CHANNELS.get(env.CHANNELS.idFromName(channel));
+  return objectNamed(env.CHANNELS, channel);
 }
 
 /** A publish body: JSON `{"data", "event"?}`, or text/plain whose body is the data (event from `?event=`). */

@@ -49,6 +49,7 @@ import { ReplayGate, replayPageBytes } from "./replay-limits";
 import { SocketHub } from "./socket-hub";
 import { ChannelPresence } from "./channel-presence";
 import { encodePresenceDue } from "./presence";
+import { objectNamed } from "./stubs";
 
 /** What a publish did: stored new events, returned a retried request's ids, or refused a reused key. */
 export type PublishOutcome =
@@ -154,7 +155,7 @@ export class ChannelObject extends DurableObject<Env> {
     this.shares = new ClientShares(
       {
         names: () => this.fanouts.names(),
-        tickets: (name) => env.FANOUTS.get(env.FANOUTS.idFromName(name)).tickets(),
+        tickets: (name) => objectNamed(env.FANOUTS, name).tickets(),
       },
       // A ticket per stream on a fan-out object: more than the channel can hold means stale ones.
       this.config.maxSubscribersPerChannel + this.config.fanout.size,
@@ -362,7 +363,7 @@ export class ChannelObject extends DurableObject<Env> {
       const closedStreams = { ...this.closedStreams };
       const fanouts = await Promise.all(
         this.fanouts.names().map(async (name) => {
-          const stub = this.env.FANOUTS.get(this.env.FANOUTS.idFromName(name));
+          const stub = objectNamed(this.env.FANOUTS, name);
           const count = await stub.count().catch(() => ({ subscribers: 0, stalled: 0, expired: 0 }));
           closedStreams.stalled += count.stalled;
           closedStreams.expired += count.expired;
@@ -632,6 +633,6 @@ function locationHintOf(region: string): DurableObjectLocationHint | null {
 /** The name the Worker addressed this object by; every channel object is addressed by name. */
 function nameOf(ctx: DurableObjectState): string {
   const name = ctx.id.name;
-  if (name === undefined) throw new Error("a channel object must be addressed by its channel's name (idFromName)");
+  if (name === undefined) throw new Error("a channel object must be addressed by its channel's name (objectNamed)");
   return name;
 }

@@ -28,6 +28,7 @@ import { tooManyStreams } from "./refusals";
 import type { PushReceipt } from "./fanout-registry";
 import { type SocketAttachment, SocketHub } from "./socket-hub";
 import { presenceEnabled } from "./presence";
+import { objectNamed } from "./stubs";
 
 export interface FanoutCount {
   readonly subscribers: number;
@@ -95,7 +96,7 @@ export class FanoutObject extends DurableObject<Env> {
       if (held === 0) {
         // First subscriber: make sure the channel pushes here before the Worker waits for pushes.
         this.activation = Math.max(Date.now(), this.activation + 1);
-        const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(channel));
+        const stub = objectNamed(this.env.CHANNELS, channel);
         await stub.ensureFanout(name, request.headers.get(REGION_HEADER) ?? "any", this.activation);
       }
     } finally {
@@ -154,7 +155,7 @@ export class FanoutObject extends DurableObject<Env> {
   private async reportPresence(channel: string, name: string): Promise<void> {
     if (!presenceEnabled(channel, configFromEnv(this.env).presence)) return;
     this.presenceSeq = Math.max(this.presenceSeq + 1, Date.now());
-    const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(channel));
+    const stub = objectNamed(this.env.CHANNELS, channel);
     await stub.fanoutPresence(name, this.presenceSeq, this.hub.size, this.ticketReport()).catch((error: unknown) => {
       log.warn("fan-out could not report its presence count", { channel, fanout: name, error });
     });
@@ -216,7 +217,7 @@ export class FanoutObject extends DurableObject<Env> {
     if (attachment.ticket !== undefined) keep(this.released, attachment.ticket, configFromEnv(this.env).fanout.size);
     if (this.hub.size > 0) return this.reportPresence(attachment.channel, attachment.fanout);
     // The channel forgets this object (its next first subscriber registers it again); nothing is stored here.
-    const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(attachment.channel));
+    const stub = objectNamed(this.env.CHANNELS, attachment.channel);
     // Its close counts go with it (the channel keeps them once this object is forgotten).
     const closed = { ...this.closedStreams };
     this.closedStreams.stalled = 0;

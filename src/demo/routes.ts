@@ -10,6 +10,7 @@ import type { RelayEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { parseEventData } from "../channel/event-rules";
 import { mediaTypeOf } from "../http/validation";
+import { objectNamed } from "../channel/stubs";
 
 const DEMO_CHANNEL = "demo-note";
 const DEMO_EVENT = "note-updated";
@@ -49,5 +50,5 @@ export function demoRoutes(): Hono<RelayEnv> {
 }
 
 function channel(env: Env): DurableObjectStub<ChannelObject> {
-  return env.CHANNELS.get(env.CHANNELS.idFromName(DEMO_CHANNEL));
+  return objectNamed(env.CHANNELS, DEMO_CHANNEL);
 }

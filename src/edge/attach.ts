@@ -18,6 +18,7 @@ import { channelFull } from "../channel/refusals";
 import type { ChannelObject } from "../channel/channel-object";
 import type { FanoutObject } from "../channel/fanout-object";
 import type { Logger } from "../log";
+import { objectNamed } from "../channel/stubs";
 
 export interface BridgeTarget {
   readonly channel: string;
@@ -56,7 +57,7 @@ export async function attach(
   maxSubscribers: number,
   replaces?: string,
 ): Promise<Upstream | Response | null> {
-  const channel = target.channels.get(target.channels.idFromName(target.channel));
+  const channel = objectNamed(target.channels, target.channel);
   let full: string | null = null;
   let previous = replaces;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -76,10 +77,7 @@ export async function attach(
     const fanoutHeaders = attachHeaders(target);
     fanoutHeaders.set(FANOUT_HEADER, redirect.fanout);
     if (redirect.ticket !== undefined) fanoutHeaders.set(TICKET_HEADER, redirect.ticket);
-    const fanout = target.fanouts.get(
-      target.fanouts.idFromName(redirect.fanout),
-      redirect.locationHint ? { locationHint: redirect.locationHint } : {},
-    );
+    const fanout = objectNamed(target.fanouts, redirect.fanout, redirect.locationHint);
     const attached = await fanout.fetch("https://fanout/attach", { headers: fanoutHeaders });
     if (attached.webSocket) return { ...(await helloOf(attached.webSocket)), redirect };
     if (attached.status !== 503) return attached;

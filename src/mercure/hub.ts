@@ -53,6 +53,7 @@ import { COOKIE_NAME, HUB_PATH, requestedLastEventId } from "./protocol";
 import { hubMarks, resumeFrom } from "./cursor";
 import { encodeEnvelope, generateUpdateId, parsePublishForm } from "./update";
 import { mercurePosition, mercureView } from "./view";
+import { objectNamed } from "../channel/stubs";
 
 /** The hub's sequencing object: an internal channel, which /v1 can never address and Redis never feeds. */
 const HUB_CHANNEL = `${INTERNAL_CHANNEL_PREFIX}mercure`;
@@ -211,7 +212,7 @@ async function importKey(setting: JwtKeySetting, variable: "MERCURE_PUBLISHER_JW
 }
 
 function hubStub(env: Env): DurableObjectStub<ChannelObject> {
-  return env.CHANNELS.get(env.CHANNELS.idFromName(HUB_CHANNEL));
+  return objectNamed(env.CHANNELS, HUB_CHANNEL);
 }
 
 // Built once per configuration, not per request.
