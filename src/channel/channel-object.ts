@@ -3,7 +3,7 @@
  * events, keeps their durable history, and hands each durable batch to the
  * channel's subscribers, in one of two delivery modes:
  * - hibernating (default): Workers hold the browsers' SSE streams and attach
- *   here over hibernatable WebSockets (SocketHub); past FANOUT_THRESHOLD
+ *   here over hibernatable WebSockets (BridgeSockets); past FANOUT_THRESHOLD
  *   they attach to fan-out objects instead, which this object pushes to
  *   (FanoutRegistry). The object leaves memory between events.
  * - direct: this object holds the SSE streams itself (DirectStreams).
@@ -46,7 +46,7 @@ import { channelFull, tooManyStreams } from "./refusals";
 import { ChannelHistory, type StoredEvent } from "./history";
 import { catchUpAt, encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
 import { ReplayGate, replayPageBytes } from "./replay-limits";
-import { SocketHub } from "./socket-hub";
+import { BridgeSockets } from "./bridge-sockets";
 import { ChannelPresence } from "./channel-presence";
 import { encodePresenceDue } from "./presence";
 import { objectNamed } from "./stubs";
@@ -100,7 +100,7 @@ export class ChannelObject extends DurableObject<Env> {
   private readonly config: RelayConfig;
   private readonly history: ChannelHistory;
   private readonly direct: DirectStreams;
-  private readonly hub: SocketHub;
+  private readonly sockets: BridgeSockets;
   private readonly fanouts: FanoutRegistry;
   /** Each client's streams on the fan-out objects (its streams here are counted from their sockets). */
   private readonly shares: ClientShares;
@@ -147,7 +147,7 @@ export class ChannelObject extends DurableObject<Env> {
       log: this.log,
       onSizeChange: () => this.presence.changed(),
     });
-    this.hub = new SocketHub(ctx);
+    this.sockets = new BridgeSockets(ctx);
     this.fanouts = new FanoutRegistry(ctx.storage.sql, env, this.config.fanout, this.log, {
       emptied: (name) => this.shares.emptied(name),
       tickets: (name, report) => this.shares.report(name, report),
@@ -168,10 +168,10 @@ export class ChannelObject extends DurableObject<Env> {
       this.config.presence,
       env,
       {
-        ownCount: () => this.direct.size + this.hub.size,
+        ownCount: () => this.direct.size + this.sockets.size,
         fanoutNames: () => this.fanouts.names(),
         sendLocal: (message, frame) => {
-          this.hub.broadcast(message);
+          this.sockets.broadcast(message);
           if (this.direct.size > 0) this.direct.sendPresence(this.channel, frame);
         },
         wake: (at) => this.wakeForPresence(at),
@@ -373,7 +373,8 @@ export class ChannelObject extends DurableObject<Env> {
       const direct = mode === "direct";
       return {
         mode,
-        subscribers: this.direct.size + this.hub.size + fanouts.reduce((sum, fanout) => sum + fanout.subscribers, 0),
+        subscribers:
+          this.direct.size + this.sockets.size + fanouts.reduce((sum, fanout) => sum + fanout.subscribers, 0),
         bufferedBytes: direct ? this.direct.bufferedBytes : null,
         closedStreams,
         fanouts,
@@ -395,14 +396,14 @@ export class ChannelObject extends DurableObject<Env> {
 
   override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
     return this.guard("webSocketClose", async () => {
-      this.countClose(this.hub.closed(socket, code));
+      this.countClose(this.sockets.closed(socket, code));
       this.presence.changed();
     });
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
     return this.guard("webSocketError", async () => {
-      this.countClose(this.hub.closed(socket, 1006));
+      this.countClose(this.sockets.closed(socket, 1006));
       this.presence.changed();
     });
   }
@@ -428,7 +429,7 @@ export class ChannelObject extends DurableObject<Env> {
 
   /** A client's streams on the channel: its sockets here and its tickets on fan-out objects. */
   private clientStreams(client: string): number {
-    return this.hub.countClient(client) + this.shares.count(client);
+    return this.sockets.countClient(client) + this.shares.count(client);
   }
 
   private attachNow(request: Request, client: string | null): Response {
@@ -447,11 +448,11 @@ export class ChannelObject extends DurableObject<Env> {
       resume && resume.cursor < this.deliveredId
         ? readPage(this.history, resume.cursor, this.deliveredId, replayPageBytes(this.config.streamBufferBytes))
         : null;
-    if (this.hub.size < this.config.fanout.threshold) {
+    if (this.sockets.size < this.config.fanout.threshold) {
       this.startRedisPolling();
       const attachment = client === null ? { channel } : { channel, client };
       const first = firstPage();
-      const accepted = this.hub.accept(
+      const accepted = this.sockets.accept(
         request,
         attachment,
         { ...common, subscribers: this.subscriberCount() + 1 },
@@ -501,7 +502,7 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   private subscriberCount(): number {
-    return this.direct.size + this.hub.size + this.fanouts.subscribers;
+    return this.direct.size + this.sockets.size + this.fanouts.subscribers;
   }
 
   private countClose(reason: CloseReason): void {
@@ -560,7 +561,7 @@ export class ChannelObject extends DurableObject<Env> {
     // An incomplete burst (frames of another instance's events) goes out as a tick: Workers fill it from history.
     const batch = complete ? bytes : new Uint8Array(0);
     const batchFrom = complete ? from : id;
-    this.hub.broadcast(() => encodeBatch(batchFrom, id, batch));
+    this.sockets.broadcast(() => encodeBatch(batchFrom, id, batch));
     if (this.fanouts.size > 0) this.fanouts.push(batchFrom, id, batch);
   }
 
@@ -586,7 +587,7 @@ export class ChannelObject extends DurableObject<Env> {
   private async wakeForPresence(at: number): Promise<void> {
     const inMs = at - Date.now();
     if (this.direct.size > 0) return this.direct.wakeAfter(inMs, () => void this.presence.due());
-    const sockets = this.hub.sockets();
+    const sockets = this.sockets.open();
     // One call-back per wait: ask again only if the Worker asked has gone.
     const asked = this.presenceCallback;
     if (asked?.at === at && sockets.includes(asked.socket)) return;
