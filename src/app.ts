@@ -33,16 +33,10 @@ import { subscribeToMany } from "./http/multi-subscribe";
 import { type Logger, log } from "./log";
 import { MercureRefused } from "./mercure/errors";
 import { mercureRoutes } from "./mercure/hub";
-import { assertFrameSize, EventRefused, parseEventData, parseEventName } from "./channel/event-rules";
-import {
-  parseBatch,
-  parseChannelName,
-  parseEventObject,
-  parseLastEventId,
-  mediaTypeOf,
-  type ChannelEventInput,
-  type EventInput,
-} from "./http/validation";
+import { EventRefused } from "./channel/event-rules";
+import type { EventInput } from "./channel/events";
+import { type ChannelEventInput, readBatch, readEventInput } from "./http/publish-body";
+import { parseChannelName, parseLastEventId } from "./http/validation";
 import { objectNamed } from "./channel/stubs";
 
 const CHANNEL_EVENTS = "/v1/channels/:channel/events";
@@ -204,7 +198,7 @@ async function publishOne(c: RelayContext): Promise<Response> {
   const channel = parseChannelName(c.req.param("channel"), c.var.config);
   assertMayPublish(c.var.publisher, [channel]);
   const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_HEADER));
-  const input = await readEventInput(c);
+  const input = await readEventInput(c.req, c.var.config);
   const outcome = await channelStub(c.env, channel).publish([input], await idempotencyFor(key, [[channel, [input]]]));
   const ids = publishedIds(outcome);
   return c.json({ channel, id: ids[0]! }, 201, replayHeader(outcome));
@@ -212,7 +206,7 @@ async function publishOne(c: RelayContext): Promise<Response> {
 
 async function publishBatch(c: RelayContext): Promise<Response> {
   const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_HEADER));
-  const events = parseBatch(await readJson(c), c.var.config);
+  const events = await readBatch(c.req, c.var.config);
   // One call per channel keeps each channel's order; channels proceed in parallel.
   const byChannel = new Map<string, { inputs: EventInput[]; positions: number[] }>();
   events.forEach((event: ChannelEventInput, position) => {
@@ -312,58 +306,7 @@ function channelStub(env: Env, channel: string): DurableObjectStub<ChannelObject
   return objectNamed(env.CHANNELS, channel);
 }
 
-/** A publish body: JSON `{"data", "event"?}`, or text/plain whose body is the data (event from `?event=`). */
-async function readEventInput(c: RelayContext): Promise<EventInput> {
-  const limits = c.var.config;
-  const type = mediaType(c);
-  if (type === "text/plain") {
-    const event = parseEventName(c.req.query("event"));
-    const data = parseEventData(await readText(c), limits);
-    return assertFrameSize(event === undefined ? { data } : { data, event }, limits);
-  }
-  return parseEventObject(await readJson(c), limits);
-}
-
-async function readJson(c: RelayContext): Promise<unknown> {
-  const type = mediaType(c);
-  if (type !== "application/json") {
-    throw new ApiError(
-      415,
-      "unsupported_media_type",
-      `Send Content-Type: application/json${c.req.path === BATCH ? "" : " or text/plain"}; got ${type ? `"${type}"` : "none"}.`,
-    );
-  }
-  try {
-    // Numbers keep the text they were sent as: data {"n": 12345678901234567890123} goes out as written,
-    // not as the nearest double (src/channel/event-rules.ts serializes non-string data).
-    return JSON.parse(await readText(c), keepNumberText);
-  } catch (error) {
-    if (error instanceof ApiError) throw error;
-    throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
-  }
-}
-
-/** JSON.rawJSON (JSON.parse source text access, ES2026): TypeScript's lib does not declare it yet. */
-const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
-
-function keepNumberText(_key: string, value: unknown, context?: { source?: string }): unknown {
-  return typeof value === "number" && context?.source !== undefined ? rawJSON(context.source) : value;
-}
-
-/** The body as UTF-8, exactly: a leading BOM is data like any other character; bytes that are not UTF-8 are refused. */
-async function readText(c: RelayContext): Promise<string> {
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(await c.req.arrayBuffer());
-  } catch {
-    throw new ApiError(400, "invalid_encoding", "The request body is not valid UTF-8.");
-  }
-}
-
-function mediaType(c: RelayContext): string {
-  return mediaTypeOf(c.req.header("Content-Type"));
-}
-
-function requirePublisher(c: RelayContext, next: () => Promise<void>) {
+function requirePublisher(c: AppContext, next: () => Promise<void>) {
   return authFor(c.var.config)(c, next);
 }
 
