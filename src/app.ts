@@ -29,14 +29,14 @@ import { noSniff } from "./http/security-headers";
 import type { IdempotencyRequest } from "./channel/events";
 import { authorizeSubscriber } from "./http/subscriber-auth";
 import { presenceEnabled } from "./channel/presence";
-import { subscribeToMany } from "./http/multi-subscribe";
 import { type Logger, log } from "./log";
 import { MercureRefused } from "./mercure/errors";
 import { mercureRoutes } from "./mercure/hub";
 import { EventRefused } from "./channel/event-rules";
 import type { EventInput } from "./channel/events";
 import { type ChannelEventInput, readBatch, readEventInput } from "./http/publish-body";
-import { parseChannelName, parseLastEventId } from "./http/validation";
+import { parseChannelList, parseChannelName, parseLastEventId, parseMultiLastEventId } from "./http/validation";
+import { openMultiStream } from "./edge/multi-stream";
 import { objectNamed } from "./channel/stubs";
 
 const CHANNEL_EVENTS = "/v1/channels/:channel/events";
@@ -184,10 +184,40 @@ async function readPresence(c: RelayContext): Promise<Response> {
   return c.json({ channel, subscribers }, 200, { "Cache-Control": "no-store" });
 }
 
-/** Several channels on one stream (hibernating mode): see src/http/multi-subscribe.ts. */
-function subscribeMany(c: RelayContext): Promise<Response> {
+/**
+ * GET /v1/events?channel=a&channel=b…: several channels on one stream (hibernating mode only; see
+ * src/edge/multi-stream.ts for the wire format). The request is validated whole before anything attaches.
+ */
+async function subscribeMany(c: RelayContext): Promise<Response> {
   const config = c.var.config;
-  return subscribeToMany(c, c.env, config, (channel) => deliveryMode(channel, config) === "direct", c.var.log);
+  const channels = parseChannelList(c.req.queries("channel") ?? [], config, (channel) => deliveryMode(channel, config));
+  let expiresAt = Number.POSITIVE_INFINITY;
+  let subject: string | null = null;
+  for (const channel of channels) {
+    const grant = await authorizeSubscriber(c, channel, config);
+    if (grant === undefined) continue;
+    expiresAt = Math.min(expiresAt, grant.expiresAt);
+    subject ??= grant.subject;
+  }
+  // Authorized first: nothing about a private channel is answered to a client without a token.
+  // The header wins: on reconnect EventSource sends it while the URL still holds the first query value.
+  const header = c.req.header("Last-Event-ID");
+  const after = parseMultiLastEventId(header ? header : c.req.query("lastEventId"), channels.length);
+  const client = await clientKeyOf(c.req.raw, subject);
+  const opened = await openMultiStream(
+    channels.map((channel) => bridgeTarget(c.env, c.req.raw, channel, client, c.var.log)),
+    after,
+    bridgeSettings(config, Number.isFinite(expiresAt) ? expiresAt : undefined),
+    c.req.raw.signal,
+  );
+  if (opened === null) {
+    // An object from before the bridge (a rolling deploy): it cannot feed a multi-channel stream yet.
+    throw new ApiError(503, "channel_unavailable", "A channel of this stream is being upgraded; retry shortly.", {
+      "Retry-After": "5",
+    });
+  }
+  // Re-wrap so middleware (CORS) can add headers.
+  return new Response(opened.body, opened);
 }
 
 function deliveryMode(channel: string, config: RelayConfig): "hibernating" | "direct" {
@@ -306,7 +336,7 @@ function channelStub(env: Env, channel: string): DurableObjectStub<ChannelObject
   return objectNamed(env.CHANNELS, channel);
 }
 
-function requirePublisher(c: AppContext, next: () => Promise<void>) {
+function requirePublisher(c: RelayContext, next: () => Promise<void>) {
   return authFor(c.var.config)(c, next);
 }
 

@@ -4,6 +4,7 @@
  * Each function either returns a clean typed value or throws an ApiError;
  * nothing here has side effects, so a refused request changes nothing.
  */
+import { parseCursor } from "../edge/multi-cursor";
 import { ApiError } from "./errors";
 
 /** URL-safe, no percent-encoding needed: letters, digits, `.`, `_`, `:`, `-`. */
@@ -35,6 +36,55 @@ export function parseLastEventId(value: string | null | undefined): number | und
     );
   }
   return Number(value);
+}
+
+/**
+ * The channels of a multi-channel stream: 1 to MAX_CHANNELS_PER_STREAM distinct valid names, none in
+ * direct mode (a multi-channel stream is bridged only).
+ */
+export function parseChannelList(
+  names: readonly string[],
+  limits: { readonly maxChannelNameLength: number; readonly maxChannelsPerStream: number },
+  modeOf: (channel: string) => "hibernating" | "direct",
+): string[] {
+  if (names.length === 0) {
+    throw new ApiError(400, "missing_channel", "Name the channels to read: GET /v1/events?channel=a&channel=b.");
+  }
+  if (names.length > limits.maxChannelsPerStream) {
+    throw new ApiError(
+      400,
+      "too_many_channels",
+      `A stream carries at most ${limits.maxChannelsPerStream} channels (MAX_CHANNELS_PER_STREAM); got ${names.length}. Open several streams.`,
+    );
+  }
+  const channels = names.map((name) => parseChannelName(name, limits));
+  const seen = new Set<string>();
+  for (const channel of channels) {
+    if (seen.has(channel)) {
+      throw new ApiError(400, "duplicate_channel", `Channel "${channel}" is named twice; name each channel once.`);
+    }
+    seen.add(channel);
+    if (modeOf(channel) === "direct") {
+      throw new ApiError(
+        400,
+        "direct_channel",
+        `Channel "${channel}" is served in direct mode (DIRECT_CHANNEL_PREFIXES), which a multi-channel stream cannot carry; read it on its own stream (GET /v1/channels/${channel}/events).`,
+      );
+    }
+  }
+  return channels;
+}
+
+/** A multi-channel stream's Last-Event-ID: one position per channel (absent or empty: no replay). */
+export function parseMultiLastEventId(value: string | undefined, channels: number): (number | undefined)[] | undefined {
+  if (value === undefined || value === "") return undefined;
+  const cursor = parseCursor(value, channels);
+  if ("positions" in cursor) return cursor.positions;
+  throw new ApiError(
+    400,
+    "invalid_last_event_id",
+    `Last-Event-ID must be an id this stream sent (<channel index>:<position>.<position>…, one position per channel): ${cursor.problem}.`,
+  );
 }
 
 /** The media type of a Content-Type header, lower case, without parameters ("" when absent). */
