@@ -23,7 +23,7 @@ import type { PresenceSettings } from "../config";
 import type { Env } from "../env";
 import type { Logger } from "../log";
 import { encodePresenceMessage, PresenceThrottle, presenceEnabled, presenceFrame, type ThrottleStep } from "./presence";
-import { objectNamed } from "./stubs";
+import { objectNamed } from "../protocol/stubs";
 
 export interface PresenceHost {
   /** Streams held by the channel object itself. */

@@ -21,10 +21,10 @@
 import { concatBytes } from "../sse/codec";
 import type { Env } from "../env";
 import type { Logger } from "../log";
-import { encodeBatch } from "./bridge-protocol";
+import { encodeBatch } from "../protocol/bridge-protocol";
 import type { TicketReport } from "./client-shares";
 import { tableExists } from "./schema";
-import { objectNamed } from "./stubs";
+import { objectNamed } from "../protocol/stubs";
 
 export interface FanoutSettings {
   readonly size: number;

@@ -1,9 +1,9 @@
 /**
- * The Worker's side of attaching to an object (see src/channel/bridge-protocol.ts):
+ * The Worker's side of attaching to an object (see src/protocol/bridge-protocol.ts):
  * the upgrade request, the redirect to a fan-out object, the hello, and the
  * subscriber's region, which names the fan-out objects it is sent to.
  */
-import { BRIDGE_PROTOCOL, decodeControl, type Hello, type Redirect } from "../channel/bridge-protocol";
+import { BRIDGE_PROTOCOL, decodeControl, type Hello, type Redirect } from "../protocol/bridge-protocol";
 import {
   AFTER_HEADER,
   CHANNEL_HEADER,
@@ -13,12 +13,12 @@ import {
   REGION_HEADER,
   REPLACES_HEADER,
   TICKET_HEADER,
-} from "../channel/headers";
-import { channelFull } from "../channel/refusals";
-import type { ChannelObject } from "../channel/channel-object";
-import type { FanoutObject } from "../channel/fanout-object";
+} from "../protocol/headers";
+import { channelFull } from "../protocol/refusals";
+import type { ChannelObject } from "../objects/channel-object";
+import type { FanoutObject } from "../objects/fanout-object";
 import type { Logger } from "../log";
-import { objectNamed } from "../channel/stubs";
+import { objectNamed } from "../protocol/stubs";
 
 export interface BridgeTarget {
   readonly channel: string;

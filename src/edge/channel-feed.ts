@@ -12,15 +12,15 @@
  *   re-dialled with the cursor; the browser sees nothing.
  */
 import type { CloseReason } from "../stream/close-reasons";
-import type { HistoryPage } from "../channel/channel-object";
+import type { HistoryPage } from "../objects/channel-object";
 import type { ReplaySettings } from "../config";
 import { ReplayAllowance, replayPageBytes } from "../channel/replay-limits";
-import { CLOSE_CODES, decodeBatch, encodeBatch } from "../channel/bridge-protocol";
+import { CLOSE_CODES, decodeBatch, encodeBatch } from "../protocol/bridge-protocol";
 import { encodeText } from "../sse/codec";
 import { attach, type BridgeTarget, type Upstream } from "./attach";
 import { deliveryCostMicros } from "./cpu-model";
 import { onPresenceMessage } from "./presence-hook";
-import { objectNamed } from "../channel/stubs";
+import { objectNamed } from "../protocol/stubs";
 
 /**
  * Rewrites a chunk of the channel's frames (whole frames: a live batch, a

@@ -8,7 +8,7 @@
  */
 import { readPresenceMessage } from "../channel/presence";
 import type { BridgeTarget } from "./attach";
-import { objectNamed } from "../channel/stubs";
+import { objectNamed } from "../protocol/stubs";
 
 export function onPresenceMessage(
   text: string,

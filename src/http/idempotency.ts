@@ -6,7 +6,7 @@
  * tells a true retry from a different request that reuses a key (refused
  * with 422, before anything is stored).
  */
-import type { EventInput, IdempotencyRequest } from "../channel/events";
+import type { EventInput, IdempotencyRequest } from "../events/events";
 import { ApiError } from "./errors";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";

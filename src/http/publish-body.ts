@@ -3,12 +3,12 @@
  * type, its text (UTF-8, exactly), its JSON (numbers keep their source
  * text) and its shape (one event, or a batch over channels). The rules of
  * an event itself are the relay's model, shared with Redis ingestion
- * (src/channel/event-rules.ts). Each function returns a clean typed value
+ * (src/events/event-rules.ts). Each function returns a clean typed value
  * or throws an ApiError (or EventRefused); a refused body changes nothing.
  */
 import type { HonoRequest } from "hono";
-import { assertFrameSize, type EventLimits, parseEventData, parseEventName } from "../channel/event-rules";
-import type { EventInput } from "../channel/events";
+import { assertFrameSize, type EventLimits, parseEventData, parseEventName } from "../events/event-rules";
+import type { EventInput } from "../events/events";
 import { ApiError } from "./errors";
 import { isPlainObject, mediaTypeOf, parseChannelName } from "./validation";
 
@@ -48,7 +48,7 @@ async function readJson(request: HonoRequest, otherTypes: string): Promise<unkno
   }
   try {
     // Numbers keep the text they were sent as: data {"n": 12345678901234567890123} goes out as written,
-    // not as the nearest double (src/channel/event-rules.ts serializes non-string data).
+    // not as the nearest double (src/events/event-rules.ts serializes non-string data).
     return JSON.parse(await readText(request), keepNumberText);
   } catch (error) {
     if (error instanceof ApiError) throw error;

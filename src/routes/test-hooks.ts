@@ -9,7 +9,7 @@
 import { Hono } from "hono";
 import { errorResponse } from "../error-response";
 import type { RelayEnv } from "../http/context";
-import { objectNamed } from "../channel/stubs";
+import { objectNamed } from "../protocol/stubs";
 
 const LOOPBACK = /^(localhost|[a-z0-9-]+\.localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i;
 

@@ -21,14 +21,14 @@ import { errorResponse } from "../error-response";
 import type { Env } from "../env";
 import { log } from "../log";
 import { concatBytes } from "../sse/codec";
-import { decodeBatch } from "./bridge-protocol";
-import type { OpenTickets, Ticketed, TicketReport } from "./client-shares";
-import { CHANNEL_HEADER, CLIENT_HEADER, FANOUT_HEADER, REGION_HEADER, TICKET_HEADER } from "./headers";
-import { tooManyStreams } from "./refusals";
-import type { PushReceipt } from "./fanout-registry";
+import { decodeBatch } from "../protocol/bridge-protocol";
+import type { OpenTickets, Ticketed, TicketReport } from "../channel/client-shares";
+import { CHANNEL_HEADER, CLIENT_HEADER, FANOUT_HEADER, REGION_HEADER, TICKET_HEADER } from "../protocol/headers";
+import { tooManyStreams } from "../protocol/refusals";
+import type { PushReceipt } from "../channel/fanout-registry";
 import { type SocketAttachment, BridgeSockets } from "./bridge-sockets";
-import { presenceEnabled } from "./presence";
-import { objectNamed } from "./stubs";
+import { presenceEnabled } from "../channel/presence";
+import { objectNamed } from "../protocol/stubs";
 
 export interface FanoutCount {
   readonly subscribers: number;
@@ -58,7 +58,7 @@ export class FanoutObject extends DurableObject<Env> {
   private presenceSeq = 0;
   /**
    * Tickets accepted and released since the channel last heard (memory only, each list at most
-   * FANOUT_SIZE: what is lost here the channel learns when it checks, see client-shares.ts).
+   * FANOUT_SIZE: what is lost here the channel learns when it checks, see src/channel/client-shares.ts).
    */
   private accepted: Ticketed[] = [];
   private released: string[] = [];

@@ -12,13 +12,13 @@
  * - `fetch(/attach)`: a Worker's bridge socket, or a redirect to a fan-out object;
  * - `fetch(/subscribe)`: a direct-mode SSE stream;
  * - `publish(events)`, `readPage(after, maxBytes, stream, client?)`, `stats()`, `locate(externalId)`;
- * - `secret()`: the object's own random secret (object-secret.ts; the Mercure hub's mark key);
+ * - `secret()`: the object's own random secret (src/channel/object-secret.ts; the Mercure hub's mark key);
  * - `ensureFanout`, `fanoutEmptied`: fan-out objects keeping the registry right (`fanoutEmptied`,
  *   `fanoutPresence` and push receipts also say what happened to the tickets by which the channel
- *   counts each client's streams on fan-out objects: client-shares.ts);
+ *   counts each client's streams on fan-out objects: src/channel/client-shares.ts);
  * - `alarm()`: Redis polling while subscribed, and re-announcing the last id
  *   to fan-out objects after a restart, and a waiting presence count;
- * - `presenceCount`, `fanoutPresence`: presence (channel-presence.ts).
+ * - `presenceCount`, `fanoutPresence`: presence (src/channel/channel-presence.ts).
  *
  * Delivery invariant: an event is handed out only after its write is
  * durable (`storage.sync()`), and `deliveredId` is the highest such id.
@@ -30,26 +30,33 @@ import { type Logger, log } from "../log";
 import type { Env } from "../env";
 import type { RedisStatus } from "../redis/ingest";
 import { RedisPoller } from "../redis/poller";
-import { IdempotencyStore, type Reservation } from "./idempotency-store";
+import { IdempotencyStore, type Reservation } from "../channel/idempotency-store";
 import { concatBytes } from "../sse/codec";
 import { SSE_HEADERS } from "../sse/headers";
-import { encodeBatch, type Redirect } from "./bridge-protocol";
-import { DirectStreams } from "./direct-streams";
+import { encodeBatch, type Redirect } from "../protocol/bridge-protocol";
+import { DirectStreams } from "../channel/direct-streams";
 import { type CloseReason, type ClosedStreams, isCounted } from "../stream/close-reasons";
-import type { EventInput, IdempotencyRequest } from "./events";
-import { ExternalIds } from "./external-ids";
-import { objectSecret } from "./object-secret";
-import { FanoutRegistry } from "./fanout-registry";
-import { ClientShares, type TicketReport } from "./client-shares";
-import { AFTER_HEADER, CLIENT_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER, REPLACES_HEADER } from "./headers";
-import { channelFull, tooManyStreams } from "./refusals";
-import { ChannelHistory, type StoredEvent } from "./history";
-import { catchUpAt, encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
-import { ReplayGate, replayPageBytes } from "./replay-limits";
+import type { EventInput, IdempotencyRequest } from "../events/events";
+import { ExternalIds } from "../channel/external-ids";
+import { objectSecret } from "../channel/object-secret";
+import { FanoutRegistry } from "../channel/fanout-registry";
+import { ClientShares, type TicketReport } from "../channel/client-shares";
+import {
+  AFTER_HEADER,
+  CLIENT_HEADER,
+  EXPIRES_HEADER,
+  FULL_HEADER,
+  REGION_HEADER,
+  REPLACES_HEADER,
+} from "../protocol/headers";
+import { channelFull, tooManyStreams } from "../protocol/refusals";
+import { ChannelHistory, type StoredEvent } from "../channel/history";
+import { catchUpAt, encodeStored, type ReplayPage, readPage, resumePoint } from "../channel/replay";
+import { ReplayGate, replayPageBytes } from "../channel/replay-limits";
 import { BridgeSockets } from "./bridge-sockets";
-import { ChannelPresence } from "./channel-presence";
-import { encodePresenceDue } from "./presence";
-import { objectNamed } from "./stubs";
+import { ChannelPresence } from "../channel/channel-presence";
+import { encodePresenceDue } from "../channel/presence";
+import { objectNamed } from "../protocol/stubs";
 
 /** What a publish did: stored new events, returned a retried request's ids, or refused a reused key. */
 export type PublishOutcome =
@@ -239,7 +246,7 @@ export class ChannelObject extends DurableObject<Env> {
     });
   }
 
-  /** This object's random secret, made on the first call and kept (see object-secret.ts). */
+  /** This object's random secret, made on the first call and kept (see src/channel/object-secret.ts). */
   async secret(): Promise<Uint8Array> {
     return this.guard("secret", async () => {
       return objectSecret(this.ctx.storage.sql);
@@ -281,7 +288,7 @@ export class ChannelObject extends DurableObject<Env> {
 
   /**
    * A fan-out object lost its last subscriber; `closed`: its streams' ends since it last reported;
-   * `tickets`: what happened to tickets since then (client-shares.ts).
+   * `tickets`: what happened to tickets since then (src/channel/client-shares.ts).
    */
   async fanoutEmptied(
     name: string,
@@ -412,7 +419,7 @@ export class ChannelObject extends DurableObject<Env> {
    * A Worker's bridge socket: accepted here, or sent to a fan-out object past the threshold. Either
    * way the client's share is its streams here and on every fan-out object (after a restart, once
    * the fan-out objects have said what they hold); before a refusal, the objects holding its streams
-   * are asked which are still open (client-shares.ts).
+   * are asked which are still open (src/channel/client-shares.ts).
    */
   private async attach(request: Request): Promise<Response> {
     const client = request.headers.get(CLIENT_HEADER);

@@ -10,7 +10,7 @@
  */
 import type { CloseReason } from "../stream/close-reasons";
 import { errorResponse } from "../error-response";
-import { BRIDGE_PROTOCOL, closeReason, type Hello } from "./bridge-protocol";
+import { BRIDGE_PROTOCOL, closeReason, type Hello } from "../protocol/bridge-protocol";
 
 /** Kept with each socket across hibernation (serializeAttachment, at most 16 KB). */
 export interface SocketAttachment {
@@ -27,7 +27,7 @@ export interface SocketAttachment {
 
 const OPEN = 1;
 
-/** The sockets an object holds for Workers' streams (the Mercure hub is another thing: src/mercure/hub.ts). */
+/** The sockets an object holds for Workers' streams (the Mercure hub is another thing: src/routes/mercure-hub.ts). */
 export class BridgeSockets {
   constructor(private readonly ctx: DurableObjectState) {}
 
