@@ -75,8 +75,10 @@ function workerProject(
  * - unit: pure modules in plain Node (no workerd, no relay, no browser), so
  *   they start in a second; test/unit/<area>/ mirrors the folder they test
  *   (src/sse, src/stream on a fake clock, src/channel, src/edge, src/config;
- *   test/unit/bench/: the benchmark's parser, histogram, verdicts, report).
- *   Type-checked with the Worker's tsconfig, bench/ with the Node one.
+ *   test/unit/bench/: the benchmark's parser, histogram, verdicts, report;
+ *   test/unit/architecture/: the folder layers of src/; test/unit/docs/).
+ *   Type-checked with the Worker's tsconfig; those that read files (bench/,
+ *   docs/, architecture/, config/derived.test.ts) with the Node one.
  */
 export default defineConfig({
   test: {

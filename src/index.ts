@@ -3,9 +3,9 @@
  * channel) and FanoutObject (hot channels' fan-out) are the Durable Object
  * classes bound as CHANNELS and FANOUTS in wrangler.toml.
  */
-import { createApp } from "./app";
+import { createApp } from "./routes/app";
 
-export { ChannelObject } from "./channel/channel-object";
-export { FanoutObject } from "./channel/fanout-object";
+export { ChannelObject } from "./objects/channel-object";
+export { FanoutObject } from "./objects/fanout-object";
 
 export default createApp();

@@ -23,6 +23,7 @@ import type { PresenceSettings } from "../config";
 import type { Env } from "../env";
 import type { Logger } from "../log";
 import { encodePresenceMessage, PresenceThrottle, presenceEnabled, presenceFrame, type ThrottleStep } from "./presence";
+import { objectNamed } from "../protocol/stubs";
 
 export interface PresenceHost {
   /** Streams held by the channel object itself. */
@@ -96,7 +97,7 @@ export class ChannelPresence {
       names
         .filter((name) => !this.fanouts.has(name))
         .map(async (name) => {
-          const stub = this.env.FANOUTS.get(this.env.FANOUTS.idFromName(name));
+          const stub = objectNamed(this.env.FANOUTS, name);
           const counted = await stub.count().catch(() => ({ subscribers: 0 }));
           if (!this.fanouts.has(name)) this.fanouts.set(name, { subscribers: counted.subscribers, seq: 0 });
         }),
@@ -117,7 +118,7 @@ export class ChannelPresence {
     const message = encodePresenceMessage({ channel, subscribers });
     this.host.sendLocal(message, presenceFrame({ channel, subscribers }));
     for (const name of this.host.fanoutNames()) {
-      const stub = this.env.FANOUTS.get(this.env.FANOUTS.idFromName(name));
+      const stub = objectNamed(this.env.FANOUTS, name);
       stub.presence(message).catch((error: unknown) => {
         this.log.warn("presence push to a fan-out object failed", { fanout: name, error: String(error) });
       });

@@ -2,7 +2,7 @@
  * Each client's streams on a channel's fan-out objects, counted in one
  * place: the channel object, which places every stream, so a client gains
  * nothing by having its streams spread over several objects. Its own
- * sockets the channel counts from their attachments (SocketHub.countClient);
+ * sockets the channel counts from their attachments (BridgeSockets.countClient);
  * this ledger is the rest.
  *
  * Each stream the channel sends to a fan-out object gets a ticket (in the

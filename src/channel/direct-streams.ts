@@ -18,7 +18,7 @@ import { tickIntervalMs } from "../stream/outlet";
 import type { ChannelHistory } from "./history";
 import type { ReplaySettings } from "../config";
 import { ReplayAllowance, type ReplayGate, replayPageBytes } from "./replay-limits";
-import { ClientCount, shouldCut } from "./stall-rule";
+import { ClientCount, shouldCut } from "../stream/stall-rule";
 import { catchUpAt, readPage, resumePoint } from "./replay";
 import { Subscriber } from "./subscriber";
 
@@ -240,7 +240,7 @@ export class DirectStreams {
           stalledClients.add(client);
         }
       }
-      // See stall-rule.ts: this object's own lateness, or stalls spread over many clients, exempt them
+      // See src/stream/stall-rule.ts: this object's own lateness, or stalls spread over many clients, exempt them
       // for a while.
       const tick = { lateMs: late, intervalMs: interval };
       for (const subscriber of stalled) {

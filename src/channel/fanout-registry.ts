@@ -21,9 +21,10 @@
 import { concatBytes } from "../sse/codec";
 import type { Env } from "../env";
 import type { Logger } from "../log";
-import { encodeBatch } from "./bridge-protocol";
+import { encodeBatch } from "../protocol/bridge-protocol";
 import type { TicketReport } from "./client-shares";
 import { tableExists } from "./schema";
+import { objectNamed } from "../protocol/stubs";
 
 export interface FanoutSettings {
   readonly size: number;
@@ -183,7 +184,7 @@ export class FanoutRegistry {
       const { from, to, frames } = entry.pending.shift()!;
       entry.inFlight = true;
       try {
-        const stub = this.env.FANOUTS.get(this.env.FANOUTS.idFromName(entry.name));
+        const stub = objectNamed(this.env.FANOUTS, entry.name);
         const receipt = await stub.deliver(encodeBatch(from, to, concatBytes(frames)));
         entry.acked = Math.max(entry.acked, to);
         this.received(entry, receipt);

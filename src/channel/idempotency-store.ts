@@ -5,7 +5,7 @@
  *
  * A batch over several channels first reserves its key on every channel
  * (a row without ids), so a key already used for another request is found
- * before anything is stored anywhere (see publishBatch in src/app.ts).
+ * before anything is stored anywhere (see publishBatch in src/routes/app.ts).
  * Keys past their TTL are deleted whenever the store is opened (the channel
  * object starts) and on every reservation and keyed publish.
  * The table appears with the first keyed publish or reservation, never on a read.

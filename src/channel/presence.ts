@@ -14,7 +14,7 @@
  */
 import type { PresenceSettings } from "../config";
 import { encodeText, formatEvent } from "../sse/codec";
-import { RESERVED_EVENT_PREFIX } from "./event-rules";
+import { RESERVED_EVENT_PREFIX } from "../events/event-rules";
 
 /** In the relay's reserved namespace, so no publisher can forge it. */
 export const PRESENCE_EVENT_NAME = `${RESERVED_EVENT_PREFIX}presence`;

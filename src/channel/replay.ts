@@ -4,7 +4,7 @@
  */
 import { concatBytes, encodeEvent, encodeText } from "../sse/codec";
 import type { ChannelHistory, StoredEvent } from "./history";
-import { lostEventsFrame } from "./lost-events";
+import { lostEventsFrame } from "../events/lost-events";
 import type { CatchUp } from "./replay-limits";
 
 /** Rows read from SQLite per page. */

@@ -13,7 +13,7 @@
 import type { Clock } from "../stream/clock";
 import type { CloseReason } from "../stream/close-reasons";
 import { type OutletSettings, StreamOutlet } from "../stream/outlet";
-import { positionFrame } from "./position-event";
+import { positionFrame } from "../events/position-event";
 
 export interface SubscriberOptions {
   /** Id of the last event this subscriber has (replay resumes after it). */

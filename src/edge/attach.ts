@@ -1,9 +1,9 @@
 /**
- * The Worker's side of attaching to an object (see src/channel/bridge-protocol.ts):
+ * The Worker's side of attaching to an object (see src/protocol/bridge-protocol.ts):
  * the upgrade request, the redirect to a fan-out object, the hello, and the
  * subscriber's region, which names the fan-out objects it is sent to.
  */
-import { BRIDGE_PROTOCOL, decodeControl, type Hello, type Redirect } from "../channel/bridge-protocol";
+import { BRIDGE_PROTOCOL, decodeControl, type Hello, type Redirect } from "../protocol/bridge-protocol";
 import {
   AFTER_HEADER,
   CHANNEL_HEADER,
@@ -13,11 +13,12 @@ import {
   REGION_HEADER,
   REPLACES_HEADER,
   TICKET_HEADER,
-} from "../channel/headers";
-import { channelFull } from "../channel/refusals";
-import type { ChannelObject } from "../channel/channel-object";
-import type { FanoutObject } from "../channel/fanout-object";
+} from "../protocol/headers";
+import { channelFull } from "../protocol/refusals";
+import type { ChannelObject } from "../objects/channel-object";
+import type { FanoutObject } from "../objects/fanout-object";
 import type { Logger } from "../log";
+import { objectNamed } from "../protocol/stubs";
 
 export interface BridgeTarget {
   readonly channel: string;
@@ -56,7 +57,7 @@ export async function attach(
   maxSubscribers: number,
   replaces?: string,
 ): Promise<Upstream | Response | null> {
-  const channel = target.channels.get(target.channels.idFromName(target.channel));
+  const channel = objectNamed(target.channels, target.channel);
   let full: string | null = null;
   let previous = replaces;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -76,10 +77,7 @@ export async function attach(
     const fanoutHeaders = attachHeaders(target);
     fanoutHeaders.set(FANOUT_HEADER, redirect.fanout);
     if (redirect.ticket !== undefined) fanoutHeaders.set(TICKET_HEADER, redirect.ticket);
-    const fanout = target.fanouts.get(
-      target.fanouts.idFromName(redirect.fanout),
-      redirect.locationHint ? { locationHint: redirect.locationHint } : {},
-    );
+    const fanout = objectNamed(target.fanouts, redirect.fanout, redirect.locationHint);
     const attached = await fanout.fetch("https://fanout/attach", { headers: fanoutHeaders });
     if (attached.webSocket) return { ...(await helloOf(attached.webSocket)), redirect };
     if (attached.status !== 503) return attached;

@@ -1,7 +1,7 @@
 /**
  * A browser's SSE stream held by the Worker request that serves it, fed
  * over hibernatable WebSockets by channel objects or their fan-out objects
- * (see src/channel/bridge-protocol.ts): one ChannelFeed per channel
+ * (see src/protocol/bridge-protocol.ts): one ChannelFeed per channel
  * (src/edge/channel-feed.ts: cursor, catch-up, re-dials), usually one, and
  * several for a multi-channel stream (src/edge/multi-stream.ts). The Worker
  * bills CPU, not wall time, and the objects leave memory between events, so
@@ -14,9 +14,9 @@
  *   stream ends cleanly (EventSource resumes with Last-Event-ID) before a
  *   modelled CPU budget is spent.
  */
-import { positionFrame } from "../channel/position-event";
+import { positionFrame } from "../events/position-event";
 import type { ReplaySettings } from "../config";
-import { ClientCount, shouldCut } from "../channel/stall-rule";
+import { ClientCount, shouldCut } from "../stream/stall-rule";
 import { SSE_HEADERS } from "../sse/headers";
 import { type Clock, systemClock, type TimerHandle } from "../stream/clock";
 import type { CloseReason } from "../stream/close-reasons";
@@ -70,7 +70,7 @@ export function openBridgedStream(
 /**
  * The frame that tells the client where the stream is (every feed's cursor, in feed order): its
  * last event id becomes a resume point. Written in the stream's first bytes, and again before a
- * clean end when the stream moved past the last id it wrote (see src/channel/position-event.ts).
+ * clean end when the stream moved past the last id it wrote (see src/events/position-event.ts).
  */
 export type PositionWriter = (cursors: readonly number[]) => string;
 

@@ -12,14 +12,15 @@
  *   re-dialled with the cursor; the browser sees nothing.
  */
 import type { CloseReason } from "../stream/close-reasons";
-import type { HistoryPage } from "../channel/channel-object";
+import type { HistoryPage } from "../objects/channel-object";
 import type { ReplaySettings } from "../config";
 import { ReplayAllowance, replayPageBytes } from "../channel/replay-limits";
-import { CLOSE_CODES, decodeBatch, encodeBatch } from "../channel/bridge-protocol";
+import { CLOSE_CODES, decodeBatch, encodeBatch } from "../protocol/bridge-protocol";
 import { encodeText } from "../sse/codec";
 import { attach, type BridgeTarget, type Upstream } from "./attach";
 import { deliveryCostMicros } from "./cpu-model";
 import { onPresenceMessage } from "./presence-hook";
+import { objectNamed } from "../protocol/stubs";
 
 /**
  * Rewrites a chunk of the channel's frames (whole frames: a live batch, a
@@ -242,7 +243,7 @@ export class ChannelFeed {
   }
 
   private async readHistory(force: boolean): Promise<void> {
-    const channel = this.target.channels.get(this.target.channels.idFromName(this.target.channel));
+    const channel = objectNamed(this.target.channels, this.target.channel);
     let once = force;
     // The forced read is about what the fan-out object may have missed: only the channel knows.
     let askChannel = force;
@@ -304,7 +305,7 @@ export class ChannelFeed {
   private leaveGate(): void {
     if (!this.inGate) return;
     this.inGate = false;
-    const channel = this.target.channels.get(this.target.channels.idFromName(this.target.channel));
+    const channel = objectNamed(this.target.channels, this.target.channel);
     channel.leaveReplay(this.id).catch(() => {
       // Unreachable: the place expires on its own.
     });
@@ -313,7 +314,7 @@ export class ChannelFeed {
   /** Catches up from the fan-out object's recent batches; false if it does not have them from the cursor. */
   private async readRecent(pageBytes: number): Promise<boolean> {
     if (this.fanout === null) return false;
-    const stub = this.target.fanouts.get(this.target.fanouts.idFromName(this.fanout));
+    const stub = objectNamed(this.target.fanouts, this.fanout);
     const from = this.cursor;
     const recent = await stub.readRecent(from, pageBytes).catch(() => null);
     if (this.cursor !== from) return true; // live batches moved the stream meanwhile: read again from there

@@ -5,7 +5,7 @@
  * channel's frames are rewritten on the way out (src/edge/multi-view.ts).
  */
 import type { BridgeTarget } from "./attach";
-import { positionFrame } from "../channel/position-event";
+import { positionFrame } from "../events/position-event";
 import { type BridgeSettings, openFeeds } from "./bridged-stream";
 import { formatCursor } from "./multi-cursor";
 import { channelView } from "./multi-view";

@@ -8,6 +8,7 @@
  */
 import { readPresenceMessage } from "../channel/presence";
 import type { BridgeTarget } from "./attach";
+import { objectNamed } from "../protocol/stubs";
 
 export function onPresenceMessage(
   text: string,
@@ -24,7 +25,7 @@ export function onPresenceMessage(
     return;
   }
   after(message.dueInMs, () => {
-    const channel = target.channels.get(target.channels.idFromName(target.channel));
+    const channel = objectNamed(target.channels, target.channel);
     channel.presenceDue().catch(() => {}); // a lost call-back: the next change asks again
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The one Hono environment of every Worker route: the platform's bindings
  * and the request's typed variables. Configuration is read one way: the
- * first middleware of the app (src/app.ts) validates it once per env and
+ * first middleware of the app (src/routes/app.ts) validates it once per env and
  * sets `c.var.config`; routes read it there, never from `c.env`.
  */
 import type { Context } from "hono";

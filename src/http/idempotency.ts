@@ -6,9 +6,8 @@
  * tells a true retry from a different request that reuses a key (refused
  * with 422, before anything is stored).
  */
-import type { IdempotencyRequest } from "../channel/events";
+import type { EventInput, IdempotencyRequest } from "../events/events";
 import { ApiError } from "./errors";
-import type { EventInput } from "./validation";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 

@@ -1,35 +1,18 @@
 /**
- * Validation of everything a client controls: channel names, event names,
- * Last-Event-ID and publish bodies (the rules of an event itself are the
- * relay's model: src/channel/event-rules.ts). Each function either returns
- * a clean typed value or throws an ApiError (or EventRefused); nothing here
- * has side effects, so a refused request changes nothing.
+ * Validation of what a client puts in a URL or a header: channel names,
+ * Last-Event-ID, the media type (publish bodies: src/http/publish-body.ts).
+ * Each function either returns a clean typed value or throws an ApiError;
+ * nothing here has side effects, so a refused request changes nothing.
  */
-import { assertFrameSize, type EventLimits, parseEventData, parseEventName } from "../channel/event-rules";
-import type { EventInput } from "../channel/events";
+import { parseCursor } from "../edge/multi-cursor";
 import { ApiError } from "./errors";
-
-export type { EventInput };
-
-export interface ChannelEventInput extends EventInput {
-  readonly channel: string;
-}
-
-export interface PublishLimits extends EventLimits {
-  readonly maxBatchEvents: number;
-  readonly maxChannelNameLength?: number;
-}
 
 /** URL-safe, no percent-encoding needed: letters, digits, `.`, `_`, `:`, `-`. */
 const CHANNEL_NAME_CHARACTERS = /^[A-Za-z0-9._:-]+$/;
-const DEFAULT_MAX_CHANNEL_NAME_LENGTH = 128;
 /** Event ids are decimal integers below 2^53. */
 const EVENT_ID = /^\d{1,15}$/;
 
-export function parseChannelName(
-  value: unknown,
-  limits: { readonly maxChannelNameLength: number } = { maxChannelNameLength: DEFAULT_MAX_CHANNEL_NAME_LENGTH },
-): string {
+export function parseChannelName(value: unknown, limits: { readonly maxChannelNameLength: number }): string {
   const max = limits.maxChannelNameLength;
   if (typeof value !== "string" || value.length > max || !CHANNEL_NAME_CHARACTERS.test(value) || /^\.+$/.test(value)) {
     throw new ApiError(
@@ -55,48 +38,53 @@ export function parseLastEventId(value: string | null | undefined): number | und
   return Number(value);
 }
 
-/** The JSON body of a single publish: `{"data": ..., "event"?: "..."}`. */
-export function parseEventObject(body: unknown, limits: PublishLimits, where = "body"): EventInput {
-  if (!isPlainObject(body)) {
-    throw new ApiError(400, "invalid_body", `${where} must be a JSON object like {"data": "...", "event": "name"}.`);
+/**
+ * The channels of a multi-channel stream: 1 to MAX_CHANNELS_PER_STREAM distinct valid names, none in
+ * direct mode (a multi-channel stream is bridged only).
+ */
+export function parseChannelList(
+  names: readonly string[],
+  limits: { readonly maxChannelNameLength: number; readonly maxChannelsPerStream: number },
+  modeOf: (channel: string) => "hibernating" | "direct",
+): string[] {
+  if (names.length === 0) {
+    throw new ApiError(400, "missing_channel", "Name the channels to read: GET /v1/events?channel=a&channel=b.");
   }
-  const event = parseEventName(body.event, where === "body" ? "event" : `${where}.event`);
-  const data = parseEventData(body.data, limits, where === "body" ? "data" : `${where}.data`);
-  return assertFrameSize(
-    event === undefined ? { data } : { data, event },
-    limits,
-    where === "body" ? "The event" : where,
-  );
-}
-
-/** The JSON body of a batch publish: `{"events": [{"channel", "data", "event"?}, ...]}`. */
-export function parseBatch(body: unknown, limits: PublishLimits): ChannelEventInput[] {
-  if (!isPlainObject(body) || !Array.isArray(body.events)) {
+  if (names.length > limits.maxChannelsPerStream) {
     throw new ApiError(
       400,
-      "invalid_body",
-      'Body must be a JSON object like {"events": [{"channel": "...", "data": "..."}]}.',
+      "too_many_channels",
+      `A stream carries at most ${limits.maxChannelsPerStream} channels (MAX_CHANNELS_PER_STREAM); got ${names.length}. Open several streams.`,
     );
   }
-  const events: unknown[] = body.events;
-  if (events.length === 0) {
-    throw new ApiError(400, "invalid_body", '"events" must hold at least one event.');
+  const channels = names.map((name) => parseChannelName(name, limits));
+  const seen = new Set<string>();
+  for (const channel of channels) {
+    if (seen.has(channel)) {
+      throw new ApiError(400, "duplicate_channel", `Channel "${channel}" is named twice; name each channel once.`);
+    }
+    seen.add(channel);
+    if (modeOf(channel) === "direct") {
+      throw new ApiError(
+        400,
+        "direct_channel",
+        `Channel "${channel}" is served in direct mode (DIRECT_CHANNEL_PREFIXES), which a multi-channel stream cannot carry; read it on its own stream (GET /v1/channels/${channel}/events).`,
+      );
+    }
   }
-  if (events.length > limits.maxBatchEvents) {
-    throw new ApiError(
-      413,
-      "batch_too_large",
-      `A batch holds at most ${limits.maxBatchEvents} events (MAX_BATCH_EVENTS); got ${events.length}.`,
-    );
-  }
-  return events.map((item, index) => {
-    const where = `events[${index}]`;
-    const parsed = parseEventObject(item, limits, where);
-    const channel = parseChannelName(isPlainObject(item) ? item.channel : undefined, {
-      maxChannelNameLength: limits.maxChannelNameLength ?? DEFAULT_MAX_CHANNEL_NAME_LENGTH,
-    });
-    return { channel, ...parsed };
-  });
+  return channels;
+}
+
+/** A multi-channel stream's Last-Event-ID: one position per channel (absent or empty: no replay). */
+export function parseMultiLastEventId(value: string | undefined, channels: number): (number | undefined)[] | undefined {
+  if (value === undefined || value === "") return undefined;
+  const cursor = parseCursor(value, channels);
+  if ("positions" in cursor) return cursor.positions;
+  throw new ApiError(
+    400,
+    "invalid_last_event_id",
+    `Last-Event-ID must be an id this stream sent (<channel index>:<position>.<position>…, one position per channel): ${cursor.problem}.`,
+  );
 }
 
 /** The media type of a Content-Type header, lower case, without parameters ("" when absent). */
@@ -104,7 +92,7 @@ export function mediaTypeOf(contentType: string | undefined): string {
   return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 

@@ -36,7 +36,7 @@
  * filtered-out updates show that such updates pass, in batches. Never how
  * many updates the hub holds, nor any update's id or existence by name.
  */
-import type { Location } from "../channel/channel-object";
+import type { Location } from "../objects/channel-object";
 import { EARLIEST, HUB_ID_PREFIX } from "./protocol";
 import { readWord, type SipKey, sipHash64, sipKey, writeWord } from "./siphash";
 import { decodeEnvelope, type MercureUpdate } from "./update";

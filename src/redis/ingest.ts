@@ -13,14 +13,8 @@
 import { isInternalChannel } from "../channel/internal-channels";
 import type { RedisConfig } from "../config";
 import { type Logger, log } from "../log";
-import {
-  assertFrameSize,
-  type EventLimits,
-  EventRefused,
-  parseEventData,
-  parseEventName,
-} from "../channel/event-rules";
-import type { EventInput } from "../channel/events";
+import { assertFrameSize, type EventLimits, EventRefused, parseEventData, parseEventName } from "../events/event-rules";
+import type { EventInput } from "../events/events";
 import { isWellFormedText, toWellFormedText } from "../sse/codec";
 import { STREAM_START, type StreamEntry } from "./stream-reader";
 import { tableExists } from "../channel/schema";
@@ -57,7 +51,7 @@ export class RedisIngestState {
   constructor(
     private readonly sql: SqlStorage,
     private readonly config: RedisConfig,
-    /** The channel this object is (its name, src/channel/channel-object.ts). */
+    /** The channel this object is (its name, src/objects/channel-object.ts). */
     private readonly channel: string,
   ) {}
 

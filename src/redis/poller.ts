@@ -13,9 +13,9 @@
  * created meanwhile. Then, if the stream still does not exist, the channel
  * forgets it: no row, no alarm, nothing more to pay.
  */
-import type { EventInput } from "../channel/events";
+import type { EventInput } from "../events/events";
 import type { RedisConfig } from "../config";
-import type { EventLimits } from "../channel/event-rules";
+import type { EventLimits } from "../events/event-rules";
 import type { Logger } from "../log";
 import { entryToEvent, RedisIngestState, type RedisStatus } from "./ingest";
 import { RedisStreamReader, STREAM_START, type StreamReader } from "./stream-reader";

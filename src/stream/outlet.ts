@@ -5,7 +5,7 @@
  * direct-streams.ts, src/edge/bridged-stream.ts). Everything a stream is
  * made of is here, once:
  * - the opening write: greeting, `retry:`, any notices, the resume point
- *   (src/channel/position-event.ts);
+ *   (src/events/position-event.ts);
  * - a byte budget on unsent data, and `fits`, which lets an empty queue
  *   take one write of any size (a single large event never starves a
  *   stream). The runtime is handed one chunk at a time (high-water mark 0:
@@ -16,7 +16,7 @@
  *   as a clean end anyway (workerd#6818);
  * - heartbeat ticks: a tick that finds unsent bytes and nothing drained
  *   since the previous one counts as stalled (the caller's strategy decides
- *   when to cut, src/channel/stall-rule.ts); an idle stream gets a
+ *   when to cut, src/stream/stall-rule.ts); an idle stream gets a
  *   `: heartbeat` comment;
  * - frames of which only the newest matters (presence counts, see
  *   writeLatest): a queued one is replaced, never accumulated;
@@ -53,7 +53,7 @@ export interface OutletSettings {
   readonly heartbeatMicros: number;
 }
 
-/** Where the stream stands, for its resume point (src/channel/position-event.ts). */
+/** Where the stream stands, for its resume point (src/events/position-event.ts). */
 export interface Whereabouts {
   /** A key for the stream's cursors now: equal keys, same position. */
   key(): string;
@@ -188,7 +188,7 @@ export class StreamOutlet {
   /**
    * One heartbeat tick (twice per HEARTBEAT_MS): true if the stream looks stalled (unsent bytes and
    * nothing drained since the previous tick; stalledTicks counts them in a row; the caller decides,
-   * src/channel/stall-rule.ts). Otherwise a stream that wrote nothing since the last tick gets a
+   * src/stream/stall-rule.ts). Otherwise a stream that wrote nothing since the last tick gets a
    * heartbeat comment.
    */
   tick(): boolean {

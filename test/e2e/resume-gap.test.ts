@@ -1,6 +1,6 @@
 /**
  * A stream the relay ends before its first event still resumes where it was
- * (the relay.position event it starts with, src/channel/position-event.ts):
+ * (the relay.position event it starts with, src/events/position-event.ts):
  * 20 EventSource subscribers whose streams reach MAX_STREAM_SECONDS before
  * any event; an event published while they are all waiting to reconnect
  * (RETRY_MS 10 s) reaches every one of them, exactly once. Without a resume

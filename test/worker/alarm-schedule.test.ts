@@ -6,7 +6,7 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ChannelObject } from "../../src/channel/channel-object";
+import type { ChannelObject } from "../../src/objects/channel-object";
 import { freshChannel } from "./relay-client";
 
 type Job = "reannounce" | "presence" | "redis";

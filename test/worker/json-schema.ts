@@ -1,5 +1,5 @@
 /**
- * A small validator for the subset of JSON Schema that src/http/openapi.ts
+ * A small validator for the subset of JSON Schema that src/routes/openapi.ts
  * uses. A keyword it does not know is an error, so the document cannot
  * state a rule the tests silently ignore.
  */

@@ -4,7 +4,7 @@
  */
 import { SELF, env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createApp } from "../../src/app";
+import { createApp } from "../../src/routes/app";
 import { formatLogLine } from "../../src/log";
 import { freshChannel } from "./relay-client";
 

@@ -7,7 +7,7 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
-import { OPENAPI_DOCUMENT } from "../../src/http/openapi";
+import { OPENAPI_DOCUMENT } from "../../src/routes/openapi";
 import { draftToken } from "../support/mercure-token";
 import { validate } from "./json-schema";
 import { BASE, TOKEN, freshChannel, subscribe } from "./relay-client";

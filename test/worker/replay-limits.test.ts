@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
 import { type CatchUp, ReplayAllowance, ReplayGate } from "../../src/channel/replay-limits";
-import { shouldCut } from "../../src/channel/stall-rule";
+import { shouldCut } from "../../src/stream/stall-rule";
 import { freshChannel, publishData, subscribe } from "./relay-client";
 
 describe("replay bounds", () => {

@@ -1,5 +1,5 @@
 /**
- * Every stream says where it starts (src/channel/position-event.ts): its first
+ * Every stream says where it starts (src/events/position-event.ts): its first
  * bytes are the greeting, any relay.lost notice, then a relay.position event
  * whose id is the stream's cursor at attach, before any event. A stream that
  * ends before its first event therefore still resumes where it was, and what

@@ -3,7 +3,7 @@
  * object's socket sends (hello, batches) and when a history read answers. Deterministic, no workerd
  * object behind it.
  */
-import type { HistoryPage } from "../../src/channel/channel-object";
+import type { HistoryPage } from "../../src/objects/channel-object";
 import type { BridgeTarget } from "../../src/edge/attach";
 import { log } from "../../src/log";
 import { encodeText } from "../../src/sse/codec";
@@ -27,7 +27,7 @@ export function scriptedChannel() {
   server.accept();
   const reads: PendingRead[] = [];
   const left: string[] = [];
-  /** Close codes the stream's side sent (src/channel/bridge-protocol.ts CLOSE_CODES). */
+  /** Close codes the stream's side sent (src/protocol/bridge-protocol.ts CLOSE_CODES). */
   const closes: number[] = [];
   server.addEventListener("close", (event) => closes.push(event.code));
   const stub = {

@@ -5,7 +5,7 @@
  * network, no redis-server: test/e2e/redis.test.ts keeps the real one.
  */
 import { env, runInDurableObject } from "cloudflare:test";
-import type { ChannelObject } from "../../src/channel/channel-object";
+import type { ChannelObject } from "../../src/objects/channel-object";
 import { configFromEnv, type RedisConfig } from "../../src/config";
 import { log } from "../../src/log";
 import { RedisPoller } from "../../src/redis/poller";

@@ -3,7 +3,7 @@
  * independent spec-following parser, and lets a test wait for what arrives.
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { POSITION_EVENT_NAME } from "../../src/channel/position-event";
+import { POSITION_EVENT_NAME } from "../../src/events/position-event";
 
 /**
  * How long a wait may take before the test fails instead of hanging. A failure guard, never a
@@ -14,7 +14,7 @@ export const GUARD_MS = 15_000;
 export interface StreamReader {
   /** Every event but the relay's resume points, which a client records and does not show. */
   readonly events: EventSourceMessage[];
-  /** The ids of the relay.position events (src/channel/position-event.ts), in order. */
+  /** The ids of the relay.position events (src/events/position-event.ts), in order. */
   readonly positions: string[];
   readonly comments: string[];
   retry: number | undefined;

@@ -1,7 +1,7 @@
 /**
  * A stream's ticks in both delivery modes, on a fake clock (no real
  * seconds): heartbeats on an idle stream, the cut of a stream that drains
- * nothing while data waits (src/channel/stall-rule.ts), and the lifetime's
+ * nothing while data waits (src/stream/stall-rule.ts), and the lifetime's
  * clean end, presence frames' charge. Direct mode: DirectStreams in a channel object's storage.
  * Hibernating mode: the Worker's BridgedStream against a scripted channel
  * object (./scripted-channel.ts). src/stream/outlet.ts underneath both has
@@ -9,7 +9,7 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { CLOSE_CODES } from "../../src/channel/bridge-protocol";
+import { CLOSE_CODES } from "../../src/protocol/bridge-protocol";
 import { type DirectSettings, DirectStreams } from "../../src/channel/direct-streams";
 import { ChannelHistory } from "../../src/channel/history";
 import { ReplayGate } from "../../src/channel/replay-limits";

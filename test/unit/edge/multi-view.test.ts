@@ -1,6 +1,6 @@
 /** The id rewrite of a multi-channel stream (src/edge/multi-view.ts), frame by frame. */
 import { describe, expect, it } from "vitest";
-import { lostEventsFrame } from "../../../src/channel/lost-events";
+import { lostEventsFrame } from "../../../src/events/lost-events";
 import { channelView } from "../../../src/edge/multi-view";
 import { encodeEvent, encodeText } from "../../../src/sse/codec";
 

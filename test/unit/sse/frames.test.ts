@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { lostEventsFrame } from "../../../src/channel/lost-events";
+import { lostEventsFrame } from "../../../src/events/lost-events";
 import { encodeEvent, encodeText, formatEvent, toWellFormedText, type SseEvent } from "../../../src/sse/codec";
 import { parseFrames, type RelayFrame } from "../../../src/sse/frames";
 

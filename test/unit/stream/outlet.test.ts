@@ -5,7 +5,7 @@
  * (writeLatest), and how each kind of end looks.
  */
 import { describe, expect, it } from "vitest";
-import { positionFrame } from "../../../src/channel/position-event";
+import { positionFrame } from "../../../src/events/position-event";
 import { presenceFrame } from "../../../src/channel/presence";
 import { encodeText } from "../../../src/sse/codec";
 import type { CloseReason } from "../../../src/stream/close-reasons";

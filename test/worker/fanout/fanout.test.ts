@@ -5,8 +5,8 @@
  */
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { encodeBatch } from "../../../src/channel/bridge-protocol";
-import { REANNOUNCE_DELAY_MS } from "../../../src/channel/channel-object";
+import { encodeBatch } from "../../../src/protocol/bridge-protocol";
+import { REANNOUNCE_DELAY_MS } from "../../../src/objects/channel-object";
 import { freshChannel, publishData, stats, subscribe } from "../relay-client";
 import { SEED } from "../seed";
 import { eventually } from "../sse-reader";

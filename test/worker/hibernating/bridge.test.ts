@@ -4,8 +4,8 @@
  */
 import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ChannelObject } from "../../../src/channel/channel-object";
-import { BRIDGE_PROTOCOL } from "../../../src/channel/bridge-protocol";
+import type { ChannelObject } from "../../../src/objects/channel-object";
+import { BRIDGE_PROTOCOL } from "../../../src/protocol/bridge-protocol";
 import { BASE, fetchWithEnv, freshChannel, publishData, stats, subscribe } from "../relay-client";
 import { eventually, readStream } from "../sse-reader";
 

@@ -8,7 +8,7 @@
  * written twice or out of order.
  */
 import { describe, expect, it } from "vitest";
-import { encodeBatch } from "../../../src/channel/bridge-protocol";
+import { encodeBatch } from "../../../src/protocol/bridge-protocol";
 import { ChannelFeed, type Outlet } from "../../../src/edge/channel-feed";
 import { frames, scriptedChannel, until as eventually } from "../scripted-channel";
 

@@ -7,7 +7,7 @@
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { CLOSE_CODES, encodeBatch } from "../../../src/channel/bridge-protocol";
+import { CLOSE_CODES, encodeBatch } from "../../../src/protocol/bridge-protocol";
 import { openBridgedStream } from "../../../src/edge/bridged-stream";
 import { matchingCostMicros, viewCostMicros } from "../../../src/edge/cpu-model";
 import { positionMarks } from "../../../src/mercure/cursor";

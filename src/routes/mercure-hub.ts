@@ -18,8 +18,8 @@
  * src/mercure/cursor.ts.
  */
 import { Hono } from "hono";
-import type { ChannelObject } from "../channel/channel-object";
-import { assertFrameSize } from "../channel/event-rules";
+import type { ChannelObject } from "../objects/channel-object";
+import { assertFrameSize } from "../events/event-rules";
 import { INTERNAL_CHANNEL_PREFIX } from "../channel/internal-channels";
 import { ConfigError, type JwtKeySetting, type MercureConfig } from "../config";
 import { bridgeSettings, bridgeTarget } from "../edge/bridge-options";
@@ -45,14 +45,15 @@ import {
   missingToken,
   resourceMetadata,
   verifyMercureToken,
-} from "./auth";
-import { badRequest } from "./errors";
-import { MERCURE_LIMITS } from "./limits";
-import { parseSubscribeQuery } from "./matchers";
-import { COOKIE_NAME, HUB_PATH, requestedLastEventId } from "./protocol";
-import { hubMarks, resumeFrom } from "./cursor";
-import { encodeEnvelope, generateUpdateId, parsePublishForm } from "./update";
-import { mercurePosition, mercureView } from "./view";
+} from "../mercure/auth";
+import { badRequest } from "../mercure/errors";
+import { MERCURE_LIMITS } from "../mercure/limits";
+import { parseSubscribeQuery } from "../mercure/matchers";
+import { COOKIE_NAME, HUB_PATH, requestedLastEventId } from "../mercure/protocol";
+import { hubMarks, resumeFrom } from "../mercure/cursor";
+import { encodeEnvelope, generateUpdateId, parsePublishForm } from "../mercure/update";
+import { mercurePosition, mercureView } from "../mercure/view";
+import { objectNamed } from "../protocol/stubs";
 
 /** The hub's sequencing object: an internal channel, which /v1 can never address and Redis never feeds. */
 const HUB_CHANNEL = `${INTERNAL_CHANNEL_PREFIX}mercure`;
@@ -211,7 +212,7 @@ async function importKey(setting: JwtKeySetting, variable: "MERCURE_PUBLISHER_JW
 }
 
 function hubStub(env: Env): DurableObjectStub<ChannelObject> {
-  return env.CHANNELS.get(env.CHANNELS.idFromName(HUB_CHANNEL));
+  return objectNamed(env.CHANNELS, HUB_CHANNEL);
 }
 
 // Built once per configuration, not per request.

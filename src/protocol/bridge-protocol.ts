@@ -53,7 +53,7 @@ export interface Redirect {
   readonly resume?: Resume;
   /** The first page of history after the resume cursor (see above): frames up to `to`. */
   readonly page?: { readonly to: number; readonly frames: string };
-  /** The stream's place in its client's share (client-shares.ts): for the fan-out object, and the Worker's re-dials. */
+  /** The stream's place in its client's share (src/channel/client-shares.ts): for the fan-out object, and the Worker's re-dials. */
   readonly ticket?: string;
 }
 

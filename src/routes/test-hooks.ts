@@ -9,6 +9,7 @@
 import { Hono } from "hono";
 import { errorResponse } from "../error-response";
 import type { RelayEnv } from "../http/context";
+import { objectNamed } from "../protocol/stubs";
 
 const LOOPBACK = /^(localhost|[a-z0-9-]+\.localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i;
 
@@ -26,7 +27,7 @@ export function testHookRoutes(): Hono<RelayEnv> {
   // Resets the channel's object as a crash or redeploy would; its bridge sockets close with it.
   hooks.post("/channels/:channel/restart", async (c) => {
     const channel = c.req.param("channel");
-    const stub = c.env.CHANNELS.get(c.env.CHANNELS.idFromName(channel));
+    const stub = objectNamed(c.env.CHANNELS, channel);
     await stub.restartForTesting().catch(() => {});
     return c.json({ restarted: channel });
   });

@@ -21,13 +21,14 @@ import { errorResponse } from "../error-response";
 import type { Env } from "../env";
 import { log } from "../log";
 import { concatBytes } from "../sse/codec";
-import { decodeBatch } from "./bridge-protocol";
-import type { OpenTickets, Ticketed, TicketReport } from "./client-shares";
-import { CHANNEL_HEADER, CLIENT_HEADER, FANOUT_HEADER, REGION_HEADER, TICKET_HEADER } from "./headers";
-import { tooManyStreams } from "./refusals";
-import type { PushReceipt } from "./fanout-registry";
-import { type SocketAttachment, SocketHub } from "./socket-hub";
-import { presenceEnabled } from "./presence";
+import { decodeBatch } from "../protocol/bridge-protocol";
+import type { OpenTickets, Ticketed, TicketReport } from "../channel/client-shares";
+import { CHANNEL_HEADER, CLIENT_HEADER, FANOUT_HEADER, REGION_HEADER, TICKET_HEADER } from "../protocol/headers";
+import { tooManyStreams } from "../protocol/refusals";
+import type { PushReceipt } from "../channel/fanout-registry";
+import { type SocketAttachment, BridgeSockets } from "./bridge-sockets";
+import { presenceEnabled } from "../channel/presence";
+import { objectNamed } from "../protocol/stubs";
 
 export interface FanoutCount {
   readonly subscribers: number;
@@ -39,7 +40,7 @@ export interface FanoutCount {
 const RECENT_BYTES = 512 * 1024;
 
 export class FanoutObject extends DurableObject<Env> {
-  private readonly hub: SocketHub;
+  private readonly sockets: BridgeSockets;
   /** Highest id pushed here since this instance started (0 after hibernation: Workers know better). */
   private last = 0;
   /**
@@ -57,14 +58,14 @@ export class FanoutObject extends DurableObject<Env> {
   private presenceSeq = 0;
   /**
    * Tickets accepted and released since the channel last heard (memory only, each list at most
-   * FANOUT_SIZE: what is lost here the channel learns when it checks, see client-shares.ts).
+   * FANOUT_SIZE: what is lost here the channel learns when it checks, see src/channel/client-shares.ts).
    */
   private accepted: Ticketed[] = [];
   private released: string[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.hub = new SocketHub(ctx);
+    this.sockets = new BridgeSockets(ctx);
     for (const socket of ctx.getWebSockets()) {
       const attachment = socket.deserializeAttachment() as SocketAttachment | null;
       this.activation = Math.max(this.activation, attachment?.activation ?? 0);
@@ -77,12 +78,12 @@ export class FanoutObject extends DurableObject<Env> {
     if (channel === null || name === null || !this.env.FANOUTS.idFromName(name).equals(this.ctx.id)) {
       return errorResponse(400, "bad_attach", "A fan-out object is attached to by the relay's Worker only.");
     }
-    const held = this.hub.size;
+    const held = this.sockets.size;
     const config = configFromEnv(this.env);
     const client = request.headers.get(CLIENT_HEADER);
     const ticket = client === null ? null : request.headers.get(TICKET_HEADER);
     // The channel counts the client's share across all its objects (the ticket); this is a backstop.
-    if (client !== null && this.hub.countClient(client) >= config.maxStreamsPerClient) {
+    if (client !== null && this.sockets.countClient(client) >= config.maxStreamsPerClient) {
       this.release(ticket, config.fanout.size);
       return tooManyStreams(config.maxStreamsPerClient);
     }
@@ -95,7 +96,7 @@ export class FanoutObject extends DurableObject<Env> {
       if (held === 0) {
         // First subscriber: make sure the channel pushes here before the Worker waits for pushes.
         this.activation = Math.max(Date.now(), this.activation + 1);
-        const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(channel));
+        const stub = objectNamed(this.env.CHANNELS, channel);
         await stub.ensureFanout(name, request.headers.get(REGION_HEADER) ?? "any", this.activation);
       }
     } finally {
@@ -108,7 +109,7 @@ export class FanoutObject extends DurableObject<Env> {
       ...(client === null ? {} : { client }),
       ...(client === null || ticket === null ? {} : { ticket }),
     };
-    const accepted = this.hub.accept(request, attachment, { last: this.last, subscribers: this.hub.size + 1 });
+    const accepted = this.sockets.accept(request, attachment, { last: this.last, subscribers: this.sockets.size + 1 });
     if (accepted.status !== 101) {
       this.release(ticket, config.fanout.size);
       return accepted;
@@ -121,7 +122,7 @@ export class FanoutObject extends DurableObject<Env> {
   /** The channel's check: the tickets open here (with their client), and the closes not reported yet. */
   async tickets(): Promise<OpenTickets> {
     const open: Ticketed[] = [];
-    for (const socket of this.hub.sockets()) {
+    for (const socket of this.sockets.open()) {
       const attachment = socket.deserializeAttachment() as SocketAttachment | null;
       if (attachment?.ticket !== undefined && attachment.client !== undefined)
         open.push({ ticket: attachment.ticket, client: attachment.client });
@@ -147,23 +148,25 @@ export class FanoutObject extends DurableObject<Env> {
 
   /** The channel's presence message, to every socket held here (outgoing messages are not billed). */
   async presence(message: string): Promise<void> {
-    this.hub.broadcast(message);
+    this.sockets.broadcast(message);
   }
 
   /** On presence channels: tells the channel how many streams this object holds now. */
   private async reportPresence(channel: string, name: string): Promise<void> {
     if (!presenceEnabled(channel, configFromEnv(this.env).presence)) return;
     this.presenceSeq = Math.max(this.presenceSeq + 1, Date.now());
-    const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(channel));
-    await stub.fanoutPresence(name, this.presenceSeq, this.hub.size, this.ticketReport()).catch((error: unknown) => {
-      log.warn("fan-out could not report its presence count", { channel, fanout: name, error });
-    });
+    const stub = objectNamed(this.env.CHANNELS, channel);
+    await stub
+      .fanoutPresence(name, this.presenceSeq, this.sockets.size, this.ticketReport())
+      .catch((error: unknown) => {
+        log.warn("fan-out could not report its presence count", { channel, fanout: name, error });
+      });
   }
 
   async deliver(message: Uint8Array): Promise<PushReceipt> {
     const batch = decodeBatch(message);
     this.last = Math.max(this.last, batch.to);
-    const sent = this.hub.broadcast(message);
+    const sent = this.sockets.broadcast(message);
     this.remember(batch.from, batch.to, batch.frames);
     // Attaches in progress count as subscribers: the channel must not forget an object someone is joining.
     const tickets = this.ticketReport();
@@ -205,18 +208,18 @@ export class FanoutObject extends DurableObject<Env> {
 
   /** Subscribers held, and streams the Workers ended as stalled or expired since this instance started. */
   async count(): Promise<FanoutCount> {
-    return { subscribers: this.hub.size, ...this.closedStreams };
+    return { subscribers: this.sockets.size, ...this.closedStreams };
   }
 
   override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
-    const reason = this.hub.closed(socket, code);
+    const reason = this.sockets.closed(socket, code);
     if (reason === "stalled" || reason === "expired") this.closedStreams[reason] += 1;
     const attachment = socket.deserializeAttachment() as SocketAttachment | null;
     if (!attachment?.fanout) return;
     if (attachment.ticket !== undefined) keep(this.released, attachment.ticket, configFromEnv(this.env).fanout.size);
-    if (this.hub.size > 0) return this.reportPresence(attachment.channel, attachment.fanout);
+    if (this.sockets.size > 0) return this.reportPresence(attachment.channel, attachment.fanout);
     // The channel forgets this object (its next first subscriber registers it again); nothing is stored here.
-    const stub = this.env.CHANNELS.get(this.env.CHANNELS.idFromName(attachment.channel));
+    const stub = objectNamed(this.env.CHANNELS, attachment.channel);
     // Its close counts go with it (the channel keeps them once this object is forgotten).
     const closed = { ...this.closedStreams };
     this.closedStreams.stalled = 0;

@@ -5,7 +5,7 @@
  * 204, so browsers stop asking and no error is logged.
  */
 import type { Context } from "hono";
-import type { RelayContext } from "./context";
+import type { RelayContext } from "../http/context";
 
 const DESCRIPTION =
   "Server-sent events relay: backends publish over HTTP (or Redis), browsers subscribe with EventSource.";

@@ -4,12 +4,13 @@
  * without a token, which is why it must never be on in production.
  */
 import { Hono } from "hono";
-import type { ChannelObject } from "../channel/channel-object";
+import type { ChannelObject } from "../objects/channel-object";
 import type { Env } from "../env";
 import type { RelayEnv } from "../http/context";
 import { ApiError } from "../http/errors";
-import { parseEventData } from "../channel/event-rules";
+import { parseEventData } from "../events/event-rules";
 import { mediaTypeOf } from "../http/validation";
+import { objectNamed } from "../protocol/stubs";
 
 const DEMO_CHANNEL = "demo-note";
 const DEMO_EVENT = "note-updated";
@@ -49,5 +50,5 @@ export function demoRoutes(): Hono<RelayEnv> {
 }
 
 function channel(env: Env): DurableObjectStub<ChannelObject> {
-  return env.CHANNELS.get(env.CHANNELS.idFromName(DEMO_CHANNEL));
+  return objectNamed(env.CHANNELS, DEMO_CHANNEL);
 }

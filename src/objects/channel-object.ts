@@ -3,7 +3,7 @@
  * events, keeps their durable history, and hands each durable batch to the
  * channel's subscribers, in one of two delivery modes:
  * - hibernating (default): Workers hold the browsers' SSE streams and attach
- *   here over hibernatable WebSockets (SocketHub); past FANOUT_THRESHOLD
+ *   here over hibernatable WebSockets (BridgeSockets); past FANOUT_THRESHOLD
  *   they attach to fan-out objects instead, which this object pushes to
  *   (FanoutRegistry). The object leaves memory between events.
  * - direct: this object holds the SSE streams itself (DirectStreams).
@@ -12,13 +12,13 @@
  * - `fetch(/attach)`: a Worker's bridge socket, or a redirect to a fan-out object;
  * - `fetch(/subscribe)`: a direct-mode SSE stream;
  * - `publish(events)`, `readPage(after, maxBytes, stream, client?)`, `stats()`, `locate(externalId)`;
- * - `secret()`: the object's own random secret (object-secret.ts; the Mercure hub's mark key);
+ * - `secret()`: the object's own random secret (src/channel/object-secret.ts; the Mercure hub's mark key);
  * - `ensureFanout`, `fanoutEmptied`: fan-out objects keeping the registry right (`fanoutEmptied`,
  *   `fanoutPresence` and push receipts also say what happened to the tickets by which the channel
- *   counts each client's streams on fan-out objects: client-shares.ts);
+ *   counts each client's streams on fan-out objects: src/channel/client-shares.ts);
  * - `alarm()`: Redis polling while subscribed, and re-announcing the last id
  *   to fan-out objects after a restart, and a waiting presence count;
- * - `presenceCount`, `fanoutPresence`: presence (channel-presence.ts).
+ * - `presenceCount`, `fanoutPresence`: presence (src/channel/channel-presence.ts).
  *
  * Delivery invariant: an event is handed out only after its write is
  * durable (`storage.sync()`), and `deliveredId` is the highest such id.
@@ -30,25 +30,33 @@ import { type Logger, log } from "../log";
 import type { Env } from "../env";
 import type { RedisStatus } from "../redis/ingest";
 import { RedisPoller } from "../redis/poller";
-import { IdempotencyStore, type Reservation } from "./idempotency-store";
+import { IdempotencyStore, type Reservation } from "../channel/idempotency-store";
 import { concatBytes } from "../sse/codec";
 import { SSE_HEADERS } from "../sse/headers";
-import { encodeBatch, type Redirect } from "./bridge-protocol";
-import { DirectStreams } from "./direct-streams";
+import { encodeBatch, type Redirect } from "../protocol/bridge-protocol";
+import { DirectStreams } from "../channel/direct-streams";
 import { type CloseReason, type ClosedStreams, isCounted } from "../stream/close-reasons";
-import type { EventInput, IdempotencyRequest } from "./events";
-import { ExternalIds } from "./external-ids";
-import { objectSecret } from "./object-secret";
-import { FanoutRegistry } from "./fanout-registry";
-import { ClientShares, type TicketReport } from "./client-shares";
-import { AFTER_HEADER, CLIENT_HEADER, EXPIRES_HEADER, FULL_HEADER, REGION_HEADER, REPLACES_HEADER } from "./headers";
-import { channelFull, tooManyStreams } from "./refusals";
-import { ChannelHistory, type StoredEvent } from "./history";
-import { catchUpAt, encodeStored, type ReplayPage, readPage, resumePoint } from "./replay";
-import { ReplayGate, replayPageBytes } from "./replay-limits";
-import { SocketHub } from "./socket-hub";
-import { ChannelPresence } from "./channel-presence";
-import { encodePresenceDue } from "./presence";
+import type { EventInput, IdempotencyRequest } from "../events/events";
+import { ExternalIds } from "../channel/external-ids";
+import { objectSecret } from "../channel/object-secret";
+import { FanoutRegistry } from "../channel/fanout-registry";
+import { ClientShares, type TicketReport } from "../channel/client-shares";
+import {
+  AFTER_HEADER,
+  CLIENT_HEADER,
+  EXPIRES_HEADER,
+  FULL_HEADER,
+  REGION_HEADER,
+  REPLACES_HEADER,
+} from "../protocol/headers";
+import { channelFull, tooManyStreams } from "../protocol/refusals";
+import { ChannelHistory, type StoredEvent } from "../channel/history";
+import { catchUpAt, encodeStored, type ReplayPage, readPage, resumePoint } from "../channel/replay";
+import { ReplayGate, replayPageBytes } from "../channel/replay-limits";
+import { BridgeSockets } from "./bridge-sockets";
+import { ChannelPresence } from "../channel/channel-presence";
+import { encodePresenceDue } from "../channel/presence";
+import { objectNamed } from "../protocol/stubs";
 
 /** What a publish did: stored new events, returned a retried request's ids, or refused a reused key. */
 export type PublishOutcome =
@@ -99,7 +107,7 @@ export class ChannelObject extends DurableObject<Env> {
   private readonly config: RelayConfig;
   private readonly history: ChannelHistory;
   private readonly direct: DirectStreams;
-  private readonly hub: SocketHub;
+  private readonly sockets: BridgeSockets;
   private readonly fanouts: FanoutRegistry;
   /** Each client's streams on the fan-out objects (its streams here are counted from their sockets). */
   private readonly shares: ClientShares;
@@ -146,7 +154,7 @@ export class ChannelObject extends DurableObject<Env> {
       log: this.log,
       onSizeChange: () => this.presence.changed(),
     });
-    this.hub = new SocketHub(ctx);
+    this.sockets = new BridgeSockets(ctx);
     this.fanouts = new FanoutRegistry(ctx.storage.sql, env, this.config.fanout, this.log, {
       emptied: (name) => this.shares.emptied(name),
       tickets: (name, report) => this.shares.report(name, report),
@@ -154,7 +162,7 @@ export class ChannelObject extends DurableObject<Env> {
     this.shares = new ClientShares(
       {
         names: () => this.fanouts.names(),
-        tickets: (name) => env.FANOUTS.get(env.FANOUTS.idFromName(name)).tickets(),
+        tickets: (name) => objectNamed(env.FANOUTS, name).tickets(),
       },
       // A ticket per stream on a fan-out object: more than the channel can hold means stale ones.
       this.config.maxSubscribersPerChannel + this.config.fanout.size,
@@ -167,10 +175,10 @@ export class ChannelObject extends DurableObject<Env> {
       this.config.presence,
       env,
       {
-        ownCount: () => this.direct.size + this.hub.size,
+        ownCount: () => this.direct.size + this.sockets.size,
         fanoutNames: () => this.fanouts.names(),
         sendLocal: (message, frame) => {
-          this.hub.broadcast(message);
+          this.sockets.broadcast(message);
           if (this.direct.size > 0) this.direct.sendPresence(this.channel, frame);
         },
         wake: (at) => this.wakeForPresence(at),
@@ -238,7 +246,7 @@ export class ChannelObject extends DurableObject<Env> {
     });
   }
 
-  /** This object's random secret, made on the first call and kept (see object-secret.ts). */
+  /** This object's random secret, made on the first call and kept (see src/channel/object-secret.ts). */
   async secret(): Promise<Uint8Array> {
     return this.guard("secret", async () => {
       return objectSecret(this.ctx.storage.sql);
@@ -280,7 +288,7 @@ export class ChannelObject extends DurableObject<Env> {
 
   /**
    * A fan-out object lost its last subscriber; `closed`: its streams' ends since it last reported;
-   * `tickets`: what happened to tickets since then (client-shares.ts).
+   * `tickets`: what happened to tickets since then (src/channel/client-shares.ts).
    */
   async fanoutEmptied(
     name: string,
@@ -362,7 +370,7 @@ export class ChannelObject extends DurableObject<Env> {
       const closedStreams = { ...this.closedStreams };
       const fanouts = await Promise.all(
         this.fanouts.names().map(async (name) => {
-          const stub = this.env.FANOUTS.get(this.env.FANOUTS.idFromName(name));
+          const stub = objectNamed(this.env.FANOUTS, name);
           const count = await stub.count().catch(() => ({ subscribers: 0, stalled: 0, expired: 0 }));
           closedStreams.stalled += count.stalled;
           closedStreams.expired += count.expired;
@@ -372,7 +380,8 @@ export class ChannelObject extends DurableObject<Env> {
       const direct = mode === "direct";
       return {
         mode,
-        subscribers: this.direct.size + this.hub.size + fanouts.reduce((sum, fanout) => sum + fanout.subscribers, 0),
+        subscribers:
+          this.direct.size + this.sockets.size + fanouts.reduce((sum, fanout) => sum + fanout.subscribers, 0),
         bufferedBytes: direct ? this.direct.bufferedBytes : null,
         closedStreams,
         fanouts,
@@ -394,14 +403,14 @@ export class ChannelObject extends DurableObject<Env> {
 
   override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
     return this.guard("webSocketClose", async () => {
-      this.countClose(this.hub.closed(socket, code));
+      this.countClose(this.sockets.closed(socket, code));
       this.presence.changed();
     });
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
     return this.guard("webSocketError", async () => {
-      this.countClose(this.hub.closed(socket, 1006));
+      this.countClose(this.sockets.closed(socket, 1006));
       this.presence.changed();
     });
   }
@@ -410,7 +419,7 @@ export class ChannelObject extends DurableObject<Env> {
    * A Worker's bridge socket: accepted here, or sent to a fan-out object past the threshold. Either
    * way the client's share is its streams here and on every fan-out object (after a restart, once
    * the fan-out objects have said what they hold); before a refusal, the objects holding its streams
-   * are asked which are still open (client-shares.ts).
+   * are asked which are still open (src/channel/client-shares.ts).
    */
   private async attach(request: Request): Promise<Response> {
     const client = request.headers.get(CLIENT_HEADER);
@@ -427,7 +436,7 @@ export class ChannelObject extends DurableObject<Env> {
 
   /** A client's streams on the channel: its sockets here and its tickets on fan-out objects. */
   private clientStreams(client: string): number {
-    return this.hub.countClient(client) + this.shares.count(client);
+    return this.sockets.countClient(client) + this.shares.count(client);
   }
 
   private attachNow(request: Request, client: string | null): Response {
@@ -446,11 +455,11 @@ export class ChannelObject extends DurableObject<Env> {
       resume && resume.cursor < this.deliveredId
         ? readPage(this.history, resume.cursor, this.deliveredId, replayPageBytes(this.config.streamBufferBytes))
         : null;
-    if (this.hub.size < this.config.fanout.threshold) {
+    if (this.sockets.size < this.config.fanout.threshold) {
       this.startRedisPolling();
       const attachment = client === null ? { channel } : { channel, client };
       const first = firstPage();
-      const accepted = this.hub.accept(
+      const accepted = this.sockets.accept(
         request,
         attachment,
         { ...common, subscribers: this.subscriberCount() + 1 },
@@ -500,7 +509,7 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   private subscriberCount(): number {
-    return this.direct.size + this.hub.size + this.fanouts.subscribers;
+    return this.direct.size + this.sockets.size + this.fanouts.subscribers;
   }
 
   private countClose(reason: CloseReason): void {
@@ -559,7 +568,7 @@ export class ChannelObject extends DurableObject<Env> {
     // An incomplete burst (frames of another instance's events) goes out as a tick: Workers fill it from history.
     const batch = complete ? bytes : new Uint8Array(0);
     const batchFrom = complete ? from : id;
-    this.hub.broadcast(() => encodeBatch(batchFrom, id, batch));
+    this.sockets.broadcast(() => encodeBatch(batchFrom, id, batch));
     if (this.fanouts.size > 0) this.fanouts.push(batchFrom, id, batch);
   }
 
@@ -585,7 +594,7 @@ export class ChannelObject extends DurableObject<Env> {
   private async wakeForPresence(at: number): Promise<void> {
     const inMs = at - Date.now();
     if (this.direct.size > 0) return this.direct.wakeAfter(inMs, () => void this.presence.due());
-    const sockets = this.hub.sockets();
+    const sockets = this.sockets.open();
     // One call-back per wait: ask again only if the Worker asked has gone.
     const asked = this.presenceCallback;
     if (asked?.at === at && sockets.includes(asked.socket)) return;
@@ -632,6 +641,6 @@ function locationHintOf(region: string): DurableObjectLocationHint | null {
 /** The name the Worker addressed this object by; every channel object is addressed by name. */
 function nameOf(ctx: DurableObjectState): string {
   const name = ctx.id.name;
-  if (name === undefined) throw new Error("a channel object must be addressed by its channel's name (idFromName)");
+  if (name === undefined) throw new Error("a channel object must be addressed by its channel's name (objectNamed)");
   return name;
 }

@@ -6,43 +6,38 @@
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { ChannelObject, PublishOutcome } from "./channel/channel-object";
-import { AFTER_HEADER, CLIENT_HEADER, EXPIRES_HEADER } from "./channel/headers";
-import { clientKeyOf } from "./http/client-key";
-import { bridgeSettings, bridgeTarget } from "./edge/bridge-options";
-import { openBridgedStream } from "./edge/bridged-stream";
-import { ConfigError, configFromEnv, type RelayConfig } from "./config";
-import type { RelayContext, RelayEnv } from "./http/context";
-import { demoRoutes } from "./demo/routes";
-import { testHookRoutes } from "./test-hooks/routes";
-import { oncePer } from "./once-per";
-import { assertMayPublish, publisherAuth } from "./http/auth";
-import { bodyLimitFor } from "./http/body-limit";
-import { corsMiddleware } from "./http/cors";
-import { ApiError, errorResponse } from "./http/errors";
-import { favicon, home } from "./http/home";
-import { hostGuard } from "./http/hosts";
-import { OPENAPI_DOCUMENT } from "./http/openapi";
-import { IDEMPOTENCY_HEADER, idempotencyFor, parseIdempotencyKey } from "./http/idempotency";
-import { requestLog } from "./http/request-log";
-import { noSniff } from "./http/security-headers";
-import type { IdempotencyRequest } from "./channel/events";
-import { authorizeSubscriber } from "./http/subscriber-auth";
-import { presenceEnabled } from "./channel/presence";
-import { subscribeToMany } from "./http/multi-subscribe";
-import { type Logger, log } from "./log";
-import { MercureRefused } from "./mercure/errors";
-import { mercureRoutes } from "./mercure/hub";
-import { assertFrameSize, EventRefused, parseEventData, parseEventName } from "./channel/event-rules";
-import {
-  parseBatch,
-  parseChannelName,
-  parseEventObject,
-  parseLastEventId,
-  mediaTypeOf,
-  type ChannelEventInput,
-  type EventInput,
-} from "./http/validation";
+import type { ChannelObject, PublishOutcome } from "../objects/channel-object";
+import { AFTER_HEADER, CLIENT_HEADER, EXPIRES_HEADER } from "../protocol/headers";
+import { clientKeyOf } from "../http/client-key";
+import { bridgeSettings, bridgeTarget } from "../edge/bridge-options";
+import { openBridgedStream } from "../edge/bridged-stream";
+import { ConfigError, configFromEnv, type RelayConfig } from "../config";
+import type { RelayContext, RelayEnv } from "../http/context";
+import { demoRoutes } from "./demo";
+import { testHookRoutes } from "./test-hooks";
+import { oncePer } from "../once-per";
+import { assertMayPublish, publisherAuth } from "../http/auth";
+import { bodyLimitFor } from "../http/body-limit";
+import { corsMiddleware } from "../http/cors";
+import { ApiError, errorResponse } from "../http/errors";
+import { favicon, home } from "./home";
+import { hostGuard } from "../http/hosts";
+import { OPENAPI_DOCUMENT } from "./openapi";
+import { IDEMPOTENCY_HEADER, idempotencyFor, parseIdempotencyKey } from "../http/idempotency";
+import { requestLog } from "../http/request-log";
+import { noSniff } from "../http/security-headers";
+import type { IdempotencyRequest } from "../events/events";
+import { authorizeSubscriber } from "../http/subscriber-auth";
+import { presenceEnabled } from "../channel/presence";
+import { type Logger, log } from "../log";
+import { MercureRefused } from "../mercure/errors";
+import { mercureRoutes } from "./mercure-hub";
+import { EventRefused } from "../events/event-rules";
+import type { EventInput } from "../events/events";
+import { type ChannelEventInput, readBatch, readEventInput } from "../http/publish-body";
+import { parseChannelList, parseChannelName, parseLastEventId, parseMultiLastEventId } from "../http/validation";
+import { openMultiStream } from "../edge/multi-stream";
+import { objectNamed } from "../protocol/stubs";
 
 const CHANNEL_EVENTS = "/v1/channels/:channel/events";
 const CHANNEL = "/v1/channels/:channel";
@@ -189,10 +184,40 @@ async function readPresence(c: RelayContext): Promise<Response> {
   return c.json({ channel, subscribers }, 200, { "Cache-Control": "no-store" });
 }
 
-/** Several channels on one stream (hibernating mode): see src/http/multi-subscribe.ts. */
-function subscribeMany(c: RelayContext): Promise<Response> {
+/**
+ * GET /v1/events?channel=a&channel=b…: several channels on one stream (hibernating mode only; see
+ * src/edge/multi-stream.ts for the wire format). The request is validated whole before anything attaches.
+ */
+async function subscribeMany(c: RelayContext): Promise<Response> {
   const config = c.var.config;
-  return subscribeToMany(c, c.env, config, (channel) => deliveryMode(channel, config) === "direct", c.var.log);
+  const channels = parseChannelList(c.req.queries("channel") ?? [], config, (channel) => deliveryMode(channel, config));
+  let expiresAt = Number.POSITIVE_INFINITY;
+  let subject: string | null = null;
+  for (const channel of channels) {
+    const grant = await authorizeSubscriber(c, channel, config);
+    if (grant === undefined) continue;
+    expiresAt = Math.min(expiresAt, grant.expiresAt);
+    subject ??= grant.subject;
+  }
+  // Authorized first: nothing about a private channel is answered to a client without a token.
+  // The header wins: on reconnect EventSource sends it while the URL still holds the first query value.
+  const header = c.req.header("Last-Event-ID");
+  const after = parseMultiLastEventId(header ? header : c.req.query("lastEventId"), channels.length);
+  const client = await clientKeyOf(c.req.raw, subject);
+  const opened = await openMultiStream(
+    channels.map((channel) => bridgeTarget(c.env, c.req.raw, channel, client, c.var.log)),
+    after,
+    bridgeSettings(config, Number.isFinite(expiresAt) ? expiresAt : undefined),
+    c.req.raw.signal,
+  );
+  if (opened === null) {
+    // An object from before the bridge (a rolling deploy): it cannot feed a multi-channel stream yet.
+    throw new ApiError(503, "channel_unavailable", "A channel of this stream is being upgraded; retry shortly.", {
+      "Retry-After": "5",
+    });
+  }
+  // Re-wrap so middleware (CORS) can add headers.
+  return new Response(opened.body, opened);
 }
 
 function deliveryMode(channel: string, config: RelayConfig): "hibernating" | "direct" {
@@ -203,7 +228,7 @@ async function publishOne(c: RelayContext): Promise<Response> {
   const channel = parseChannelName(c.req.param("channel"), c.var.config);
   assertMayPublish(c.var.publisher, [channel]);
   const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_HEADER));
-  const input = await readEventInput(c);
+  const input = await readEventInput(c.req, c.var.config);
   const outcome = await channelStub(c.env, channel).publish([input], await idempotencyFor(key, [[channel, [input]]]));
   const ids = publishedIds(outcome);
   return c.json({ channel, id: ids[0]! }, 201, replayHeader(outcome));
@@ -211,7 +236,7 @@ async function publishOne(c: RelayContext): Promise<Response> {
 
 async function publishBatch(c: RelayContext): Promise<Response> {
   const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_HEADER));
-  const events = parseBatch(await readJson(c), c.var.config);
+  const events = await readBatch(c.req, c.var.config);
   // One call per channel keeps each channel's order; channels proceed in parallel.
   const byChannel = new Map<string, { inputs: EventInput[]; positions: number[] }>();
   events.forEach((event: ChannelEventInput, position) => {
@@ -308,58 +333,7 @@ function channelOf(c: RelayContext): string | undefined {
 }
 
 function channelStub(env: Env, channel: string): DurableObjectStub<ChannelObject> {
-  return env.CHANNELS.get(env.CHANNELS.idFromName(channel));
-}
-
-/** A publish body: JSON `{"data", "event"?}`, or text/plain whose body is the data (event from `?event=`). */
-async function readEventInput(c: RelayContext): Promise<EventInput> {
-  const limits = c.var.config;
-  const type = mediaType(c);
-  if (type === "text/plain") {
-    const event = parseEventName(c.req.query("event"));
-    const data = parseEventData(await readText(c), limits);
-    return assertFrameSize(event === undefined ? { data } : { data, event }, limits);
-  }
-  return parseEventObject(await readJson(c), limits);
-}
-
-async function readJson(c: RelayContext): Promise<unknown> {
-  const type = mediaType(c);
-  if (type !== "application/json") {
-    throw new ApiError(
-      415,
-      "unsupported_media_type",
-      `Send Content-Type: application/json${c.req.path === BATCH ? "" : " or text/plain"}; got ${type ? `"${type}"` : "none"}.`,
-    );
-  }
-  try {
-    // Numbers keep the text they were sent as: data {"n": 12345678901234567890123} goes out as written,
-    // not as the nearest double (src/channel/event-rules.ts serializes non-string data).
-    return JSON.parse(await readText(c), keepNumberText);
-  } catch (error) {
-    if (error instanceof ApiError) throw error;
-    throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
-  }
-}
-
-/** JSON.rawJSON (JSON.parse source text access, ES2026): TypeScript's lib does not declare it yet. */
-const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
-
-function keepNumberText(_key: string, value: unknown, context?: { source?: string }): unknown {
-  return typeof value === "number" && context?.source !== undefined ? rawJSON(context.source) : value;
-}
-
-/** The body as UTF-8, exactly: a leading BOM is data like any other character; bytes that are not UTF-8 are refused. */
-async function readText(c: RelayContext): Promise<string> {
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(await c.req.arrayBuffer());
-  } catch {
-    throw new ApiError(400, "invalid_encoding", "The request body is not valid UTF-8.");
-  }
-}
-
-function mediaType(c: RelayContext): string {
-  return mediaTypeOf(c.req.header("Content-Type"));
+  return objectNamed(env.CHANNELS, channel);
 }
 
 function requirePublisher(c: RelayContext, next: () => Promise<void>) {

@@ -10,7 +10,7 @@
  */
 import type { CloseReason } from "../stream/close-reasons";
 import { errorResponse } from "../error-response";
-import { BRIDGE_PROTOCOL, closeReason, type Hello } from "./bridge-protocol";
+import { BRIDGE_PROTOCOL, closeReason, type Hello } from "../protocol/bridge-protocol";
 
 /** Kept with each socket across hibernation (serializeAttachment, at most 16 KB). */
 export interface SocketAttachment {
@@ -27,16 +27,17 @@ export interface SocketAttachment {
 
 const OPEN = 1;
 
-export class SocketHub {
+/** The sockets an object holds for Workers' streams (the Mercure hub is another thing: src/routes/mercure-hub.ts). */
+export class BridgeSockets {
   constructor(private readonly ctx: DurableObjectState) {}
 
   /** Open sockets, including those restored after hibernation. */
-  sockets(): WebSocket[] {
+  open(): WebSocket[] {
     return this.ctx.getWebSockets().filter((socket) => socket.readyState === OPEN);
   }
 
   get size(): number {
-    return this.sockets().length;
+    return this.open().length;
   }
 
   /**
@@ -76,7 +77,7 @@ export class SocketHub {
    * built only if anyone is attached. Returns how many it went to. Text messages are presence.
    */
   broadcast(message: Uint8Array | string | (() => Uint8Array)): number {
-    const sockets = this.sockets();
+    const sockets = this.open();
     if (sockets.length === 0) return 0;
     const bytes = typeof message === "function" ? message() : message;
     let sent = 0;
