@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_ISSUER } from "./test/support/mercure-token.ts";
+import LongestFirst from "./test/support/sequencer.ts";
 import { testSeed } from "./test/support/seed.ts";
 
 /** Test channel names start with a lowercase letter: this prefix list puts them all in direct mode. */
@@ -61,10 +62,12 @@ function workerProject(
       include: files.include ?? ["test/worker/**/*.test.ts"],
       exclude: files.exclude ?? [],
       testTimeout: 20_000,
-      // One workerd per project for all its files, not one per file: starting workerd and importing
-      // the relay's modules into it took about 3 s a file (about 200 s of the suite's run), the
-      // tests themselves 1 s. The files share that workerd's Durable Objects as a file's tests
-      // always shared them: each test's channel name is its own (freshChannel), which keeps them apart.
+      // A workerd serves file after file of its project, not one file each: starting workerd and
+      // importing the relay's modules into it took about 3 s a file (about 200 s of the suite's run),
+      // the tests themselves 1 s. (With files running side by side, a project has a few workerds:
+      // test/support/sequencer.ts keeps each project's files together so they are reused.) The files
+      // share that workerd's Durable Objects as a file's tests always shared them: each test's channel
+      // name is its own (freshChannel), which keeps them apart.
       isolate: false,
     },
   };
@@ -76,6 +79,7 @@ function workerProject(
  * - e2e: Node tests that start `wrangler dev` on a free port (with a real
  *   redis-server and the Upstash bridge where needed) and read streams with
  *   the `eventsource` client;
+ * - e2e-chaos: the churn soaks (test/e2e/chaos.test.ts), last and alone;
  * - browser: Debian's Chromium driven by playwright-core against the same;
  * - unit: pure modules in plain Node (no workerd, no relay, no browser), so
  *   they start in a second; test/unit/<area>/ mirrors the folder they test
@@ -88,6 +92,13 @@ function workerProject(
 export default defineConfig({
   test: {
     reporters: ["default", "./test/support/summary-reporter.ts"],
+    // Files run 4 at a time, on 2 cores as on 8: e2e and browser files spend most of their time
+    // waiting (for wrangler dev, Chromium, a stream's lifetime, an object's hibernation), and the
+    // workerd projects' CPU-bound files run beside them. (vitest's default, one fewer than the cores,
+    // ran every file of the suite one after another here: 619 s.) The order files start in is
+    // test/support/sequencer.ts's. Chaos runs after all of them, alone (the e2e-chaos project).
+    maxWorkers: 4,
+    sequence: { sequencer: LongestFirst },
     // When a test file ends, the pool tears down its workerd isolate; background work the relay does by
     // design (a re-announcement alarm, a Worker re-dialling, a fan-out object reporting itself empty) may
     // then still be asking the runner to load a module, and that request is rejected with exactly this
@@ -129,9 +140,24 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          exclude: ["test/e2e/chaos.test.ts"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 90_000,
+        },
+      },
+      // The churn soaks restart their relays while 60 clients and 3 publishers press on them: with
+      // other files beside them on 2 cores, a restarted relay could take past the soak's guard to
+      // answer again. So they run last, alone (a group of their own, one file at a time).
+      {
+        test: {
+          name: "e2e-chaos",
+          include: ["test/e2e/chaos.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
