@@ -2,17 +2,22 @@
 import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
+/**
+ * Ports handed out here: below every system's default ephemeral range (Linux 32768-60999, macOS
+ * and Windows 49152-65535). A port the kernel picked for us (listen on 0) is free only until we
+ * let it go: before wrangler dev binds it, any outgoing connection (a test's hundreds of streams)
+ * or any listen on 0 (another relay's workerd, starting beside it) may take it, and the relay then
+ * fails with "Address already in use". Ports outside that range are only ever taken by name.
+ */
+const RANGE = { first: 20_000, last: 32_767 };
+
+/** A free loopback port, chosen at random in RANGE (another chooser may pick the same one, rarely). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = RANGE.first + Math.floor(Math.random() * (RANGE.last - RANGE.first + 1));
+    if (await portIsFree(port)) return port;
+  }
+  throw new Error(`no free port in ${RANGE.first}-${RANGE.last} after 100 tries`);
 }
 
 export function portIsFree(port: number): Promise<boolean> {
