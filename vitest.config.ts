@@ -85,7 +85,8 @@ function workerProject(
  *   they start in a second; test/unit/<area>/ mirrors the folder they test
  *   (src/sse, src/stream on a fake clock, src/channel, src/edge, src/config;
  *   test/unit/bench/: the benchmark's parser, histogram, verdicts, report;
- *   test/unit/architecture/: the folder layers of src/; test/unit/docs/).
+ *   test/unit/architecture/: the folder layers of src/; test/unit/docs/;
+ *   test/unit/mercure/: the hub's protocol parsing, updates and cursors).
  *   Type-checked with the Worker's tsconfig; those that read files (bench/,
  *   docs/, architecture/, config/derived.test.ts) with the Node one.
  */
@@ -111,7 +112,7 @@ export default defineConfig({
       workerProject(
         "worker-direct",
         { DIRECT_CHANNEL_PREFIXES: ALL_TEST_CHANNELS },
-        // The Mercure protocol core is I/O-free: once is enough.
+        // The Mercure matchers and tokens need no channel: once is enough (in workerd, see their files).
         { exclude: ["test/worker/fanout/**", "test/worker/hibernating/**", "test/worker/mercure-*.test.ts"] },
       ),
       // Hot channels: small fan-out objects (3 subscribers each) and room for 40 subscribers.
@@ -125,6 +126,8 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+          // The run's seed, as workerd gets it as a binding (test/unit/seed.ts).
+          provide: { testSeed: testSeed() },
         },
       },
       {

@@ -1,6 +1,6 @@
 /**
  * SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast short-input PRF",
- * 2012; the reference test vectors pin it in test/worker/mercure-cursor.test.ts),
+ * 2012; the reference test vectors pin it in test/unit/mercure/cursor.test.ts),
  * for exactly one 64-bit word of input: a keyed pseudo-random function,
  * synchronous and small, which is what the hub's position marks need
  * (cursor.ts). Words are unsigned 64-bit BigInts; the input word is the

@@ -4,6 +4,9 @@
  * error responses, CSRF) and the pre-standard `mercure` claim. Keys are made
  * in the test with WebCrypto; tokens are signed here, byte by byte, so every
  * header and claim can be wrong on purpose.
+ *
+ * In workerd, not plain Node: which keys and algorithms import, and how, is
+ * the runtime's WebCrypto, and it must be the one production runs.
  */
 import { createOriginMatcher } from "../../src/http/cors";
 import { beforeAll, describe, expect, it } from "vitest";

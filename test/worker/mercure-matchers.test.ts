@@ -3,6 +3,10 @@
  * draft-dunglas-mercure-08 §Subscription and §Matcher Types, the restricted
  * URL pattern / URI template subset, and the linear-time guarantee (asserted
  * on step counts, never on time).
+ *
+ * In workerd, not plain Node: the matchers parse every URL pattern with the
+ * runtime's own URLPattern, and the property below takes it as reference, so
+ * it must be the one production runs (Node's has its own implementation).
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";

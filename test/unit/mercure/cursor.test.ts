@@ -8,9 +8,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { hubMarks, MARK_SECRET_BYTES, positionMarks } from "../../src/mercure/cursor";
-import { readWord, sipHash64, sipKey } from "../../src/mercure/siphash";
-import { SEED } from "./seed";
+import { hubMarks, MARK_SECRET_BYTES, positionMarks } from "../../../src/mercure/cursor";
+import { readWord, sipHash64, sipKey } from "../../../src/mercure/siphash";
+import { SEED } from "../seed";
 
 const MARK = /^#[A-Za-z0-9_-]{22}$/;
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

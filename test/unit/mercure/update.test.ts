@@ -6,9 +6,9 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MercureRefused } from "../../src/mercure/errors";
-import type { MercureMode } from "../../src/config";
-import { EARLIEST, HUB_PATH, requestedLastEventId } from "../../src/mercure/protocol";
+import { MercureRefused } from "../../../src/mercure/errors";
+import type { MercureMode } from "../../../src/config";
+import { EARLIEST, HUB_PATH, requestedLastEventId } from "../../../src/mercure/protocol";
 import {
   decodeEnvelope,
   encodeEnvelope,
@@ -16,8 +16,8 @@ import {
   generateUpdateId,
   type MercureUpdate,
   parsePublishForm,
-} from "../../src/mercure/update";
-import { SEED } from "./seed";
+} from "../../../src/mercure/update";
+import { SEED } from "../seed";
 
 const HUB = new URL(`https://hub.example.com${HUB_PATH}`);
 const LIMITS = { maxDataBytes: 16, maxFieldLength: 64, maxTopics: 3 };
