@@ -10,7 +10,7 @@
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MercureRefused } from "../../src/mercure/errors";
+import { refusal } from "../support/mercure-refusal";
 import { type Atom, LinearPattern } from "../../src/mercure/linear-pattern";
 import { MERCURE_LIMITS } from "../../src/mercure/limits";
 import { compileMatcher, type MatcherType, matchesAny, parseSubscribeQuery } from "../../src/mercure/matchers";
@@ -21,16 +21,6 @@ const HUB = new URL("https://hub.example.com/.well-known/mercure");
 const LIMITS = { maxMatchers: 4, maxPatternLength: 200, maxMatcherCost: 8 };
 
 beforeAll(() => console.log(`property seed: ${SEED} (replay: TEST_SEED=${SEED} npm test)`));
-
-function refusal(run: () => unknown): MercureRefused {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof MercureRefused) return error;
-    throw error;
-  }
-  throw new Error("expected a MercureRefused");
-}
 
 function query(search: string): URL {
   return new URL(`${HUB.href}?${search}`);

@@ -6,6 +6,7 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { refusal } from "../../support/mercure-refusal";
 import { MercureRefused } from "../../../src/mercure/errors";
 import type { MercureMode } from "../../../src/config";
 import { EARLIEST, HUB_PATH, requestedLastEventId } from "../../../src/mercure/protocol";
@@ -25,16 +26,6 @@ const LIMITS = { maxDataBytes: 16, maxFieldLength: 64, maxTopics: 3 };
 beforeAll(() => console.log(`property seed: ${SEED} (replay: TEST_SEED=${SEED} npm test)`));
 
 const publish = (body: string | Uint8Array, mode: MercureMode = "draft") => parsePublishForm(body, mode, HUB, LIMITS);
-
-function refusal(run: () => unknown): MercureRefused {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof MercureRefused) return error;
-    throw error;
-  }
-  throw new Error("expected a MercureRefused");
-}
 
 describe("parsePublishForm: accepted (§Publication)", () => {
   const rows: Array<[string, string, MercureMode, ReturnType<typeof publish>]> = [
