@@ -7,9 +7,10 @@
  * mode has no restart that keeps streams, so there restarts are skipped).
  * Seeded by the run's seed (printed; TEST_SEED=... replays it).
  */
-import { SELF, env, evictDurableObject } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { restart } from "./restart";
 import { BASE, DELIVERY_MODE, freshChannel, publishData, subscribe } from "./relay-client";
 import { type StreamReader, readStream } from "./sse-reader";
 import { SEED } from "./seed";
@@ -77,7 +78,7 @@ describe("delivery under random interleavings", () => {
           } else if (DELIVERY_MODE === "hibernating" && last > 0) {
             // The restart lands in the middle of a burst of publishes (none of them awaited first).
             const burst = Array.from({ length: step.duringBurst }, (_, n) => publishData(channel, `burst${n}`));
-            await evictDurableObject(stub, { webSockets: "close" }).catch(() => {});
+            await restart(stub);
             for (const id of await Promise.all(burst)) last = Math.max(last, Number(id));
           }
         }

@@ -3,8 +3,9 @@
  * stream to one of its fan-out objects, per channel; a fan-out object evicted with its sockets
  * closed is re-dialled. Every stream gets every event of every channel once, in order.
  */
-import { SELF, env, evictDurableObject } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { restart } from "../restart";
 import { BASE, freshChannel, publishData, stats } from "../relay-client";
 import { readStream, type StreamReader } from "../sse-reader";
 
@@ -40,7 +41,7 @@ describe("multi-channel streams through fan-out objects", () => {
     for (const stream of streams) await stream.waitForEvents(6);
     // Every fan-out object of the first channel restarts, closing its sockets; the streams re-dial.
     for (const { name } of (await stats(channels[0]!)).fanouts) {
-      await evictDurableObject(env.FANOUTS.get(env.FANOUTS.idFromName(name)), { webSockets: "close" }).catch(() => {});
+      await restart(env.FANOUTS.get(env.FANOUTS.idFromName(name)));
     }
     for (let n = 4; n <= 6; n++) for (const channel of channels) await publishData(channel, `e${n}`);
     for (const stream of streams) {

@@ -4,8 +4,9 @@
  * updates, resumption in hub order, and every refusal the draft requires.
  * Absence is proven with a later marker update, never by waiting.
  */
-import { SELF, env, evictDurableObject } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { restart } from "../restart";
 import { positionMarks } from "../../../src/mercure/cursor";
 import { draftToken, legacyToken } from "../../support/mercure-token";
 import { BASE, fetchWithEnv } from "../relay-client";
@@ -473,7 +474,7 @@ describe("Mercure hub position marks are opaque (src/mercure/cursor.ts)", () => 
     const hub = hubObject();
     const secret = await hub.secret();
     expect(secret.byteLength).toBe(32);
-    await evictDurableObject(hub, { webSockets: "close" }).catch(() => {});
+    await restart(hub);
     expect([...(await hubObject().secret())]).toEqual([...secret]);
     const other = env.CHANNELS.get(env.CHANNELS.idFromName("~mercure-elsewhere"));
     const elsewhere = await other.secret();

@@ -8,9 +8,10 @@
  * matchers selects and its token may read, each once, in hub order.
  * Seeded by the run's seed (printed; TEST_SEED=... replays it).
  */
-import { SELF, env, evictDurableObject } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { restart } from "../restart";
 import { draftToken } from "../../support/mercure-token";
 import { BASE } from "../relay-client";
 import { readStream, type StreamReader } from "../sse-reader";
@@ -154,7 +155,7 @@ describe("Mercure hub under random interleavings", () => {
             }
           } else {
             const hub = env.CHANNELS.get(env.CHANNELS.idFromName("~mercure"));
-            await evictDurableObject(hub, { webSockets: "close" }).catch(() => {});
+            await restart(hub);
           }
         }
         const end = await publish(publisher, marker, "marker", false);

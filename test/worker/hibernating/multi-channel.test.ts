@@ -2,10 +2,11 @@
  * Several channels on one stream: GET /v1/events?channel=a&channel=b (hibernating delivery).
  * Ids are positional cursors `<k>:<c0>.<c1>…` (src/edge/multi-cursor.ts).
  */
-import { SELF, env, evictDurableObject } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import type { EventSourceMessage } from "eventsource-parser";
 import { describe, expect, it } from "vitest";
+import { restart } from "../restart";
 import { BASE, freshChannel, publishData } from "../relay-client";
 import { readStream, type StreamReader } from "../sse-reader";
 
@@ -118,7 +119,7 @@ describe("multi-channel streams", () => {
     await publishData(b, "b1");
     await stream.waitForEvents(2);
     const burst = [2, 3, 4].map((n) => publishData(a, `a${n}`));
-    await evictDurableObject(env.CHANNELS.get(env.CHANNELS.idFromName(a)), { webSockets: "close" }).catch(() => {});
+    await restart(env.CHANNELS.get(env.CHANNELS.idFromName(a)));
     await Promise.all(burst);
     await publishData(b, "b2");
     await publishData(a, "a5");

@@ -8,10 +8,11 @@
  * cursor put it, in order, with no duplicate, and every cursor it receives
  * holds the positions delivered so far. Seeded (printed; TEST_SEED=... replays it).
  */
-import { SELF, env, evictDurableObject } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 import type { EventSourceMessage } from "eventsource-parser";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { restart } from "../restart";
 import { BASE, freshChannel, publishData } from "../relay-client";
 import { type StreamReader, readStream } from "../sse-reader";
 import { SEED } from "../seed";
@@ -116,7 +117,7 @@ describe("multi-channel delivery under random interleavings", () => {
             // The restart lands in the middle of a burst of publishes to that channel (none awaited first).
             const burst = Array.from({ length: step.duringBurst }, (_, n) => publish(step.channel, `burst${n}`));
             const stub = env.CHANNELS.get(env.CHANNELS.idFromName(channels[step.channel]!));
-            await evictDurableObject(stub, { webSockets: "close" }).catch(() => {});
+            await restart(stub);
             await Promise.all(burst);
           }
         }
