@@ -93,6 +93,21 @@ describe("direct mode, on a fake clock", () => {
     });
   });
 
+  it("streams of many clients stalled at once are not cut at the second tick (the process looks behind), but are at MAX_STALLED_TICKS", async () => {
+    await withDirect({}, async (streams, clock, closed) => {
+      const reading = collect(streams.open(undefined, null, "reader").stream);
+      // Three clients whose streams never read: their opening bytes wait.
+      for (const client of ["192.0.2.11", "192.0.2.12", "192.0.2.13"]) streams.open(undefined, null, client);
+      for (let tick = 1; tick < 6; tick++) {
+        clock.advance(TICK);
+        expect([tick, streams.size, closed.stalled]).toEqual([tick, 4, 0]);
+      }
+      clock.advance(TICK); // the sixth stalled tick: no exemption lasts
+      expect([streams.size, closed.stalled]).toEqual([1, 3]);
+      expect(reading.ended).toBe(false);
+    });
+  });
+
   it("ends a stream cleanly at MAX_STREAM_SECONDS; the heartbeat stops with the last stream", async () => {
     await withDirect({ maxStreamSeconds: 30, heartbeatMs: NO_TICKS }, async (streams, clock, closed) => {
       const reading = collect(streams.open(undefined, null).stream);

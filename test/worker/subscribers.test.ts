@@ -78,7 +78,10 @@ describe("subscriber lifecycle", () => {
     await Promise.all(readers.map((reader) => reader.cancel()));
   });
 
-  it("streams of many clients stalled at once are not cut at first (the process is behind), but are after MAX_STALLED_TICKS", async () => {
+  // That they are not cut at the second tick, while the process looks behind, is shown on a fake clock
+  // (test/worker/stream-ticks.test.ts): here, in real time on a busy machine, the reader's heartbeats
+  // cannot say which tick the stalled streams are at, so a snapshot between the two would be a race.
+  it("streams of many clients stalled at once are reaped all the same after MAX_STALLED_TICKS, in both modes", async () => {
     const channel = freshChannel();
     const stuck = await Promise.all(
       ["192.0.2.11", "192.0.2.12", "192.0.2.13"].map((address) =>
@@ -89,16 +92,14 @@ describe("subscriber lifecycle", () => {
     const reader = await subscribe(channel);
     for (let index = 0; index < 4; index++) await publishData(channel, "s".repeat(4_000));
     await reader.waitForEvents(4);
-    // Three idle-stream heartbeats of the reader after the last event: at least three ticks judged the others.
-    const heartbeats = () => reader.comments.filter((comment) => comment.trim() === "heartbeat").length;
-    const seen = heartbeats();
-    await reader.waitForComment(() => heartbeats() >= seen + 3);
-    expect(await stats(channel)).toMatchObject({
-      subscribers: 4,
-      closedStreams: { overflow: 0, stalled: 0, expired: 0 },
-    });
-    // No exemption lasts: after MAX_STALLED_TICKS without draining, they are reaped all the same.
+    // No exemption lasts: after MAX_STALLED_TICKS without draining, they are reaped all the same,
+    // as stalled (not for overflow or anything else), and the reader is left alone.
     await eventually(async () => (await stats(channel)).closedStreams.stalled === 3);
+    expect(await stats(channel)).toMatchObject({
+      subscribers: 1,
+      closedStreams: { overflow: 0, stalled: 3, expired: 0 },
+    });
+    expect(reader.events).toHaveLength(4);
     await Promise.all(stuck.map((response) => response.body?.cancel().catch(() => {})));
     await reader.cancel();
   });
