@@ -1,5 +1,6 @@
-import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { SELF, env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { crash } from "./restart";
 import { BASE, DELIVERY_MODE, freshChannel, publishData, stats, subscribe } from "./relay-client";
 import { eventually } from "./sse-reader";
 
@@ -16,7 +17,7 @@ describe("subscriber lifecycle", () => {
     }
     // A restart: hibernating streams re-dial with their cursors (the same three, never more); direct
     // streams end with the object, and their clients come back.
-    await runInDurableObject(stub, (_instance, state) => state.abort("simulated restart")).catch(() => {});
+    await crash(stub, "simulated restart");
     if (DELIVERY_MODE === "direct") {
       await Promise.all(streams.map((stream) => stream.ended));
       expect((await stats(channel)).subscribers).toBe(0);

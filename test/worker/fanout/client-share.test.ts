@@ -5,8 +5,9 @@
  * client's streams wherever it sends them, so spreading them over objects
  * gains nothing. Conditions are waited for, never time.
  */
-import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { SELF, env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { crash } from "../restart";
 import { BASE, freshChannel, stats, subscribe } from "../relay-client";
 import { eventually, readStream, type StreamReader } from "../sse-reader";
 
@@ -135,9 +136,7 @@ describe("a client's share across fan-out objects", () => {
     const anonymous = [];
     for (let index = 0; index < 3; index++) anonymous.push(await subscribe(channel));
     const { held } = await alternate(channelUrl(channel), ["203.0.113.31", "203.0.113.32"]);
-    await runInDurableObject(env.CHANNELS.get(env.CHANNELS.idFromName(channel)), (_instance, state) =>
-      state.abort("simulated restart"),
-    ).catch(() => {});
+    await crash(env.CHANNELS.get(env.CHANNELS.idFromName(channel)), "simulated restart");
     for (const address of ["203.0.113.31", "203.0.113.32"]) {
       expect(await open(channelUrl(channel), address)).toEqual({ status: 429, error: "too_many_streams" });
     }
@@ -172,9 +171,7 @@ describe("a client's share across fan-out objects", () => {
     }
     const { fanouts } = await stats(channel);
     for (const { name } of fanouts) {
-      await runInDurableObject(env.FANOUTS.get(env.FANOUTS.idFromName(name)), (_instance, state) =>
-        state.abort("simulated fan-out crash"),
-      ).catch(() => {});
+      await crash(env.FANOUTS.get(env.FANOUTS.idFromName(name)), "simulated fan-out crash");
     }
     // Every stream re-attaches (none ended for want of a place), and the client is still at its share.
     await eventually(async () => (await stats(channel)).subscribers === 3 + SHARE);
